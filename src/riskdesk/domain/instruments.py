@@ -1,0 +1,511 @@
+"""Instruments: spot, linear and inverse perpetuals and futures, equity and crypto options.
+
+An :class:`Instrument` owns its grid (tick and lot size) and its value arithmetic. Everything that
+depends on *what kind of contract* a position is lives here, so the ledger is the same code for
+every instrument:
+
+* **linear** contracts (spot, USDT/USDC perpetuals and futures, options): P&L is linear in price,
+  ``pnl = qty · contract_size · (exit − entry)`` in the price currency;
+* **inverse** contracts (coin-margined perpetuals and futures, contract value in USD):
+  ``pnl = qty · contract_size · (1/entry − 1/exit)`` in coin.
+
+Both are written as ``pnl = qty · contract_size · (x(exit) − x(entry))`` with the *value
+coordinate* ``x(p) = p`` (linear) or ``x(p) = −1/p`` (inverse). Averaging entries in ``x`` gives the
+weighted-average entry for linear contracts and the contract-weighted harmonic mean that inverse
+venues (Deribit, Bybit) report.
+
+``settlement`` says whether the full value changes hands on a trade (``PREMIUM``: spot, options —
+cash pays for the position and the position has a market value) or only variation (``MARGIN``:
+perpetuals, futures — realized P&L moves the wallet, the position carries unrealized P&L).
+
+Units: ``contract_size`` is base units per contract for linear derivatives (1 for Binance
+USDT-M, where quantity is in coins), quote units (USD) per contract for inverse contracts (10 for
+Deribit BTC-PERPETUAL, 1 for Bybit BTCUSD), the multiplier for options (100 shares for US equity
+options, 1 coin for Deribit options) and 1 for spot. ``tick_size`` is in the price currency,
+``lot_size`` and ``min_qty`` in contracts (coins for spot), ``min_notional`` in the price currency.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
+from enum import StrEnum
+from typing import Final
+
+from riskdesk.domain.errors import InvalidValue, OffGrid
+from riskdesk.domain.symbols import (
+    OptionRight,
+    SymbolKind,
+    SymbolSpec,
+    canonical_symbol,
+    format_deribit,
+    parse_symbol,
+)
+from riskdesk.domain.values import (
+    ACCOUNTING_CONTEXT,
+    LEDGER_QUANTUM,
+    ZERO,
+    Number,
+    Side,
+    positive,
+    to_decimal,
+)
+
+InstrumentKind = SymbolKind
+
+
+class Settlement(StrEnum):
+    """How a trade moves cash: the whole value (PREMIUM) or only variation margin (MARGIN)."""
+
+    PREMIUM = "premium"
+    MARGIN = "margin"
+
+
+class ExerciseStyle(StrEnum):
+    """Option exercise style."""
+
+    EUROPEAN = "european"
+    AMERICAN = "american"
+
+
+@dataclass(frozen=True, slots=True)
+class MarginTier:
+    """One maintenance-margin bracket (Binance style), by position notional in the quote currency.
+
+    ``maint_amount`` is the bracket's cumulative deduction ``cum`` so that
+    ``maintenance = notional · maint_margin_rate − maint_amount`` is continuous across brackets.
+    """
+
+    floor: Decimal
+    cap: Decimal
+    maint_margin_rate: Decimal
+    max_leverage: Decimal
+    maint_amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Instrument:
+    """A tradable contract with its grid and value arithmetic. Identity is ``(venue, symbol)``."""
+
+    symbol: str
+    venue: str
+    kind: InstrumentKind
+    base: str
+    quote: str
+    settle: str
+    tick_size: Decimal
+    lot_size: Decimal
+    contract_size: Decimal = Decimal(1)
+    inverse: bool = False
+    min_qty: Decimal = ZERO
+    min_notional: Decimal = ZERO
+    price_currency: str = ""
+    expiry: datetime | None = None
+    strike: Decimal | None = None
+    right: OptionRight | None = None
+    exercise: ExerciseStyle | None = None
+    underlying: str | None = None
+    venue_symbol: str | None = None
+    maker_fee_rate: Decimal = ZERO
+    taker_fee_rate: Decimal = ZERO
+    maint_margin_rate: Decimal = Decimal("0.005")
+    margin_tiers: tuple[MarginTier, ...] = field(default=())
+    equity: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("tick_size", "lot_size", "contract_size"):
+            value = getattr(self, name)
+            if not isinstance(value, Decimal) or not value.is_finite() or value <= 0:
+                raise InvalidValue(f"must be a positive decimal, got {value!r}", field=name)
+        if not self.price_currency:
+            object.__setattr__(self, "price_currency", self.quote)
+        if self.kind is SymbolKind.OPTION and (self.strike is None or self.right is None):
+            raise InvalidValue("an option needs a strike and a right", field="strike")
+        if self.kind in (SymbolKind.FUTURE, SymbolKind.OPTION) and self.expiry is None:
+            raise InvalidValue(f"a {self.kind.value} needs an expiry", field="expiry")
+        if self.expiry is not None and self.expiry.tzinfo is None:
+            raise InvalidValue("expiry must be timezone-aware (UTC)", field="expiry")
+
+    # ---------------------------------------------------------------------------- identity
+
+    @property
+    def key(self) -> str:
+        """``venue:symbol``, unique across the catalog."""
+        return f"{self.venue}:{self.symbol}"
+
+    @property
+    def settlement(self) -> Settlement:
+        """PREMIUM for spot and options, MARGIN for perpetuals and futures."""
+        if self.kind in (SymbolKind.SPOT, SymbolKind.OPTION):
+            return Settlement.PREMIUM
+        return Settlement.MARGIN
+
+    @property
+    def is_derivative(self) -> bool:
+        """Anything but spot."""
+        return self.kind is not SymbolKind.SPOT
+
+    @property
+    def coin_settled(self) -> bool:
+        """Settled in the base coin (inverse futures, Deribit BTC/ETH options)."""
+        return self.settle == self.base
+
+    @property
+    def asset(self) -> str:
+        """The underlying asset for exposure grouping (``BTC`` for every BTC contract)."""
+        return self.base
+
+    # ---------------------------------------------------------------------------- grid
+
+    def tick_at(self, price: Decimal) -> Decimal:
+        """Tick size at ``price`` (constant here; venues with price bands override at the edge)."""
+        return self.tick_size
+
+    def _snap(self, value: Decimal, step: Decimal, rounding: str) -> Decimal:
+        units = (value / step).to_integral_value(rounding=rounding)
+        return (units * step).quantize(step)
+
+    def make_price(self, value: Number, rounding: str = ROUND_HALF_EVEN) -> Decimal:
+        """Snap a price to the tick grid (nearest by default). Units: price currency per unit."""
+        price = to_decimal(value, "price")
+        if price < 0:
+            raise InvalidValue(f"must not be negative, got {price}", field="price")
+        return self._snap(price, self.tick_at(price), rounding)
+
+    def make_limit_price(self, value: Number, side: Side) -> Decimal:
+        """Snap a limit price in the side's favour: a buy never pays more, a sell never gets less
+        than asked (buy rounds down, sell rounds up)."""
+        return self.make_price(value, ROUND_FLOOR if side is Side.BUY else ROUND_CEILING)
+
+    def make_stop_price(self, value: Number, protects_long: bool) -> Decimal:
+        """Snap a protective stop in the safe direction: a long's stop (a sell stop below the
+        market) rounds up, a short's stop rounds down — never looser than asked."""
+        return self.make_price(value, ROUND_CEILING if protects_long else ROUND_FLOOR)
+
+    def make_qty(self, value: Number, rounding: str = ROUND_DOWN) -> Decimal:
+        """Snap a quantity to the lot grid, rounding toward zero by default (never more than
+        intended). Units: contracts (coins for spot and coin-quantity perps)."""
+        qty = to_decimal(value, "quantity")
+        if qty < 0:
+            raise InvalidValue(f"must not be negative, got {qty}", field="quantity")
+        return self._snap(qty, self.lot_size, rounding)
+
+    def check_price(self, value: Number, field: str = "price") -> Decimal:
+        """Return ``value`` as a Decimal if it is positive and on the tick grid, else raise."""
+        price = positive(value, field)
+        tick = self.tick_at(price)
+        if price % tick != 0:
+            raise OffGrid(f"{price} is not a multiple of the tick size {tick}", field=field)
+        return price
+
+    def check_qty(self, value: Number, field: str = "quantity") -> Decimal:
+        """Return ``value`` as a Decimal if it is positive, on the lot grid and ≥ ``min_qty``."""
+        qty = positive(value, field)
+        if qty % self.lot_size != 0:
+            raise OffGrid(f"{qty} is not a multiple of the lot size {self.lot_size}", field=field)
+        if qty < self.min_qty:
+            raise InvalidValue(f"{qty} is below the minimum quantity {self.min_qty}", field=field)
+        return qty
+
+    # ---------------------------------------------------------------------------- values
+
+    def value_coordinate(self, price: Decimal) -> Decimal:
+        """``x(p)``: ``p`` for linear contracts, ``−1/p`` for inverse (rounded to the ledger
+        quantum). P&L is ``qty · contract_size · Δx``."""
+        if not self.inverse:
+            return price
+        return ACCOUNTING_CONTEXT.divide(Decimal(-1), price).quantize(
+            LEDGER_QUANTUM, context=ACCOUNTING_CONTEXT
+        )
+
+    def entry_value(self, qty: Decimal, price: Decimal) -> Decimal:
+        """Signed value basis ``qty · contract_size · x(price)`` in the settlement currency.
+
+        Exact for linear contracts; for inverse contracts rounded to the ledger quantum, once per
+        fill, so that sums of bases stay exact afterwards."""
+        if not self.inverse:
+            return qty * self.contract_size * price
+        raw = ACCOUNTING_CONTEXT.divide(-qty * self.contract_size, price)
+        return raw.quantize(LEDGER_QUANTUM, context=ACCOUNTING_CONTEXT)
+
+    def price_from_basis(self, qty: Decimal, basis: Decimal) -> Decimal:
+        """Average entry price implied by a value basis (inverse: the harmonic mean)."""
+        if qty == 0:
+            return ZERO
+        if not self.inverse:
+            return ACCOUNTING_CONTEXT.divide(basis, qty * self.contract_size)
+        if basis == 0:
+            return ZERO
+        return ACCOUNTING_CONTEXT.divide(-qty * self.contract_size, basis)
+
+    def pnl(self, qty: Decimal, entry: Decimal, exit_price: Decimal) -> Decimal:
+        """P&L in the settlement currency of ``qty`` (signed: + long) from ``entry`` to ``exit``.
+
+        Linear: ``qty · cs · (exit − entry)``; inverse: ``qty · cs · (1/entry − 1/exit)`` (coin)."""
+        return self.entry_value(qty, exit_price) - self.entry_value(qty, entry)
+
+    def notional(self, qty: Decimal, price: Decimal) -> Decimal:
+        """Absolute notional in the settlement currency: linear ``|q|·cs·p``; inverse
+        ``|q|·cs/p`` (coin). For options this is the premium value, not the underlying's."""
+        if not self.inverse:
+            return abs(qty) * self.contract_size * price
+        return ACCOUNTING_CONTEXT.divide(abs(qty) * self.contract_size, price)
+
+    def quote_notional(self, qty: Decimal, price: Decimal) -> Decimal:
+        """Absolute notional in the quote currency (USD for inverse: ``|q|·cs``)."""
+        if not self.inverse:
+            return abs(qty) * self.contract_size * price
+        return abs(qty) * self.contract_size
+
+    def fee(self, qty: Decimal, price: Decimal, maker: bool) -> Decimal:
+        """Fee at the instrument's default rate on the fill's notional (settlement currency)."""
+        rate = self.maker_fee_rate if maker else self.taker_fee_rate
+        return self.notional(qty, price) * rate
+
+    def expired(self, now: datetime) -> bool:
+        """True once ``now`` has reached the expiry."""
+        return self.expiry is not None and now >= self.expiry
+
+    def maintenance_tier(self, notional: Decimal) -> MarginTier | None:
+        """The bracket whose [floor, cap) holds ``notional`` (quote currency), if tiers exist."""
+        for tier in self.margin_tiers:
+            if tier.floor <= notional < tier.cap:
+                return tier
+        return self.margin_tiers[-1] if self.margin_tiers else None
+
+
+# ----------------------------------------------------------------------------------- expiries
+
+_UTC_HOUR_DERIBIT: Final = 8
+
+
+def _nth_sunday(year: int, month: int, n: int) -> date:
+    first = date(year, month, 1)
+    offset = (6 - first.weekday()) % 7
+    return first + timedelta(days=offset + 7 * (n - 1))
+
+
+def us_eastern_utc_offset_hours(day: date) -> int:
+    """UTC offset of US Eastern time on ``day`` (−4 in daylight time, −5 otherwise).
+
+    US rule since 2007: DST from the second Sunday of March to the first Sunday of November."""
+    start = _nth_sunday(day.year, 3, 2)
+    end = _nth_sunday(day.year, 11, 1)
+    return -4 if start <= day < end else -5
+
+
+def equity_option_expiry(day: date) -> datetime:
+    """Expiry of a US equity option: 16:00 New York time on the expiration date, in UTC."""
+    hour = 16 - us_eastern_utc_offset_hours(day)
+    return datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(hours=hour)
+
+
+def deribit_expiry(day: date) -> datetime:
+    """Deribit expiries settle at 08:00 UTC."""
+    return datetime(day.year, day.month, day.day, _UTC_HOUR_DERIBIT, tzinfo=UTC)
+
+
+# ---------------------------------------------------------------------------------- factories
+
+
+def _d(value: Number, name: str) -> Decimal:
+    return positive(value, name)
+
+
+def spot(
+    symbol: str,
+    venue: str,
+    *,
+    tick_size: Number,
+    lot_size: Number,
+    min_notional: Number = 0,
+    maker_fee_rate: Number = 0,
+    taker_fee_rate: Number = 0,
+) -> Instrument:
+    """A spot pair (``BTC/USDT``) or a stock (``AAPL``): quantity in base units, settled in quote."""
+    spec = parse_symbol(symbol)
+    if spec.kind is not SymbolKind.SPOT:
+        raise InvalidValue(f"{symbol!r} is not a spot symbol", field="symbol")
+    return Instrument(
+        symbol=canonical_symbol(spec),
+        venue=venue,
+        kind=SymbolKind.SPOT,
+        base=spec.base,
+        quote=spec.quote,
+        settle=spec.quote,
+        tick_size=_d(tick_size, "tick_size"),
+        lot_size=_d(lot_size, "lot_size"),
+        min_notional=to_decimal(min_notional, "min_notional"),
+        maker_fee_rate=to_decimal(maker_fee_rate, "maker_fee_rate"),
+        taker_fee_rate=to_decimal(taker_fee_rate, "taker_fee_rate"),
+        equity=spec.equity,
+        underlying=spec.base,
+    )
+
+
+def perpetual_or_future(
+    symbol: str,
+    venue: str,
+    *,
+    tick_size: Number,
+    lot_size: Number,
+    contract_size: Number = 1,
+    min_notional: Number = 0,
+    maker_fee_rate: Number = 0,
+    taker_fee_rate: Number = 0,
+    maint_margin_rate: Number = "0.005",
+    margin_tiers: tuple[MarginTier, ...] = (),
+) -> Instrument:
+    """A perpetual or dated future, linear (``BTC/USDT:USDT``) or inverse (``BTC/USD:BTC``,
+    ``BTC-PERPETUAL``). Inverse contracts: ``contract_size`` in USD per contract."""
+    spec = parse_symbol(symbol)
+    if spec.kind not in (SymbolKind.PERPETUAL, SymbolKind.FUTURE):
+        raise InvalidValue(f"{symbol!r} is not a perpetual or future", field="symbol")
+    assert spec.settle is not None  # noqa: S101 - derivatives always have a settle currency
+    expiry = deribit_expiry(spec.expiry) if spec.expiry is not None else None
+    return Instrument(
+        symbol=canonical_symbol(spec),
+        venue=venue,
+        kind=spec.kind,
+        base=spec.base,
+        quote=spec.quote,
+        settle=spec.settle,
+        tick_size=_d(tick_size, "tick_size"),
+        lot_size=_d(lot_size, "lot_size"),
+        contract_size=_d(contract_size, "contract_size"),
+        inverse=spec.is_inverse,
+        min_notional=to_decimal(min_notional, "min_notional"),
+        expiry=expiry,
+        underlying=f"{spec.base}/{spec.quote}",
+        venue_symbol=format_deribit(spec) if venue == "deribit" else None,
+        maker_fee_rate=to_decimal(maker_fee_rate, "maker_fee_rate"),
+        taker_fee_rate=to_decimal(taker_fee_rate, "taker_fee_rate"),
+        maint_margin_rate=to_decimal(maint_margin_rate, "maint_margin_rate"),
+        margin_tiers=margin_tiers,
+    )
+
+
+def equity_option(
+    symbol: str,
+    venue: str = "us",
+    *,
+    tick_size: Number = "0.01",
+    multiplier: Number = 100,
+    taker_fee_per_contract: Number = 0,
+) -> Instrument:
+    """A US equity or index option from its OCC symbol. Premium per share, multiplier 100,
+    quantity in contracts, American exercise (European for cash-settled index roots)."""
+    spec = parse_symbol(symbol)
+    if spec.kind is not SymbolKind.OPTION or not spec.equity:
+        raise InvalidValue(f"{symbol!r} is not an OCC option symbol", field="symbol")
+    assert spec.expiry is not None  # noqa: S101
+    european = spec.base in {"SPX", "NDX", "RUT", "VIX", "XSP", "DJX"}
+    return Instrument(
+        symbol=canonical_symbol(spec),
+        venue=venue,
+        kind=SymbolKind.OPTION,
+        base=spec.base,
+        quote="USD",
+        settle="USD",
+        tick_size=_d(tick_size, "tick_size"),
+        lot_size=Decimal(1),
+        contract_size=_d(multiplier, "multiplier"),
+        min_qty=Decimal(1),
+        expiry=equity_option_expiry(spec.expiry),
+        strike=spec.strike,
+        right=spec.right,
+        exercise=ExerciseStyle.EUROPEAN if european else ExerciseStyle.AMERICAN,
+        underlying=spec.base,
+        equity=True,
+        taker_fee_rate=ZERO
+        if taker_fee_per_contract == 0
+        else to_decimal(taker_fee_per_contract, "fee"),
+    )
+
+
+def crypto_option(
+    symbol: str,
+    venue: str = "deribit",
+    *,
+    tick_size: Number = "0.0005",
+    lot_size: Number = "0.1",
+    contract_size: Number = 1,
+    maker_fee_rate: Number = "0.0003",
+    taker_fee_rate: Number = "0.0003",
+) -> Instrument:
+    """A crypto option: Deribit inverse (``BTC-27DEC24-100000-C``, premium in BTC per 1 BTC,
+    settled in BTC) or USDC-linear (``XRP_USDC-21SEP26-1d25-C``, premium in USDC). European.
+
+    The premium currency is the settlement currency; P&L in it is linear in the premium."""
+    spec = parse_symbol(symbol)
+    if spec.kind is not SymbolKind.OPTION or spec.equity:
+        raise InvalidValue(f"{symbol!r} is not a crypto option symbol", field="symbol")
+    assert spec.expiry is not None and spec.settle is not None  # noqa: S101
+    return Instrument(
+        symbol=canonical_symbol(spec),
+        venue=venue,
+        kind=SymbolKind.OPTION,
+        base=spec.base,
+        quote=spec.quote,
+        settle=spec.settle,
+        price_currency=spec.settle,
+        tick_size=_d(tick_size, "tick_size"),
+        lot_size=_d(lot_size, "lot_size"),
+        contract_size=_d(contract_size, "contract_size"),
+        min_qty=_d(lot_size, "lot_size"),
+        expiry=deribit_expiry(spec.expiry),
+        strike=spec.strike,
+        right=spec.right,
+        exercise=ExerciseStyle.EUROPEAN,
+        underlying=f"{spec.base}/{spec.quote}",
+        venue_symbol=format_deribit(spec) if venue == "deribit" else None,
+        maker_fee_rate=to_decimal(maker_fee_rate, "maker_fee_rate"),
+        taker_fee_rate=to_decimal(taker_fee_rate, "taker_fee_rate"),
+    )
+
+
+def instrument_from_spec(spec: SymbolSpec, venue: str, **grid: Number) -> Instrument:
+    """Build an instrument for any parsed symbol with sensible grid defaults, overridable."""
+    symbol = canonical_symbol(spec)
+    if spec.kind is SymbolKind.SPOT:
+        return spot(
+            symbol,
+            venue,
+            tick_size=grid.get("tick_size", "0.01"),
+            lot_size=grid.get("lot_size", "0.00001"),
+        )
+    if spec.kind is SymbolKind.OPTION:
+        if spec.equity:
+            return equity_option(symbol, venue, tick_size=grid.get("tick_size", "0.01"))
+        return crypto_option(
+            symbol,
+            venue,
+            tick_size=grid.get("tick_size", "0.0005"),
+            lot_size=grid.get("lot_size", "0.1"),
+        )
+    return perpetual_or_future(
+        symbol,
+        venue,
+        tick_size=grid.get("tick_size", "0.1" if spec.is_inverse else "0.01"),
+        lot_size=grid.get("lot_size", "1" if spec.is_inverse else "0.001"),
+        contract_size=grid.get("contract_size", "10" if spec.is_inverse else "1"),
+    )
+
+
+__all__ = [
+    "ExerciseStyle",
+    "Instrument",
+    "InstrumentKind",
+    "MarginTier",
+    "OptionRight",
+    "Settlement",
+    "crypto_option",
+    "deribit_expiry",
+    "equity_option",
+    "equity_option_expiry",
+    "instrument_from_spec",
+    "perpetual_or_future",
+    "spot",
+    "us_eastern_utc_offset_hours",
+]

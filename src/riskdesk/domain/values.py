@@ -1,0 +1,210 @@
+"""Exact value types: ``Price``, ``Quantity``, ``Money`` on ``Decimal``, and trade sides.
+
+Money and quantities in the ledger and in orders are exact decimals. Floats are accepted only at
+the edge through :func:`to_decimal`, which converts a float through its shortest ``repr`` (so
+``0.1`` becomes ``Decimal("0.1")``, not ``0.1000000000000000055…``) and rejects NaN and infinity.
+"""
+
+from __future__ import annotations
+
+import decimal
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+from typing import Final
+
+from riskdesk.domain.errors import CurrencyMismatch, InvalidValue
+
+ZERO: Final = Decimal(0)
+ONE: Final = Decimal(1)
+
+#: Precision of the accounting context. 50 significant digits hold a 10^15 notional to 10^-30
+#: without rounding, so sums and products of fills are exact; only divisions round.
+ACCOUNTING_CONTEXT: Final = decimal.Context(
+    prec=50,
+    rounding=decimal.ROUND_HALF_EVEN,
+    Emin=-999999,
+    Emax=999999,
+    traps=[decimal.InvalidOperation],
+)
+
+#: Ledger quantum for amounts that come from a division (pro-rata cost, inverse values): 1e-18 of
+#: the settlement currency, far below any venue's display precision (1e-8 BTC, 1e-2 USD).
+LEDGER_QUANTUM: Final = Decimal("1e-18")
+
+Number = Decimal | int | str | float
+
+
+def to_decimal(value: Number, field: str = "value") -> Decimal:
+    """Convert an edge input to a finite ``Decimal``, naming ``field`` in the error.
+
+    Floats go through ``repr`` (shortest round-trip form). Strings are stripped; ``_`` and ``,``
+    thousands separators are not accepted (ambiguous across locales).
+    """
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, bool):
+        raise InvalidValue(f"expected a number, got boolean {value!r}", field=field)
+    elif isinstance(value, int):
+        result = Decimal(value)
+    elif isinstance(value, float):
+        result = Decimal(repr(value))
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            result = Decimal(text)
+        except decimal.InvalidOperation:
+            raise InvalidValue(f"{value!r} is not a number", field=field) from None
+    else:
+        raise InvalidValue(f"expected a number, got {type(value).__name__}", field=field)
+    if not result.is_finite():
+        raise InvalidValue(f"must be finite, got {result}", field=field)
+    return result
+
+
+def positive(value: Number, field: str) -> Decimal:
+    """A finite ``Decimal`` strictly greater than zero."""
+    result = to_decimal(value, field)
+    if result <= 0:
+        raise InvalidValue(f"must be greater than 0, got {result}", field=field)
+    return result
+
+
+def non_negative(value: Number, field: str) -> Decimal:
+    """A finite ``Decimal`` greater than or equal to zero."""
+    result = to_decimal(value, field)
+    if result < 0:
+        raise InvalidValue(f"must not be negative, got {result}", field=field)
+    return result
+
+
+class Price(Decimal):
+    """A finite, non-negative price in the instrument's quote (or premium) currency per unit."""
+
+    __slots__ = ()
+
+    def __new__(cls, value: Number = 0, field: str = "price") -> Price:
+        return Decimal.__new__(cls, non_negative(value, field))
+
+
+class Quantity(Decimal):
+    """A finite, non-negative quantity (contracts, coins or shares); direction lives in ``Side``."""
+
+    __slots__ = ()
+
+    def __new__(cls, value: Number = 0, field: str = "quantity") -> Quantity:
+        return Decimal.__new__(cls, non_negative(value, field))
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    """An exact amount in one currency. Adding or comparing different currencies is an error."""
+
+    amount: Decimal
+    currency: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.amount, Decimal):
+            object.__setattr__(self, "amount", to_decimal(self.amount, "amount"))
+        elif not self.amount.is_finite():
+            raise InvalidValue(f"must be finite, got {self.amount}", field="amount")
+        if not self.currency or not self.currency.isalnum():
+            raise InvalidValue(f"invalid currency code {self.currency!r}", field="currency")
+
+    @classmethod
+    def zero(cls, currency: str) -> Money:
+        """Zero in ``currency``."""
+        return cls(ZERO, currency)
+
+    def _same(self, other: Money) -> None:
+        if self.currency != other.currency:
+            raise CurrencyMismatch(
+                f"cannot combine {self.currency} with {other.currency}", field="currency"
+            )
+
+    def __add__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(self.amount + other.amount, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(self.amount - other.amount, self.currency)
+
+    def __neg__(self) -> Money:
+        return Money(-self.amount, self.currency)
+
+    def __mul__(self, factor: Decimal | int) -> Money:
+        return Money(self.amount * factor, self.currency)
+
+    __rmul__ = __mul__
+
+    def __lt__(self, other: Money) -> bool:
+        self._same(other)
+        return self.amount < other.amount
+
+    def __le__(self, other: Money) -> bool:
+        self._same(other)
+        return self.amount <= other.amount
+
+    def __gt__(self, other: Money) -> bool:
+        self._same(other)
+        return self.amount > other.amount
+
+    def __ge__(self, other: Money) -> bool:
+        self._same(other)
+        return self.amount >= other.amount
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency}"
+
+
+class Side(StrEnum):
+    """Direction of an order or fill."""
+
+    BUY = "buy"
+    SELL = "sell"
+
+    @property
+    def sign(self) -> int:
+        """+1 for a buy, -1 for a sell."""
+        return 1 if self is Side.BUY else -1
+
+    @property
+    def opposite(self) -> Side:
+        """The other side."""
+        return Side.SELL if self is Side.BUY else Side.BUY
+
+    @classmethod
+    def parse(cls, text: str, field: str = "side") -> Side:
+        """Accept buy/sell/b/s in any case."""
+        key = text.strip().lower()
+        aliases = {"buy": cls.BUY, "b": cls.BUY, "sell": cls.SELL, "s": cls.SELL}
+        if key not in aliases:
+            raise InvalidValue(f"expected buy or sell, got {text!r}", field=field)
+        return aliases[key]
+
+
+class PositionSide(StrEnum):
+    """Which position a fill belongs to: NET (one-way mode) or LONG/SHORT (hedge mode)."""
+
+    NET = "net"
+    LONG = "long"
+    SHORT = "short"
+
+    @classmethod
+    def parse(cls, text: str | None, field: str = "position_side") -> PositionSide:
+        """Accept net/both/long/short (``both`` is Binance's name for one-way mode)."""
+        if text is None or not text.strip():
+            return cls.NET
+        key = text.strip().lower()
+        aliases = {"net": cls.NET, "both": cls.NET, "long": cls.LONG, "short": cls.SHORT}
+        if key not in aliases:
+            raise InvalidValue(f"expected net, long or short, got {text!r}", field=field)
+        return aliases[key]
+
+
+class Liquidity(StrEnum):
+    """Whether a fill added liquidity (maker) or took it (taker)."""
+
+    MAKER = "maker"
+    TAKER = "taker"

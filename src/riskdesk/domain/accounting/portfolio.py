@@ -1,0 +1,532 @@
+"""Portfolio views: summary (seed 002 ``get_portfolio_summary``, seed 004 PMS), position detail
+with liquidation distances, and exposure by symbol, asset and venue.
+
+Inputs are the book(s), the instruments, and a :class:`MarketSnapshot` (marks per instrument and
+asset prices in the reporting currency). Amounts are exact ``Decimal`` in the reporting currency
+unless a field says otherwise; ratios are fractions (0.05 = 5 %).
+
+Exposure of a position, in the reporting currency: spot and linear contracts ``q·cs·mark``;
+inverse contracts ``q·cs`` USD; options ``delta·q·multiplier·underlying`` when a delta is given
+(the pricing layer supplies it), otherwise their premium market value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from riskdesk.domain.accounting.book import Book
+from riskdesk.domain.accounting.margin import (
+    BINANCE,
+    MarginConvention,
+    OptionMarginRates,
+    bankruptcy_price,
+    distance_to_liquidation,
+    liquidation_price,
+    maintenance_margin,
+    roe,
+    short_option_margin,
+)
+from riskdesk.domain.accounting.position import Position
+from riskdesk.domain.errors import InvalidValue, UnknownInstrument
+from riskdesk.domain.events import json_safe
+from riskdesk.domain.fills import MarginMode
+from riskdesk.domain.instruments import Instrument, Settlement
+from riskdesk.domain.symbols import SymbolKind
+from riskdesk.domain.values import ACCOUNTING_CONTEXT, ZERO
+
+_div = ACCOUNTING_CONTEXT.divide
+
+
+@dataclass(frozen=True, slots=True)
+class MarketSnapshot:
+    """Marks per instrument key (price currency per unit) and asset prices in the reporting
+    currency (``USD``/``USDT``/``USDC`` → 1, ``BTC`` → its index, ``AAPL`` → its last)."""
+
+    marks: Mapping[str, Decimal]
+    asset_prices: Mapping[str, Decimal]
+    ts: datetime
+
+    def mark(self, instrument: Instrument) -> Decimal:
+        """The instrument's mark; a clear error if the snapshot has none."""
+        try:
+            return self.marks[instrument.key]
+        except KeyError:
+            raise InvalidValue(f"no mark price for {instrument.key}", field="mark") from None
+
+    def rate(self, currency: str) -> Decimal:
+        """Value of one unit of ``currency`` in the reporting currency."""
+        try:
+            return self.asset_prices[currency]
+        except KeyError:
+            raise InvalidValue(
+                f"no price for {currency} in the reporting currency", field="asset_prices"
+            ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class PositionView:
+    """One open position as a trader reads it. ``*_ccy`` fields are in the settlement currency."""
+
+    position_id: str
+    account_id: str
+    venue: str
+    symbol: str
+    asset: str
+    kind: str
+    margined: bool
+    side: str
+    qty: Decimal
+    entry_price: Decimal
+    mark_price: Decimal
+    settle: str
+    notional: Decimal
+    exposure: Decimal
+    market_value: Decimal
+    unrealized_pnl_ccy: Decimal
+    unrealized_pnl: Decimal
+    pnl_ratio: Decimal
+    realized_pnl_ccy: Decimal
+    fees_ccy: Decimal
+    funding_ccy: Decimal
+    leverage: Decimal
+    margin_mode: str
+    margin_ccy: Decimal
+    maintenance_ccy: Decimal
+    margin_ratio: Decimal | None
+    liquidation_price: Decimal | None
+    bankruptcy_price: Decimal | None
+    liq_distance: Decimal | None
+    liq_distance_ratio: Decimal | None
+    stop_price: Decimal | None
+    risk_to_stop: Decimal | None
+    opened_at: datetime
+    hold_seconds: int
+
+
+@dataclass(frozen=True, slots=True)
+class ExposureRow:
+    """Exposure of one group (a symbol, an asset or a venue/account)."""
+
+    key: str
+    long: Decimal
+    short: Decimal
+    gross: Decimal
+    net: Decimal
+    of_equity: Decimal
+    unrealized_pnl: Decimal
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Exposure:
+    """Exposure tables, sorted by gross exposure, and the largest single-asset concentration."""
+
+    by_symbol: list[ExposureRow]
+    by_asset: list[ExposureRow]
+    by_venue: list[ExposureRow]
+    largest_asset: str | None
+    largest_asset_share: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class PortfolioSummary:
+    """Account-level numbers in the reporting currency; ratios are fractions."""
+
+    reporting_currency: str
+    ts: datetime
+    total_equity: Decimal
+    wallet_balance: Decimal
+    available_balance: Decimal
+    margin_used: Decimal
+    maintenance_margin: Decimal
+    unrealized_pnl: Decimal
+    realized_pnl: Decimal
+    fees: Decimal
+    funding: Decimal
+    daily_pnl: Decimal | None
+    daily_return: Decimal | None
+    long_exposure: Decimal
+    short_exposure: Decimal
+    gross_exposure: Decimal
+    net_exposure: Decimal
+    effective_leverage: Decimal
+    long_short_ratio: Decimal | None
+    position_count: int
+    portfolio_heat: Decimal
+    unprotected_positions: int
+    margin_usage: Decimal
+    largest_asset: str | None
+    largest_asset_share: Decimal
+    max_drawdown: Decimal | None
+
+
+@dataclass(slots=True)
+class PortfolioInputs:
+    """Everything the views need besides books and market: conventions and history numbers."""
+
+    conventions: Mapping[str, MarginConvention] = field(default_factory=dict)
+    option_rates: OptionMarginRates = field(default_factory=OptionMarginRates)
+    option_deltas: Mapping[str, Decimal] = field(default_factory=dict)
+    realized_closed: Decimal = ZERO
+    day_start_equity: Decimal | None = None
+    equity_history: Sequence[Decimal] = ()
+
+
+@dataclass(slots=True)
+class _CrossPool:
+    """Per (account, settlement currency): the cross wallet and totals of its cross positions."""
+
+    wallet: Decimal = ZERO
+    maintenance: Decimal = ZERO
+    unrealized: Decimal = ZERO
+
+
+def _convention(inputs: PortfolioInputs, venue: str) -> MarginConvention:
+    return inputs.conventions.get(venue, BINANCE)
+
+
+def position_views(
+    books: Iterable[Book],
+    instruments: Mapping[str, Instrument],
+    market: MarketSnapshot,
+    inputs: PortfolioInputs | None = None,
+) -> list[PositionView]:
+    """Detail rows for every open position, with margin, liquidation and stop risk.
+
+    ``pnl_ratio`` is ROE (unrealized / margin) for margined positions and the return on cost for
+    spot and options; ``liq_distance_ratio`` is the distance to liquidation as a fraction of the
+    mark; both are fractions (0.05 = 5 %)."""
+    inputs = inputs or PortfolioInputs()
+    rows: list[PositionView] = []
+    for book in books:
+        positions = book.open_positions()
+        instr = {p.position_id: _instrument(instruments, p) for p in positions}
+        marks = {p.position_id: market.mark(instr[p.position_id]) for p in positions}
+        pools: dict[str, _CrossPool] = {}
+        mm: dict[str, Decimal] = {}
+        upnl: dict[str, Decimal] = {}
+        for p in positions:
+            inst = instr[p.position_id]
+            mark = marks[p.position_id]
+            upnl[p.position_id] = p.unrealized_pnl(inst, mark)
+            mm[p.position_id] = _maintenance(inst, p, mark, market, inputs)
+            if inst.settlement is Settlement.MARGIN:
+                pool = pools.setdefault(inst.settle, _CrossPool())
+                if p.margin_mode is MarginMode.CROSS:
+                    pool.maintenance += mm[p.position_id]
+                    pool.unrealized += upnl[p.position_id]
+                else:
+                    pool.wallet -= p.isolated_margin
+        for currency, pool in pools.items():
+            pool.wallet += book.cash(currency)
+        for p in positions:
+            rows.append(
+                _view(
+                    book,
+                    p,
+                    instr[p.position_id],
+                    marks[p.position_id],
+                    upnl[p.position_id],
+                    mm[p.position_id],
+                    pools.get(instr[p.position_id].settle),
+                    market,
+                    inputs,
+                )
+            )
+    return rows
+
+
+def _instrument(instruments: Mapping[str, Instrument], position: Position) -> Instrument:
+    try:
+        return instruments[position.instrument_key]
+    except KeyError:
+        raise UnknownInstrument(
+            f"no instrument {position.instrument_key}", field="symbol"
+        ) from None
+
+
+def _underlying_price(instrument: Instrument, market: MarketSnapshot) -> Decimal:
+    return market.rate(instrument.base)
+
+
+def _maintenance(
+    inst: Instrument, p: Position, mark: Decimal, market: MarketSnapshot, inputs: PortfolioInputs
+) -> Decimal:
+    if inst.settlement is Settlement.MARGIN:
+        return maintenance_margin(inst, p.qty, mark)
+    if inst.kind is SymbolKind.OPTION and p.qty < 0:
+        return short_option_margin(
+            inst,
+            p.qty,
+            mark,
+            _underlying_price(inst, market),
+            inputs.option_rates,
+            maintenance=True,
+        )
+    return ZERO
+
+
+def _exposure(
+    inst: Instrument, p: Position, mark: Decimal, market: MarketSnapshot, inputs: PortfolioInputs
+) -> Decimal:
+    if inst.kind is SymbolKind.OPTION:
+        delta = inputs.option_deltas.get(inst.key)
+        if delta is not None:
+            return delta * p.qty * inst.contract_size * _underlying_price(inst, market)
+        return p.qty * inst.contract_size * mark * market.rate(inst.price_currency)
+    if inst.inverse:
+        return p.qty * inst.contract_size * market.rate(inst.quote)
+    return p.qty * inst.contract_size * mark * market.rate(inst.quote)
+
+
+def _notional(inst: Instrument, p: Position, mark: Decimal, market: MarketSnapshot) -> Decimal:
+    """Absolute notional in the reporting currency (options: of the underlying)."""
+    if inst.kind is SymbolKind.OPTION:
+        return abs(p.qty) * inst.contract_size * _underlying_price(inst, market)
+    return inst.quote_notional(p.qty, mark) * market.rate(inst.quote)
+
+
+def _view(
+    book: Book,
+    p: Position,
+    inst: Instrument,
+    mark: Decimal,
+    upnl: Decimal,
+    mm: Decimal,
+    pool: _CrossPool | None,
+    market: MarketSnapshot,
+    inputs: PortfolioInputs,
+) -> PositionView:
+    rate = market.rate(inst.settle)
+    long = p.qty > 0
+    margined = inst.settlement is Settlement.MARGIN
+    liq = bank = None
+    margin = ZERO
+    if margined:
+        if p.margin_mode is MarginMode.ISOLATED:
+            backing = p.isolated_margin
+            margin = p.isolated_margin
+        else:
+            assert pool is not None  # noqa: S101 - every margined position has a pool
+            backing = pool.wallet - (pool.maintenance - mm) + (pool.unrealized - upnl)
+            margin = _div(inst.notional(p.qty, p.entry_price), p.leverage)
+        conv = _convention(inputs, inst.venue)
+        liq = liquidation_price(inst, p.qty, p.entry_price, backing, conv, mark)
+        bank = bankruptcy_price(inst, p.qty, p.entry_price, backing, conv.close_fee_rate)
+        pct = roe(upnl, margin)
+    elif inst.kind is SymbolKind.OPTION and p.qty < 0:
+        margin = short_option_margin(
+            inst, p.qty, mark, _underlying_price(inst, market), inputs.option_rates
+        )
+        cost = abs(p.basis)
+        pct = _div(upnl, cost) if cost else ZERO
+    else:
+        cost = abs(p.basis)
+        pct = _div(upnl, cost) if cost else ZERO
+    distance = distance_to_liquidation(mark, liq, long)
+    balance = margin + upnl if margined else None
+    ratio = _div(mm, balance) if balance is not None and balance > 0 else None
+    risk = None
+    if p.stop_price is not None:
+        risk = max(ZERO, -inst.pnl(p.qty, p.entry_price, p.stop_price)) * rate
+    exposure = _exposure(inst, p, mark, market, inputs)
+    market_value = (
+        ZERO if margined else p.market_value(inst, mark) * market.rate(inst.price_currency)
+    )
+    return PositionView(
+        position_id=p.position_id,
+        account_id=book.account.account_id,
+        venue=inst.venue,
+        symbol=inst.symbol,
+        asset=inst.asset,
+        kind=inst.kind.value + ("/inverse" if inst.inverse else ""),
+        margined=margined,
+        side=p.side_name,
+        qty=p.qty,
+        entry_price=p.entry_price,
+        mark_price=mark,
+        settle=inst.settle,
+        notional=_notional(inst, p, mark, market),
+        exposure=exposure,
+        market_value=market_value,
+        unrealized_pnl_ccy=upnl,
+        unrealized_pnl=upnl * rate,
+        pnl_ratio=pct,
+        realized_pnl_ccy=p.realized_pnl,
+        fees_ccy=p.fees,
+        funding_ccy=p.funding,
+        leverage=p.leverage,
+        margin_mode=p.margin_mode.value if margined else "-",
+        margin_ccy=margin,
+        maintenance_ccy=mm,
+        margin_ratio=ratio,
+        liquidation_price=liq,
+        bankruptcy_price=bank,
+        liq_distance=None if distance is None else distance[0],
+        liq_distance_ratio=None if distance is None else distance[1],
+        stop_price=p.stop_price,
+        risk_to_stop=risk,
+        opened_at=p.opened_at,
+        hold_seconds=int((market.ts - p.opened_at).total_seconds()),
+    )
+
+
+def _group(views: Sequence[PositionView], key: str, equity: Decimal) -> list[ExposureRow]:
+    groups: dict[str, list[PositionView]] = {}
+    for v in views:
+        if key == "symbol":
+            name = f"{v.venue}:{v.symbol}"
+        elif key == "venue":
+            name = f"{v.venue}/{v.account_id}"
+        else:
+            name = v.asset
+        groups.setdefault(name, []).append(v)
+    rows = []
+    for name, members in groups.items():
+        long = sum((v.exposure for v in members if v.exposure > 0), ZERO)
+        short = -sum((v.exposure for v in members if v.exposure < 0), ZERO)
+        gross = long + short
+        rows.append(
+            ExposureRow(
+                key=name,
+                long=long,
+                short=short,
+                gross=gross,
+                net=long - short,
+                of_equity=_div(gross, equity) if equity > 0 else ZERO,
+                unrealized_pnl=sum((v.unrealized_pnl for v in members), ZERO),
+                count=len(members),
+            )
+        )
+    rows.sort(key=lambda r: r.gross, reverse=True)
+    return rows
+
+
+def exposure(views: Sequence[PositionView], equity: Decimal) -> Exposure:
+    """Exposure by symbol, by underlying asset and by venue/account."""
+    by_asset = _group(views, "asset", equity)
+    largest = by_asset[0] if by_asset else None
+    return Exposure(
+        by_symbol=_group(views, "symbol", equity),
+        by_asset=by_asset,
+        by_venue=_group(views, "venue", equity),
+        largest_asset=largest.key if largest else None,
+        largest_asset_share=largest.of_equity if largest else ZERO,
+    )
+
+
+def max_drawdown(equities: Sequence[Decimal]) -> Decimal | None:
+    """Largest peak-to-trough fall of an equity series as a fraction (0.08 = −8 %)."""
+    peak: Decimal | None = None
+    worst = ZERO
+    for value in equities:
+        if peak is None or value > peak:
+            peak = value
+        elif peak > 0:
+            worst = max(worst, _div(peak - value, peak))
+    return None if peak is None else worst
+
+
+def summarize(
+    books: Sequence[Book],
+    instruments: Mapping[str, Instrument],
+    market: MarketSnapshot,
+    inputs: PortfolioInputs | None = None,
+    views: Sequence[PositionView] | None = None,
+) -> PortfolioSummary:
+    """The portfolio summary across ``books`` in the first book's reporting currency."""
+    inputs = inputs or PortfolioInputs()
+    views = list(views) if views is not None else position_views(books, instruments, market, inputs)
+    currency = books[0].account.reporting_currency if books else "USD"
+    wallet = sum(
+        (amount * market.rate(ccy) for b in books for ccy, amount in b.balances.items() if amount),
+        ZERO,
+    )
+    margined_upnl = sum((v.unrealized_pnl for v in views if v.margined), ZERO)
+    premium_value = sum((v.market_value for v in views), ZERO)
+    equity = wallet + premium_value + margined_upnl
+    upnl = sum((v.unrealized_pnl for v in views), ZERO)
+    rates = {v.position_id: market.rate(v.settle) for v in views}
+    margin_used = sum((v.margin_ccy * rates[v.position_id] for v in views), ZERO)
+    maint = sum((v.maintenance_ccy * rates[v.position_id] for v in views), ZERO)
+    realized_open = sum((v.realized_pnl_ccy * rates[v.position_id] for v in views), ZERO)
+    fees = sum((v.fees_ccy * rates[v.position_id] for v in views), ZERO)
+    funding = sum((v.funding_ccy * rates[v.position_id] for v in views), ZERO)
+    long = sum((v.exposure for v in views if v.exposure > 0), ZERO)
+    short = -sum((v.exposure for v in views if v.exposure < 0), ZERO)
+    gross = long + short
+    heat = sum((v.risk_to_stop for v in views if v.risk_to_stop is not None), ZERO)
+    exp = exposure(views, equity)
+    daily = None if inputs.day_start_equity is None else equity - inputs.day_start_equity
+    daily_ret = (
+        None
+        if daily is None or inputs.day_start_equity is None or inputs.day_start_equity <= 0
+        else _div(daily, inputs.day_start_equity)
+    )
+    history = [*inputs.equity_history, equity]
+    return PortfolioSummary(
+        reporting_currency=currency,
+        ts=market.ts,
+        total_equity=equity,
+        wallet_balance=wallet,
+        available_balance=max(ZERO, equity - margin_used - premium_value),
+        margin_used=margin_used,
+        maintenance_margin=maint,
+        unrealized_pnl=upnl,
+        realized_pnl=inputs.realized_closed + realized_open,
+        fees=fees,
+        funding=funding,
+        daily_pnl=daily,
+        daily_return=daily_ret,
+        long_exposure=long,
+        short_exposure=short,
+        gross_exposure=gross,
+        net_exposure=long - short,
+        effective_leverage=_div(gross, equity) if equity > 0 else ZERO,
+        long_short_ratio=_div(long, short) if short > 0 else None,
+        position_count=len(views),
+        portfolio_heat=_div(heat, equity) if equity > 0 else ZERO,
+        unprotected_positions=sum(1 for v in views if v.stop_price is None),
+        margin_usage=_div(margin_used, equity) if equity > 0 else ZERO,
+        largest_asset=exp.largest_asset,
+        largest_asset_share=exp.largest_asset_share,
+        max_drawdown=max_drawdown(history),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PortfolioSnapshot:
+    """A point of the equity curve (seed 002 ``portfolio_snapshots``), reporting currency.
+
+    ``scope`` is an account id, or ``*`` for every account together. ``summary`` is the full
+    summary as JSON-safe data, kept for reports."""
+
+    scope: str
+    ts: datetime
+    total_equity: Decimal
+    available_balance: Decimal
+    unrealized_pnl: Decimal
+    realized_pnl: Decimal
+    gross_exposure: Decimal
+    net_exposure: Decimal
+    summary: Mapping[str, object]
+
+
+def snapshot_of(scope: str, summary: PortfolioSummary) -> PortfolioSnapshot:
+    """Freeze a summary into a snapshot row."""
+    data = json_safe(asdict(summary))
+    assert isinstance(data, dict)  # noqa: S101 - asdict returns a dict
+    return PortfolioSnapshot(
+        scope=scope,
+        ts=summary.ts,
+        total_equity=summary.total_equity,
+        available_balance=summary.available_balance,
+        unrealized_pnl=summary.unrealized_pnl,
+        realized_pnl=summary.realized_pnl,
+        gross_exposure=summary.gross_exposure,
+        net_exposure=summary.net_exposure,
+        summary=data,
+    )

@@ -1,0 +1,195 @@
+"""Fills (executions reported by a venue) and funding payments: the facts the ledger is built from.
+
+A fill is identified by ``(venue, fill_id)``; applying the same fill twice changes nothing.
+Fill prices are facts from the venue and are not forced onto the tick grid (average prices of
+aggregated executions legitimately are not); they must be finite and strictly positive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from riskdesk.domain.errors import InvalidValue
+from riskdesk.domain.values import (
+    ZERO,
+    Liquidity,
+    Number,
+    PositionSide,
+    Side,
+    positive,
+    to_decimal,
+)
+
+
+class MarginMode(StrEnum):
+    """Isolated (margin assigned to the position) or cross (the whole wallet backs it)."""
+
+    ISOLATED = "isolated"
+    CROSS = "cross"
+
+    @classmethod
+    def parse(cls, text: str, field: str = "margin_mode") -> MarginMode:
+        """Accept isolated/cross in any case."""
+        key = text.strip().lower()
+        if key not in ("isolated", "cross"):
+            raise InvalidValue(f"expected isolated or cross, got {text!r}", field=field)
+        return cls(key)
+
+
+def require_aware(ts: datetime, field: str = "ts") -> datetime:
+    """Reject naive datetimes: every timestamp in riskdesk is timezone-aware (UTC)."""
+    if ts.tzinfo is None or ts.utcoffset() is None:
+        raise InvalidValue("timestamp must be timezone-aware (UTC)", field=field)
+    return ts
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """One execution.
+
+    ``qty`` is in contracts (coins for spot and coin-quantity perpetuals), ``price`` in the
+    instrument's price currency per unit, ``fee`` is what was paid (negative for a rebate) in
+    ``fee_currency`` (the settlement currency when None). ``position_side`` is NET on a one-way
+    account and LONG/SHORT on a hedge-mode account. ``leverage`` and ``margin_mode`` apply when
+    the fill opens a margined position.
+    """
+
+    venue: str
+    fill_id: str
+    account_id: str
+    symbol: str
+    side: Side
+    qty: Decimal
+    price: Decimal
+    ts: datetime
+    fee: Decimal = ZERO
+    fee_currency: str | None = None
+    liquidity: Liquidity | None = None
+    position_side: PositionSide = PositionSide.NET
+    order_id: str | None = None
+    leverage: Decimal | None = None
+    margin_mode: MarginMode | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """Idempotency key ``(venue, fill_id)``."""
+        return (self.venue, self.fill_id)
+
+    @property
+    def instrument_key(self) -> str:
+        """``venue:symbol`` of the instrument."""
+        return f"{self.venue}:{self.symbol}"
+
+    @property
+    def signed_qty(self) -> Decimal:
+        """``+qty`` for a buy, ``−qty`` for a sell."""
+        return self.qty if self.side is Side.BUY else -self.qty
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        venue: str,
+        fill_id: str,
+        account_id: str,
+        symbol: str,
+        side: Side | str,
+        qty: Number,
+        price: Number,
+        ts: datetime,
+        fee: Number = 0,
+        fee_currency: str | None = None,
+        liquidity: Liquidity | str | None = None,
+        position_side: PositionSide | str | None = None,
+        order_id: str | None = None,
+        leverage: Number | None = None,
+        margin_mode: MarginMode | str | None = None,
+    ) -> Fill:
+        """Validate edge input and build a fill; every error names the offending field."""
+        if not venue or not venue.strip():
+            raise InvalidValue("must not be empty", field="venue")
+        if not fill_id or not str(fill_id).strip():
+            raise InvalidValue("must not be empty", field="fill_id")
+        if not account_id:
+            raise InvalidValue("must not be empty", field="account_id")
+        lev = None if leverage is None else positive(leverage, "leverage")
+        if lev is not None and lev > 1000:
+            raise InvalidValue(f"must be at most 1000, got {lev}", field="leverage")
+        return cls(
+            venue=venue.strip(),
+            fill_id=str(fill_id).strip(),
+            account_id=account_id,
+            symbol=symbol,
+            side=side if isinstance(side, Side) else Side.parse(side),
+            qty=positive(qty, "qty"),
+            price=positive(price, "price"),
+            ts=require_aware(ts),
+            fee=to_decimal(fee, "fee"),
+            fee_currency=fee_currency.strip().upper() if fee_currency else None,
+            liquidity=Liquidity(liquidity.lower()) if isinstance(liquidity, str) else liquidity,
+            position_side=position_side
+            if isinstance(position_side, PositionSide)
+            else PositionSide.parse(position_side),
+            order_id=order_id,
+            leverage=lev,
+            margin_mode=margin_mode
+            if isinstance(margin_mode, MarginMode) or margin_mode is None
+            else MarginMode.parse(margin_mode),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class FundingPayment:
+    """A funding event for a perpetual: ``rate`` per funding interval at ``mark_price``.
+
+    Positive rate: longs pay shorts. Identified by ``(venue, symbol, ts)``.
+    """
+
+    venue: str
+    account_id: str
+    symbol: str
+    rate: Decimal
+    mark_price: Decimal
+    ts: datetime
+    position_side: PositionSide = PositionSide.NET
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """Idempotency key ``(venue, "funding:symbol:side:iso-ts")``."""
+        return (
+            self.venue,
+            f"funding:{self.symbol}:{self.position_side.value}:{self.ts.isoformat()}",
+        )
+
+    @property
+    def instrument_key(self) -> str:
+        """``venue:symbol``."""
+        return f"{self.venue}:{self.symbol}"
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        venue: str,
+        account_id: str,
+        symbol: str,
+        rate: Number,
+        mark_price: Number,
+        ts: datetime,
+        position_side: PositionSide | str | None = None,
+    ) -> FundingPayment:
+        """Validate edge input; the rate may be negative, the mark price must be positive."""
+        return cls(
+            venue=venue,
+            account_id=account_id,
+            symbol=symbol,
+            rate=to_decimal(rate, "rate"),
+            mark_price=positive(mark_price, "mark_price"),
+            ts=require_aware(ts),
+            position_side=position_side
+            if isinstance(position_side, PositionSide)
+            else PositionSide.parse(position_side),
+        )

@@ -1,0 +1,206 @@
+"""Persistence ports: repositories grouped in a unit of work (one transaction).
+
+A unit of work is used as a context manager; nothing is visible to others until ``commit()``,
+and leaving the block without committing (or on an exception) rolls everything back, so a failed
+import or a rejected fill leaves the database unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from decimal import Decimal
+from types import TracebackType
+from typing import Protocol, Self
+
+from riskdesk.domain.accounting.book import Account, Book, BookChange
+from riskdesk.domain.accounting.portfolio import PortfolioSnapshot
+from riskdesk.domain.accounting.position import ClosedPosition, TradeRecord
+from riskdesk.domain.events import Event
+from riskdesk.domain.fills import Fill, FundingPayment
+from riskdesk.domain.instruments import Instrument
+
+
+class InstrumentRepository(Protocol):
+    """The instrument catalog."""
+
+    def get(self, key: str) -> Instrument | None:
+        """Instrument by ``venue:symbol``."""
+        ...
+
+    def put(self, instrument: Instrument) -> None:
+        """Insert or replace an instrument."""
+        ...
+
+    def all(self) -> list[Instrument]:
+        """Every instrument, ordered by key."""
+        ...
+
+
+class AccountRepository(Protocol):
+    """Accounts."""
+
+    def get(self, account_id: str) -> Account | None:
+        """Account by id."""
+        ...
+
+    def put(self, account: Account) -> None:
+        """Insert or replace an account."""
+        ...
+
+    def all(self) -> list[Account]:
+        """Every account, ordered by id."""
+        ...
+
+
+class BookRepository(Protocol):
+    """Balances and open positions of accounts."""
+
+    def load(self, account: Account) -> Book:
+        """The account's book: cash balances and open positions (no fill history)."""
+        ...
+
+    def save(self, book: Book, change: BookChange) -> None:
+        """Persist what ``change`` did to ``book``: upsert ``change.upserted`` positions, delete
+        the open rows of ``change.closed`` positions and insert them as closed positions, insert
+        ``change.trades``, write the book's current balances for the currencies in
+        ``change.cash``, and append ``change.events`` to the journal."""
+        ...
+
+
+class FillRepository(Protocol):
+    """The fill (and funding) history, unique by ``(venue, fill_id)``."""
+
+    def add(self, fill: Fill) -> None:
+        """Insert a fill (the key must be new)."""
+        ...
+
+    def add_funding(self, payment: FundingPayment, amount: str, position_id: str | None) -> None:
+        """Record a booked funding payment (``amount`` as exact decimal text)."""
+        ...
+
+    def existing(self, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which of ``keys`` (fills or funding keys) are already stored."""
+        ...
+
+    def history(
+        self,
+        account_id: str | None = None,
+        symbol: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[Fill]:
+        """Fills in time order, optionally filtered."""
+        ...
+
+
+class ClosedPositionRepository(Protocol):
+    """Closed positions and the trade log."""
+
+    def closed(
+        self,
+        account_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[ClosedPosition]:
+        """Closed positions by closing time."""
+        ...
+
+    def trades(
+        self,
+        account_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[TradeRecord]:
+        """Trade records in time order."""
+        ...
+
+
+class SnapshotRepository(Protocol):
+    """The equity curve."""
+
+    def add(self, snapshot: PortfolioSnapshot) -> None:
+        """Insert (or replace the one at the same scope and time)."""
+        ...
+
+    def series(
+        self, scope: str, since: datetime | None = None, until: datetime | None = None
+    ) -> list[PortfolioSnapshot]:
+        """Snapshots of a scope in time order."""
+        ...
+
+    def last_before(self, scope: str, ts: datetime) -> PortfolioSnapshot | None:
+        """The latest snapshot strictly before ``ts``."""
+        ...
+
+
+class PriceRepository(Protocol):
+    """Latest known prices: instrument marks (by ``venue:symbol``) and asset prices in the
+    reporting currency (by asset code, e.g. ``BTC``, ``AAPL``). Each keeps its time and source."""
+
+    def put_marks(self, marks: dict[str, Decimal], ts: datetime, source: str) -> None:
+        """Upsert instrument marks (the newest ``ts`` wins; an older one is ignored)."""
+        ...
+
+    def put_asset_prices(self, prices: dict[str, Decimal], ts: datetime, source: str) -> None:
+        """Upsert asset prices (the newest ``ts`` wins)."""
+        ...
+
+    def marks(self) -> dict[str, tuple[Decimal, datetime]]:
+        """Latest mark and its time per instrument key."""
+        ...
+
+    def asset_prices(self) -> dict[str, tuple[Decimal, datetime]]:
+        """Latest price and its time per asset."""
+        ...
+
+
+class EventJournal(Protocol):
+    """Append-only event journal."""
+
+    def append(self, events: Sequence[Event]) -> None:
+        """Append events in order."""
+        ...
+
+    def read(
+        self, kind: str | None = None, since: datetime | None = None, limit: int | None = None
+    ) -> list[dict[str, object]]:
+        """Stored events as dicts (with ``kind``, ``ts`` and payload), oldest first."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction over every repository."""
+
+    instruments: InstrumentRepository
+    accounts: AccountRepository
+    books: BookRepository
+    fills: FillRepository
+    closed: ClosedPositionRepository
+    snapshots: SnapshotRepository
+    prices: PriceRepository
+    events: EventJournal
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def commit(self) -> None:
+        """Make everything done in this unit visible, atomically."""
+        ...
+
+    def rollback(self) -> None:
+        """Discard everything done in this unit."""
+        ...
+
+
+class UnitOfWorkFactory(Protocol):
+    """Creates a fresh unit of work per use case."""
+
+    def __call__(self) -> UnitOfWork: ...

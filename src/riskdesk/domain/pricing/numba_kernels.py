@@ -1,0 +1,219 @@
+"""Compiled (numba) loops for the large-batch path; results match the NumPy path.
+
+Every loop body repeats, operation for operation, the NumPy code it replaces (see the
+function it names), using ``simd_math`` so that LLVM turns the loop into AVX code.
+Compiled on first use and cached on disk (``cache=True``); ``backend`` only imports
+this module for batches large enough to repay that.
+"""
+
+# mypy: ignore-errors
+# (numba decorators and intrinsics are untyped; the public API in backend.py is typed)
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+import numpy.typing as npt
+
+from riskdesk.domain.pricing import simd_math as sm
+from riskdesk.domain.pricing.conventions import BoolArray, FloatArray
+
+_LOOP = {"fastmath": sm.FASTMATH, "error_model": "numpy", "cache": True, "nogil": True}
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_SQRT_2PI = math.sqrt(2.0 * math.pi)
+
+
+def _gbsm_loop(s, k, t, r, q, v, c, price, delta, gamma, theta, vega, rho):
+    # Mirrors black_scholes._gbsm_numpy.
+    for i in nb.prange(s.shape[0]):
+        si = s[i]
+        ki = k[i]
+        ti = t[i]
+        ri = r[i]
+        qi = q[i]
+        vi = v[i]
+        w = 1.0 if c[i] else -1.0
+        sqrt_t = math.sqrt(ti)
+        sd = vi * sqrt_t
+        dr = sm.exp(-ri * ti)
+        dq = sm.exp(-qi * ti)
+        x = sm.log(si / ki) + (ri - qi) * ti
+        live = sd > 0.0
+        inv_sd = 1.0 / sd
+        d1 = x * inv_sd + 0.5 * sd if live else (math.inf if x > 0.0 else -math.inf)
+        d1 = d1 if (live or x != 0.0) else 0.0
+        d2 = d1 - sd
+        g1 = sm.gauss(d1)
+        nd1 = sm.ndtr_gauss(w * d1, g1)
+        nd2 = sm.ndtr_gauss(w * d2, sm.gauss(d2))
+        pdf = g1 * _INV_SQRT_2PI
+        sdq = si * dq
+        kdr = ki * dr
+        p_ = w * (sdq * nd1 - kdr * nd2)
+        de = w * dq * nd1
+        ga = dq * pdf * inv_sd / si if live else 0.0
+        ve = sdq * pdf * sqrt_t
+        th_vol = -0.5 * sdq * pdf * (vi * vi * inv_sd) if live else 0.0
+        th = th_vol - w * ri * kdr * nd2 + w * qi * sdq * nd1
+        rh = w * ki * ti * dr * nd2
+        ok = si > 0.0 and ki > 0.0 and ti >= 0.0 and vi >= 0.0 and (ri + qi) == (ri + qi)
+        price[i] = p_ if ok else math.nan
+        delta[i] = de if ok else math.nan
+        gamma[i] = ga if ok else math.nan
+        theta[i] = th if ok else math.nan
+        vega[i] = ve if ok else math.nan
+        rho[i] = rh if ok else math.nan
+
+
+_gbsm_serial = nb.njit(**_LOOP)(_gbsm_loop)
+_gbsm_parallel = nb.njit(parallel=True, **_LOOP)(_gbsm_loop)
+
+# Waking the second thread costs milliseconds on small VMs (OMP_WAIT_POLICY=passive
+# helps); below this size one thread is faster.
+PARALLEL_MIN_BATCH = 200_000
+
+
+def gbsm(
+    s: FloatArray,
+    k: FloatArray,
+    t: FloatArray,
+    r: FloatArray,
+    q: FloatArray,
+    v: FloatArray,
+    c: BoolArray,
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Price, delta, gamma, theta, vega, rho on 1-D contiguous arrays of equal length."""
+    n = s.shape[0]
+    outs = tuple(np.empty(n) for _ in range(6))
+    loop = _gbsm_parallel if n >= PARALLEL_MIN_BATCH else _gbsm_serial
+    loop(s, k, t, r, q, v, c, *outs)
+    return outs
+
+
+@nb.njit(inline="always", **_LOOP)
+def _normalised_black(x, s):
+    d1 = x / s + 0.5 * s
+    d2 = d1 - s
+    g1 = sm.gauss(d1)
+    eh = sm.exp(0.5 * x)
+    b = eh * sm.ndtr_gauss(d1, g1) - sm.ndtr_gauss(d2, sm.gauss(d2)) / eh
+    return b, eh * g1 * _INV_SQRT_2PI
+
+
+@nb.njit(inline="always", **_LOOP)
+def _iv_step(x, beta, ln_beta, lower, s, lo, hi):
+    # One safeguarded Halley step; mirrors the loop body of implied_vol._solve_normalised.
+    b, bp = _normalised_black(x, s)
+    bpp_over_bp = x * x / (s * s * s) - 0.25 * s
+    below = b < beta
+    lo = s if below else lo
+    hi = hi if below else s
+    fl = sm.log(b) - ln_beta
+    f1l = bp / b
+    f2l = f1l * bpp_over_bp - f1l * f1l
+    fu = b - beta
+    f1u = bp
+    f2u = bp * bpp_over_bp
+    f = fl if lower else fu
+    f1 = f1l if lower else f1u
+    f2 = f2l if lower else f2u
+    newton = f / f1
+    step = newton / (1.0 - 0.5 * newton * f2 / f1)
+    cand = s - step
+    inside = cand >= lo and cand <= hi
+    fallback = 0.5 * (lo + hi) if hi < math.inf else 2.0 * s
+    return (cand if inside else fallback), lo, hi
+
+
+_BLOCK = 512
+
+
+def _iv_loop(price, fwd, k, t, df, c, n_steps, vol, status):
+    # Mirrors implied_vol._implied_vol_forward (status codes are IVStatus values).
+    # Blocks of _BLOCK options with the step loop outside the element loop, so that the
+    # innermost loops have no data-dependent trip count and vectorise.
+    n = price.shape[0]
+    for blk in nb.prange((n + _BLOCK - 1) // _BLOCK):
+        start = blk * _BLOCK
+        m = min(start + _BLOCK, n) - start
+        xs = np.empty(_BLOCK)
+        betas = np.empty(_BLOCK)
+        ln_betas = np.empty(_BLOCK)
+        ss = np.empty(_BLOCK)
+        los = np.empty(_BLOCK)
+        his = np.empty(_BLOCK)
+        lowers = np.empty(_BLOCK, dtype=np.bool_)
+        for j in range(m):
+            i = start + j
+            fi = fwd[i]
+            ki = k[i]
+            ti = t[i]
+            dfi = df[i]
+            call = c[i]
+            w = 1.0 if call else -1.0
+            p = price[i] / dfi
+            intrinsic = max(w * (fi - ki), 0.0)
+            upper = fi if call else ki
+            finite = (
+                abs(p) < math.inf
+                and abs(fi) < math.inf
+                and abs(ki) < math.inf
+                and abs(ti) < math.inf
+            )
+            valid = finite and fi > 0.0 and ki > 0.0 and ti > 0.0 and dfi > 0.0
+            tv = p - intrinsic
+            st = 0
+            st = 1 if tv == 0.0 else st
+            st = 2 if tv < 0.0 else st
+            st = 3 if p >= upper else st
+            st = st if valid else 4
+            status[i] = st
+            solve = st == 0
+            beta = tv / math.sqrt(fi * ki) if solve else 0.5 * math.exp(-1.0)
+            x = -abs(sm.log(fi / ki)) if solve else -1.0
+            s_c = math.sqrt(-2.0 * x)
+            b_c, _ = _normalised_black(x, s_c if s_c > 0.0 else 1.0)
+            b_c = b_c if s_c > 0.0 else 0.0
+            lower = beta < b_c
+            ln_beta = sm.log(beta)
+            xs[j] = x
+            betas[j] = beta
+            ln_betas[j] = ln_beta
+            lowers[j] = lower
+            ss[j] = -x / math.sqrt(-2.0 * ln_beta) if lower else max(s_c, _SQRT_2PI * beta)
+            los[j] = 0.0 if lower else s_c
+            his[j] = s_c if lower else math.inf
+        for _ in range(n_steps):
+            for j in range(m):
+                ss[j], los[j], his[j] = _iv_step(
+                    xs[j], betas[j], ln_betas[j], lowers[j], ss[j], los[j], his[j]
+                )
+        for j in range(m):
+            i = start + j
+            st = status[i]
+            v = ss[j] / math.sqrt(t[i]) if st == 0 else math.nan
+            vol[i] = 0.0 if st == 1 else v
+
+
+_iv_serial = nb.njit(**_LOOP)(_iv_loop)
+_iv_parallel = nb.njit(parallel=True, **_LOOP)(_iv_loop)
+
+
+def implied_vol(
+    price: FloatArray,
+    fwd: FloatArray,
+    k: FloatArray,
+    t: FloatArray,
+    df: FloatArray,
+    c: BoolArray,
+    n_steps: int,
+) -> tuple[FloatArray, npt.NDArray[np.int8]]:
+    """Implied vol and IVStatus codes on 1-D contiguous arrays (see implied_vol.py)."""
+    n = price.shape[0]
+    vol = np.empty(n)
+    status = np.empty(n, dtype=np.int8)
+    loop = _iv_parallel if n >= PARALLEL_MIN_BATCH // 10 else _iv_serial
+    loop(price, fwd, k, t, df, c, n_steps, vol, status)
+    return vol, status

@@ -6,6 +6,7 @@ same run against a plain NumPy reference and a per-option QuantLib loop on a sam
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")  # before numba starts its threads
@@ -60,7 +61,7 @@ def _best(fn, repeat: int = 5) -> float:  # type: ignore[no-untyped-def]
 
 def _quantlib_ns(args: tuple[np.ndarray, ...], implied: bool) -> float | None:
     try:
-        import QuantLib as ql
+        import QuantLib as ql  # noqa: N813
     except ImportError:
         return None
     s, k, t, r, q, v, c = (a[:QL_SAMPLE] for a in args)
@@ -90,10 +91,8 @@ def _quantlib_ns(args: tuple[np.ndarray, ...], implied: bool) -> float | None:
         )
         opt.setPricingEngine(engine)
         if implied:
-            try:
+            with contextlib.suppress(RuntimeError):
                 opt.impliedVolatility(opt.NPV(), process, 1e-10, 200, 1e-4, 10.0)
-            except RuntimeError:
-                pass
         else:
             opt.NPV(), opt.delta(), opt.gamma(), opt.theta(), opt.vega(), opt.rho()
     return (time.perf_counter() - t0) / QL_SAMPLE * 1e9

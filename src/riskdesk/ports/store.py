@@ -79,8 +79,26 @@ class FillRepository(Protocol):
         """Record a booked funding payment (``amount`` as exact decimal text)."""
         ...
 
+    def add_cash_movement(
+        self,
+        key: tuple[str, str],
+        account_id: str,
+        currency: str,
+        amount: Decimal,
+        ts: datetime,
+        reason: str,
+    ) -> None:
+        """Record a deposit (> 0) or withdrawal (< 0) under its idempotency ``key``."""
+        ...
+
+    def cash_movements(
+        self, account_id: str | None = None, since: datetime | None = None
+    ) -> list[tuple[str, str, Decimal, datetime]]:
+        """``(account_id, currency, amount, ts)`` of recorded cash movements, oldest first."""
+        ...
+
     def existing(self, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
-        """Which of ``keys`` (fills or funding keys) are already stored."""
+        """Which of ``keys`` (fills, funding or cash-movement keys) are already stored."""
         ...
 
     def history(

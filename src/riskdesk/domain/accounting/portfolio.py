@@ -34,7 +34,7 @@ from riskdesk.domain.errors import InvalidValue, UnknownInstrument
 from riskdesk.domain.events import json_safe
 from riskdesk.domain.fills import MarginMode
 from riskdesk.domain.instruments import Instrument, Settlement
-from riskdesk.domain.symbols import SymbolKind
+from riskdesk.domain.symbols import OptionRight, SymbolKind
 from riskdesk.domain.values import ACCOUNTING_CONTEXT, ZERO
 
 _div = ACCOUNTING_CONTEXT.divide
@@ -43,11 +43,15 @@ _div = ACCOUNTING_CONTEXT.divide
 @dataclass(frozen=True, slots=True)
 class MarketSnapshot:
     """Marks per instrument key (price currency per unit) and asset prices in the reporting
-    currency (``USD``/``USDT``/``USDC`` → 1, ``BTC`` → its index, ``AAPL`` → its last)."""
+    currency (``USD``/``USDT``/``USDC`` → 1, ``BTC`` → its index, ``AAPL`` → its last).
+
+    ``mark_times`` gives each mark's time where marks are of different ages (holding times are
+    measured to the position's own mark time)."""
 
     marks: Mapping[str, Decimal]
     asset_prices: Mapping[str, Decimal]
     ts: datetime
+    mark_times: Mapping[str, datetime] = field(default_factory=dict)
 
     def mark(self, instrument: Instrument) -> Decimal:
         """The instrument's mark; a clear error if the snapshot has none."""
@@ -208,11 +212,14 @@ def position_views(
         pools: dict[str, _CrossPool] = {}
         mm: dict[str, Decimal] = {}
         upnl: dict[str, Decimal] = {}
+        covered = _covered_calls(positions, instr)
         for p in positions:
             inst = instr[p.position_id]
             mark = marks[p.position_id]
             upnl[p.position_id] = p.unrealized_pnl(inst, mark)
-            mm[p.position_id] = _maintenance(inst, p, mark, market, inputs)
+            mm[p.position_id] = (
+                ZERO if p.position_id in covered else _maintenance(inst, p, mark, market, inputs)
+            )
             if inst.settlement is Settlement.MARGIN:
                 pool = pools.setdefault(inst.settle, _CrossPool())
                 if p.margin_mode is MarginMode.CROSS:
@@ -234,9 +241,34 @@ def position_views(
                     pools.get(instr[p.position_id].settle),
                     market,
                     inputs,
+                    p.position_id in covered,
                 )
             )
     return rows
+
+
+def _covered_calls(positions: Sequence[Position], instr: Mapping[str, Instrument]) -> set[str]:
+    """Short equity calls fully covered by shares of the underlying held in the same account
+    (no margin required): shares are allocated to the short calls in order."""
+    shares: dict[str, Decimal] = {}
+    for p in positions:
+        inst = instr[p.position_id]
+        if inst.kind is SymbolKind.SPOT and inst.equity and p.qty > 0:
+            shares[inst.base] = shares.get(inst.base, ZERO) + p.qty
+    covered: set[str] = set()
+    for p in positions:
+        inst = instr[p.position_id]
+        if (
+            inst.equity
+            and inst.kind is SymbolKind.OPTION
+            and inst.right is OptionRight.CALL
+            and p.qty < 0
+        ):
+            need = abs(p.qty) * inst.contract_size
+            if shares.get(inst.base, ZERO) >= need:
+                shares[inst.base] -= need
+                covered.add(p.position_id)
+    return covered
 
 
 def _instrument(instruments: Mapping[str, Instrument], position: Position) -> Instrument:
@@ -299,6 +331,7 @@ def _view(
     pool: _CrossPool | None,
     market: MarketSnapshot,
     inputs: PortfolioInputs,
+    covered: bool = False,
 ) -> PositionView:
     rate = market.rate(inst.settle)
     long = p.qty > 0
@@ -317,7 +350,7 @@ def _view(
         liq = liquidation_price(inst, p.qty, p.entry_price, backing, conv, mark)
         bank = bankruptcy_price(inst, p.qty, p.entry_price, backing, conv.close_fee_rate)
         pct = roe(upnl, margin)
-    elif inst.kind is SymbolKind.OPTION and p.qty < 0:
+    elif inst.kind is SymbolKind.OPTION and p.qty < 0 and not covered:
         margin = short_option_margin(
             inst, p.qty, mark, _underlying_price(inst, market), inputs.option_rates
         )
@@ -370,7 +403,9 @@ def _view(
         stop_price=p.stop_price,
         risk_to_stop=risk,
         opened_at=p.opened_at,
-        hold_seconds=int((market.ts - p.opened_at).total_seconds()),
+        hold_seconds=int(
+            (market.mark_times.get(inst.key, market.ts) - p.opened_at).total_seconds()
+        ),
     )
 
 

@@ -1,0 +1,356 @@
+"""Use cases over the book: register instruments and accounts, book fills, funding and cash,
+record prices and snapshots, and read positions, summary, exposure and history.
+
+Every write happens in one unit of work: either all of it is committed or none of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from riskdesk.application.fill_rows import ImportRejected, ParsedRow, RowError
+from riskdesk.domain.accounting.book import Account, Book, BookChange
+from riskdesk.domain.accounting.margin import MarginConvention, OptionMarginRates
+from riskdesk.domain.accounting.portfolio import (
+    Exposure,
+    MarketSnapshot,
+    PortfolioInputs,
+    PortfolioSnapshot,
+    PortfolioSummary,
+    PositionView,
+    exposure,
+    position_views,
+    snapshot_of,
+    summarize,
+)
+from riskdesk.domain.accounting.position import ClosedPosition, TradeRecord
+from riskdesk.domain.errors import RiskdeskError, UnknownAccount, UnknownInstrument
+from riskdesk.domain.fills import Fill, FundingPayment
+from riskdesk.domain.instruments import Instrument
+from riskdesk.domain.values import ZERO
+from riskdesk.ports.clock import Clock
+from riskdesk.ports.store import UnitOfWork, UnitOfWorkFactory
+
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class BookConfig:
+    """Plain configuration the book service needs (built by bootstrap from settings)."""
+
+    reporting_currency: str = "USD"
+    fixed_rates: Mapping[str, Decimal] = field(
+        default_factory=lambda: {"USD": Decimal(1), "USDT": Decimal(1), "USDC": Decimal(1)}
+    )
+    conventions: Mapping[str, MarginConvention] = field(default_factory=dict)
+    option_rates: OptionMarginRates = field(default_factory=OptionMarginRates)
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    """What an import did."""
+
+    applied: int
+    duplicates: int
+    funding: int
+    positions_closed: int
+    accounts: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PortfolioReport:
+    """Views of a scope (one account or all), with the market data they used."""
+
+    scope: str
+    as_of: datetime
+    summary: PortfolioSummary
+    positions: list[PositionView]
+    exposure: Exposure
+    missing_marks: list[str]
+    mark_times: Mapping[str, datetime]
+
+
+class BookService:
+    """The book use cases."""
+
+    def __init__(
+        self, uow_factory: UnitOfWorkFactory, clock: Clock, config: BookConfig | None = None
+    ) -> None:
+        self._uow = uow_factory
+        self._clock = clock
+        self.config = config or BookConfig()
+
+    # ---------------------------------------------------------------------------- setup
+
+    def register_instruments(self, instruments: Iterable[Instrument]) -> int:
+        """Insert or replace instruments in the catalog."""
+        count = 0
+        with self._uow() as uow:
+            for instrument in instruments:
+                uow.instruments.put(instrument)
+                count += 1
+            uow.commit()
+        return count
+
+    def register_account(self, account: Account) -> None:
+        """Insert or replace an account."""
+        with self._uow() as uow:
+            uow.accounts.put(account)
+            uow.commit()
+
+    def accounts(self) -> list[Account]:
+        """Every account."""
+        with self._uow() as uow:
+            return uow.accounts.all()
+
+    def instruments(self) -> list[Instrument]:
+        """Every instrument."""
+        with self._uow() as uow:
+            return uow.instruments.all()
+
+    def move_cash(
+        self,
+        account_id: str,
+        currency: str,
+        amount: Decimal,
+        ts: datetime,
+        reason: str,
+        reference: str,
+    ) -> bool:
+        """Deposit (> 0) or withdraw (< 0); ``reference`` makes it idempotent. True if booked."""
+        with self._uow() as uow:
+            account = self._account(uow, account_id)
+            key = (account.venue, f"cash:{reference}")
+            if uow.fills.existing([key]):
+                return False
+            book = uow.books.load(account)
+            change = book.move_cash(currency.upper(), amount, ts, reason, key)
+            uow.books.save(book, change)
+            uow.fills.add_cash_movement(key, account_id, currency.upper(), amount, ts, reason)
+            uow.commit()
+        return True
+
+    # ---------------------------------------------------------------------------- fills
+
+    def apply(
+        self, rows: Sequence[ParsedRow], progress: ProgressCallback | None = None
+    ) -> ImportResult:
+        """Book parsed fills and funding payments in time order, atomically.
+
+        Rows already in the database (same venue and fill id) are skipped as duplicates. If any
+        row cannot be booked, nothing is committed and :class:`ImportRejected` names its line."""
+        ordered = sorted(rows, key=lambda item: (item[1].ts, item[0]))
+        applied = duplicates = funding = closed = 0
+        with self._uow() as uow:
+            existing = uow.fills.existing(item.key for _, item in ordered)
+            books: dict[str, Book] = {}
+            instruments: dict[str, Instrument] = {}
+            for done, (line, item) in enumerate(ordered, start=1):
+                if item.key in existing:
+                    duplicates += 1
+                    continue
+                try:
+                    book = books.get(item.account_id)
+                    if book is None:
+                        book = books[item.account_id] = uow.books.load(
+                            self._account(uow, item.account_id)
+                        )
+                    instrument = instruments.get(item.instrument_key)
+                    if instrument is None:
+                        instrument = instruments[item.instrument_key] = self._instrument(
+                            uow, item.instrument_key
+                        )
+                    change = self._book_one(uow, book, item, instrument)
+                except ImportRejected:
+                    raise
+                except RiskdeskError as exc:
+                    raise ImportRejected([RowError(line, exc.field, exc.reason)]) from exc
+                if change.duplicate:
+                    duplicates += 1
+                    continue
+                if isinstance(item, Fill):
+                    applied += 1
+                    closed += len(change.closed)
+                else:
+                    funding += 1
+                if progress is not None:
+                    progress(done, len(ordered))
+            uow.commit()
+        return ImportResult(applied, duplicates, funding, closed, tuple(sorted(books)))
+
+    def _book_one(
+        self, uow: UnitOfWork, book: Book, item: Fill | FundingPayment, instrument: Instrument
+    ) -> BookChange:
+        if isinstance(item, Fill):
+            change = book.apply_fill(item, instrument)
+            if not change.duplicate:
+                uow.books.save(book, change)
+                uow.fills.add(item)
+            return change
+        change = book.apply_funding(item, instrument)
+        if not change.duplicate:
+            uow.books.save(book, change)
+            amount = sum((a for a in change.cash.values()), ZERO)
+            position = change.upserted[0].position_id if change.upserted else None
+            uow.fills.add_funding(item, str(amount), position)
+        return change
+
+    def apply_fills(self, fills: Sequence[Fill | FundingPayment]) -> ImportResult:
+        """Book fills given as objects (line numbers are their 1-based positions)."""
+        return self.apply([(i, f) for i, f in enumerate(fills, start=1)])
+
+    @staticmethod
+    def _account(uow: UnitOfWork, account_id: str) -> Account:
+        account = uow.accounts.get(account_id)
+        if account is None:
+            raise UnknownAccount(f"no account {account_id!r} (create it first)", field="account_id")
+        return account
+
+    @staticmethod
+    def _instrument(uow: UnitOfWork, key: str) -> Instrument:
+        instrument = uow.instruments.get(key)
+        if instrument is None:
+            raise UnknownInstrument(f"no instrument {key!r} in the catalog", field="symbol")
+        return instrument
+
+    # ---------------------------------------------------------------------------- prices
+
+    def record_prices(
+        self,
+        marks: Mapping[str, Decimal],
+        asset_prices: Mapping[str, Decimal],
+        ts: datetime,
+        source: str,
+    ) -> None:
+        """Store the latest marks (by ``venue:symbol``) and asset prices (reporting currency)."""
+        with self._uow() as uow:
+            if marks:
+                uow.prices.put_marks(dict(marks), ts, source)
+            if asset_prices:
+                uow.prices.put_asset_prices(dict(asset_prices), ts, source)
+            uow.commit()
+
+    # ---------------------------------------------------------------------------- views
+
+    def report(self, account_id: str | None = None, now: datetime | None = None) -> PortfolioReport:
+        """Summary, positions and exposure of one account (or all), valued at the latest stored
+        prices. A position without a mark is valued at its entry price and listed in
+        ``missing_marks``. ``as_of`` is ``now`` when given, else the newest mark time, else the
+        clock; each position's holding time runs to its own mark's time."""
+        with self._uow() as uow:
+            accounts = [self._account(uow, account_id)] if account_id else uow.accounts.all()
+            books = [uow.books.load(a) for a in accounts]
+            keys = {p.instrument_key for b in books for p in b.open_positions()}
+            instruments = {k: self._instrument(uow, k) for k in keys}
+            stored_marks = uow.prices.marks()
+            stored_assets = uow.prices.asset_prices()
+            realized_closed = self._realized_closed(uow, accounts, instruments, stored_assets)
+            scope = account_id or "*"
+            market, missing, mark_times = self._market(books, stored_marks, stored_assets, now)
+            day_start = market.ts.replace(hour=0, minute=0, second=0, microsecond=0)
+            before = uow.snapshots.last_before(scope, day_start + timedelta(microseconds=1))
+            history = [s.total_equity for s in uow.snapshots.series(scope)]
+            ids = {a.account_id for a in accounts}
+            deposits_today = sum(
+                (
+                    amount * self._rate(currency, stored_assets)
+                    for acct, currency, amount, _ in uow.fills.cash_movements(since=day_start)
+                    if acct in ids
+                ),
+                ZERO,
+            )
+        # Daily P&L needs the equity at the start of the day: a snapshot taken in the last day
+        # before it; cash moved in since then is not P&L.
+        fresh = before is not None and before.ts >= day_start - timedelta(days=1)
+        inputs = PortfolioInputs(
+            conventions=self.config.conventions,
+            option_rates=self.config.option_rates,
+            realized_closed=realized_closed,
+            day_start_equity=before.total_equity + deposits_today
+            if fresh and before is not None
+            else None,
+            equity_history=history,
+        )
+        views = position_views(books, instruments, market, inputs)
+        summary = summarize(books, instruments, market, inputs, views)
+        return PortfolioReport(
+            scope,
+            market.ts,
+            summary,
+            views,
+            exposure(views, summary.total_equity),
+            missing,
+            mark_times,
+        )
+
+    def _realized_closed(
+        self,
+        uow: UnitOfWork,
+        accounts: Sequence[Account],
+        instruments: dict[str, Instrument],
+        assets: Mapping[str, tuple[Decimal, datetime]],
+    ) -> Decimal:
+        total = ZERO
+        for account in accounts:
+            for closed in uow.closed.closed(account.account_id):
+                instrument = instruments.get(closed.instrument_key) or uow.instruments.get(
+                    closed.instrument_key
+                )
+                currency = instrument.settle if instrument else self.config.reporting_currency
+                total += closed.realized_pnl * self._rate(currency, assets)
+        return total
+
+    def _rate(self, currency: str, assets: Mapping[str, tuple[Decimal, datetime]]) -> Decimal:
+        if currency in assets:
+            return assets[currency][0]
+        return self.config.fixed_rates.get(currency, Decimal(0))
+
+    def _market(
+        self,
+        books: Sequence[Book],
+        marks: Mapping[str, tuple[Decimal, datetime]],
+        assets: Mapping[str, tuple[Decimal, datetime]],
+        now: datetime | None,
+    ) -> tuple[MarketSnapshot, list[str], dict[str, datetime]]:
+        chosen: dict[str, Decimal] = {}
+        times: dict[str, datetime] = {}
+        missing: list[str] = []
+        for book in books:
+            for p in book.open_positions():
+                if p.instrument_key in marks:
+                    chosen[p.instrument_key], times[p.instrument_key] = marks[p.instrument_key]
+                else:
+                    chosen[p.instrument_key] = p.entry_price
+                    missing.append(p.instrument_key)
+        prices = dict(self.config.fixed_rates)
+        prices.update({k: v for k, (v, _) in assets.items()})
+        as_of = now or (max(times.values()) if times else self._clock.now())
+        return MarketSnapshot(chosen, prices, as_of, times), sorted(set(missing)), times
+
+    def snapshot(
+        self, account_id: str | None = None, now: datetime | None = None
+    ) -> PortfolioSnapshot:
+        """Compute and store a portfolio snapshot for a scope at the current prices."""
+        report = self.report(account_id, now)
+        snap = snapshot_of(report.scope, report.summary)
+        with self._uow() as uow:
+            uow.snapshots.add(snap)
+            uow.commit()
+        return snap
+
+    def history(
+        self,
+        account_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int | None = None,
+    ) -> tuple[list[Fill], list[ClosedPosition], list[TradeRecord]]:
+        """Fills, closed positions and trade records of a scope in time order."""
+        with self._uow() as uow:
+            fills = uow.fills.history(account_id=account_id, since=since, until=until, limit=limit)
+            closed = uow.closed.closed(account_id, since, until)
+            trades = uow.closed.trades(account_id, since, until)
+        return fills, closed, trades

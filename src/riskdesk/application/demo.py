@@ -1,0 +1,112 @@
+"""The demo use case: load a scenario into the store and replay its prices through the book.
+
+Events (cash, fills, price updates) are processed in time order. Before the first event of each
+new UTC day a snapshot of every account and of the whole book is stored, so daily P&L and
+drawdown have a day-start reference, exactly as a live deployment taking snapshots would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from riskdesk.application.book_service import BookService, PortfolioReport
+from riskdesk.application.fill_rows import parse_rows
+from riskdesk.ports.market_data import CashMovement, PriceUpdate, Scenario
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class DemoResult:
+    """The final report and what the replay did."""
+
+    report: PortfolioReport
+    accounts: int
+    instruments: int
+    fills: int
+    price_updates: int
+    snapshots: int
+    first: datetime
+    last: datetime
+    description: str
+    sources: dict[str, str]
+
+
+class DemoService:
+    """Runs a scenario through the same book service every interface uses."""
+
+    def __init__(self, book: BookService) -> None:
+        self._book = book
+
+    def run(self, scenario: Scenario, progress: Progress | None = None) -> DemoResult:
+        """Load and replay ``scenario``; return the final whole-book report."""
+        book = self._book
+        book.register_instruments(scenario.instruments)
+        for account in scenario.accounts:
+            book.register_account(account)
+        rows = parse_rows(enumerate(scenario.fill_rows, start=1))
+        events: list[tuple[datetime, int, object]] = []
+        events += [(c.ts, 0, c) for c in scenario.cash]
+        events += [(item.ts, 1, (line, item)) for line, item in rows]
+        events += [(u.ts, 2, u) for u in scenario.price_updates]
+        events.sort(key=lambda e: (e[0], e[1]))
+        scopes = [None, *(a.account_id for a in scenario.accounts)]
+        snapshots = 0
+        day = None
+        pending: list[tuple[int, object]] = []
+        total = len(events)
+        for done, (ts, _, event) in enumerate(events, start=1):
+            if day is not None and ts.date() != day:
+                snapshots += self._flush_and_snapshot(pending, scopes, ts)
+            day = ts.date()
+            if isinstance(event, CashMovement):
+                self._flush(pending)
+                book.move_cash(
+                    event.account_id,
+                    event.currency,
+                    event.amount,
+                    event.ts,
+                    event.reason,
+                    event.reference,
+                )
+            elif isinstance(event, PriceUpdate):
+                self._flush(pending)
+                book.record_prices(event.marks, event.asset_prices, event.ts, event.source)
+            else:
+                pending.append(event)  # type: ignore[arg-type]
+            if progress is not None:
+                progress("replay", done, total)
+        self._flush(pending)
+        last = events[-1][0]
+        for scope in scopes:
+            book.snapshot(scope, last)
+            snapshots += 1
+        report = book.report(None, last)
+        return DemoResult(
+            report=report,
+            accounts=len(scenario.accounts),
+            instruments=len(scenario.instruments),
+            fills=len(rows),
+            price_updates=len(scenario.price_updates),
+            snapshots=snapshots,
+            first=events[0][0],
+            last=last,
+            description=scenario.description,
+            sources=dict(scenario.sources),
+        )
+
+    def _flush(self, pending: list[tuple[int, object]]) -> None:
+        if pending:
+            self._book.apply(list(pending))  # type: ignore[arg-type]
+            pending.clear()
+
+    def _flush_and_snapshot(
+        self, pending: list[tuple[int, object]], scopes: list[str | None], ts: datetime
+    ) -> int:
+        self._flush(pending)
+        day_start = ts.replace(hour=0, minute=0, second=0, microsecond=0)
+        for scope in scopes:
+            self._book.snapshot(scope, day_start)
+        return len(scopes)

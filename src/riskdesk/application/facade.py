@@ -1,0 +1,18 @@
+"""The one facade every interface (CLI, API, MCP, web) calls."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from riskdesk.application.book_service import BookService
+from riskdesk.application.demo import DemoService
+from riskdesk.ports.clock import Clock
+
+
+@dataclass(frozen=True, slots=True)
+class Application:
+    """The application services, wired by :mod:`riskdesk.bootstrap`."""
+
+    book: BookService
+    demo: DemoService
+    clock: Clock

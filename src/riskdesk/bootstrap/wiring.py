@@ -1,0 +1,75 @@
+"""The composition root: build the application from settings (tests pass overrides)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from riskdesk.adapters.clock import SystemClock
+from riskdesk.adapters.market_data.bundled import demo_scenario
+from riskdesk.adapters.persistence import SqlStore
+from riskdesk.application.book_service import BookConfig, BookService
+from riskdesk.application.demo import DemoService
+from riskdesk.application.facade import Application
+from riskdesk.bootstrap.settings import Settings
+from riskdesk.domain.accounting.margin import MaintenanceBasis, MarginConvention, OptionMarginRates
+from riskdesk.ports.clock import Clock
+from riskdesk.ports.market_data import Scenario
+
+
+def book_config(settings: Settings) -> BookConfig:
+    """Plain book configuration from typed settings."""
+    om = settings.option_margin
+    return BookConfig(
+        reporting_currency=settings.reporting_currency,
+        fixed_rates=dict(settings.fixed_rates),
+        conventions={
+            venue: MarginConvention(MaintenanceBasis(c.basis), c.close_fee_rate)
+            for venue, c in settings.margin_conventions.items()
+        },
+        option_rates=OptionMarginRates(
+            equity_base=om.equity_base,
+            equity_floor=om.equity_floor,
+            crypto_im_base=om.crypto_im_base,
+            crypto_im_floor=om.crypto_im_floor,
+            crypto_mm_base=om.crypto_mm_base,
+        ),
+    )
+
+
+def database_url(settings: Settings, db: str | None = None) -> str:
+    """``db`` may be a SQLAlchemy URL or a file path (a SQLite database)."""
+    if db is None:
+        return settings.effective_database_url
+    if "://" in db:
+        return db
+    return f"sqlite:///{Path(db).expanduser().resolve()}"
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    """A built application and the store behind it."""
+
+    app: Application
+    store: SqlStore
+    url: str
+
+
+def build(
+    settings: Settings, db: str | None = None, clock: Clock | None = None, migrate: bool = True
+) -> Runtime:
+    """Wire the application over the SQL store at ``db`` (or the configured URL)."""
+    url = database_url(settings, db)
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    store = SqlStore(url)
+    if migrate:
+        store.migrate()
+    clock = clock or SystemClock()
+    book = BookService(store, clock, book_config(settings))
+    return Runtime(Application(book=book, demo=DemoService(book), clock=clock), store, url)
+
+
+def bundled_demo() -> Scenario:
+    """The bundled demo scenario (real data shipped in the package)."""
+    return demo_scenario()

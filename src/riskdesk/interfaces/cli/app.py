@@ -1,0 +1,651 @@
+"""The ``riskdesk`` command line (Typer + Rich).
+
+Every command is a thin translator: parse options, call the application facade, render a table
+(or ``--json``). Errors carry a stable code, the field and the reason, and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from riskdesk.application.book_service import PortfolioReport
+from riskdesk.application.calculator import CalcRequest, calculate
+from riskdesk.application.fill_rows import parse_rows, parse_timestamp
+from riskdesk.bootstrap.settings import Settings, describe
+from riskdesk.bootstrap.wiring import Runtime, build, bundled_demo
+from riskdesk.domain.accounting.book import Account, PositionMode
+from riskdesk.domain.accounting.margin import MaintenanceBasis
+from riskdesk.domain.errors import InvalidValue, RiskdeskError
+from riskdesk.domain.fills import MarginMode
+from riskdesk.domain.instruments import instrument_from_spec
+from riskdesk.domain.symbols import parse_symbol
+from riskdesk.domain.values import Side, positive, to_decimal
+from riskdesk.interfaces.cli import render
+
+app = typer.Typer(
+    help="riskdesk: position & risk engine for crypto and options traders.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+fills_app = typer.Typer(help="Import and inspect fills.", no_args_is_help=True)
+accounts_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
+instruments_app = typer.Typer(help="Manage the instrument catalog.", no_args_is_help=True)
+cash_app = typer.Typer(help="Deposits and withdrawals.", no_args_is_help=True)
+prices_app = typer.Typer(help="Record marks and asset prices by hand.", no_args_is_help=True)
+app.add_typer(fills_app, name="fills")
+app.add_typer(accounts_app, name="accounts")
+app.add_typer(instruments_app, name="instruments")
+app.add_typer(cash_app, name="cash")
+app.add_typer(prices_app, name="prices")
+
+console = Console()
+if not console.is_terminal:
+    # Piped or captured output: Rich would assume 80 columns and truncate the wide tables.
+    console = Console(width=160)
+err_console = Console(stderr=True)
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db", help="database URL or SQLite file path (default: the configured database)"
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="print JSON instead of tables")]
+AccountOption = Annotated[str | None, typer.Option("--account", "-a", help="limit to one account")]
+
+T = TypeVar("T")
+
+
+def _fail(exc: RiskdeskError, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({"error": exc.to_dict()}), file=sys.stderr)
+    else:
+        field = f" {exc.field}:" if exc.field else ""
+        err_console.print(f"[bold red]error[/] [{exc.code}]{field} {exc.reason}", highlight=False)
+    raise typer.Exit(2)
+
+
+def _guard(as_json: bool, action: Callable[[], T]) -> T:
+    try:
+        return action()
+    except RiskdeskError as exc:
+        _fail(exc, as_json)
+        raise  # unreachable: _fail exits
+
+
+def _runtime(db: str | None) -> Runtime:
+    return build(Settings(), db)
+
+
+# ------------------------------------------------------------------------------------ setup
+
+
+@app.command()
+def init(db: DbOption = None) -> None:
+    """Create or migrate the database."""
+    rt = _runtime(db)
+    console.print(f"database ready: {rt.url}")
+
+
+@app.command("config")
+def show_config(as_json: JsonOption = False) -> None:
+    """Show every setting with its value and description."""
+    rows = describe(Settings())
+    if as_json:
+        render.dump_json(console, {name: value for name, value, _ in rows})
+        return
+    table = Table(title="Settings (env RISKDESK_<NAME>, nested with __)", title_justify="left")
+    for column in ("setting", "value", "description"):
+        table.add_column(column)
+    for name, value, description in rows:
+        table.add_row(name, str(value), description)
+    console.print(table)
+
+
+@accounts_app.command("add")
+def accounts_add(
+    account_id: Annotated[str, typer.Argument(help="account id, e.g. binance-usdm")],
+    venue: Annotated[str, typer.Option(help="venue the account trades on")],
+    mode: Annotated[str, typer.Option(help="netting (one-way) or hedge")] = "netting",
+    margin_mode: Annotated[
+        str, typer.Option(help="default margin mode: cross or isolated")
+    ] = "cross",
+    leverage: Annotated[str, typer.Option(help="default leverage of new margined positions")] = "1",
+    name: Annotated[str, typer.Option(help="display name")] = "",
+    db: DbOption = None,
+) -> None:
+    """Create (or update) an account."""
+
+    def run() -> None:
+        if mode not in ("netting", "hedge"):
+            raise InvalidValue(f"expected netting or hedge, got {mode!r}", field="mode")
+        account = Account(
+            account_id=account_id,
+            venue=venue,
+            position_mode=PositionMode(mode),
+            default_margin_mode=MarginMode.parse(margin_mode),
+            default_leverage=positive(leverage, "leverage"),
+            name=name,
+        )
+        _runtime(db).app.book.register_account(account)
+        console.print(f"account {account_id} on {venue} ({mode}, {margin_mode}, {leverage}x)")
+
+    _guard(False, run)
+
+
+@accounts_app.command("list")
+def accounts_list(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """List accounts."""
+    accounts = _runtime(db).app.book.accounts()
+    if as_json:
+        render.dump_json(console, accounts)
+        return
+    for a in accounts:
+        console.print(
+            f"{a.account_id}  venue={a.venue}  mode={a.position_mode.value}  "
+            f"margin={a.default_margin_mode.value}  leverage={a.default_leverage}x  {a.name}"
+        )
+
+
+@instruments_app.command("add")
+def instruments_add(
+    symbol: Annotated[str, typer.Argument(help="OCC, Deribit or CCXT symbol")],
+    venue: Annotated[str, typer.Option(help="venue")],
+    tick_size: Annotated[str | None, typer.Option(help="price tick")] = None,
+    lot_size: Annotated[str | None, typer.Option(help="quantity step")] = None,
+    contract_size: Annotated[
+        str | None, typer.Option(help="contract size (USD for inverse, multiplier for options)")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Add an instrument with its grid (defaults suit the major venues)."""
+
+    def run() -> None:
+        grid = {
+            k: v
+            for k, v in (
+                ("tick_size", tick_size),
+                ("lot_size", lot_size),
+                ("contract_size", contract_size),
+            )
+            if v
+        }
+        instrument = instrument_from_spec(parse_symbol(symbol), venue, **grid)
+        _runtime(db).app.book.register_instruments([instrument])
+        console.print(
+            f"instrument {instrument.key}: tick {instrument.tick_size}, lot {instrument.lot_size}, "
+            f"contract size {instrument.contract_size}, settles in {instrument.settle}"
+        )
+
+    _guard(False, run)
+
+
+@instruments_app.command("list")
+def instruments_list(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """List the instrument catalog."""
+    instruments = _runtime(db).app.book.instruments()
+    if as_json:
+        render.dump_json(console, instruments)
+        return
+    for i in instruments:
+        console.print(
+            f"{i.key}  {i.kind.value}{'/inverse' if i.inverse else ''}  tick={i.tick_size}  "
+            f"lot={i.lot_size}  cs={i.contract_size}  settle={i.settle}"
+        )
+
+
+# ------------------------------------------------------------------------------------ fills
+
+
+def _read_rows(path: Path) -> Iterator[tuple[int, Mapping[str, object]]]:
+    if not path.exists():
+        raise InvalidValue(f"no such file: {path}", field="file")
+    text = path.read_text(encoding="utf-8-sig")
+    if path.suffix.lower() in (".json", ".jsonl"):
+        try:
+            data = (
+                json.loads(text, parse_float=Decimal)
+                if path.suffix.lower() == ".json"
+                else [
+                    json.loads(line, parse_float=Decimal)
+                    for line in text.splitlines()
+                    if line.strip()
+                ]
+            )
+        except json.JSONDecodeError as exc:
+            raise InvalidValue(
+                f"not valid JSON (line {exc.lineno}: {exc.msg})", field="file"
+            ) from None
+        if isinstance(data, dict):
+            data = data.get("fills", [])
+        if not isinstance(data, list):
+            raise InvalidValue(
+                "expected a list of fill objects (or {'fills': [...]})", field="file"
+            )
+        for i, row in enumerate(data, start=1):
+            if not isinstance(row, dict):
+                raise InvalidValue(f"item {i} is not an object", field="file")
+            yield i, {k: str(v) if isinstance(v, Decimal) else v for k, v in row.items()}
+        return
+    reader = csv.DictReader(text.splitlines())
+    for row in reader:
+        yield reader.line_num, row
+
+
+@fills_app.command("import")
+def fills_import(
+    file: Annotated[Path, typer.Argument(help="CSV or JSON file of fills (and funding rows)")],
+    account: Annotated[
+        str | None, typer.Option("--account", "-a", help="account for rows without one")
+    ] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Import fills atomically: every row is checked first; one bad row imports nothing."""
+
+    def run() -> None:
+        rows = parse_rows(_read_rows(file), account)
+        rt = _runtime(db)
+        start = time.perf_counter()
+        if len(rows) >= 200 and not as_json:
+            with Progress(
+                TextColumn("importing"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console,
+            ) as progress:
+                task = progress.add_task("import", total=len(rows))
+                result = rt.app.book.apply(
+                    rows, lambda done, total: progress.update(task, completed=done)
+                )
+        else:
+            result = rt.app.book.apply(rows)
+        elapsed = time.perf_counter() - start
+        if as_json:
+            render.dump_json(console, result)
+            return
+        console.print(
+            f"imported {result.applied} fill(s), {result.funding} funding payment(s); "
+            f"skipped {result.duplicates} already imported; {result.positions_closed} position(s) "
+            f"closed; accounts: {', '.join(result.accounts) or '—'} ({elapsed:.2f}s)"
+        )
+
+    _guard(as_json, run)
+
+
+@cash_app.command("move")
+def cash_move(
+    account_id: Annotated[str, typer.Argument(help="account")],
+    amount: Annotated[str, typer.Argument(help="amount: positive deposits, negative withdraws")],
+    currency: Annotated[str, typer.Argument(help="currency, e.g. USDT")],
+    reference: Annotated[str, typer.Option(help="idempotency reference (a repeat is ignored)")],
+    at: Annotated[str | None, typer.Option(help="time (ISO 8601 with offset); default now")] = None,
+    db: DbOption = None,
+) -> None:
+    """Deposit or withdraw cash."""
+
+    def run() -> None:
+        rt = _runtime(db)
+        ts = parse_timestamp(at, "at") if at else rt.app.clock.now()
+        value = to_decimal(amount, "amount")
+        booked = rt.app.book.move_cash(
+            account_id, currency, value, ts, "deposit" if value > 0 else "withdrawal", reference
+        )
+        console.print(
+            "booked" if booked else f"reference {reference!r} was already booked; nothing changed"
+        )
+
+    _guard(False, run)
+
+
+@prices_app.command("set")
+def prices_set(
+    key: Annotated[
+        str, typer.Argument(help="instrument key venue:symbol, or an asset code with --asset")
+    ],
+    value: Annotated[str, typer.Argument(help="price")],
+    asset: Annotated[
+        bool,
+        typer.Option(
+            "--asset", help="KEY is an asset (BTC, AAPL) priced in the reporting currency"
+        ),
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Record a mark (or asset price) now."""
+
+    def run() -> None:
+        rt = _runtime(db)
+        number = positive(value, "price")
+        if asset:
+            rt.app.book.record_prices({}, {key.upper(): number}, rt.app.clock.now(), "manual")
+        else:
+            rt.app.book.record_prices({key: number}, {}, rt.app.clock.now(), "manual")
+        console.print(f"{key} = {number}")
+
+    _guard(False, run)
+
+
+# ------------------------------------------------------------------------------------ views
+
+
+def _report(db: str | None, account: str | None, as_json: bool) -> PortfolioReport:
+    return _guard(as_json, lambda: _runtime(db).app.book.report(account))
+
+
+def _notes(report: PortfolioReport) -> None:
+    if report.missing_marks:
+        console.print(
+            f"[yellow]no mark for {', '.join(report.missing_marks)}: valued at entry price[/]"
+        )
+
+
+@app.command()
+def positions(
+    account: AccountOption = None, db: DbOption = None, as_json: JsonOption = False
+) -> None:
+    """Open positions with entry, mark, liquidation distance, leverage and P&L."""
+    report = _report(db, account, as_json)
+    if as_json:
+        render.dump_json(console, report.positions)
+        return
+    console.print(render.positions_table(report.positions))
+    _notes(report)
+
+
+@app.command()
+def summary(
+    account: AccountOption = None, db: DbOption = None, as_json: JsonOption = False
+) -> None:
+    """Portfolio summary: equity, margin, P&L, exposure, leverage, heat."""
+    report = _report(db, account, as_json)
+    if as_json:
+        render.dump_json(console, report.summary)
+        return
+    console.print(render.summary_table(report.summary))
+    _notes(report)
+
+
+@app.command()
+def exposure(
+    account: AccountOption = None, db: DbOption = None, as_json: JsonOption = False
+) -> None:
+    """Exposure by asset, symbol and venue/account."""
+    report = _report(db, account, as_json)
+    if as_json:
+        render.dump_json(console, report.exposure)
+        return
+    ccy = report.summary.reporting_currency
+    console.print(render.exposure_table(report.exposure.by_asset, "Exposure by asset", ccy))
+    console.print(render.exposure_table(report.exposure.by_symbol, "Exposure by symbol", ccy))
+    console.print(render.exposure_table(report.exposure.by_venue, "Exposure by venue/account", ccy))
+
+
+@app.command()
+def history(
+    account: AccountOption = None,
+    since: Annotated[str | None, typer.Option(help="from (ISO 8601)")] = None,
+    until: Annotated[str | None, typer.Option(help="until (ISO 8601)")] = None,
+    limit: Annotated[int | None, typer.Option(help="at most this many fills")] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Fills and closed positions."""
+
+    def run() -> None:
+        start = parse_timestamp(since, "since") if since else None
+        end = parse_timestamp(until, "until") if until else None
+        fills, closed, _ = _runtime(db).app.book.history(account, start, end, limit)
+        if as_json:
+            render.dump_json(console, {"fills": fills, "closed_positions": closed})
+            return
+        table = Table(title="Fills", title_justify="left")
+        for column in (
+            "Time",
+            "Account",
+            "Venue",
+            "Symbol",
+            "Side",
+            "Qty",
+            "Price",
+            "Fee",
+            "Fill id",
+        ):
+            table.add_column(column)
+        for f in fills:
+            table.add_row(
+                render.when(f.ts),
+                f.account_id,
+                f.venue,
+                f.symbol,
+                f.side.value,
+                render.qty(f.qty),
+                render.price(f.price),
+                f"{render.qty(f.fee)} {f.fee_currency or ''}",
+                f.fill_id,
+            )
+        console.print(table)
+        closed_table = Table(title="Closed positions", title_justify="left")
+        for column in (
+            "Closed",
+            "Account",
+            "Instrument",
+            "Dir.",
+            "Qty",
+            "Entry",
+            "Exit",
+            "Realized",
+            "Fees",
+            "Net",
+            "Return",
+            "Held",
+        ):
+            closed_table.add_column(column)
+        for c in closed:
+            closed_table.add_row(
+                render.when(c.closed_at),
+                c.account_id,
+                c.instrument_key,
+                c.direction,
+                render.qty(c.entry_qty),
+                render.price(c.entry_price),
+                render.price(c.exit_price),
+                render.qty(c.realized_pnl.quantize(Decimal("1e-8"))),
+                render.qty(c.fees.quantize(Decimal("1e-8"))),
+                render.qty(c.net_pnl.quantize(Decimal("1e-8"))),
+                render.pct(c.return_pct / 100),
+                render.duration(int(c.holding_seconds)),
+            )
+        console.print(closed_table)
+
+    _guard(as_json, run)
+
+
+# ------------------------------------------------------------------------------------ calc
+
+
+@app.command()
+def calc(
+    symbol: Annotated[
+        str, typer.Argument(help="contract, e.g. BTC/USDT:USDT (linear) or BTC-PERPETUAL (inverse)")
+    ],
+    side: Annotated[str, typer.Option(help="buy (long) or sell (short)")],
+    size: Annotated[
+        str, typer.Option(help="contracts (coins for USDT-margined; USD contracts for inverse)")
+    ],
+    entry: Annotated[str, typer.Option(help="entry price")],
+    leverage: Annotated[str, typer.Option(help="leverage")] = "10",
+    margin_mode: Annotated[str, typer.Option(help="isolated or cross")] = "isolated",
+    wallet: Annotated[
+        str | None, typer.Option(help="cross: wallet balance backing the position")
+    ] = None,
+    extra_margin: Annotated[str, typer.Option(help="isolated: margin added on top")] = "0",
+    exit_price: Annotated[
+        str | None, typer.Option("--exit", help="exit price for P&L and ROE")
+    ] = None,
+    mmr: Annotated[str, typer.Option(help="maintenance margin rate")] = "0.005",
+    maint_amount: Annotated[str, typer.Option(help="maintenance amount (tier cum)")] = "0",
+    basis: Annotated[
+        str, typer.Option(help="maintenance on 'mark' (Binance) or 'entry' (Bybit)")
+    ] = "mark",
+    close_fee_rate: Annotated[
+        str, typer.Option(help="fee to close at bankruptcy counted in maintenance (Bybit)")
+    ] = "0",
+    fee_rate: Annotated[str, typer.Option(help="trading fee rate for P&L")] = "0",
+    contract_size: Annotated[
+        str | None, typer.Option(help="contract size (default: 1 linear, 10 USD inverse)")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """What-if position calculator: margin, liquidation and bankruptcy price, P&L, ROE."""
+
+    def run() -> None:
+        grid = {"contract_size": contract_size} if contract_size else {}
+        instrument = instrument_from_spec(parse_symbol(symbol), "calc", **grid)
+        if basis not in ("mark", "entry"):
+            raise InvalidValue(f"expected mark or entry, got {basis!r}", field="basis")
+        result = calculate(
+            CalcRequest(
+                instrument=instrument,
+                side=Side.parse(side),
+                size=to_decimal(size, "size"),
+                entry=to_decimal(entry, "entry"),
+                leverage=to_decimal(leverage, "leverage"),
+                margin_mode=MarginMode.parse(margin_mode),
+                wallet=None if wallet is None else to_decimal(wallet, "wallet"),
+                extra_margin=to_decimal(extra_margin, "extra_margin"),
+                exit=None if exit_price is None else to_decimal(exit_price, "exit"),
+                maint_margin_rate=to_decimal(mmr, "mmr"),
+                maint_amount=to_decimal(maint_amount, "maint_amount"),
+                basis=MaintenanceBasis(basis),
+                close_fee_rate=to_decimal(close_fee_rate, "close_fee_rate"),
+                fee_rate=to_decimal(fee_rate, "fee_rate"),
+            )
+        )
+        if as_json:
+            render.dump_json(console, result)
+            return
+        ccy = result.settle
+        table = Table(
+            title=f"{instrument.symbol} {side} {size} @ {entry}, {leverage}x {margin_mode}",
+            show_header=False,
+            title_justify="left",
+        )
+        table.add_column("metric", style="bold")
+        table.add_column("value", justify="right")
+        for name, value in [
+            ("Notional", f"{render.money(result.notional, ccy)} {ccy}"),
+            ("Initial margin", f"{render.money(result.initial_margin, ccy)} {ccy}"),
+            ("Margin backing the position", f"{render.money(result.margin_backing, ccy)} {ccy}"),
+            (
+                "Maintenance margin",
+                f"{render.money(result.maintenance_margin, ccy)} {ccy} (rate {result.maint_margin_rate})",
+            ),
+            ("Liquidation price", render.price(result.liquidation_price)),
+            ("Bankruptcy price", render.price(result.bankruptcy_price)),
+            (
+                "P&L at exit",
+                "—" if result.pnl is None else f"{render.money(result.pnl, ccy)} {ccy}",
+            ),
+            (
+                "Fees (open + close)",
+                "—" if result.fees is None else f"{render.money(result.fees, ccy)} {ccy}",
+            ),
+            (
+                "Net P&L",
+                "—" if result.net_pnl is None else f"{render.money(result.net_pnl, ccy)} {ccy}",
+            ),
+            ("ROE", render.pct(result.roe)),
+        ]:
+            table.add_row(name, value)
+        console.print(table)
+
+    _guard(as_json, run)
+
+
+# ------------------------------------------------------------------------------------ demo
+
+
+@app.command()
+def demo(
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="database for the demo (default: <data_dir>/demo.db, recreated)"),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Load the bundled sample book, replay real bundled prices, print summary, positions and exposure."""
+    settings = Settings()
+    target = db or str(settings.data_dir / "demo.db")
+    if "://" not in target:
+        path = Path(target).expanduser()
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    started = time.perf_counter()
+    rt = build(settings, target)
+    scenario = bundled_demo()
+
+    def run() -> Any:
+        if as_json:
+            return rt.app.demo.run(scenario)
+        with Progress(
+            TextColumn("[bold]replaying bundled prices[/]"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as progress:
+            task = progress.add_task("replay", total=None)
+            return rt.app.demo.run(
+                scenario, lambda _, done, total: progress.update(task, completed=done, total=total)
+            )
+
+    result = _guard(as_json, run)
+    elapsed = time.perf_counter() - started
+    report = result.report
+    if as_json:
+        render.dump_json(
+            console,
+            {
+                "database": rt.url,
+                "elapsed_seconds": round(elapsed, 3),
+                **render.report_json(report),
+            },
+        )
+        return
+    console.print(f"[bold]riskdesk demo[/] — {result.description}")
+    console.print(
+        f"{result.accounts} accounts, {result.instruments} instruments, {result.fills} fills, "
+        f"{result.price_updates} price updates from {render.when(result.first)} to {render.when(result.last)}, "
+        f"{result.snapshots} snapshots\n"
+    )
+    console.print(render.summary_table(report.summary))
+    console.print(
+        render.positions_table(
+            report.positions, "Positions (liquidation distance: yellow < 10 %, red < 5 %)"
+        )
+    )
+    ccy = report.summary.reporting_currency
+    console.print(render.exposure_table(report.exposure.by_asset, "Exposure by asset", ccy))
+    console.print(render.exposure_table(report.exposure.by_venue, "Exposure by venue/account", ccy))
+    marks = sorted({(render.when(t), k.split(":")[0]) for k, t in report.mark_times.items()})
+    console.print("Marks as of: " + "; ".join(f"{venue} {t}" for t, venue in marks))
+    console.print(
+        f"Data: riskdesk/data/metadata.json lists every source and licence. Database: {rt.url}"
+    )
+    console.print(f"Explore it: riskdesk positions --db {rt.url}   (finished in {elapsed:.1f}s)")

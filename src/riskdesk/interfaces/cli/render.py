@@ -1,0 +1,219 @@
+"""Rich tables and number formatting for the CLI; JSON output with exact decimal strings."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, is_dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from riskdesk.application.book_service import PortfolioReport
+from riskdesk.domain.accounting.portfolio import ExposureRow, PortfolioSummary, PositionView
+from riskdesk.domain.events import json_safe
+
+FIAT_LIKE = {"USD", "USDT", "USDC", "EUR", "BUSD", "DAI"}
+
+
+def to_jsonable(obj: object) -> Any:
+    """Dataclasses and containers to JSON-safe data (decimals as exact strings)."""
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return json_safe(asdict(obj))
+    if isinstance(obj, list | tuple):
+        return [to_jsonable(o) for o in obj]
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    return json_safe(obj)
+
+
+def dump_json(console: Console, obj: object) -> None:
+    """Print ``obj`` as indented JSON."""
+    console.print_json(json.dumps(to_jsonable(obj)))
+
+
+def money(value: Decimal | None, currency: str = "USD") -> str:
+    """Thousands-separated amount: 2 decimals for fiat-like currencies, 8 for coins."""
+    if value is None:
+        return "—"
+    places = Decimal("0.01") if currency in FIAT_LIKE else Decimal("0.00000001")
+    return f"{value.quantize(places, rounding=ROUND_HALF_EVEN):,}"
+
+
+def price(value: Decimal | None) -> str:
+    """A price with up to 8 significant decimals, no exponent."""
+    if value is None:
+        return "—"
+    if abs(value) >= 1000:
+        return f"{value.quantize(Decimal('0.01'), rounding=ROUND_HALF_EVEN):,}"
+    text = format(value.quantize(Decimal("1e-8"), rounding=ROUND_HALF_EVEN).normalize(), "f")
+    return text
+
+
+def qty(value: Decimal) -> str:
+    """A quantity without trailing zeros."""
+    return format(value.normalize(), "f")
+
+
+def pct(value: Decimal | None) -> str:
+    """A fraction as a percentage with 2 decimals."""
+    if value is None:
+        return "—"
+    return f"{(value * 100).quantize(Decimal('0.01'), rounding=ROUND_HALF_EVEN)}%"
+
+
+def duration(seconds: int) -> str:
+    """``5h 23m`` / ``3d 4h`` / ``12m``."""
+    if seconds < 3600:
+        return f"{max(seconds, 0) // 60}m"
+    hours = seconds // 3600
+    if hours < 24:
+        return f"{hours}h {(seconds % 3600) // 60}m"
+    return f"{hours // 24}d {hours % 24}h"
+
+
+def when(ts: datetime) -> str:
+    """``2019-10-24 16:00 UTC``."""
+    return ts.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _signed_style(value: Decimal) -> str:
+    return "green" if value > 0 else "red" if value < 0 else ""
+
+
+def summary_table(summary: PortfolioSummary, title: str = "Portfolio summary") -> Table:
+    """The account-level numbers, two columns."""
+    ccy = summary.reporting_currency
+    table = Table(
+        title=f"{title} ({ccy}, as of {when(summary.ts)})", show_header=False, title_justify="left"
+    )
+    table.add_column("metric", style="bold")
+    table.add_column("value", justify="right")
+    rows: list[tuple[str, str]] = [
+        ("Total equity", money(summary.total_equity, ccy)),
+        ("Wallet balance", money(summary.wallet_balance, ccy)),
+        ("Available balance", money(summary.available_balance, ccy)),
+        (
+            "Margin used",
+            f"{money(summary.margin_used, ccy)}  ({pct(summary.margin_usage)} of equity)",
+        ),
+        ("Maintenance margin", money(summary.maintenance_margin, ccy)),
+        ("Unrealized P&L", money(summary.unrealized_pnl, ccy)),
+        ("Realized P&L (gross)", money(summary.realized_pnl, ccy)),
+        ("Fees (open positions)", money(summary.fees, ccy)),
+        (
+            "Daily P&L",
+            "—"
+            if summary.daily_pnl is None
+            else f"{money(summary.daily_pnl, ccy)}  ({pct(summary.daily_return)})",
+        ),
+        (
+            "Long / short exposure",
+            f"{money(summary.long_exposure, ccy)} / {money(summary.short_exposure, ccy)}",
+        ),
+        (
+            "Gross / net exposure",
+            f"{money(summary.gross_exposure, ccy)} / {money(summary.net_exposure, ccy)}",
+        ),
+        ("Effective leverage", f"{summary.effective_leverage.quantize(Decimal('0.01'))}x"),
+        (
+            "Long/short ratio",
+            "—"
+            if summary.long_short_ratio is None
+            else str(summary.long_short_ratio.quantize(Decimal("0.01"))),
+        ),
+        ("Open positions", str(summary.position_count)),
+        (
+            "Portfolio heat (risk to stops)",
+            f"{pct(summary.portfolio_heat)}  ({summary.unprotected_positions} without a stop)",
+        ),
+        (
+            "Largest asset concentration",
+            f"{summary.largest_asset or '—'} {pct(summary.largest_asset_share)}",
+        ),
+        ("Max drawdown", pct(summary.max_drawdown)),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    return table
+
+
+def positions_table(views: Sequence[PositionView], title: str = "Positions") -> Table:
+    """Position detail with liquidation distance."""
+    table = Table(title=title, title_justify="left")
+    for name, justify in [
+        ("Account", "left"),
+        ("Symbol", "left"),
+        ("Side", "left"),
+        ("Qty", "right"),
+        ("Entry", "right"),
+        ("Mark", "right"),
+        ("Liq.", "right"),
+        ("To liq.", "right"),
+        ("Lev.", "right"),
+        ("uPnL", "right"),
+        ("P&L %", "right"),
+        ("Margin", "right"),
+        ("Held", "right"),
+    ]:
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for v in views:
+        upnl_style = _signed_style(v.unrealized_pnl_ccy)
+        distance = pct(v.liq_distance_ratio)
+        if v.liq_distance_ratio is not None and v.liq_distance_ratio < Decimal("0.05"):
+            distance = f"[bold red]{distance}[/]"
+        elif v.liq_distance_ratio is not None and v.liq_distance_ratio < Decimal("0.10"):
+            distance = f"[yellow]{distance}[/]"
+        table.add_row(
+            v.account_id,
+            v.symbol,
+            v.side,
+            qty(abs(v.qty)),
+            price(v.entry_price),
+            price(v.mark_price),
+            price(v.liquidation_price),
+            distance,
+            f"{qty(v.leverage)}x" if v.margined else "—",
+            f"[{upnl_style}]{money(v.unrealized_pnl_ccy, v.settle)} {v.settle}[/]"
+            if upnl_style
+            else f"{money(v.unrealized_pnl_ccy, v.settle)} {v.settle}",
+            pct(v.pnl_ratio),
+            f"{money(v.margin_ccy, v.settle)} {v.settle}" if v.margin_ccy else "—",
+            duration(v.hold_seconds),
+        )
+    return table
+
+
+def exposure_table(rows: Iterable[ExposureRow], title: str, currency: str = "USD") -> Table:
+    """Exposure of groups (symbols, assets or venues)."""
+    table = Table(title=f"{title} ({currency})", title_justify="left")
+    for name in ("Group", "Long", "Short", "Gross", "Net", "% equity", "uPnL", "Pos."):
+        table.add_column(name, justify="left" if name == "Group" else "right")
+    for r in rows:
+        table.add_row(
+            r.key,
+            money(r.long, currency),
+            money(r.short, currency),
+            money(r.gross, currency),
+            money(r.net, currency),
+            pct(r.of_equity),
+            money(r.unrealized_pnl, currency),
+            str(r.count),
+        )
+    return table
+
+
+def report_json(report: PortfolioReport) -> dict[str, Any]:
+    """The whole report as JSON-safe data."""
+    return {
+        "scope": report.scope,
+        "as_of": report.as_of.isoformat(),
+        "summary": to_jsonable(report.summary),
+        "positions": to_jsonable(report.positions),
+        "exposure": to_jsonable(report.exposure),
+        "missing_marks": report.missing_marks,
+        "mark_times": {k: v.isoformat() for k, v in report.mark_times.items()},
+    }

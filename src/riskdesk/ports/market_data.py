@@ -1,0 +1,57 @@
+"""Market-data ports: price updates over time and scenario bundles (the demo book)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Protocol
+
+from riskdesk.domain.accounting.book import Account
+from riskdesk.domain.instruments import Instrument
+
+
+@dataclass(frozen=True, slots=True)
+class PriceUpdate:
+    """Marks (by ``venue:symbol``, price currency per unit) and asset prices (reporting currency)
+    known at ``ts``, from ``source``."""
+
+    ts: datetime
+    marks: Mapping[str, Decimal]
+    asset_prices: Mapping[str, Decimal]
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class CashMovement:
+    """A deposit (> 0) or withdrawal (< 0), idempotent by ``reference``."""
+
+    account_id: str
+    currency: str
+    amount: Decimal
+    ts: datetime
+    reference: str
+    reason: str = "deposit"
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """A book to load and replay: accounts, instruments, cash, fill rows (as imported from a file)
+    and price updates in time order."""
+
+    description: str
+    accounts: Sequence[Account]
+    instruments: Sequence[Instrument]
+    cash: Sequence[CashMovement]
+    fill_rows: Sequence[Mapping[str, object]]
+    price_updates: Sequence[PriceUpdate]
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+
+class PriceFeed(Protocol):
+    """Anything that yields price updates in time order (a replay, a live poller)."""
+
+    def updates(self) -> Iterator[PriceUpdate]:
+        """Price updates, oldest first."""
+        ...

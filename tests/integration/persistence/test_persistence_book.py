@@ -84,6 +84,35 @@ def test_open_add_reduce_close_flip(store: SqlStore) -> None:
     assert book.cash("USDT") == Decimal("-0.55")
 
 
+def test_per_fill_saves_in_one_unit_match_the_book(store: SqlStore) -> None:
+    # The import path: one unit of work, one save per fill; positions close and reopen in the
+    # same slot between flushes.
+    seed(store, NETTING)
+    fills = [
+        fill(1, "buy", "1", "100"),
+        fill(2, "sell", "1", "101"),
+        fill(3, "sell", "2", "102"),
+        fill(4, "buy", "3", "99"),
+        fill(5, "sell", "0.5", "98"),
+    ]
+    changes = []
+    with store() as uow:
+        book = uow.books.load(NETTING)
+        for n, f in enumerate(fills):
+            change = book.apply_fill(f, LINEAR)
+            uow.books.save(book, change)
+            uow.fills.add(f)
+            changes.append(change)
+            if n == 2:
+                assert uow.closed.closed() == changes[1].closed  # a read mid-way flushes
+        uow.commit()
+    assert_book_persisted(store, book)
+    with store() as uow:
+        assert uow.closed.closed() == [c for ch in changes for c in ch.closed]
+        assert uow.closed.trades() == [r for ch in changes for r in ch.trades]
+        assert uow.events.read() == [e.to_dict() for ch in changes for e in ch.events]
+
+
 def test_rows_hold_the_domain_values(store: SqlStore) -> None:
     seed(store, NETTING)
     book_one(store, NETTING, fill(1, "buy", "1", "100"), LINEAR)

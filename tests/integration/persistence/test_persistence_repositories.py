@@ -92,16 +92,23 @@ def test_a_fill_key_is_unique(store: SqlStore) -> None:
     seed(store)
     with store() as uow:
         uow.fills.add(fill(1, "buy", "1", "100"))
+        uow.commit()
+        uow.fills.add(fill(1, "sell", "2", "101"))
+        # Writes are batched: the violation surfaces when the batch is flushed.
         with pytest.raises(IntegrityError):
-            uow.fills.add(fill(1, "sell", "2", "101"))
+            uow.commit()
+    assert count(store, "fills") == 1
 
 
 def test_fills_need_a_known_account_and_instrument(store: SqlStore) -> None:
     seed(store, NETTING)
     with store() as uow, pytest.raises(IntegrityError):
         uow.fills.add(fill(1, "buy", "1", "100", account=HEDGE))
+        uow.commit()
     with store() as uow, pytest.raises(IntegrityError):
         uow.fills.add(fill(1, "buy", "1", "100", symbol="ETH/USDT"))
+        uow.fills.history()
+    assert count(store, "fills") == 0
 
 
 def test_existing_finds_keys_across_venues_and_chunks(store: SqlStore) -> None:

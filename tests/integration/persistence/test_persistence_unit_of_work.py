@@ -6,10 +6,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from persistence_testkit import LINEAR, NETTING, T0, count, counts, fill, seed
+from persistence_testkit import LINEAR, NETTING, T0, VENUE, count, counts, fill, seed
 from sqlalchemy.exc import IntegrityError
 
 from riskdesk.adapters.persistence import SqlStore
+from riskdesk.adapters.persistence.buffer import FLUSH_ROWS
 
 
 def test_commit_makes_work_visible_to_other_units(store: SqlStore) -> None:
@@ -85,3 +86,34 @@ def test_immediate_units_work_on_every_backend(store: SqlStore) -> None:
         uow.fills.add(fill(1, "buy", "1", "100"))
         uow.commit()
     assert count(store, "fills") == 1
+
+
+def test_a_unit_reads_its_own_queued_writes(store: SqlStore) -> None:
+    seed(store, NETTING)
+    with store() as uow:
+        uow.fills.add(fill(1, "buy", "1", "100"))
+        assert uow.fills.existing([(VENUE, "f1")]) == {(VENUE, "f1")}
+        assert [f.fill_id for f in uow.fills.history()] == ["f1"]
+    assert count(store, "fills") == 0
+
+
+def test_rollback_discards_queued_writes(store: SqlStore) -> None:
+    seed(store, NETTING)
+    with store() as uow:
+        uow.fills.add(fill(1, "buy", "1", "100"))
+        uow.rollback()
+        uow.commit()
+    assert count(store, "fills") == 0
+
+
+def test_a_large_batch_flushes_before_commit(store: SqlStore) -> None:
+    seed(store, NETTING)
+    many = [fill(n, "buy", "1", "100", minutes=0) for n in range(FLUSH_ROWS)]
+    with store() as uow:
+        uow.fills.add_many(many)  # type: ignore[attr-defined]
+        uow.fills.add(fill(FLUSH_ROWS, "buy", "1", "100"))  # the queue is full: flushed first
+        with store() as other:
+            # Flushed but not committed: still invisible to another unit.
+            assert other.fills.history(limit=1) == []
+        uow.commit()
+    assert count(store, "fills") == FLUSH_ROWS + 1

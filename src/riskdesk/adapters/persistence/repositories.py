@@ -1,43 +1,37 @@
 """SQL implementations of the store ports (one class per port), over SQLAlchemy Core.
 
 Every repository works on the connection of its unit of work, so all of them share one
-transaction. Writes are batched (one executemany per table) because fill imports are
-benchmarked. Time filters are half-open: ``since <= ts < until``.
+transaction. The book's writes (positions, balances, closed positions, trades, fills, funding,
+cash movements, events) go through the unit's write buffer and are batched into one executemany
+per table (see ``buffer.py``); reads flush it first. Time filters are half-open:
+``since <= ts < until``.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 from sqlalchemy import (
-    ColumnElement,
     Connection,
     Select,
-    Table,
-    delete,
-    insert,
     select,
     union_all,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
 from riskdesk.adapters.persistence import mapping as m
 from riskdesk.adapters.persistence import tables as t
+from riskdesk.adapters.persistence.buffer import WriteBuffer
+from riskdesk.adapters.persistence.statements import chunks, upsert
 from riskdesk.domain.accounting.book import Account, Book, BookChange
 from riskdesk.domain.accounting.portfolio import PortfolioSnapshot
 from riskdesk.domain.accounting.position import ClosedPosition, Position, TradeRecord
 from riskdesk.domain.events import Event
 from riskdesk.domain.fills import Fill, FundingPayment
 from riskdesk.domain.instruments import Instrument
-
-#: Keys per ``IN (...)`` query: under SQLite's historical limit of 999 bound parameters.
-IN_CHUNK = 900
-
-_T = TypeVar("_T")
 
 #: Tables whose rows are idempotency keys ``(venue, <column>)``.
 _KEYED = (
@@ -48,42 +42,17 @@ _KEYED = (
 
 
 class ConnectionSource(Protocol):
-    """Where a repository gets the connection of its current transaction."""
+    """Where a repository gets the connection of its transaction and its write buffer."""
 
     @property
     def connection(self) -> Connection:
-        """The open connection (raises when the unit of work is not entered)."""
+        """The open connection, after flushing queued writes (raises when not entered)."""
         ...
 
-
-def _chunks(items: Sequence[_T], size: int = IN_CHUNK) -> Iterator[Sequence[_T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-Where = Callable[[Any], ColumnElement[bool]]
-
-
-def upsert(
-    conn: Connection,
-    table: Table,
-    rows: Sequence[m.Row],
-    keys: Sequence[str],
-    only_if: Where | None = None,
-) -> None:
-    """Insert ``rows``, updating the non-key columns of rows whose ``keys`` already exist.
-
-    ``only_if(excluded)`` restricts which existing rows are updated (e.g. only older prices).
-    One executemany for all rows; every row must have the same columns."""
-    if not rows:
-        return
-    stmt = postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
-    excluded = stmt.excluded
-    update = {name: excluded[name] for name in rows[0] if name not in keys}
-    where = None if only_if is None else only_if(excluded)
-    conn.execute(
-        stmt.on_conflict_do_update(index_elements=list(keys), set_=update, where=where), rows
-    )
+    @property
+    def buffer(self) -> WriteBuffer:
+        """The unit of work's queue of deferred writes (raises when not entered)."""
+        ...
 
 
 def _between(
@@ -113,6 +82,10 @@ class _Repository:
     @property
     def _conn(self) -> Connection:
         return self._source.connection
+
+    @property
+    def _buffer(self) -> WriteBuffer:
+        return self._source.buffer
 
 
 class SqlInstrumentRepository(_Repository):
@@ -201,29 +174,23 @@ class SqlBookRepository(_Repository):
         A change merged from several fills (``BookChange.merge``) can list a position more than
         once, or open and close it within the batch; only its last state is written, and a
         position that is also in ``change.closed`` is not written as open at all."""
-        conn = self._conn
+        buffer = self._buffer
         closed_ids = {c.position_id for c in change.closed}
-        if closed_ids:
-            ids = sorted(closed_ids)
-            for chunk in _chunks(ids):
-                conn.execute(delete(t.positions).where(t.positions.c.position_id.in_(chunk)))
+        buffer.delete_positions(closed_ids)
         latest: dict[str, Position] = {}
         for position in change.upserted:
             latest[position.position_id] = position
-        live = [m.position_row(p) for pid, p in latest.items() if pid not in closed_ids]
-        upsert(conn, t.positions, live, ["position_id"])
-        if change.closed:
-            conn.execute(insert(t.closed_positions), [m.closed_row(c) for c in change.closed])
-        if change.trades:
-            conn.execute(insert(t.trade_records), [m.trade_row(r) for r in change.trades])
-        if change.cash:
-            account_id = book.account.account_id
-            cash = [
-                {"account_id": account_id, "currency": currency, "amount": book.cash(currency)}
-                for currency in sorted(change.cash)
-            ]
-            upsert(conn, t.balances, cash, ["account_id", "currency"])
-        _append_events(conn, change.events)
+        buffer.upsert_positions(
+            m.position_row(p) for pid, p in latest.items() if pid not in closed_ids
+        )
+        buffer.insert(t.closed_positions, (m.closed_row(c) for c in change.closed))
+        buffer.insert(t.trade_records, (m.trade_row(r) for r in change.trades))
+        account_id = book.account.account_id
+        buffer.upsert_balances(
+            {"account_id": account_id, "currency": currency, "amount": book.cash(currency)}
+            for currency in sorted(change.cash)
+        )
+        buffer.insert(t.events, (m.event_row(e) for e in change.events))
 
 
 class SqlFillRepository(_Repository):
@@ -231,14 +198,12 @@ class SqlFillRepository(_Repository):
     ``cash_movements``), each unique by its idempotency key."""
 
     def add(self, fill: Fill) -> None:
-        """Insert a fill (the key must be new)."""
-        self._conn.execute(insert(t.fills), [m.fill_row(fill)])
+        """Insert a fill (the key must be new; a duplicate fails at the next flush)."""
+        self._buffer.insert(t.fills, [m.fill_row(fill)])
 
     def add_many(self, fills: Iterable[Fill]) -> None:
-        """Insert several new fills in one executemany (adapter extra for bulk imports)."""
-        rows = [m.fill_row(f) for f in fills]
-        if rows:
-            self._conn.execute(insert(t.fills), rows)
+        """Insert several new fills (adapter extra for bulk imports)."""
+        self._buffer.insert(t.fills, (m.fill_row(f) for f in fills))
 
     def add_funding(self, payment: FundingPayment, amount: str, position_id: str | None) -> None:
         """Record a booked funding payment (``amount`` as exact decimal text)."""
@@ -246,7 +211,7 @@ class SqlFillRepository(_Repository):
             value = Decimal(amount)
         except (InvalidOperation, TypeError):
             raise ValueError(f"funding amount must be decimal text, got {amount!r}") from None
-        self._conn.execute(insert(t.funding_payments), [m.funding_row(payment, value, position_id)])
+        self._buffer.insert(t.funding_payments, [m.funding_row(payment, value, position_id)])
 
     def add_cash_movement(
         self,
@@ -267,7 +232,7 @@ class SqlFillRepository(_Repository):
             "ts": ts,
             "reason": reason,
         }
-        self._conn.execute(insert(t.cash_movements), [row])
+        self._buffer.insert(t.cash_movements, [row])
 
     def cash_movements(
         self, account_id: str | None = None, since: datetime | None = None
@@ -288,7 +253,7 @@ class SqlFillRepository(_Repository):
             by_venue[venue].append(key)
         found: set[tuple[str, str]] = set()
         for venue, ids in by_venue.items():
-            for chunk in _chunks(sorted(ids)):
+            for chunk in chunks(sorted(ids)):
                 # One round trip per chunk: the three key spaces are disjoint by construction,
                 # but a key is "existing" wherever it is stored.
                 query = union_all(
@@ -405,13 +370,7 @@ class SqlPriceRepository(_Repository):
             for key, price in sorted(values.items())
         ]
         # Equal timestamps replace (a correction from the same instant), older ones are ignored.
-        upsert(
-            self._conn,
-            t.prices,
-            rows,
-            ["kind", "key"],
-            only_if=lambda excluded: t.prices.c.ts <= excluded.ts,
-        )
+        upsert(self._conn, t.prices, rows, ["kind", "key"], only_newer=True)
 
     def _latest(self, kind: str) -> dict[str, tuple[Decimal, datetime]]:
         c = t.prices.c
@@ -421,17 +380,12 @@ class SqlPriceRepository(_Repository):
         return {key: (price, ts) for key, price, ts in rows}
 
 
-def _append_events(conn: Connection, events: Sequence[Event]) -> None:
-    if events:
-        conn.execute(insert(t.events), [m.event_row(e) for e in events])
-
-
 class SqlEventJournal(_Repository):
     """The append-only event journal (``events``)."""
 
     def append(self, events: Sequence[Event]) -> None:
         """Append events in order."""
-        _append_events(self._conn, events)
+        self._buffer.insert(t.events, (m.event_row(e) for e in events))
 
     def read(
         self, kind: str | None = None, since: datetime | None = None, limit: int | None = None
@@ -458,5 +412,4 @@ __all__ = [
     "SqlInstrumentRepository",
     "SqlPriceRepository",
     "SqlSnapshotRepository",
-    "upsert",
 ]

@@ -21,6 +21,7 @@ from typing import Any, Self
 from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import URL
 
+from riskdesk.adapters.persistence.buffer import FLUSH_ROWS, WriteBuffer
 from riskdesk.adapters.persistence.engine import (
     SQLITE_BEGIN_OPTION,
     SqliteBegin,
@@ -57,6 +58,10 @@ class SqlUnitOfWork:
     ``commit()`` makes the work visible and the unit stays usable (the next statement starts a
     new transaction); ``rollback()`` discards it. Leaving the ``with`` block rolls back whatever
     was not committed — also on an exception — and returns the connection to the pool.
+
+    The book's writes are queued in a :class:`WriteBuffer` and flushed before any read through
+    :attr:`connection` and at ``commit()``, so a constraint violation (a duplicate fill key)
+    surfaces there rather than at the call that queued the row.
     """
 
     def __init__(self, engine: Engine, *, sqlite_begin: SqliteBegin | None = None) -> None:
@@ -64,6 +69,7 @@ class SqlUnitOfWork:
         self._engine = engine
         self._sqlite_begin = sqlite_begin
         self._connection: Connection | None = None
+        self._buffer = WriteBuffer()
         # Typed as the ports: protocol attributes are invariant. Adapter extras (``add_many``,
         # ``put_many``) are on the Sql* classes.
         self.instruments: InstrumentRepository = SqlInstrumentRepository(self)
@@ -77,7 +83,26 @@ class SqlUnitOfWork:
 
     @property
     def connection(self) -> Connection:
-        """The connection of the current transaction (only inside the ``with`` block)."""
+        """The connection of the current transaction, with queued writes flushed (only inside
+        the ``with`` block). Use it for reads the repositories do not offer."""
+        connection = self._open_connection()
+        if self._buffer:
+            self._buffer.flush(connection)
+        return connection
+
+    @property
+    def buffer(self) -> WriteBuffer:
+        """The queue of deferred writes (flushed early once it holds many rows)."""
+        connection = self._open_connection()
+        if self._buffer.size >= FLUSH_ROWS:
+            self._buffer.flush(connection)
+        return self._buffer
+
+    def flush(self) -> None:
+        """Execute queued writes now (still uncommitted)."""
+        self._buffer.flush(self._open_connection())
+
+    def _open_connection(self) -> Connection:
         if self._connection is None:
             raise RuntimeError("the unit of work is not open: use it as `with uow: ...`")
         return self._connection
@@ -99,6 +124,7 @@ class SqlUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         connection, self._connection = self._connection, None
+        self._buffer.clear()
         if connection is None:
             return
         try:
@@ -113,7 +139,8 @@ class SqlUnitOfWork:
 
     def rollback(self) -> None:
         """Discard everything done in this unit since the last commit."""
-        self.connection.rollback()
+        self._buffer.clear()
+        self._open_connection().rollback()
 
 
 class SqlStore:

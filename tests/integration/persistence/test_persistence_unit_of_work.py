@@ -7,7 +7,8 @@ from decimal import Decimal
 
 import pytest
 from persistence_testkit import LINEAR, NETTING, T0, VENUE, count, counts, fill, seed
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from riskdesk.adapters.persistence import SqlStore
 from riskdesk.adapters.persistence.buffer import FLUSH_ROWS
@@ -117,3 +118,16 @@ def test_a_large_batch_flushes_before_commit(store: SqlStore) -> None:
             assert other.fills.history(limit=1) == []
         uow.commit()
     assert count(store, "fills") == FLUSH_ROWS + 1
+
+
+def test_loading_a_book_on_postgres_locks_it_until_the_unit_ends(postgres_url: str) -> None:
+    with SqlStore(postgres_url) as store:
+        seed(store, NETTING)
+        with store() as first:
+            first.books.load(NETTING)
+            with store() as second:
+                second.connection.execute(text("SET LOCAL lock_timeout = '50ms'"))
+                with pytest.raises(OperationalError, match="lock"):
+                    second.books.load(NETTING)
+        with store() as third:
+            assert third.books.load(NETTING).open_positions() == []

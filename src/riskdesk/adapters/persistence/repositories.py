@@ -15,12 +15,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
-from sqlalchemy import (
-    Connection,
-    Select,
-    select,
-    union_all,
-)
+from sqlalchemy import Connection, Select, select, union_all
 
 from riskdesk.adapters.persistence import mapping as m
 from riskdesk.adapters.persistence import tables as t

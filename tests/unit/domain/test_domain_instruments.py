@@ -375,3 +375,14 @@ def test_tick_is_constant_and_expiry_delta() -> None:
     assert LINEAR.tick_at(D(1)) == LINEAR.tick_at(D(10**6)) == D("0.1")
     assert CRYPTO_OPTION.expiry is not None
     assert CRYPTO_OPTION.expired(CRYPTO_OPTION.expiry + timedelta(seconds=1))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: equity_option(taker_fee_per_contract=0.65) stores 0.65 as taker_fee_rate, and "
+    "Instrument.fee multiplies it by the premium notional: 2 contracts at 10.00 cost 1300 USD "
+    "in fees instead of 1.30",
+)
+def test_equity_option_fee_is_per_contract() -> None:
+    opt = equity_option("TSLA250919P00390000", taker_fee_per_contract="0.65")
+    assert opt.fee(D(2), D(10), maker=False) == D("1.30")

@@ -441,7 +441,7 @@ def two_streams(draw: st.DrawFn) -> tuple[PositionMode, list[Op], list[Op], list
     mode = draw(modes)
 
     def stream(inst: Instrument) -> list[Op]:
-        drawn = draw(st.lists(st.one_of(fill_ops, fill_ops, funding_ops), min_size=1, max_size=10))
+        drawn = draw(st.lists(st.one_of(fill_ops, fill_ops, funding_ops), min_size=1, max_size=8))
         usable = [op for op in drawn if isinstance(op, FillOp) or inst in PERPS]
         return [replace(op, inst=inst) for op in usable]
 

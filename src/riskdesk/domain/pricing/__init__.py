@@ -16,17 +16,24 @@ from riskdesk.domain.pricing.aggregation import (
     scale_greeks,
     sum_by_group,
 )
-from riskdesk.domain.pricing.american import baw_price, bjerksund_stensland_price
+from riskdesk.domain.pricing.american import (
+    american_price,
+    baw_price,
+    bjerksund_stensland_2002_price,
+    bjerksund_stensland_price,
+)
 from riskdesk.domain.pricing.backend import Backend, numba_available
 from riskdesk.domain.pricing.binomial import crr_price
 from riskdesk.domain.pricing.black_scholes import (
     black76_greeks,
     black76_price,
+    black76_second_order,
     bsm_greeks,
     bsm_price,
+    bsm_second_order,
     gbsm_d1_d2,
 )
-from riskdesk.domain.pricing.conventions import Greeks, per_day, per_pct
+from riskdesk.domain.pricing.conventions import Greeks, SecondOrderGreeks, per_day, per_pct
 from riskdesk.domain.pricing.implied_vol import (
     ImpliedVol,
     IVStatus,
@@ -51,14 +58,19 @@ __all__ = [
     "IVStatus",
     "ImpliedVol",
     "InverseGreeks",
+    "SecondOrderGreeks",
+    "american_price",
     "baw_price",
     "beta_weighted_delta",
+    "bjerksund_stensland_2002_price",
     "bjerksund_stensland_price",
     "black76_greeks",
     "black76_price",
+    "black76_second_order",
     "breakeven",
     "bsm_greeks",
     "bsm_price",
+    "bsm_second_order",
     "crr_price",
     "dollar_delta",
     "dollar_gamma",

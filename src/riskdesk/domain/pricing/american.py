@@ -1,12 +1,21 @@
-"""American options: Barone-Adesi-Whaley (1987) and Bjerksund-Stensland (1993).
+"""American options: Barone-Adesi-Whaley (1987) and Bjerksund-Stensland (1993 and 2002).
 
 Vectorised over NumPy arrays; inputs as in ``black_scholes.bsm_greeks`` (``q`` is the
 continuous dividend yield, the carry is b = r - q). A call with q <= 0 and a put with
 r <= 0 are never exercised early and are priced as European. Prices per unit of
 underlying, in the quote currency. Use ``binomial.crr_price`` as the exercise reference.
+
+Bjerksund-Stensland 2002 (``bjerksund_stensland_2002_price``, the default of
+``american_price``) splits the life of the option at t1 = (√5 - 1)/2 · T and uses a flat
+exercise boundary on each part, which needs the bivariate normal distribution; it is a
+tighter lower bound than the single flat boundary of 1993. QuantLib's
+``BjerksundStenslandApproximationEngine`` (1.44) implements the 1993 version, which is
+kept as ``bjerksund_stensland_price`` and cross-checked against it.
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -14,6 +23,12 @@ import numpy.typing as npt
 from riskdesk.domain.pricing.black_scholes import bsm_price
 from riskdesk.domain.pricing.conventions import FloatArray, as_bool_array, as_float_array
 from riskdesk.domain.pricing.normal import ndtr, norm_pdf
+
+# Gauss-Legendre nodes and weights on [-1, 1] for the bivariate normal (20 points is
+# Genz's choice for 0.75 <= |rho| < 0.925; BS-2002 only needs |rho| = √(t1/T) ≈ 0.786).
+_GL_X, _GL_W = np.polynomial.legendre.leggauss(20)
+# t1/T of the 2002 paper: the golden-section split of the option's life.
+_BS02_SPLIT = 0.5 * (np.sqrt(5.0) - 1.0)
 
 _BAW_NEWTON_STEPS = 40
 
@@ -145,3 +160,159 @@ def bjerksund_stensland_price(
     euro = bsm_price(s_, k_, t_, r_, q_, v_, c_, backend="numpy")
     never_early = (cb >= cr) | (t_ <= 0.0) | (v_ <= 0.0)
     return np.where(never_early, euro, np.maximum(amer, euro))
+
+
+def _bvn_cdf(a: FloatArray, b: FloatArray, rho: float) -> FloatArray:
+    """P(X < a, Y < b) for a standard bivariate normal with correlation |rho| < 0.925.
+
+    Drezner-Wesolowsky's integral over the angle asin(rho) with Genz's double-precision
+    20-point Gauss-Legendre rule (absolute error ~1e-15 for |rho| < 0.925).
+    """
+    if not abs(rho) < 0.925:
+        msg = "bivariate normal implemented for |rho| < 0.925 only"
+        raise ValueError(msg)
+    h = -np.asarray(a, dtype=np.float64)[..., None]
+    k = -np.asarray(b, dtype=np.float64)[..., None]
+    asr = np.arcsin(rho)
+    sn = np.sin(asr * (1.0 + _GL_X) * 0.5)
+    hk = h * k
+    hs = 0.5 * (h * h + k * k)
+    terms = _GL_W * np.exp((sn * hk - hs) / (1.0 - sn * sn))
+    upper: FloatArray = np.sum(terms, axis=-1) * asr / (4.0 * np.pi)
+    # P(X > h, Y > k) with (h, k) = (-a, -b) equals P(X < a, Y < b) by symmetry.
+    result: FloatArray = upper + ndtr(-h[..., 0]) * ndtr(-k[..., 0])
+    return result
+
+
+def _psi(
+    S: FloatArray,
+    T: FloatArray,
+    gamma: float | FloatArray,
+    H: FloatArray,
+    I2: FloatArray,
+    I1: FloatArray,
+    t1: FloatArray,
+    r: FloatArray,
+    b: FloatArray,
+    v: FloatArray,
+) -> FloatArray:
+    v2 = v * v
+    drift = b + (gamma - 0.5) * v2
+    sd1 = v * np.sqrt(t1)
+    sd = v * np.sqrt(T)
+    e1 = (np.log(S / I1) + drift * t1) / sd1
+    e2 = (np.log(I2 * I2 / (S * I1)) + drift * t1) / sd1
+    e3 = (np.log(S / I1) - drift * t1) / sd1
+    e4 = (np.log(I2 * I2 / (S * I1)) - drift * t1) / sd1
+    f1 = (np.log(S / H) + drift * T) / sd
+    f2 = (np.log(I2 * I2 / (S * H)) + drift * T) / sd
+    f3 = (np.log(I1 * I1 / (S * H)) + drift * T) / sd
+    f4 = (np.log(S * I1 * I1 / (H * I2 * I2)) + drift * T) / sd
+    rho = float(np.sqrt(_BS02_SPLIT))
+    lam = -r + gamma * b + 0.5 * gamma * (gamma - 1.0) * v2
+    kappa = 2.0 * b / v2 + (2.0 * gamma - 1.0)
+    return (
+        np.exp(lam * T)
+        * S**gamma
+        * (
+            _bvn_cdf(-e1, -f1, rho)
+            - (I2 / S) ** kappa * _bvn_cdf(-e2, -f2, rho)
+            - (I1 / S) ** kappa * _bvn_cdf(-e3, -f3, -rho)
+            + (I1 / I2) ** kappa * _bvn_cdf(-e4, -f4, -rho)
+        )
+    )
+
+
+def _bs02_call(
+    S: FloatArray, K: FloatArray, T: FloatArray, r: FloatArray, b: FloatArray, v: FloatArray
+) -> FloatArray:
+    v2 = v * v
+    t1 = _BS02_SPLIT * T
+    beta = (0.5 - b / v2) + np.sqrt((b / v2 - 0.5) ** 2 + 2.0 * r / v2)
+    b_inf = beta / (beta - 1.0) * K
+    b_0 = np.maximum(K, r / (r - b) * K)
+    scale = K * K / ((b_inf - b_0) * b_0)
+    h1 = -(b * t1 + 2.0 * v * np.sqrt(t1)) * scale
+    h2 = -(b * T + 2.0 * v * np.sqrt(T)) * scale
+    i1 = b_0 + (b_inf - b_0) * (1.0 - np.exp(h1))
+    i2 = b_0 + (b_inf - b_0) * (1.0 - np.exp(h2))
+    alpha1 = (i1 - K) * i1 ** (-beta)
+    alpha2 = (i2 - K) * i2 ** (-beta)
+    value = (
+        alpha2 * S**beta
+        - alpha2 * _phi(S, t1, beta, i2, i2, r, b, v)
+        + _phi(S, t1, 1.0, i2, i2, r, b, v)
+        - _phi(S, t1, 1.0, i1, i2, r, b, v)
+        - K * _phi(S, t1, 0.0, i2, i2, r, b, v)
+        + K * _phi(S, t1, 0.0, i1, i2, r, b, v)
+        + alpha1 * _phi(S, t1, beta, i1, i2, r, b, v)
+        - alpha1 * _psi(S, T, beta, i1, i2, i1, t1, r, b, v)
+        + _psi(S, T, 1.0, i1, i2, i1, t1, r, b, v)
+        - _psi(S, T, 1.0, K, i2, i1, t1, r, b, v)
+        - K * _psi(S, T, 0.0, i1, i2, i1, t1, r, b, v)
+        + K * _psi(S, T, 0.0, K, i2, i1, t1, r, b, v)
+    )
+    return np.where(i2 <= S, S - K, value)
+
+
+def bjerksund_stensland_2002_price(
+    S: npt.ArrayLike,
+    K: npt.ArrayLike,
+    T: npt.ArrayLike,
+    r: npt.ArrayLike,
+    q: npt.ArrayLike,
+    sigma: npt.ArrayLike,
+    is_call: npt.ArrayLike,
+) -> FloatArray:
+    """Bjerksund-Stensland (2002) two-step flat-boundary lower bound to the American price.
+
+    Same inputs and units as :func:`bjerksund_stensland_price` (S, K quote currency per
+    unit; T years; r, q continuous per year; sigma per year). Puts by the put-call
+    transformation P(S, K, T, r, b) = C(K, S, T, r - b, -b). Never below the European
+    value nor the 1993 value; within ~0.1 % of a fine CRR tree on ordinary inputs.
+    """
+    s_, k_, t_, r_, q_, v_ = np.broadcast_arrays(
+        *(as_float_array(a) for a in (S, K, T, r, q, sigma))
+    )
+    c_ = np.broadcast_to(as_bool_array(is_call), s_.shape)
+    b_ = r_ - q_
+    cs = np.where(c_, s_, k_)
+    ck = np.where(c_, k_, s_)
+    cr = np.where(c_, r_, r_ - b_)
+    cb = np.where(c_, b_, -b_)
+    never_early = (cb >= cr) | (t_ <= 0.0) | (v_ <= 0.0)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        # Elements that are priced as European get harmless inputs in the 2002 formula.
+        safe_r = np.where(never_early, 0.05, cr)
+        safe_b = np.where(never_early, 0.0, cb)
+        safe_t = np.where(never_early, 1.0, t_)
+        safe_v = np.where(never_early, 0.2, v_)
+        amer = _bs02_call(cs, ck, safe_t, safe_r, safe_b, safe_v)
+    euro = bsm_price(s_, k_, t_, r_, q_, v_, c_, backend="numpy")
+    return np.where(never_early, euro, np.maximum(amer, euro))
+
+
+def american_price(
+    S: npt.ArrayLike,
+    K: npt.ArrayLike,
+    T: npt.ArrayLike,
+    r: npt.ArrayLike,
+    q: npt.ArrayLike,
+    sigma: npt.ArrayLike,
+    is_call: npt.ArrayLike,
+    *,
+    method: Literal["bs2002", "bs1993", "baw"] = "bs2002",
+) -> FloatArray:
+    """American option price per unit of underlying (quote currency) by ``method``.
+
+    ``"bs2002"`` (default) Bjerksund-Stensland 2002, ``"bs1993"`` its 1993 version,
+    ``"baw"`` Barone-Adesi-Whaley. Units as :func:`bjerksund_stensland_2002_price`.
+    """
+    if method == "bs2002":
+        return bjerksund_stensland_2002_price(S, K, T, r, q, sigma, is_call)
+    if method == "bs1993":
+        return bjerksund_stensland_price(S, K, T, r, q, sigma, is_call)
+    if method == "baw":
+        return baw_price(S, K, T, r, q, sigma, is_call)
+    msg = f"unknown American method {method!r}"
+    raise ValueError(msg)

@@ -23,6 +23,7 @@ from riskdesk.domain.pricing.conventions import (
     BoolArray,
     FloatArray,
     Greeks,
+    SecondOrderGreeks,
     as_bool_array,
     as_float_array,
 )
@@ -199,3 +200,75 @@ def black76_price(
     """Black-76 price of European options on a forward/future (quote currency per unit)."""
     r_arr = as_float_array(r)
     return _gbsm(F, K, T, r_arr, r_arr, sigma, is_call, backend)[0]
+
+
+def _second_order(
+    S: npt.ArrayLike,
+    K: npt.ArrayLike,
+    T: npt.ArrayLike,
+    r: npt.ArrayLike,
+    q: npt.ArrayLike,
+    sigma: npt.ArrayLike,
+    is_call: npt.ArrayLike,
+) -> SecondOrderGreeks:
+    (s_, k_, t_, r_, q_, v_), c_ = _prepare((S, K, T, r, q, sigma), is_call)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        w = np.where(c_, 1.0, -1.0)
+        sqrt_t = np.sqrt(t_)
+        sd = v_ * sqrt_t
+        live = sd > 0.0
+        sd_safe = np.where(live, sd, 1.0)
+        t_safe = np.where(live, t_, 1.0)
+        v_safe = np.where(live, v_, 1.0)
+        dq = np.exp(-q_ * t_)
+        x = np.log(s_ / k_) + (r_ - q_) * t_
+        d1 = np.where(live, x / sd_safe + 0.5 * sd, np.where(x > 0.0, np.inf, -np.inf))
+        d1 = np.where(live | (x != 0.0), d1, 0.0)
+        d2 = d1 - sd
+        g1 = gauss(d1)
+        pdf = g1 * INV_SQRT_2PI
+        nd1 = ndtr_gauss(w * d1, g1)
+        # At s = σ√T = 0 these derivatives are 0 away from the strike and unbounded at it;
+        # they are reported as 0 there, as gamma is (docs/pricing.md, edge-case matrix).
+        vanna = np.where(live, -dq * pdf * d2 / v_safe, 0.0)
+        volga = np.where(live, s_ * dq * pdf * sqrt_t * d1 * d2 / v_safe, 0.0)
+        b = r_ - q_
+        charm_vol = -dq * pdf * (2.0 * b * t_ - d2 * sd) / (2.0 * t_safe * sd_safe)
+        charm = w * q_ * dq * nd1 + np.where(live, charm_vol, 0.0)
+        ok = (s_ > 0.0) & (k_ > 0.0) & (t_ >= 0.0) & (v_ >= 0.0) & ~np.isnan(r_ + q_)
+        return SecondOrderGreeks(*(np.where(ok, a, np.nan) for a in (vanna, charm, volga)))
+
+
+def bsm_second_order(
+    S: npt.ArrayLike,
+    K: npt.ArrayLike,
+    T: npt.ArrayLike,
+    r: npt.ArrayLike,
+    q: npt.ArrayLike,
+    sigma: npt.ArrayLike,
+    is_call: npt.ArrayLike,
+) -> SecondOrderGreeks:
+    """Vanna, charm and volga of European options under generalised BSM (NumPy path).
+
+    Same inputs as :func:`bsm_greeks`. Units: vanna per unit of underlying per 1.00 of
+    sigma, charm = d(delta)/dt per calendar year, volga per 1.00² of sigma (see
+    :class:`SecondOrderGreeks` for per-1 % and per-day views). Limits at σ√T = 0 are 0.
+    """
+    return _second_order(S, K, T, r, q, sigma, is_call)
+
+
+def black76_second_order(
+    F: npt.ArrayLike,
+    K: npt.ArrayLike,
+    T: npt.ArrayLike,
+    r: npt.ArrayLike,
+    sigma: npt.ArrayLike,
+    is_call: npt.ArrayLike,
+) -> SecondOrderGreeks:
+    """Vanna, charm and volga of options on a forward ``F`` (Black-76), F held fixed.
+
+    Derivatives with respect to ``F`` instead of S; charm is d(delta_F)/dt per year with
+    the forward fixed. Units as :func:`bsm_second_order`.
+    """
+    r_arr = as_float_array(r)
+    return _second_order(F, K, T, r_arr, r_arr, sigma, is_call)

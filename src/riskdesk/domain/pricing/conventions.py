@@ -87,3 +87,35 @@ class Greeks:
     def dividend_rho_per_pct(self) -> FloatArray:
         """Dividend rho per 1 % yield point (÷ 100)."""
         return self.dividend_rho / PCT
+
+
+@dataclass(frozen=True, slots=True)
+class SecondOrderGreeks:
+    """Cross and second-order Greeks, one element per option (per unit of underlying).
+
+    Units: ``vanna`` = d²V/dS dσ = d(delta)/dσ = d(vega)/dS, per unit of underlying per
+    1.00 of sigma (``vanna_per_pct`` ÷ 100 is the delta change for +1 vol point);
+    ``charm`` = d(delta)/dt as calendar time passes, per year (``charm_per_day`` ÷ 365);
+    ``volga`` = d²V/dσ² = d(vega)/dσ, quote currency per 1.00² of sigma
+    (``volga_per_pct`` ÷ 100 is the vega-per-1.00 change for +1 vol point; ÷ 10,000 gives
+    vega-per-1 % per vol point). Black-76: S is the forward F.
+    """
+
+    vanna: FloatArray
+    charm: FloatArray
+    volga: FloatArray
+
+    @property
+    def vanna_per_pct(self) -> FloatArray:
+        """Delta change for +1 vol point (vanna ÷ 100)."""
+        return self.vanna / PCT
+
+    @property
+    def charm_per_day(self) -> FloatArray:
+        """Delta change per calendar day as time passes (charm ÷ 365)."""
+        return self.charm / DAYS_PER_YEAR
+
+    @property
+    def volga_per_pct(self) -> FloatArray:
+        """Change of vega (per 1.00) for +1 vol point (volga ÷ 100)."""
+        return self.volga / PCT

@@ -233,6 +233,11 @@ class BookService:
                 uow.prices.put_asset_prices(dict(asset_prices), ts, source)
             uow.commit()
 
+    def asset_prices(self) -> dict[str, Decimal]:
+        """Latest stored asset prices (``BTC``, ``AAPL``…) in the reporting currency."""
+        with self._uow() as uow:
+            return {asset: price for asset, (price, _) in uow.prices.asset_prices().items()}
+
     # ---------------------------------------------------------------------------- views
 
     def report(self, account_id: str | None = None, now: datetime | None = None) -> PortfolioReport:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from riskdesk.application.book_service import BookService
 from riskdesk.application.demo import DemoService
+from riskdesk.application.pricing_service import PricingService
 from riskdesk.ports.clock import Clock
 
 
@@ -16,3 +17,4 @@ class Application:
     book: BookService
     demo: DemoService
     clock: Clock
+    pricing: PricingService

@@ -21,6 +21,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from riskdesk.bootstrap.pricing_settings import PricingSettings
+
 
 def default_data_dir() -> Path:
     """``$XDG_DATA_HOME/riskdesk`` or ``~/.local/share/riskdesk``."""
@@ -110,6 +112,7 @@ class Settings(BaseSettings):
         description="per venue; venues not listed use the Binance convention",
     )
     option_margin: OptionMarginSettings = Field(default_factory=OptionMarginSettings)
+    pricing: PricingSettings = Field(default_factory=PricingSettings)
 
     @field_validator("reporting_currency")
     @classmethod

@@ -11,6 +11,7 @@ from riskdesk.adapters.persistence import SqlStore
 from riskdesk.application.book_service import BookConfig, BookService
 from riskdesk.application.demo import DemoService
 from riskdesk.application.facade import Application
+from riskdesk.application.pricing_service import PricingService
 from riskdesk.bootstrap.settings import Settings
 from riskdesk.domain.accounting.margin import MaintenanceBasis, MarginConvention, OptionMarginRates
 from riskdesk.ports.clock import Clock
@@ -67,7 +68,9 @@ def build(
         store.migrate()
     clock = clock or SystemClock()
     book = BookService(store, clock, book_config(settings))
-    return Runtime(Application(book=book, demo=DemoService(book), clock=clock), store, url)
+    pricing = PricingService(book, settings.pricing.to_config())
+    app = Application(book=book, demo=DemoService(book), clock=clock, pricing=pricing)
+    return Runtime(app, store, url)
 
 
 def bundled_demo() -> Scenario:

@@ -17,10 +17,12 @@ from riskdesk.domain.pricing.aggregation import (
     sum_by_group,
 )
 from riskdesk.domain.pricing.american import (
+    american_greeks_fd,
     american_price,
     baw_price,
     bjerksund_stensland_2002_price,
     bjerksund_stensland_price,
+    implied_vol_american,
 )
 from riskdesk.domain.pricing.backend import Backend, numba_available
 from riskdesk.domain.pricing.binomial import crr_price
@@ -59,6 +61,7 @@ __all__ = [
     "ImpliedVol",
     "InverseGreeks",
     "SecondOrderGreeks",
+    "american_greeks_fd",
     "american_price",
     "baw_price",
     "beta_weighted_delta",
@@ -77,6 +80,7 @@ __all__ = [
     "expected_move",
     "gbsm_d1_d2",
     "greeks_by_group",
+    "implied_vol_american",
     "implied_vol_black76",
     "implied_vol_bsm",
     "inverse_option_greeks",

@@ -791,6 +791,8 @@ def _number(row: Mapping[str, object], names: tuple[str, ...], line: int) -> flo
     if found is None:
         return None
     name, text = found
+    # Report the textbook column names (S, K, T…) as the file spells them.
+    name = name.upper() if len(name) == 1 else name
     try:
         value = float(text)
     except ValueError:

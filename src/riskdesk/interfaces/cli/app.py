@@ -649,3 +649,8 @@ def demo(
         f"Data: riskdesk/data/metadata.json lists every source and licence. Database: {rt.url}"
     )
     console.print(f"Explore it: riskdesk positions --db {rt.url}   (finished in {elapsed:.1f}s)")
+
+
+from riskdesk.interfaces.cli import pricing_commands  # noqa: E402
+
+pricing_commands.register(app)

@@ -52,7 +52,35 @@ def gbsm_d1_d2(
     return d1, d1 - sd
 
 
+# Elements per chunk of the NumPy path: the ~40 temporaries of a chunk (8 bytes each)
+# stay in a 256 KB-1 MB L2 cache instead of streaming 1M-element arrays through RAM.
+NUMPY_CHUNK = 4096
+
+
 def _gbsm_numpy(
+    S: FloatArray,
+    K: FloatArray,
+    T: FloatArray,
+    r: FloatArray,
+    q: FloatArray,
+    sigma: FloatArray,
+    is_call: BoolArray,
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Chunked driver of :func:`_gbsm_block` (same results, cache-sized temporaries)."""
+    if S.size <= NUMPY_CHUNK:
+        return _gbsm_block(S, K, T, r, q, sigma, is_call)
+    shape = S.shape
+    flat = [np.ascontiguousarray(a).reshape(-1) for a in (S, K, T, r, q, sigma, is_call)]
+    outs = tuple(np.empty(S.size) for _ in range(6))
+    for start in range(0, S.size, NUMPY_CHUNK):
+        part = slice(start, start + NUMPY_CHUNK)
+        res = _gbsm_block(*(a[part] for a in flat))  # type: ignore[arg-type]
+        for out, value in zip(outs, res, strict=True):
+            out[part] = value
+    return tuple(o.reshape(shape) for o in outs)  # type: ignore[return-value]
+
+
+def _gbsm_block(
     S: FloatArray,
     K: FloatArray,
     T: FloatArray,

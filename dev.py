@@ -36,7 +36,7 @@ def _run(*args: str | Path, env: dict[str, str] | None = None) -> None:
 
 
 def _ensure_venv(lock: Path) -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - this script must explain itself on old Pythons
         sys.exit(f"riskdesk needs Python >= 3.11 (this is {sys.version.split()[0]})")
     if not PY.exists():
         print(f"creating virtual environment in {VENV}", flush=True)

@@ -119,3 +119,15 @@ class CashMoved(Event):
     currency: str
     amount: Decimal
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class MarginAdjusted(Event):
+    """Margin was added to (> 0) or removed from (< 0) an isolated position."""
+
+    kind: ClassVar[str] = "margin_adjusted"
+    position_id: str
+    symbol: str
+    amount: Decimal
+    isolated_margin: Decimal
+    currency: str

@@ -13,6 +13,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from riskdesk.domain.errors import InvalidValue
+from riskdesk.domain.symbols import canonical_symbol, parse_symbol
 from riskdesk.domain.values import (
     ZERO,
     Liquidity,
@@ -39,11 +40,31 @@ class MarginMode(StrEnum):
         return cls(key)
 
 
-def require_aware(ts: datetime, field: str = "ts") -> datetime:
-    """Reject naive datetimes: every timestamp in riskdesk is timezone-aware (UTC)."""
+def require_aware(ts: object, field: str = "ts") -> datetime:
+    """Reject non-datetimes and naive datetimes: every timestamp in riskdesk is timezone-aware."""
+    if not isinstance(ts, datetime):
+        raise InvalidValue(
+            f"expected a timezone-aware datetime, got {type(ts).__name__}", field=field
+        )
     if ts.tzinfo is None or ts.utcoffset() is None:
         raise InvalidValue("timestamp must be timezone-aware (UTC)", field=field)
     return ts
+
+
+def normalize_symbol(symbol: object, field: str = "symbol") -> str:
+    """Any supported symbol form (OCC, Deribit, CCXT) to riskdesk's canonical symbol."""
+    if not isinstance(symbol, str) or not symbol.strip():
+        raise InvalidValue("must not be empty", field=field)
+    return canonical_symbol(parse_symbol(symbol))
+
+
+def _liquidity(value: Liquidity | str | None) -> Liquidity | None:
+    if value is None or isinstance(value, Liquidity):
+        return value
+    key = value.strip().lower()
+    if key not in ("maker", "taker"):
+        raise InvalidValue(f"expected maker or taker, got {value!r}", field="liquidity")
+    return Liquidity(key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +136,8 @@ class Fill:
             raise InvalidValue("must not be empty", field="fill_id")
         if not account_id:
             raise InvalidValue("must not be empty", field="account_id")
+        if not isinstance(side, Side | str):
+            raise InvalidValue(f"expected buy or sell, got {side!r}", field="side")
         lev = None if leverage is None else positive(leverage, "leverage")
         if lev is not None and lev > 1000:
             raise InvalidValue(f"must be at most 1000, got {lev}", field="leverage")
@@ -122,14 +145,14 @@ class Fill:
             venue=venue.strip(),
             fill_id=str(fill_id).strip(),
             account_id=account_id,
-            symbol=symbol,
+            symbol=normalize_symbol(symbol),
             side=side if isinstance(side, Side) else Side.parse(side),
             qty=positive(qty, "qty"),
             price=positive(price, "price"),
             ts=require_aware(ts),
             fee=to_decimal(fee, "fee"),
             fee_currency=fee_currency.strip().upper() if fee_currency else None,
-            liquidity=Liquidity(liquidity.lower()) if isinstance(liquidity, str) else liquidity,
+            liquidity=_liquidity(liquidity),
             position_side=position_side
             if isinstance(position_side, PositionSide)
             else PositionSide.parse(position_side),
@@ -182,10 +205,14 @@ class FundingPayment:
         position_side: PositionSide | str | None = None,
     ) -> FundingPayment:
         """Validate edge input; the rate may be negative, the mark price must be positive."""
+        if not venue or not venue.strip():
+            raise InvalidValue("must not be empty", field="venue")
+        if not account_id:
+            raise InvalidValue("must not be empty", field="account_id")
         return cls(
-            venue=venue,
+            venue=venue.strip(),
             account_id=account_id,
-            symbol=symbol,
+            symbol=normalize_symbol(symbol),
             rate=to_decimal(rate, "rate"),
             mark_price=positive(mark_price, "mark_price"),
             ts=require_aware(ts),

@@ -54,6 +54,9 @@ from riskdesk.domain.values import (
 
 InstrumentKind = SymbolKind
 
+# Value arithmetic runs in the 50-digit accounting context whatever the caller's context is.
+_MUL = ACCOUNTING_CONTEXT.multiply
+
 
 class Settlement(StrEnum):
     """How a trade moves cash: the whole value (PREMIUM) or only variation margin (MARGIN)."""
@@ -109,6 +112,7 @@ class Instrument:
     venue_symbol: str | None = None
     maker_fee_rate: Decimal = ZERO
     taker_fee_rate: Decimal = ZERO
+    fee_per_contract: Decimal = ZERO
     maint_margin_rate: Decimal = Decimal("0.005")
     margin_tiers: tuple[MarginTier, ...] = field(default=())
     equity: bool = False
@@ -163,8 +167,10 @@ class Instrument:
         return self.tick_size
 
     def _snap(self, value: Decimal, step: Decimal, rounding: str) -> Decimal:
-        units = (value / step).to_integral_value(rounding=rounding)
-        return (units * step).quantize(step)
+        # The division must be exact before the directed rounding, or a long input would be
+        # rounded to the default 28 digits first and could end up on the wrong side.
+        units = ACCOUNTING_CONTEXT.divide(value, step).to_integral_value(rounding=rounding)
+        return ACCOUNTING_CONTEXT.multiply(units, step).quantize(step, context=ACCOUNTING_CONTEXT)
 
     def make_price(self, value: Number, rounding: str = ROUND_HALF_EVEN) -> Decimal:
         """Snap a price to the tick grid (nearest by default). Units: price currency per unit."""
@@ -225,7 +231,7 @@ class Instrument:
         Exact for linear contracts; for inverse contracts rounded to the ledger quantum, once per
         fill, so that sums of bases stay exact afterwards."""
         if not self.inverse:
-            return qty * self.contract_size * price
+            return _MUL(_MUL(qty, self.contract_size), price)
         raw = ACCOUNTING_CONTEXT.divide(-qty * self.contract_size, price)
         return raw.quantize(LEDGER_QUANTUM, context=ACCOUNTING_CONTEXT)
 
@@ -234,34 +240,39 @@ class Instrument:
         if qty == 0:
             return ZERO
         if not self.inverse:
-            return ACCOUNTING_CONTEXT.divide(basis, qty * self.contract_size)
+            return ACCOUNTING_CONTEXT.divide(basis, _MUL(qty, self.contract_size))
         if basis == 0:
             return ZERO
-        return ACCOUNTING_CONTEXT.divide(-qty * self.contract_size, basis)
+        return ACCOUNTING_CONTEXT.divide(_MUL(-qty, self.contract_size), basis)
 
     def pnl(self, qty: Decimal, entry: Decimal, exit_price: Decimal) -> Decimal:
         """P&L in the settlement currency of ``qty`` (signed: + long) from ``entry`` to ``exit``.
 
         Linear: ``qty · cs · (exit − entry)``; inverse: ``qty · cs · (1/entry − 1/exit)`` (coin)."""
-        return self.entry_value(qty, exit_price) - self.entry_value(qty, entry)
+        return ACCOUNTING_CONTEXT.subtract(
+            self.entry_value(qty, exit_price), self.entry_value(qty, entry)
+        )
 
     def notional(self, qty: Decimal, price: Decimal) -> Decimal:
         """Absolute notional in the settlement currency: linear ``|q|·cs·p``; inverse
         ``|q|·cs/p`` (coin). For options this is the premium value, not the underlying's."""
         if not self.inverse:
-            return abs(qty) * self.contract_size * price
-        return ACCOUNTING_CONTEXT.divide(abs(qty) * self.contract_size, price)
+            return _MUL(_MUL(abs(qty), self.contract_size), price)
+        return ACCOUNTING_CONTEXT.divide(_MUL(abs(qty), self.contract_size), price)
 
     def quote_notional(self, qty: Decimal, price: Decimal) -> Decimal:
         """Absolute notional in the quote currency (USD for inverse: ``|q|·cs``)."""
         if not self.inverse:
-            return abs(qty) * self.contract_size * price
-        return abs(qty) * self.contract_size
+            return _MUL(_MUL(abs(qty), self.contract_size), price)
+        return _MUL(abs(qty), self.contract_size)
 
     def fee(self, qty: Decimal, price: Decimal, maker: bool) -> Decimal:
-        """Fee at the instrument's default rate on the fill's notional (settlement currency)."""
+        """Default fee of a fill (settlement currency): the rate on the notional plus the
+        per-contract commission (US equity options charge per contract, e.g. 0.65 USD)."""
         rate = self.maker_fee_rate if maker else self.taker_fee_rate
-        return self.notional(qty, price) * rate
+        return ACCOUNTING_CONTEXT.add(
+            _MUL(self.notional(qty, price), rate), _MUL(abs(qty), self.fee_per_contract)
+        )
 
     def expired(self, now: datetime) -> bool:
         """True once ``now`` has reached the expiry."""
@@ -418,9 +429,7 @@ def equity_option(
         exercise=ExerciseStyle.EUROPEAN if european else ExerciseStyle.AMERICAN,
         underlying=spec.base,
         equity=True,
-        taker_fee_rate=ZERO
-        if taker_fee_per_contract == 0
-        else to_decimal(taker_fee_per_contract, "fee"),
+        fee_per_contract=to_decimal(taker_fee_per_contract, "taker_fee_per_contract"),
     )
 
 

@@ -101,6 +101,14 @@ def _currency(symbol: str, text: str, part: str) -> str:
     return text
 
 
+def _pair(symbol: str, kind: SymbolKind, base: str, quote: str, settle: str | None) -> SymbolSpec:
+    base = _currency(symbol, base, "base")
+    quote = _currency(symbol, quote, "quote")
+    if base == quote:
+        raise _bad(symbol, "quote", f"quote currency {quote!r} is the same as the base")
+    return SymbolSpec(kind, base, quote, settle)
+
+
 def _yymmdd(symbol: str, text: str) -> date:
     if len(text) != 6 or not text.isdigit():
         raise _bad(symbol, "expiry", f"expiry {text!r} must be YYMMDD")
@@ -144,8 +152,10 @@ def parse_occ(symbol: str) -> SymbolSpec:
     root = text[:-15].rstrip()
     if not root:
         raise _bad(symbol, "root", "missing option root")
-    if len(root) > 6 or not re.fullmatch(r"[A-Z0-9.]+", root):
-        raise _bad(symbol, "root", f"option root {root!r} must be 1-6 letters")
+    if len(root) > 6 or not re.fullmatch(r"[A-Z][A-Z0-9.]*", root):
+        raise _bad(
+            symbol, "root", f"option root {root!r} must be 1-6 characters starting with a letter"
+        )
     expiry = _yymmdd(symbol, tail[:6])
     right = _right(symbol, tail[6])
     digits = tail[7:]
@@ -219,9 +229,8 @@ def _deribit_underlying(symbol: str, text: str) -> tuple[str, str, str]:
     """``BTC`` -> inverse (BTC, USD, settle BTC); ``BTC_USDC`` -> linear (BTC, USDC, USDC)."""
     if "_" in text:
         base, _, quote = text.partition("_")
-        base = _currency(symbol, base, "base")
-        quote = _currency(symbol, quote, "quote")
-        return base, quote, quote
+        spec = _pair(symbol, SymbolKind.SPOT, base, quote, None)
+        return spec.base, spec.quote, spec.quote
     base = _currency(symbol, text, "base")
     return base, "USD", base
 
@@ -230,6 +239,9 @@ def parse_deribit(symbol: str) -> SymbolSpec:
     """Parse a Deribit instrument name (perpetual, future or option, inverse or USDC-linear)."""
     text = symbol.strip().upper()
     parts = text.split("-")
+    if len(parts) == 1 and "_" in text:
+        base, _, quote = text.partition("_")
+        return _pair(symbol, SymbolKind.SPOT, base, quote, None)
     if len(parts) < 2 or not parts[0]:
         raise _bad(
             symbol,
@@ -287,10 +299,10 @@ def parse_ccxt(symbol: str) -> SymbolSpec:
     if "/" not in pair:
         raise _bad(symbol, "format", "a CCXT symbol is BASE/QUOTE[:SETTLE[-YYMMDD[-STRIKE-C|P]]]")
     base_text, _, quote_text = pair.partition("/")
-    base = _currency(symbol, base_text, "base")
-    quote = _currency(symbol, quote_text, "quote")
+    spot_spec = _pair(symbol, SymbolKind.SPOT, base_text, quote_text, None)
+    base, quote = spot_spec.base, spot_spec.quote
     if not sep:
-        return SymbolSpec(SymbolKind.SPOT, base, quote)
+        return spot_spec
     parts = rest.split("-")
     settle = _currency(symbol, parts[0], "settle")
     if settle not in (base, quote):
@@ -336,6 +348,12 @@ def format_ccxt(spec: SymbolSpec) -> str:
 _EQUITY = re.compile(r"^[A-Z][A-Z0-9.]{0,9}$")
 
 
+def _looks_occ(text: str) -> bool:
+    """OCC-shaped: no ``/`` or ``-``, and a 6-digit date 15 characters from the end. Such a
+    symbol goes to the OCC parser even when another part is wrong, so the error names that part."""
+    return "/" not in text and "-" not in text and len(text) >= 16 and text[-15:-9].isdigit()
+
+
 def parse_symbol(symbol: str) -> SymbolSpec:
     """Parse any supported format: CCXT (has ``/``), OCC, Deribit (has ``-``), or a stock ticker."""
     if not isinstance(symbol, str) or not symbol.strip():
@@ -343,9 +361,9 @@ def parse_symbol(symbol: str) -> SymbolSpec:
     text = symbol.strip().upper()
     if "/" in text:
         return parse_ccxt(text)
-    if _OCC.match(text) or re.fullmatch(r"[A-Z0-9.]{1,6} +\d{6}[CP]\d{8}", text):
+    if _looks_occ(text):
         return parse_occ(text)
-    if "-" in text:
+    if "-" in text or "_" in text:
         return parse_deribit(text)
     if _EQUITY.match(text):
         return SymbolSpec(SymbolKind.SPOT, text, "USD", equity=True)

@@ -8,10 +8,12 @@ the edge through :func:`to_decimal`, which converts a float through its shortest
 from __future__ import annotations
 
 import decimal
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
-from typing import Final
+from typing import Final, ParamSpec, TypeVar
 
 from riskdesk.domain.errors import CurrencyMismatch, InvalidValue
 
@@ -28,11 +30,28 @@ ACCOUNTING_CONTEXT: Final = decimal.Context(
     traps=[decimal.InvalidOperation],
 )
 
-#: Ledger quantum for amounts that come from a division (pro-rata cost, inverse values): 1e-18 of
-#: the settlement currency, far below any venue's display precision (1e-8 BTC, 1e-2 USD).
-LEDGER_QUANTUM: Final = Decimal("1e-18")
+#: Ledger quantum for amounts that come from a division (pro-rata cost, inverse values): 1e-28 of
+#: the settlement currency, far below any venue's display precision (1e-8 BTC, 1e-2 USD), and fine
+#: enough that an inverse position's entry re-derived from its coin basis is the fill price to
+#: more than 20 significant digits. With 50 digits of precision, sums stay exact up to 10^21.
+LEDGER_QUANTUM: Final = Decimal("1e-28")
 
 Number = Decimal | int | str | float
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def exact(fn: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Run ``fn`` with the 50-digit accounting context as the thread's decimal context, so that
+    every sum and product inside (including in callees) is exact, not rounded to 28 digits."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with decimal.localcontext(ACCOUNTING_CONTEXT):
+            return fn(*args, **kwargs)
+
+    return wrapper
 
 
 def to_decimal(value: Number, field: str = "value") -> Decimal:
@@ -124,17 +143,17 @@ class Money:
 
     def __add__(self, other: Money) -> Money:
         self._same(other)
-        return Money(self.amount + other.amount, self.currency)
+        return Money(ACCOUNTING_CONTEXT.add(self.amount, other.amount), self.currency)
 
     def __sub__(self, other: Money) -> Money:
         self._same(other)
-        return Money(self.amount - other.amount, self.currency)
+        return Money(ACCOUNTING_CONTEXT.subtract(self.amount, other.amount), self.currency)
 
     def __neg__(self) -> Money:
         return Money(-self.amount, self.currency)
 
     def __mul__(self, factor: Decimal | int) -> Money:
-        return Money(self.amount * factor, self.currency)
+        return Money(ACCOUNTING_CONTEXT.multiply(self.amount, Decimal(factor)), self.currency)
 
     __rmul__ = __mul__
 

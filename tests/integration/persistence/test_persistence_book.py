@@ -24,7 +24,7 @@ from riskdesk.domain.accounting.book import Account, Book, BookChange
 from riskdesk.domain.accounting.position import TradeAction
 from riskdesk.domain.fills import Fill, FundingPayment
 from riskdesk.domain.instruments import Instrument
-from riskdesk.domain.values import PositionSide
+from riskdesk.domain.values import LEDGER_QUANTUM, PositionSide
 
 
 def book_one(store: SqlStore, account: Account, f: Fill, instrument: Instrument) -> BookChange:
@@ -151,14 +151,14 @@ def test_hedge_mode_keeps_a_long_and_a_short_slot(store: SqlStore) -> None:
     assert closed.realized_pnl == Decimal(2)
 
 
-def test_inverse_values_keep_all_eighteen_decimals(store: SqlStore) -> None:
+def test_inverse_values_keep_every_ledger_decimal(store: SqlStore) -> None:
     seed(store, NETTING)
     symbol = INVERSE.symbol
     book_one(store, NETTING, fill(1, "buy", "100", "60000.5", symbol=symbol), INVERSE)
     book_one(store, NETTING, fill(2, "buy", "37", "61234.5", symbol=symbol), INVERSE)
     change = book_one(store, NETTING, fill(3, "sell", "50", "59000", symbol=symbol), INVERSE)
     (position,) = change.upserted
-    assert position.basis.as_tuple().exponent == -18
+    assert position.basis.as_tuple().exponent == LEDGER_QUANTUM.as_tuple().exponent
     with store() as uow:
         (loaded,) = uow.books.load(NETTING).open_positions()
         balance = uow.books.load(NETTING).cash("BTC")

@@ -293,22 +293,11 @@ def test_make_qty_never_exceeds_input(lot: Decimal, x: Decimal) -> None:
     assert inst.make_qty(q) == q
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Instrument._snap divides value/step in the default 28-digit context, so an input "
-    "with more than 28 significant digits is rounded before the directed rounding: make_qty can "
-    "exceed its input",
-)
 def test_make_qty_never_exceeds_a_long_input() -> None:
     x = D("0.99999999999999999999999999999")  # 29 significant digits
     assert LINEAR.make_qty(x) <= x
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: same default-context division in _snap: make_stop_price(protects_long=True) "
-    "returns a stop below the requested level for a 30-digit input",
-)
 def test_make_stop_price_never_looser_for_a_long_input() -> None:
     x = D("100.000000000000000000000000001")
     assert LINEAR.make_stop_price(x, protects_long=True) >= x
@@ -377,12 +366,6 @@ def test_tick_is_constant_and_expiry_delta() -> None:
     assert CRYPTO_OPTION.expired(CRYPTO_OPTION.expiry + timedelta(seconds=1))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: equity_option(taker_fee_per_contract=0.65) stores 0.65 as taker_fee_rate, and "
-    "Instrument.fee multiplies it by the premium notional: 2 contracts at 10.00 cost 1300 USD "
-    "in fees instead of 1.30",
-)
 def test_equity_option_fee_is_per_contract() -> None:
     opt = equity_option("TSLA250919P00390000", taker_fee_per_contract="0.65")
     assert opt.fee(D(2), D(10), maker=False) == D("1.30")

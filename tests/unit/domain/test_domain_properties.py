@@ -134,7 +134,7 @@ def lots_to_qty(inst: Instrument, lots: int) -> Decimal:
 
 
 def slot_for(inst: Instrument, mode: PositionMode, long_slot: bool) -> PositionSide:
-    if mode is PositionMode.HEDGE and inst.is_derivative:
+    if mode is PositionMode.HEDGE and inst.kind in (SymbolKind.PERPETUAL, SymbolKind.FUTURE):
         return PositionSide.LONG if long_slot else PositionSide.SHORT
     return PositionSide.NET
 

@@ -202,12 +202,6 @@ def test_bad_symbol_names_the_wrong_part(parse: object, text: str, part: str) ->
     assert str(err).startswith(f"{part}: ")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: parse_symbol routes to parse_occ only when the whole OCC pattern matches, so an "
-    "OCC-shaped symbol with a wrong right, strike or over-long root is reported as part 'format' "
-    "('not an OCC, Deribit, CCXT or stock symbol') instead of naming the wrong part",
-)
 @pytest.mark.parametrize(
     ("text", "part"),
     [
@@ -322,11 +316,6 @@ def test_ccxt_round_trip(symbol: str) -> None:
     assert parse_symbol(symbol.lower()) == spec
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: format_deribit formats a spot spec as 'BTC_USDC' but neither parse_deribit nor "
-    "parse_symbol accepts that (Deribit's own spot name)",
-)
 def test_deribit_spot_round_trip() -> None:
     spec = SymbolSpec(SPOT, "BTC", "USDC")
     assert format_deribit(spec) == "BTC_USDC"

@@ -175,11 +175,6 @@ class TestMoney:
             backward = backward + Money(a, "USDT")
         assert forward == backward == Money(exact(*amounts), "USDT")
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="BUG: Money arithmetic runs in the thread's default 28-digit context, not "
-        "ACCOUNTING_CONTEXT: a 10^15 amount plus 1e-18 (the ledger quantum) is rounded",
-    )
     def test_sum_is_exact_across_documented_range(self) -> None:
         big = Money(Decimal("1000000000000000"), "USD")
         tiny = Money(Decimal("1e-18"), "USD")

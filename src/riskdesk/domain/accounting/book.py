@@ -37,6 +37,7 @@ from riskdesk.domain.events import (
     Event,
     FillApplied,
     FundingApplied,
+    MarginAdjusted,
     PositionChanged,
     PositionClosed,
     PositionOpened,
@@ -44,7 +45,15 @@ from riskdesk.domain.events import (
 from riskdesk.domain.fills import Fill, FundingPayment, MarginMode
 from riskdesk.domain.instruments import Instrument
 from riskdesk.domain.symbols import SymbolKind
-from riskdesk.domain.values import ACCOUNTING_CONTEXT, LEDGER_QUANTUM, ONE, ZERO, PositionSide, Side
+from riskdesk.domain.values import (
+    ACCOUNTING_CONTEXT,
+    LEDGER_QUANTUM,
+    ONE,
+    ZERO,
+    PositionSide,
+    Side,
+    exact,
+)
 
 SlotKey = tuple[str, PositionSide]
 
@@ -130,6 +139,7 @@ class Book:
 
     # ------------------------------------------------------------------------------ cash
 
+    @exact
     def move_cash(
         self, currency: str, amount: Decimal, ts: datetime, reason: str, key: tuple[str, str]
     ) -> BookChange:
@@ -152,6 +162,7 @@ class Book:
 
     # ------------------------------------------------------------------------------ fills
 
+    @exact
     def apply_fill(self, fill: Fill, instrument: Instrument) -> BookChange:
         """Book one fill. Replaying a fill already applied returns an empty, ``duplicate`` change."""
         if fill.key in self.applied:
@@ -162,7 +173,7 @@ class Book:
             )
         if fill.account_id != self.account.account_id:
             raise InvalidValue(f"fill belongs to account {fill.account_id!r}", field="account_id")
-        slot = self._slot_for(fill, instrument)
+        slot = self._slot_for(fill.position_side, instrument)
         fee_currency = fill.fee_currency or instrument.settle
         fee_in_settle = fill.fee if fee_currency == instrument.settle else ZERO
         fee_in_base = (
@@ -222,19 +233,24 @@ class Book:
         self._commit(change, fill.key, slot_key=(instrument.key, slot), final=old)
         return change
 
-    def _slot_for(self, fill: Fill, instrument: Instrument) -> PositionSide:
-        hedge = self.account.position_mode is PositionMode.HEDGE and instrument.is_derivative
-        if hedge and fill.position_side is PositionSide.NET:
+    def _slot_for(self, position_side: PositionSide, instrument: Instrument) -> PositionSide:
+        """Hedge mode applies to perpetuals and futures; spot and options always net."""
+        hedge = self.account.position_mode is PositionMode.HEDGE and instrument.kind in (
+            SymbolKind.PERPETUAL,
+            SymbolKind.FUTURE,
+        )
+        if hedge and position_side is PositionSide.NET:
             raise PositionModeMismatch(
-                "this account is in hedge mode: the fill needs position_side long or short",
+                "this account is in hedge mode: position_side must be long or short",
                 field="position_side",
             )
-        if not hedge and fill.position_side is not PositionSide.NET:
+        if not hedge and position_side is not PositionSide.NET:
             raise PositionModeMismatch(
-                f"this account nets positions: position_side {fill.position_side.value!r} is only valid in hedge mode",
+                f"position_side {position_side.value!r} is only valid in hedge mode (perpetuals and futures of a "
+                "hedge-mode account); this account nets this instrument",
                 field="position_side",
             )
-        return fill.position_side
+        return position_side
 
     def _legs(
         self,
@@ -360,6 +376,7 @@ class Book:
 
     # ------------------------------------------------------------------------------ funding
 
+    @exact
     def apply_funding(self, payment: FundingPayment, instrument: Instrument) -> BookChange:
         """Book a funding payment for the matching open position (none open: nothing to do)."""
         if payment.key in self.applied:
@@ -368,7 +385,11 @@ class Book:
             raise UnknownInstrument(
                 f"funding is for {payment.instrument_key}, not {instrument.key}", field="symbol"
             )
-        slot_key = (instrument.key, payment.position_side)
+        if payment.account_id != self.account.account_id:
+            raise InvalidValue(
+                f"funding belongs to account {payment.account_id!r}", field="account_id"
+            )
+        slot_key = (instrument.key, self._slot_for(payment.position_side, instrument))
         position = self.positions.get(slot_key)
         change = BookChange()
         if position is None:
@@ -396,6 +417,7 @@ class Book:
 
     # ------------------------------------------------------------------------------ margin
 
+    @exact
     def set_stop(
         self, instrument_key: str, slot: PositionSide, stop_price: Decimal | None
     ) -> Position:
@@ -408,6 +430,63 @@ class Book:
         updated = replace(position, stop_price=stop_price)
         self.positions[(instrument_key, slot)] = updated
         return updated
+
+    @exact
+    def adjust_isolated_margin(
+        self,
+        instrument: Instrument,
+        slot: PositionSide,
+        amount: Decimal,
+        ts: datetime,
+        key: tuple[str, str],
+    ) -> BookChange:
+        """Add (> 0) or remove (< 0) margin of an isolated position. Adding needs that much free
+        cash in the settlement currency (wallet minus every isolated margin in it); removing may
+        not take the position's margin below zero."""
+        if key in self.applied:
+            return BookChange(duplicate=True)
+        position = self.positions.get((instrument.key, slot))
+        if (
+            position is None
+            or position.margin_mode is not MarginMode.ISOLATED
+            or not position.isolated_margin
+        ):
+            raise InvalidValue(
+                f"no isolated position in {instrument.key} ({slot.value})", field="symbol"
+            )
+        if not amount.is_finite() or amount == 0:
+            raise InvalidValue(f"must be a non-zero finite amount, got {amount}", field="amount")
+        if position.isolated_margin + amount < 0:
+            raise InvalidValue(
+                f"cannot remove {-amount}: the position holds {position.isolated_margin} {instrument.settle}",
+                field="amount",
+            )
+        if amount > 0:
+            allocated = sum((p.isolated_margin for p in self.positions.values()), ZERO)
+            free = self.cash(instrument.settle) - allocated
+            if amount > free:
+                raise InvalidValue(
+                    f"only {free} {instrument.settle} is free to add", field="amount"
+                )
+        updated = replace(
+            position, isolated_margin=position.isolated_margin + amount, updated_at=ts
+        )
+        change = BookChange(
+            events=[
+                MarginAdjusted(
+                    ts,
+                    self.account.account_id,
+                    position.position_id,
+                    instrument.symbol,
+                    amount,
+                    updated.isolated_margin,
+                    instrument.settle,
+                )
+            ],
+            upserted=[updated],
+        )
+        self._commit(change, key, slot_key=(instrument.key, slot), final=updated)
+        return change
 
     # ------------------------------------------------------------------------------ commit
 

@@ -28,7 +28,7 @@ from enum import StrEnum
 
 from riskdesk.domain.instruments import Instrument, MarginTier
 from riskdesk.domain.symbols import OptionRight
-from riskdesk.domain.values import ACCOUNTING_CONTEXT, ZERO
+from riskdesk.domain.values import ACCOUNTING_CONTEXT, ZERO, exact
 
 _div = ACCOUNTING_CONTEXT.divide
 
@@ -55,6 +55,7 @@ class MarginConvention:
 BINANCE = MarginConvention(MaintenanceBasis.MARK, ZERO)
 
 
+@exact
 def initial_margin(
     instrument: Instrument, qty: Decimal, price: Decimal, leverage: Decimal
 ) -> Decimal:
@@ -65,6 +66,7 @@ def initial_margin(
     return _div(instrument.notional(qty, price), leverage)
 
 
+@exact
 def maint_amounts(tiers: list[tuple[Decimal, Decimal]]) -> list[Decimal]:
     """Cumulative maintenance amounts of a bracket table given ``(floor, rate)`` per bracket:
     ``cum_n = floor_n · (mmr_n − mmr_{n−1}) + cum_{n−1}`` (Binance)."""
@@ -86,6 +88,7 @@ def tier_for(instrument: Instrument, notional: Decimal) -> tuple[Decimal, Decima
     return tier.maint_margin_rate, tier.maint_amount
 
 
+@exact
 def maintenance_margin(instrument: Instrument, qty: Decimal, price: Decimal) -> Decimal:
     """Maintenance margin ``notional · mmr − cum`` at ``price`` (tiered when the instrument has
     tiers), settlement currency."""
@@ -94,6 +97,7 @@ def maintenance_margin(instrument: Instrument, qty: Decimal, price: Decimal) -> 
     return max(ZERO, notional * rate - cum)
 
 
+@exact
 def bankruptcy_price(
     instrument: Instrument,
     qty: Decimal,
@@ -127,6 +131,7 @@ def _close_fee(
     return ZERO if bp is None else instrument.notional(qty, bp) * close_fee_rate
 
 
+@exact
 def liquidation_price_at(
     instrument: Instrument,
     qty: Decimal,
@@ -166,6 +171,7 @@ def liquidation_price_at(
     return price if price > 0 else None
 
 
+@exact
 def liquidation_price(
     instrument: Instrument,
     qty: Decimal,
@@ -205,6 +211,7 @@ def liquidation_price(
     )
 
 
+@exact
 def roe(unrealized: Decimal, margin: Decimal, close_fee: Decimal = ZERO) -> Decimal:
     """Return on equity as a fraction: ``unrealized / (margin + close_fee)`` (seed 003 ROE;
     Bybit's ROI adds the fee to close at the bankruptcy price to the denominator)."""
@@ -212,6 +219,7 @@ def roe(unrealized: Decimal, margin: Decimal, close_fee: Decimal = ZERO) -> Deci
     return ZERO if denominator == 0 else _div(unrealized, denominator)
 
 
+@exact
 def distance_to_liquidation(
     mark: Decimal, liquidation: Decimal | None, long: bool
 ) -> tuple[Decimal, Decimal] | None:
@@ -241,6 +249,7 @@ class OptionMarginRates:
     crypto_mm_base: Decimal = Decimal("0.075")
 
 
+@exact
 def short_option_margin(
     instrument: Instrument,
     qty: Decimal,

@@ -35,7 +35,7 @@ from riskdesk.domain.events import json_safe
 from riskdesk.domain.fills import MarginMode
 from riskdesk.domain.instruments import Instrument, Settlement
 from riskdesk.domain.symbols import OptionRight, SymbolKind
-from riskdesk.domain.values import ACCOUNTING_CONTEXT, ZERO
+from riskdesk.domain.values import ACCOUNTING_CONTEXT, ZERO, exact
 
 _div = ACCOUNTING_CONTEXT.divide
 
@@ -192,6 +192,7 @@ def _convention(inputs: PortfolioInputs, venue: str) -> MarginConvention:
     return inputs.conventions.get(venue, BINANCE)
 
 
+@exact
 def position_views(
     books: Iterable[Book],
     instruments: Mapping[str, Instrument],
@@ -440,6 +441,7 @@ def _group(views: Sequence[PositionView], key: str, equity: Decimal) -> list[Exp
     return rows
 
 
+@exact
 def exposure(views: Sequence[PositionView], equity: Decimal) -> Exposure:
     """Exposure by symbol, by underlying asset and by venue/account."""
     by_asset = _group(views, "asset", equity)
@@ -453,6 +455,7 @@ def exposure(views: Sequence[PositionView], equity: Decimal) -> Exposure:
     )
 
 
+@exact
 def max_drawdown(equities: Sequence[Decimal]) -> Decimal | None:
     """Largest peak-to-trough fall of an equity series as a fraction (0.08 = −8 %)."""
     peak: Decimal | None = None
@@ -465,6 +468,7 @@ def max_drawdown(equities: Sequence[Decimal]) -> Decimal | None:
     return None if peak is None else worst
 
 
+@exact
 def summarize(
     books: Sequence[Book],
     instruments: Mapping[str, Instrument],

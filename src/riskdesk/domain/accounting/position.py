@@ -94,11 +94,13 @@ class Position:
 
     def unrealized_pnl(self, instrument: Instrument, mark: Decimal) -> Decimal:
         """Unrealized P&L at ``mark`` in the settlement currency (exact for linear contracts)."""
-        return instrument.entry_value(self.qty, mark) - self.basis
+        return ACCOUNTING_CONTEXT.subtract(instrument.entry_value(self.qty, mark), self.basis)
 
     def market_value(self, instrument: Instrument, mark: Decimal) -> Decimal:
         """Signed market value of a premium-settled position (spot, options) at ``mark``."""
-        return self.qty * instrument.contract_size * mark
+        return ACCOUNTING_CONTEXT.multiply(
+            ACCOUNTING_CONTEXT.multiply(self.qty, instrument.contract_size), mark
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -74,7 +75,11 @@ def _fail(exc: RiskdeskError, as_json: bool) -> None:
         print(json.dumps({"error": exc.to_dict()}), file=sys.stderr)
     else:
         field = f" {exc.field}:" if exc.field else ""
-        err_console.print(f"[bold red]error[/] [{exc.code}]{field} {exc.reason}", highlight=False)
+        err_console.print(
+            f"[bold red]error[/] {escape(f'[{exc.code}]{field} {exc.reason}')}",
+            highlight=False,
+            soft_wrap=True,
+        )
     raise typer.Exit(2)
 
 

@@ -79,11 +79,12 @@ def iv_numba(
     df: FloatArray,
     is_call: BoolArray,
     n_steps: int,
+    tol: float,
 ) -> tuple[FloatArray, npt.NDArray[np.int8]]:
     """Run the compiled implied-vol kernel on broadcast arrays of one shape."""
     kernels = _kernels()
     assert kernels is not None  # noqa: S101 - guarded by use_numba
     shape = price.shape
     flat = (_flat(a) for a in (price, fwd, K, T, df, is_call))
-    vol, status = kernels.implied_vol(*flat, n_steps)
+    vol, status = kernels.implied_vol(*flat, n_steps, tol)
     return vol.reshape(shape), status.reshape(shape)

@@ -93,19 +93,19 @@ def gbsm(
 
 
 @nb.njit(inline="always", **_LOOP)
-def _normalised_black(x, s):
+def _normalised_black(x, s, eh):
+    # eh = e^{x/2}; φ(d2) = φ(d1)·e^{x} because d2² = d1² - 2x (saves one exp).
     d1 = x / s + 0.5 * s
     d2 = d1 - s
     g1 = sm.gauss(d1)
-    eh = sm.exp(0.5 * x)
-    b = eh * sm.ndtr_gauss(d1, g1) - sm.ndtr_gauss(d2, sm.gauss(d2)) / eh
+    b = eh * sm.ndtr_gauss(d1, g1) - sm.ndtr_gauss(d2, g1 * (eh * eh)) / eh
     return b, eh * g1 * _INV_SQRT_2PI
 
 
 @nb.njit(inline="always", **_LOOP)
-def _iv_step(x, beta, ln_beta, lower, s, lo, hi):
+def _iv_step(x, eh, beta, ln_beta, lower, s, lo, hi):
     # One safeguarded Halley step; mirrors the loop body of implied_vol._solve_normalised.
-    b, bp = _normalised_black(x, s)
+    b, bp = _normalised_black(x, s, eh)
     bpp_over_bp = x * x / (s * s * s) - 0.25 * s
     below = b < beta
     lo = s if below else lo
@@ -130,21 +130,27 @@ def _iv_step(x, beta, ln_beta, lower, s, lo, hi):
 _BLOCK = 512
 
 
-def _iv_loop(price, fwd, k, t, df, c, n_steps, vol, status):
+def _iv_loop(price, fwd, k, t, df, c, n_steps, tol, vol, status):
     # Mirrors implied_vol._implied_vol_forward (status codes are IVStatus values).
     # Blocks of _BLOCK options with the step loop outside the element loop, so that the
-    # innermost loops have no data-dependent trip count and vectorise.
+    # innermost loops have no data-dependent branches and vectorise. After every step the
+    # elements that have converged (last step below tol·s: Halley's cubic convergence
+    # puts the error far below an ulp then) are dropped by compacting the block's work
+    # arrays, so the few slow elements do not make the whole block iterate.
     n = price.shape[0]
     for blk in nb.prange((n + _BLOCK - 1) // _BLOCK):
         start = blk * _BLOCK
         m = min(start + _BLOCK, n) - start
         xs = np.empty(_BLOCK)
+        ehs = np.empty(_BLOCK)
         betas = np.empty(_BLOCK)
         ln_betas = np.empty(_BLOCK)
         ss = np.empty(_BLOCK)
         los = np.empty(_BLOCK)
         his = np.empty(_BLOCK)
         lowers = np.empty(_BLOCK, dtype=np.bool_)
+        idx = np.empty(_BLOCK, dtype=np.int64)
+        news = np.empty(_BLOCK)
         for j in range(m):
             i = start + j
             fi = fwd[i]
@@ -173,28 +179,48 @@ def _iv_loop(price, fwd, k, t, df, c, n_steps, vol, status):
             solve = st == 0
             beta = tv / math.sqrt(fi * ki) if solve else 0.5 * math.exp(-1.0)
             x = -abs(sm.log(fi / ki)) if solve else -1.0
+            eh = sm.exp(0.5 * x)
             s_c = math.sqrt(-2.0 * x)
-            b_c, _ = _normalised_black(x, s_c if s_c > 0.0 else 1.0)
+            # At s_c, d1 = 0 and φ(d2) = e^{x}: one CDF gives b(x, s_c).
+            b_c = 0.5 * eh - sm.ndtr_gauss(-s_c, eh * eh) / eh
             b_c = b_c if s_c > 0.0 else 0.0
             lower = beta < b_c
             ln_beta = sm.log(beta)
             xs[j] = x
+            ehs[j] = eh
             betas[j] = beta
             ln_betas[j] = ln_beta
             lowers[j] = lower
             ss[j] = -x / math.sqrt(-2.0 * ln_beta) if lower else max(s_c, _SQRT_2PI * beta)
             los[j] = 0.0 if lower else s_c
             his[j] = s_c if lower else math.inf
+            idx[j] = i
         for _ in range(n_steps):
+            if m == 0:
+                break
             for j in range(m):
-                ss[j], los[j], his[j] = _iv_step(
-                    xs[j], betas[j], ln_betas[j], lowers[j], ss[j], los[j], his[j]
+                news[j], los[j], his[j] = _iv_step(
+                    xs[j], ehs[j], betas[j], ln_betas[j], lowers[j], ss[j], los[j], his[j]
                 )
-        for j in range(m):
-            i = start + j
-            st = status[i]
-            v = ss[j] / math.sqrt(t[i]) if st == 0 else math.nan
-            vol[i] = 0.0 if st == 1 else v
+            live = 0
+            for j in range(m):
+                s_new = news[j]
+                i = idx[j]
+                st = status[i]
+                v = s_new / math.sqrt(t[i]) if st == 0 else math.nan
+                vol[i] = 0.0 if st == 1 else v
+                if abs(s_new - ss[j]) > tol * s_new:
+                    xs[live] = xs[j]
+                    ehs[live] = ehs[j]
+                    betas[live] = betas[j]
+                    ln_betas[live] = ln_betas[j]
+                    lowers[live] = lowers[j]
+                    ss[live] = s_new
+                    los[live] = los[j]
+                    his[live] = his[j]
+                    idx[live] = i
+                    live += 1
+            m = live
 
 
 _iv_serial = nb.njit(**_LOOP)(_iv_loop)
@@ -209,11 +235,12 @@ def implied_vol(
     df: FloatArray,
     c: BoolArray,
     n_steps: int,
+    tol: float,
 ) -> tuple[FloatArray, npt.NDArray[np.int8]]:
     """Implied vol and IVStatus codes on 1-D contiguous arrays (see implied_vol.py)."""
     n = price.shape[0]
     vol = np.empty(n)
     status = np.empty(n, dtype=np.int8)
     loop = _iv_parallel if n >= PARALLEL_MIN_BATCH // 10 else _iv_serial
-    loop(price, fwd, k, t, df, c, n_steps, vol, status)
+    loop(price, fwd, k, t, df, c, n_steps, tol, vol, status)
     return vol, status

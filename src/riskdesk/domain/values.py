@@ -38,6 +38,7 @@ LEDGER_QUANTUM: Final = Decimal("1e-28")
 
 Number = Decimal | int | str | float
 
+_PREC: Final = ACCOUNTING_CONTEXT.prec
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
@@ -48,6 +49,9 @@ def exact(fn: Callable[_P, _R]) -> Callable[_P, _R]:
 
     @functools.wraps(fn)
     def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        # Nested calls already run in the accounting context: skip the context switch.
+        if decimal.getcontext().prec >= _PREC:
+            return fn(*args, **kwargs)
         with decimal.localcontext(ACCOUNTING_CONTEXT):
             return fn(*args, **kwargs)
 

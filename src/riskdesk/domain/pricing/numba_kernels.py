@@ -191,7 +191,9 @@ def _iv_loop(price, fwd, k, t, df, c, n_steps, tol, vol, status):
             betas[j] = beta
             ln_betas[j] = ln_beta
             lowers[j] = lower
-            ss[j] = -x / math.sqrt(-2.0 * ln_beta) if lower else max(s_c, _SQRT_2PI * beta)
+            p_up = min(max((eh - beta) / (2.0 * eh), 1e-300), 0.5)
+            s_up = max(s_c, -2.0 * sm.ndtri_lower_approx(p_up))
+            ss[j] = -x / math.sqrt(-2.0 * ln_beta) if lower else s_up
             los[j] = 0.0 if lower else s_c
             his[j] = s_c if lower else math.inf
             idx[j] = i

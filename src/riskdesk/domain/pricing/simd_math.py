@@ -181,3 +181,20 @@ def ndtr_gauss(x: float, g: float) -> float:
 def ndtr(x: float) -> float:
     """Standard normal CDF N(x), within a few ulps of the NumPy path ``normal.ndtr``."""
     return ndtr_gauss(x, gauss(x))
+
+
+@nb.njit(**JIT)
+def ndtri_lower_approx(p: float) -> float:
+    """Φ⁻¹(p) for 0 < p ≤ 1/2 (Acklam, ~1e-9); same expressions as ``normal``'s."""
+    q = p - 0.5
+    r = q * q
+    a = c.ACKLAM_A
+    b = c.ACKLAM_B
+    num = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q
+    den = ((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1.0
+    t = math.sqrt(-2.0 * log(p))
+    cc = c.ACKLAM_C
+    d = c.ACKLAM_D
+    tail_num = ((((cc[0] * t + cc[1]) * t + cc[2]) * t + cc[3]) * t + cc[4]) * t + cc[5]
+    tail_den = (((d[0] * t + d[1]) * t + d[2]) * t + d[3]) * t + 1.0
+    return tail_num / tail_den if p < c.ACKLAM_SPLIT else num / den

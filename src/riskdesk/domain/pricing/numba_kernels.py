@@ -22,7 +22,6 @@ from riskdesk.domain.pricing.conventions import BoolArray, FloatArray
 
 _LOOP = {"fastmath": sm.FASTMATH, "error_model": "numpy", "cache": True, "nogil": True}
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
-_SQRT_2PI = math.sqrt(2.0 * math.pi)
 
 
 def _gbsm_loop(s, k, t, r, q, v, c, price, delta, gamma, theta, vega, rho):

@@ -45,10 +45,30 @@ def _ensure_venv(lock: Path) -> None:
     marker = VENV / f".installed-{lock.stem}"
     if marker.exists() and marker.read_text() == digest:
         return
-    _run(PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         "--require-hashes", "--no-deps", "-r", lock)
-    _run(PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         "--no-deps", "--no-build-isolation", "-e", ".")
+    _run(
+        PY,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--require-hashes",
+        "--no-deps",
+        "-r",
+        lock,
+    )
+    _run(
+        PY,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-deps",
+        "--no-build-isolation",
+        "-e",
+        ".",
+    )
     marker.write_text(digest)
 
 
@@ -84,8 +104,18 @@ def cmd_lock(_: list[str]) -> None:
         venv.EnvBuilder(with_pip=True, clear=True).create(tools)
         _run(tools / "bin" / "python", "-m", "pip", "install", "--quiet", "uv")
     uv = tools / "bin" / "uv"
-    common = ["pip", "compile", "pyproject.toml", "--generate-hashes", "--python-version", "3.11",
-              "--no-header", "--quiet", "--index-url", "https://pypi.org/simple"]
+    common = [
+        "pip",
+        "compile",
+        "pyproject.toml",
+        "--generate-hashes",
+        "--python-version",
+        "3.11",
+        "--no-header",
+        "--quiet",
+        "--index-url",
+        "https://pypi.org/simple",
+    ]
     _run(uv, *common, "--extra", "build", "-o", RUNTIME_LOCK)
     _run(uv, *common, "--extra", "test", "--extra", "build", "-c", RUNTIME_LOCK, "-o", DEV_LOCK)
 

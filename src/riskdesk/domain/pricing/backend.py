@@ -78,6 +78,7 @@ def iv_numba(
     T: FloatArray,
     df: FloatArray,
     is_call: BoolArray,
+    fmk: FloatArray,
     n_steps: int,
     tol: float,
 ) -> tuple[FloatArray, npt.NDArray[np.int8]]:
@@ -85,6 +86,6 @@ def iv_numba(
     kernels = _kernels()
     assert kernels is not None  # noqa: S101 - guarded by use_numba
     shape = price.shape
-    flat = (_flat(a) for a in (price, fwd, K, T, df, is_call))
+    flat = (_flat(a) for a in (price, fwd, K, T, df, is_call, fmk))
     vol, status = kernels.implied_vol(*flat, n_steps, tol)
     return vol.reshape(shape), status.reshape(shape)

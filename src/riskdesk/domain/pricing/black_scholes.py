@@ -104,12 +104,23 @@ def _gbsm_block(
         d1 = np.where(live | (x != 0.0), d1, 0.0)
         d2 = d1 - sd
         g1 = gauss(d1)
-        nd1 = ndtr_gauss(w * d1, g1)
-        nd2 = ndtr_gauss(w * d2, gauss(d2))
+        # The CDFs are taken on the out-of-the-money side (small tails, full relative
+        # accuracy); an in-the-money price is its OTM counterpart plus the parity value
+        # dr·(F - K), with F - K = (S - K) + S·expm1((r - q)T) accurate to ulp(F - K).
+        # The price is then as accurate as its own last rounding (not ulp(S) as with
+        # S·e^{-qT}·N(d1) - K·e^{-rT}·N(d2)), which the implied-vol round trip needs.
+        otm = w * x <= 0.0
+        wo = np.where(otm, w, -w)
+        n1o = ndtr_gauss(wo * d1, g1)
+        n2o = ndtr_gauss(wo * d2, gauss(d2))
+        nd1 = np.where(otm, n1o, 1.0 - n1o)
+        nd2 = np.where(otm, n2o, 1.0 - n2o)
         pdf = g1 * INV_SQRT_2PI
         sdq = S * dq
         kdr = K * dr
-        price = w * (sdq * nd1 - kdr * nd2)
+        price_otm = wo * (sdq * n1o - kdr * n2o)
+        fmk = (S - K) + S * np.expm1((r - q) * T)
+        price = np.where(otm, price_otm, price_otm + w * (dr * fmk))
         delta = w * dq * nd1
         gamma = np.where(live, dq * pdf * inv_sd / S, 0.0)
         vega = sdq * pdf * sqrt_t

@@ -45,12 +45,19 @@ def _gbsm_loop(s, k, t, r, q, v, c, price, delta, gamma, theta, vega, rho):
         d1 = d1 if (live or x != 0.0) else 0.0
         d2 = d1 - sd
         g1 = sm.gauss(d1)
-        nd1 = sm.ndtr_gauss(w * d1, g1)
-        nd2 = sm.ndtr_gauss(w * d2, sm.gauss(d2))
+        # OTM-side CDFs; ITM price = OTM counterpart + dr·(F - K) (see _gbsm_block).
+        otm = w * x <= 0.0
+        wo = w if otm else -w
+        n1o = sm.ndtr_gauss(wo * d1, g1)
+        n2o = sm.ndtr_gauss(wo * d2, sm.gauss(d2))
+        nd1 = n1o if otm else 1.0 - n1o
+        nd2 = n2o if otm else 1.0 - n2o
         pdf = g1 * _INV_SQRT_2PI
         sdq = si * dq
         kdr = ki * dr
-        p_ = w * (sdq * nd1 - kdr * nd2)
+        p_otm = wo * (sdq * n1o - kdr * n2o)
+        fmk = (si - ki) + si * sm.expm1((ri - qi) * ti)
+        p_ = p_otm if otm else p_otm + w * (dr * fmk)
         de = w * dq * nd1
         ga = dq * pdf * inv_sd / si if live else 0.0
         ve = sdq * pdf * sqrt_t
@@ -129,7 +136,7 @@ def _iv_step(x, eh, beta, ln_beta, lower, s, lo, hi):
 _BLOCK = 512
 
 
-def _iv_loop(price, fwd, k, t, df, c, n_steps, tol, vol, status):
+def _iv_loop(price, fwd, k, t, df, c, fmk, n_steps, tol, vol, status):
     # Mirrors implied_vol._implied_vol_forward (status codes are IVStatus values).
     # Blocks of _BLOCK options with the step loop outside the element loop, so that the
     # innermost loops have no data-dependent branches and vectorise. After every step the
@@ -159,7 +166,7 @@ def _iv_loop(price, fwd, k, t, df, c, n_steps, tol, vol, status):
             call = c[i]
             w = 1.0 if call else -1.0
             p = price[i] / dfi
-            intrinsic = max(w * (fi - ki), 0.0)
+            intrinsic = max(w * fmk[i], 0.0)
             upper = fi if call else ki
             finite = (
                 abs(p) < math.inf
@@ -235,6 +242,7 @@ def implied_vol(
     t: FloatArray,
     df: FloatArray,
     c: BoolArray,
+    fmk: FloatArray,
     n_steps: int,
     tol: float,
 ) -> tuple[FloatArray, npt.NDArray[np.int8]]:
@@ -243,5 +251,5 @@ def implied_vol(
     vol = np.empty(n)
     status = np.empty(n, dtype=np.int8)
     loop = _iv_parallel if n >= PARALLEL_MIN_BATCH // 10 else _iv_serial
-    loop(price, fwd, k, t, df, c, n_steps, tol, vol, status)
+    loop(price, fwd, k, t, df, c, fmk, n_steps, tol, vol, status)
     return vol, status

@@ -98,6 +98,26 @@ def exp(x: float) -> float:
 
 
 @nb.njit(**JIT)
+def expm1(x: float) -> float:
+    """e**x - 1 within ~1 ulp: Taylor series for |x| < ln2/2 (no cancellation), else exp - 1."""
+    p = 1.0 / 6227020800.0
+    p = p * x + 1.0 / 479001600.0
+    p = p * x + 1.0 / 39916800.0
+    p = p * x + 1.0 / 3628800.0
+    p = p * x + 1.0 / 362880.0
+    p = p * x + 1.0 / 40320.0
+    p = p * x + 1.0 / 5040.0
+    p = p * x + 1.0 / 720.0
+    p = p * x + 1.0 / 120.0
+    p = p * x + 1.0 / 24.0
+    p = p * x + 1.0 / 6.0
+    p = p * x + 0.5
+    p = p * x + 1.0
+    small = x * p
+    return small if abs(x) < 0.34657359027997264 else exp(x) - 1.0
+
+
+@nb.njit(**JIT)
 def log(x: float) -> float:
     """Natural log within 1 ulp for normal x > 0; -inf at 0, NaN below, inf at inf."""
     bits = _f2i(x)

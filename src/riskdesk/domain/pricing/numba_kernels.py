@@ -56,7 +56,10 @@ def _gbsm_loop(s, k, t, r, q, v, c, price, delta, gamma, theta, vega, rho):
         sdq = si * dq
         kdr = ki * dr
         p_otm = wo * (sdq * n1o - kdr * n2o)
-        fmk = (si - ki) + si * sm.expm1((ri - qi) * ti)
+        bt = (ri - qi) * ti
+        # e^{(r-q)T} - 1: Taylor near 0, else the ratio of the discount factors (no exp).
+        em1 = sm.expm1_small(bt) if abs(bt) < sm.EXPM1_SMALL else dq / dr - 1.0
+        fmk = (si - ki) + si * em1
         p_ = p_otm if otm else p_otm + w * (dr * fmk)
         de = w * dq * nd1
         ga = dq * pdf * inv_sd / si if live else 0.0

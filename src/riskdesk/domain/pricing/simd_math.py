@@ -98,8 +98,11 @@ def exp(x: float) -> float:
 
 
 @nb.njit(**JIT)
-def expm1(x: float) -> float:
-    """e**x - 1 within ~1 ulp: Taylor series for |x| < ln2/2 (no cancellation), else exp - 1."""
+def expm1_small(x: float) -> float:
+    """e**x - 1 within 1 ulp for |x| < ln2/2 (Taylor series, no cancellation).
+
+    Outside that range use exp(x) - 1, which is accurate there (callers that already hold
+    e**x as a ratio of discount factors save an exp this way)."""
     p = 1.0 / 6227020800.0
     p = p * x + 1.0 / 479001600.0
     p = p * x + 1.0 / 39916800.0
@@ -113,8 +116,10 @@ def expm1(x: float) -> float:
     p = p * x + 1.0 / 6.0
     p = p * x + 0.5
     p = p * x + 1.0
-    small = x * p
-    return small if abs(x) < 0.34657359027997264 else exp(x) - 1.0
+    return x * p
+
+
+EXPM1_SMALL = 0.34657359027997264  # ln2/2
 
 
 @nb.njit(**JIT)

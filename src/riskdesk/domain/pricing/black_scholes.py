@@ -52,9 +52,11 @@ def gbsm_d1_d2(
     return d1, d1 - sd
 
 
-# Elements per chunk of the NumPy path: the ~40 temporaries of a chunk (8 bytes each)
-# stay in a 256 KB-1 MB L2 cache instead of streaming 1M-element arrays through RAM.
-NUMPY_CHUNK = 4096
+# Elements per chunk of the NumPy path: a chunk's temporaries (128 KB each) stay in a
+# 2 MB L2 cache instead of streaming 1M-element arrays through RAM, while the per-call
+# overhead of ~80 NumPy operations stays small (measured: 4096 → 270 ns/option,
+# 16384 → 229 ns, 32768 → 227 ns, unchunked → 490 ns).
+NUMPY_CHUNK = 16384
 
 
 def _gbsm_numpy(

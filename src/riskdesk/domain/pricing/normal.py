@@ -50,7 +50,7 @@ def ndtr_gauss(x: FloatArray, g: FloatArray) -> FloatArray:
         out = np.empty_like(xf)
         small = y <= c.CODY_SPLIT
         mid = (y <= 4.0) & ~small
-        # NaN fails both tests and goes to the tail form, which propagates it.
+        # NaN fails both tests and goes to the tail form, whose arithmetic propagates it.
         rest = ~(small | mid)
         i = np.flatnonzero(small)
         if i.size:
@@ -80,7 +80,7 @@ def ndtr_gauss(x: FloatArray, g: FloatArray) -> FloatArray:
             ratio = (c.INV_SQRT_PI * uc * pd - pn) / (yc * uc * pd)
             tail = 0.5 * (gf[i] * ratio)
             out[i] = np.where(xf[i] < 0.0, tail, 1.0 - tail)
-        return np.where(np.isnan(xf), xf, out).reshape(shape)
+        return out.reshape(shape)
 
 
 def ndtr(x: npt.ArrayLike) -> FloatArray:

@@ -180,6 +180,34 @@ def _implied_vol_forward(
         return ImpliedVol(vol, status)
 
 
+# Elements per chunk of the NumPy path (temporaries stay in L2; see black_scholes).
+NUMPY_CHUNK = 16384
+
+
+def _implied_vol_numpy(
+    price: FloatArray,
+    F: FloatArray,
+    K: FloatArray,
+    T: FloatArray,
+    df: FloatArray,
+    is_call: npt.NDArray[np.bool_],
+    fmk: FloatArray,
+) -> ImpliedVol:
+    """Chunked driver of :func:`_implied_vol_forward` (same results per element)."""
+    if price.size <= NUMPY_CHUNK:
+        return _implied_vol_forward(price, F, K, T, df, is_call, fmk)
+    shape = price.shape
+    flat = [np.ascontiguousarray(a).reshape(-1) for a in (price, F, K, T, df, is_call, fmk)]
+    vol = np.empty(price.size)
+    status = np.empty(price.size, dtype=np.int8)
+    for start in range(0, price.size, NUMPY_CHUNK):
+        part = slice(start, start + NUMPY_CHUNK)
+        res = _implied_vol_forward(*(a[part] for a in flat))  # type: ignore[arg-type]
+        vol[part] = res.vol
+        status[part] = res.status
+    return ImpliedVol(vol.reshape(shape), status.reshape(shape))
+
+
 def _broadcast(*arrays: npt.ArrayLike) -> list[FloatArray]:
     return list(np.broadcast_arrays(*(as_float_array(a) for a in arrays)))
 
@@ -207,7 +235,7 @@ def implied_vol_black76(
     if _backend.use_numba(backend, p_.size):
         vol, status = _backend.iv_numba(p_, f_, k_, t_, df, c_, fmk, N_STEPS, TOL)
         return ImpliedVol(vol, status)
-    return _implied_vol_forward(p_, f_, k_, t_, df, c_, fmk)
+    return _implied_vol_numpy(p_, f_, k_, t_, df, c_, fmk)
 
 
 def implied_vol_bsm(
@@ -236,4 +264,4 @@ def implied_vol_bsm(
     if _backend.use_numba(backend, p_.size):
         vol, status = _backend.iv_numba(p_, fwd, k_, t_, df, c_, fmk, N_STEPS, TOL)
         return ImpliedVol(vol, status)
-    return _implied_vol_forward(p_, fwd, k_, t_, df, c_, fmk)
+    return _implied_vol_numpy(p_, fwd, k_, t_, df, c_, fmk)

@@ -73,19 +73,19 @@ def gbsm_numba(
 
 def iv_numba(
     price: FloatArray,
-    fwd: FloatArray,
+    S: FloatArray,
     K: FloatArray,
     T: FloatArray,
-    df: FloatArray,
+    r: FloatArray,
+    q: FloatArray,
     is_call: BoolArray,
-    fmk: FloatArray,
     n_steps: int,
     tol: float,
 ) -> tuple[FloatArray, npt.NDArray[np.int8]]:
-    """Run the compiled implied-vol kernel on broadcast arrays of one shape."""
+    """Run the compiled implied-vol kernel (GBSM inputs; Black-76: S = F, q = r)."""
     kernels = _kernels()
     assert kernels is not None  # noqa: S101 - guarded by use_numba
     shape = price.shape
-    flat = (_flat(a) for a in (price, fwd, K, T, df, is_call, fmk))
+    flat = (_flat(a) for a in (price, S, K, T, r, q, is_call))
     vol, status = kernels.implied_vol(*flat, n_steps, tol)
     return vol.reshape(shape), status.reshape(shape)

@@ -33,14 +33,18 @@ from riskdesk.domain.pricing.normal import INV_SQRT_2PI, gauss, ndtr_gauss, ndtr
 # options: 3.1 steps on average (most take 3: two to converge, one to see it).
 N_STEPS = 10
 TOL = 1e-6
+# Width of the at-intrinsic band, in ulps of max(price, intrinsic): both paths compute
+# F - K and the discount factor with their own (ulp-different) exp, so the status of a
+# price within rounding of its intrinsic value must not depend on the last ulp.
+INTRINSIC_ULPS = 4.0
 
 
 class IVStatus(IntEnum):
     """Per-element outcome of an implied-volatility solve."""
 
     OK = 0
-    AT_INTRINSIC = 1  # no time value: volatility 0 returned (not identifiable above 0)
-    BELOW_INTRINSIC = 2  # price < discounted intrinsic value: NaN
+    AT_INTRINSIC = 1  # time value within rounding (4 ulps) of 0: volatility 0 returned
+    BELOW_INTRINSIC = 2  # price below the discounted intrinsic value by more: NaN
     ABOVE_MAXIMUM = 3  # call ≥ discounted forward / put ≥ discounted strike: NaN
     INVALID_INPUT = 4  # non-finite input, F or K ≤ 0, T ≤ 0: NaN
 
@@ -167,8 +171,11 @@ def _implied_vol_forward(
         x = -np.abs(np.log(F / K))
         beta = tv / np.sqrt(F * K)
         status = np.full(p.shape, IVStatus.OK, dtype=np.int8)
-        status = np.where(tv == 0.0, IVStatus.AT_INTRINSIC, status)
-        status = np.where(tv < 0.0, IVStatus.BELOW_INTRINSIC, status)
+        # A time value within rounding of zero (4 ulps of the larger of p and the
+        # intrinsic value) carries no vol information: at intrinsic, not below it.
+        band = INTRINSIC_ULPS * np.finfo(np.float64).eps * np.maximum(p, intrinsic)
+        status = np.where(np.abs(tv) <= band, IVStatus.AT_INTRINSIC, status)
+        status = np.where(tv < -band, IVStatus.BELOW_INTRINSIC, status)
         status = np.where(p >= upper, IVStatus.ABOVE_MAXIMUM, status)
         status = np.where(valid, status, IVStatus.INVALID_INPUT).astype(np.int8)
         solve = status == IVStatus.OK
@@ -184,25 +191,45 @@ def _implied_vol_forward(
 NUMPY_CHUNK = 16384
 
 
-def _implied_vol_numpy(
+def _implied_vol_bsm_numpy(
     price: FloatArray,
-    F: FloatArray,
+    S: FloatArray,
     K: FloatArray,
     T: FloatArray,
-    df: FloatArray,
+    r: FloatArray,
+    q: FloatArray,
     is_call: npt.NDArray[np.bool_],
-    fmk: FloatArray,
 ) -> ImpliedVol:
-    """Chunked driver of :func:`_implied_vol_forward` (same results per element)."""
+    """GBSM implied vol on one chunk: forward, discount factor and F - K, then solve."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        df = np.exp(-r * T)
+        bt = (r - q) * T
+        fwd = S * np.exp(bt)
+        # F - K = (S - K) + S·(e^{(r-q)T} - 1): exact S - K near the money and a small
+        # second term, so the intrinsic value is as accurate as F - K itself.
+        fmk = (S - K) + S * np.expm1(bt)
+    return _implied_vol_forward(price, fwd, K, T, df, is_call, fmk)
+
+
+def _implied_vol_numpy(
+    price: FloatArray,
+    S: FloatArray,
+    K: FloatArray,
+    T: FloatArray,
+    r: FloatArray,
+    q: FloatArray,
+    is_call: npt.NDArray[np.bool_],
+) -> ImpliedVol:
+    """Chunked driver of :func:`_implied_vol_bsm_numpy` (same results per element)."""
     if price.size <= NUMPY_CHUNK:
-        return _implied_vol_forward(price, F, K, T, df, is_call, fmk)
+        return _implied_vol_bsm_numpy(price, S, K, T, r, q, is_call)
     shape = price.shape
-    flat = [np.ascontiguousarray(a).reshape(-1) for a in (price, F, K, T, df, is_call, fmk)]
+    flat = [np.ascontiguousarray(a).reshape(-1) for a in (price, S, K, T, r, q, is_call)]
     vol = np.empty(price.size)
     status = np.empty(price.size, dtype=np.int8)
     for start in range(0, price.size, NUMPY_CHUNK):
         part = slice(start, start + NUMPY_CHUNK)
-        res = _implied_vol_forward(*(a[part] for a in flat))  # type: ignore[arg-type]
+        res = _implied_vol_bsm_numpy(*(a[part] for a in flat))  # type: ignore[arg-type]
         vol[part] = res.vol
         status[part] = res.status
     return ImpliedVol(vol.reshape(shape), status.reshape(shape))
@@ -229,13 +256,11 @@ def implied_vol_black76(
     """
     p_, f_, k_, t_, r_ = _broadcast(price, F, K, T, r)
     c_ = np.broadcast_to(as_bool_array(is_call), p_.shape)
-    with np.errstate(over="ignore", invalid="ignore"):
-        df = np.exp(-r_ * t_)
-        fmk = f_ - k_
+    # Black-76 is GBSM on S = F with q = r: the forward is F itself and F - K is exact.
     if _backend.use_numba(backend, p_.size):
-        vol, status = _backend.iv_numba(p_, f_, k_, t_, df, c_, fmk, N_STEPS, TOL)
+        vol, status = _backend.iv_numba(p_, f_, k_, t_, r_, r_, c_, N_STEPS, TOL)
         return ImpliedVol(vol, status)
-    return _implied_vol_numpy(p_, f_, k_, t_, df, c_, fmk)
+    return _implied_vol_numpy(p_, f_, k_, t_, r_, r_, c_)
 
 
 def implied_vol_bsm(
@@ -255,13 +280,7 @@ def implied_vol_bsm(
     """
     p_, s_, k_, t_, r_, q_ = _broadcast(price, S, K, T, r, q)
     c_ = np.broadcast_to(as_bool_array(is_call), p_.shape)
-    with np.errstate(over="ignore", invalid="ignore"):
-        df = np.exp(-r_ * t_)
-        fwd = s_ * np.exp((r_ - q_) * t_)
-        # F - K = (S - K) + S·(e^{(r-q)T} - 1): exact S - K near the money and a small
-        # second term, so the intrinsic value is as accurate as F - K itself.
-        fmk = (s_ - k_) + s_ * np.expm1((r_ - q_) * t_)
     if _backend.use_numba(backend, p_.size):
-        vol, status = _backend.iv_numba(p_, fwd, k_, t_, df, c_, fmk, N_STEPS, TOL)
+        vol, status = _backend.iv_numba(p_, s_, k_, t_, r_, q_, c_, N_STEPS, TOL)
         return ImpliedVol(vol, status)
-    return _implied_vol_numpy(p_, fwd, k_, t_, df, c_, fmk)
+    return _implied_vol_numpy(p_, s_, k_, t_, r_, q_, c_)

@@ -162,8 +162,10 @@ def _iv_loop(price, spot, k, t, r, q, c, n_steps, tol, vol, status):
         los = np.empty(_BLOCK)
         his = np.empty(_BLOCK)
         lowers = np.empty(_BLOCK, dtype=np.bool_)
-        idx = np.empty(_BLOCK, dtype=np.int64)
+        idx = np.empty(_BLOCK, dtype=np.int64)  # position in the block of each work slot
         news = np.empty(_BLOCK)
+        sfinal = np.empty(_BLOCK)
+        m0 = m
         for j in range(m):
             i = start + j
             si = spot[i]
@@ -217,7 +219,7 @@ def _iv_loop(price, spot, k, t, r, q, c, n_steps, tol, vol, status):
             ss[j] = -x / math.sqrt(-2.0 * ln_beta) if lower else s_up
             los[j] = 0.0 if lower else s_c
             his[j] = s_c if lower else math.inf
-            idx[j] = i
+            idx[j] = j
         for _ in range(n_steps):
             if m == 0:
                 break
@@ -229,9 +231,7 @@ def _iv_loop(price, spot, k, t, r, q, c, n_steps, tol, vol, status):
             for j in range(m):
                 s_new = news[j]
                 i = idx[j]
-                st = status[i]
-                v = s_new / math.sqrt(t[i]) if st == 0 else math.nan
-                vol[i] = 0.0 if st == 1 else v
+                sfinal[i] = s_new
                 if abs(s_new - ss[j]) > tol * s_new:
                     xs[live] = xs[j]
                     ehs[live] = ehs[j]
@@ -244,6 +244,11 @@ def _iv_loop(price, spot, k, t, r, q, c, n_steps, tol, vol, status):
                     idx[live] = i
                     live += 1
             m = live
+        for j in range(m0):
+            i = start + j
+            st = status[i]
+            v = sfinal[j] / math.sqrt(t[i]) if st == 0 else math.nan
+            vol[i] = 0.0 if st == 1 else v
 
 
 _iv_serial = nb.njit(**_LOOP)(_iv_loop)

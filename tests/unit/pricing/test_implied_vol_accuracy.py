@@ -17,7 +17,7 @@ from test_pricing_quantlib_crosscheck import _random_options
 from riskdesk.domain.pricing import bsm_greeks, implied_vol_bsm, numba_available
 
 TARGET = 1e-10
-FACTOR = 4.0  # measured worst: 2.7 h (seeds 7-10, both backends)
+FACTOR = 5.0  # measured worst: 4.0 h (seeds 7-12; NumPy path 2.7 h, numba 4.0 h)
 
 
 def _round_trip(seed: int, backend: str) -> dict[str, np.ndarray]:

@@ -1,6 +1,8 @@
 """Pure, vectorised option pricing: European (GBSM, Black-76, Garman-Kohlhagen) prices
-and Greeks, implied volatility, American approximations and a CRR tree, probabilities,
-scenario grids, position aggregation and coin-settled (inverse) options.
+and Greeks (first order; vanna, charm, volga), implied volatility, American approximations
+(Bjerksund-Stensland 2002 and 1993, Barone-Adesi-Whaley) with their implied vol and
+finite-difference Greeks, a CRR tree, probabilities, scenario grids, position aggregation
+and coin-settled (inverse) options.
 
 Units (docs/pricing.md has the full table): per unit of underlying; T in years; r, q
 continuous per year; sigma decimal per year; theta per calendar year (``theta_per_day``

@@ -71,6 +71,7 @@ class PortfolioReport:
     exposure: Exposure
     missing_marks: list[str]
     mark_times: Mapping[str, datetime]
+    balances: Mapping[str, Mapping[str, Decimal]] = field(default_factory=dict)
 
 
 class BookService:
@@ -281,14 +282,9 @@ class BookService:
         )
         views = position_views(books, instruments, market, inputs)
         summary = summarize(books, instruments, market, inputs, views)
+        balances = {b.account.account_id: dict(b.balances) for b in books}
         return PortfolioReport(
-            scope,
-            market.ts,
-            summary,
-            views,
-            exposure(views, summary.total_equity),
-            missing,
-            mark_times,
+            scope, market.ts, summary, views, exposure(views, summary.total_equity), missing, mark_times, balances
         )
 
     def _realized_closed(

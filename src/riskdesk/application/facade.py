@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from riskdesk.application.book_service import BookService
 from riskdesk.application.demo import DemoService
 from riskdesk.application.pricing_service import PricingService
+from riskdesk.application.risk_service import RiskService
 from riskdesk.ports.clock import Clock
 
 
@@ -18,3 +19,4 @@ class Application:
     demo: DemoService
     clock: Clock
     pricing: PricingService
+    risk: RiskService

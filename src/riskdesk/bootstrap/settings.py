@@ -22,6 +22,7 @@ from pydantic_settings import (
 )
 
 from riskdesk.bootstrap.pricing_settings import PricingSettings
+from riskdesk.bootstrap.risk_settings import RiskSettings
 
 
 def default_data_dir() -> Path:
@@ -113,6 +114,7 @@ class Settings(BaseSettings):
     )
     option_margin: OptionMarginSettings = Field(default_factory=OptionMarginSettings)
     pricing: PricingSettings = Field(default_factory=PricingSettings)
+    risk: RiskSettings = Field(default_factory=RiskSettings)
 
     @field_validator("reporting_currency")
     @classmethod

@@ -12,6 +12,7 @@ from riskdesk.application.book_service import BookConfig, BookService
 from riskdesk.application.demo import DemoService
 from riskdesk.application.facade import Application
 from riskdesk.application.pricing_service import PricingService
+from riskdesk.application.risk_service import RiskConfig, RiskService
 from riskdesk.bootstrap.settings import Settings
 from riskdesk.domain.accounting.margin import MaintenanceBasis, MarginConvention, OptionMarginRates
 from riskdesk.ports.clock import Clock
@@ -35,6 +36,21 @@ def book_config(settings: Settings) -> BookConfig:
             crypto_im_floor=om.crypto_im_floor,
             crypto_mm_base=om.crypto_mm_base,
         ),
+    )
+
+
+def risk_config(settings: Settings) -> RiskConfig:
+    """Plain risk configuration from typed settings (limits from the preset and overrides)."""
+    pricing = settings.pricing
+    return RiskConfig(
+        limits=settings.risk.to_limits(),
+        thresholds=settings.risk.to_thresholds(),
+        policy=settings.risk.to_policy(),
+        risk_free_rate=pricing.risk_free_rate,
+        dividend_yields=dict(pricing.dividend_yields),
+        spot_shocks=tuple(pricing.spot_shocks),
+        vol_shocks=tuple(pricing.vol_shocks),
+        time_steps_days=tuple(pricing.time_steps_days),
     )
 
 
@@ -69,7 +85,8 @@ def build(
     clock = clock or SystemClock()
     book = BookService(store, clock, book_config(settings))
     pricing = PricingService(book, settings.pricing.to_config())
-    app = Application(book=book, demo=DemoService(book), clock=clock, pricing=pricing)
+    risk = RiskService(book, store, clock, risk_config(settings))
+    app = Application(book=book, demo=DemoService(book), clock=clock, pricing=pricing, risk=risk)
     return Runtime(app, store, url)
 
 

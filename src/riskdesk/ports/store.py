@@ -19,6 +19,9 @@ from riskdesk.domain.accounting.position import ClosedPosition, TradeRecord
 from riskdesk.domain.events import Event
 from riskdesk.domain.fills import Fill, FundingPayment
 from riskdesk.domain.instruments import Instrument
+from riskdesk.domain.risk.decisions import RiskRecord
+from riskdesk.domain.risk.monitors import Alert
+from riskdesk.domain.risk.trading_state import StateChange, TradingStatus
 
 
 class InstrumentRepository(Protocol):
@@ -188,6 +191,44 @@ class EventJournal(Protocol):
         ...
 
 
+class RiskRepository(Protocol):
+    """Risk decisions (every pre-trade result), the trading state and its history, and alerts."""
+
+    def add_decisions(self, records: Sequence[RiskRecord]) -> None:
+        """Append decisions."""
+        ...
+
+    def decisions(
+        self,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        account_id: str | None = None,
+        outcome: str | None = None,
+    ) -> list[RiskRecord]:
+        """Stored decisions in time order (half-open ``since <= ts < until``)."""
+        ...
+
+    def status(self, scope: str) -> TradingStatus | None:
+        """The persisted trading status of a scope (``*`` for the whole desk)."""
+        ...
+
+    def set_status(self, scope: str, status: TradingStatus, change: StateChange) -> None:
+        """Persist a new status and append the transition to the history."""
+        ...
+
+    def history(self, scope: str) -> list[StateChange]:
+        """Every transition of a scope, oldest first."""
+        ...
+
+    def add_alerts(self, alerts: Sequence[Alert]) -> None:
+        """Append raised alerts."""
+        ...
+
+    def alerts(self, since: datetime | None = None, limit: int | None = None) -> list[Alert]:
+        """Raised alerts, oldest first (the newest ``limit`` when given)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository."""
 
@@ -198,6 +239,7 @@ class UnitOfWork(Protocol):
     closed: ClosedPositionRepository
     snapshots: SnapshotRepository
     prices: PriceRepository
+    risk: RiskRepository
     events: EventJournal
 
     def __enter__(self) -> Self: ...

@@ -55,7 +55,7 @@ def test_migrate_twice_is_a_no_op(store: SqlStore) -> None:
     assert store.is_current()
     store.migrate()
     store.migrate()
-    assert current_revision(store.engine) == head_revision() == "0001"
+    assert current_revision(store.engine) == head_revision()
     with store() as uow:
         assert uow.accounts.all() == [NETTING]
 

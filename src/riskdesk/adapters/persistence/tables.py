@@ -14,6 +14,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -318,12 +319,64 @@ risk_violations = Table(
     _dec("value", nullable=True),
     _dec("limit", nullable=True),
     Column("payload", JSON_DOC, nullable=False),
+    _str("intent_id", nullable=True),
+    _str("outcome", nullable=True),
+    _str("venue", nullable=True),
+    _str("symbol", nullable=True),
+    _str("side", nullable=True),
+    _dec("qty", nullable=True),
+    _str("suggestion", nullable=True),
+    _str("source", nullable=True),
+    _str("severity", nullable=True),
     Index(None, "account_id", "ts"),
     Index(None, "ts"),
+    Index(None, "outcome", "ts"),
+)
+
+trading_states = Table(
+    "trading_states",
+    metadata,
+    _str("scope"),
+    _str("state"),
+    _ts("since"),
+    _str("trigger"),
+    _str("reason"),
+    _str("by"),
+    PrimaryKeyConstraint("scope"),
+)
+
+trading_state_history = Table(
+    "trading_state_history",
+    metadata,
+    Column("id", BIG_ID, primary_key=True, autoincrement=True),
+    _str("scope"),
+    _ts("ts"),
+    _str("old_state"),
+    _str("new_state"),
+    _str("trigger"),
+    _str("reason"),
+    _str("by"),
+    Index(None, "scope", "ts"),
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", BIG_ID, primary_key=True, autoincrement=True),
+    _ts("ts"),
+    _str("key"),
+    _str("kind"),
+    _str("level"),
+    _str("message"),
+    Column("value", Float(), nullable=False),
+    Column("threshold", Float(), nullable=False),
+    Index(None, "ts"),
+    Index(None, "key", "ts"),
 )
 
 __all__ = [
     "accounts",
+    "alerts",
     "balances",
     "cash_movements",
     "closed_positions",
@@ -338,4 +391,6 @@ __all__ = [
     "prices",
     "risk_violations",
     "trade_records",
+    "trading_state_history",
+    "trading_states",
 ]

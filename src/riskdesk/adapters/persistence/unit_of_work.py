@@ -38,6 +38,7 @@ from riskdesk.adapters.persistence.repositories import (
     SqlPriceRepository,
     SqlSnapshotRepository,
 )
+from riskdesk.adapters.persistence.risk_repository import SqlRiskRepository
 from riskdesk.ports.store import (
     AccountRepository,
     BookRepository,
@@ -46,6 +47,7 @@ from riskdesk.ports.store import (
     FillRepository,
     InstrumentRepository,
     PriceRepository,
+    RiskRepository,
     SnapshotRepository,
     UnitOfWork,
     UnitOfWorkFactory,
@@ -79,6 +81,7 @@ class SqlUnitOfWork:
         self.closed: ClosedPositionRepository = SqlClosedPositionRepository(self)
         self.snapshots: SnapshotRepository = SqlSnapshotRepository(self)
         self.prices: PriceRepository = SqlPriceRepository(self)
+        self.risk: RiskRepository = SqlRiskRepository(self)
         self.events: EventJournal = SqlEventJournal(self)
 
     @property

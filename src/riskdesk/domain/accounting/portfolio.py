@@ -82,11 +82,13 @@ class PositionView:
     kind: str
     margined: bool
     side: str
+    slot: str
     qty: Decimal
     entry_price: Decimal
     mark_price: Decimal
     settle: str
     notional: Decimal
+    entry_notional_ccy: Decimal
     exposure: Decimal
     market_value: Decimal
     unrealized_pnl_ccy: Decimal
@@ -379,11 +381,13 @@ def _view(
         kind=inst.kind.value + ("/inverse" if inst.inverse else ""),
         margined=margined,
         side=p.side_name,
+        slot=p.slot.value,
         qty=p.qty,
         entry_price=p.entry_price,
         mark_price=mark,
         settle=inst.settle,
         notional=_notional(inst, p, mark, market),
+        entry_notional_ccy=inst.notional(p.qty, p.entry_price),
         exposure=exposure,
         market_value=market_value,
         unrealized_pnl_ccy=upnl,

@@ -1,0 +1,721 @@
+"""Risk use cases: build the risk book, check orders before they are sent (and store every
+decision), run the intraday monitors and the kill switch, plan a flatten, size entries and
+produce risk reports.
+
+The risk book is built from the exact portfolio views (BookService) at the stored marks; option
+Greeks per contract come from the mark-implied volatility (Black-Scholes-Merton for equity
+options, Black-76 off the underlying price for coin-settled ones). The book's scenario grid is
+the pricing service's full revaluation when available; an order's own contribution is its
+delta-gamma-vega-theta expansion per contract (documented approximation, exact for linear
+instruments).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import numpy as np
+
+from riskdesk.application.book_service import BookService, PortfolioReport
+from riskdesk.domain.accounting.margin import short_option_margin
+from riskdesk.domain.accounting.portfolio import PositionView
+from riskdesk.domain.errors import InvalidValue, UnknownInstrument
+from riskdesk.domain.events import json_safe
+from riskdesk.domain.instruments import Instrument, Settlement
+from riskdesk.domain.orders import OrderIntent
+from riskdesk.domain.pricing.black_scholes import black76_greeks, bsm_greeks
+from riskdesk.domain.pricing.implied_vol import implied_vol_black76, implied_vol_bsm
+from riskdesk.domain.risk.aggregates import FloatArray, InstrumentRisk, OrderBook, RiskBook
+from riskdesk.domain.risk.decisions import Decision, Denied, RiskRecord, record_of
+from riskdesk.domain.risk.flatten import OpenExposure, flatten_orders
+from riskdesk.domain.risk.limits import KillSwitchPolicy, KillTrigger, MonitorThresholds, RiskLimits
+from riskdesk.domain.risk.monitors import (
+    Alert,
+    AlertDeduper,
+    AlertLevel,
+    MonitorInput,
+    Reading,
+    evaluate,
+)
+from riskdesk.domain.risk.pretrade import PreTradeEngine
+from riskdesk.domain.risk.reports import RiskReport, build_report
+from riskdesk.domain.risk.sizing import SizingResult, size_position
+from riskdesk.domain.risk.trading_state import (
+    StateChange,
+    TradingState,
+    TradingStatus,
+    escalate,
+    reset,
+)
+from riskdesk.domain.symbols import OptionRight, SymbolKind
+from riskdesk.domain.values import ZERO, PositionSide
+from riskdesk.ports.clock import Clock
+from riskdesk.ports.store import UnitOfWorkFactory
+
+SCOPE = "*"
+
+
+@dataclass(frozen=True, slots=True)
+class RiskConfig:
+    """Plain risk configuration (built by bootstrap from the typed settings)."""
+
+    limits: RiskLimits = field(default_factory=RiskLimits)
+    thresholds: MonitorThresholds = field(default_factory=MonitorThresholds)
+    policy: KillSwitchPolicy = field(default_factory=KillSwitchPolicy)
+    risk_free_rate: float = 0.04
+    dividend_yields: Mapping[str, float] = field(default_factory=dict)
+    spot_shocks: tuple[float, ...] = (-0.30, -0.20, -0.10, -0.05, 0.0, 0.05, 0.10, 0.20, 0.30)
+    vol_shocks: tuple[float, ...] = (-0.50, -0.25, 0.0, 0.25, 0.50)
+    time_steps_days: tuple[float, ...] = (0.0, 1.0, 7.0)
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorResult:
+    """One monitor run: every non-OK reading, the alerts raised (de-duplicated) and any trading
+    state change it caused."""
+
+    as_of: datetime
+    readings: list[Reading]
+    alerts: list[Alert]
+    state: TradingStatus
+    change: StateChange | None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """A decision and the record stored for it (None for a what-if)."""
+
+    decision: Decision
+    record: RiskRecord | None
+
+
+def _f(value: Decimal | None) -> float:
+    return float(value) if value is not None else 0.0
+
+
+class RiskService:
+    """The risk use cases over the book and the store."""
+
+    def __init__(
+        self,
+        book: BookService,
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        config: RiskConfig | None = None,
+        scenario_source: object | None = None,
+    ) -> None:
+        self._book = book
+        self._uow = uow_factory
+        self._clock = clock
+        self.config = config or RiskConfig()
+        self.engine = PreTradeEngine(self.config.limits)
+        self._scenario_source = scenario_source
+        self._dedupe: AlertDeduper | None = None
+        self.order_books: dict[str, OrderBook] = {}
+
+    # ------------------------------------------------------------------------ state
+
+    def status(self) -> TradingStatus:
+        """The persisted trading status (ACTIVE if never set)."""
+        with self._uow() as uow:
+            status = uow.risk.status(SCOPE)
+        return status or TradingStatus(
+            TradingState.ACTIVE, datetime(1970, 1, 1, tzinfo=UTC), "initial", "never changed"
+        )
+
+    def history(self) -> list[StateChange]:
+        """Every trading-state transition, oldest first."""
+        with self._uow() as uow:
+            return uow.risk.history(SCOPE)
+
+    def escalate(
+        self,
+        target: TradingState,
+        trigger: str,
+        reason: str,
+        by: str = "system",
+        now: datetime | None = None,
+    ) -> tuple[TradingStatus, StateChange | None]:
+        """Move trading to a more severe state (manual halts use trigger ``manual``)."""
+        if not reason.strip():
+            raise InvalidValue("a state change needs a reason", field="reason")
+        now = now or self._clock.now()
+        with self._uow() as uow:
+            current = uow.risk.status(SCOPE) or TradingStatus(
+                TradingState.ACTIVE, now, "initial", ""
+            )
+            status, change = escalate(current, target, trigger, reason, now, by)
+            if change is not None:
+                uow.risk.set_status(SCOPE, status, change)
+                uow.commit()
+        return status, change
+
+    def reset(
+        self,
+        reason: str,
+        by: str,
+        target: TradingState = TradingState.ACTIVE,
+        now: datetime | None = None,
+    ) -> tuple[TradingStatus, StateChange]:
+        """Manual reset to a less severe state, with a reason (recorded in the history)."""
+        now = now or self._clock.now()
+        with self._uow() as uow:
+            current = uow.risk.status(SCOPE) or TradingStatus(
+                TradingState.ACTIVE, now, "initial", ""
+            )
+            status, change = reset(current, target, reason, by, now)
+            uow.risk.set_status(SCOPE, status, change)
+            uow.commit()
+        return status, change
+
+    # ------------------------------------------------------------------------ risk book
+
+    def risk_book(self, now: datetime | None = None) -> RiskBook:
+        """Build the risk aggregates of the whole book at the stored marks."""
+        report = self._book.report(None, now)
+        as_of = now or report.as_of
+        with self._uow() as uow:
+            status = uow.risk.status(SCOPE)
+            catalog = {i.key: i for i in uow.instruments.all()}
+            marks = uow.prices.marks()
+            assets = uow.prices.asset_prices()
+            history = [s.total_equity for s in uow.snapshots.series(SCOPE)]
+            day_start = as_of.replace(hour=0, minute=0, second=0, microsecond=0)
+            approved = uow.risk.decisions(since=day_start, outcome="approved")
+            fills_today = uow.fills.history(since=day_start)
+        summary = report.summary
+        equity = float(summary.total_equity)
+        peak = max([float(h) for h in history] + [equity])
+        rates = {k: float(v) for k, v in self._book.config.fixed_rates.items()}
+        rates.update({k: float(v) for k, (v, _) in assets.items()})
+        rb = RiskBook(
+            as_of=as_of,
+            equity=equity,
+            day_start_equity=None
+            if summary.daily_pnl is None
+            else float(summary.total_equity - summary.daily_pnl),
+            peak_equity=peak,
+            state=status.state if status else TradingState.ACTIVE,
+        )
+        for key, instrument in catalog.items():
+            if key in marks:
+                mark, ts = marks[key]
+                risk = self._instrument_risk(instrument, float(mark), ts, rates, as_of)
+                if risk is not None:
+                    rb.instruments[key] = risk
+        for view in report.positions:
+            self._add_position(rb, view, catalog, rates, as_of)
+        rb.available = self._available(report, catalog)
+        with self._uow() as uow:
+            rb.account_leverage = {
+                a.account_id: float(a.default_leverage) for a in uow.accounts.all()
+            }
+        rb.heat = sum(float(v.risk_to_stop) for v in report.positions if v.risk_to_stop is not None)
+        rb.margin_used = float(summary.margin_used)
+        self._scenarios(rb, report)
+        sources = self.config.limits.adjustment_sources
+        adjustments = [d for d in approved if d.source.split(":")[0] in sources]
+        rb.adjustments_today = len(adjustments)
+        for d in adjustments:
+            inst = catalog.get(f"{d.venue}:{d.symbol}")
+            if inst is not None:
+                rb.last_adjustment[inst.asset] = max(rb.last_adjustment.get(inst.asset, d.ts), d.ts)
+        rb.cost_today = sum(
+            float(f.fee)
+            * rates.get(
+                f.fee_currency
+                or (catalog[f.instrument_key].settle if f.instrument_key in catalog else "USD"),
+                1.0,
+            )
+            for f in fills_today
+        )
+        for key, ob in self.order_books.items():
+            if key in rb.instruments:
+                rb.instruments[key].book = ob
+        return rb
+
+    def _instrument_risk(
+        self,
+        inst: Instrument,
+        mark: float,
+        mark_ts: datetime,
+        rates: Mapping[str, float],
+        as_of: datetime,
+    ) -> InstrumentRisk | None:
+        quote_rate = rates.get(inst.quote)
+        settle_rate = rates.get(inst.settle)
+        if quote_rate is None or settle_rate is None:
+            return None
+        cs = float(inst.contract_size)
+        fee_rate = float(inst.taker_fee_rate)
+        if inst.kind is SymbolKind.OPTION:
+            return self._option_risk(inst, mark, mark_ts, rates, as_of, settle_rate, fee_rate)
+        if inst.inverse:
+            exposure = cs * quote_rate
+            margin = cs / mark if mark else 0.0
+        else:
+            exposure = cs * mark * quote_rate
+            margin = cs * mark
+        margined = inst.settlement is Settlement.MARGIN
+        return InstrumentRisk(
+            key=inst.key,
+            venue=inst.venue,
+            asset=inst.asset,
+            settle=inst.settle,
+            mark=mark,
+            mark_ts=mark_ts,
+            exposure_per_unit=exposure,
+            notional_per_unit=exposure,
+            margin_per_unit=margin,
+            margined=margined,
+            settle_rate=settle_rate,
+            fee_rate=fee_rate,
+            fee_per_contract=float(inst.fee_per_contract),
+            contract_size=cs,
+            inverse=inst.inverse,
+            delta_per_unit=exposure,
+            scenario_per_unit=self._linear_grid(exposure),
+        )
+
+    def _option_risk(
+        self,
+        inst: Instrument,
+        mark: float,
+        mark_ts: datetime,
+        rates: Mapping[str, float],
+        as_of: datetime,
+        settle_rate: float,
+        fee_rate: float,
+    ) -> InstrumentRisk | None:
+        underlying = rates.get(inst.base)
+        if underlying is None or inst.strike is None or inst.expiry is None or inst.right is None:
+            return None
+        cfg = self.config
+        cs = float(inst.contract_size)
+        years = max((inst.expiry - as_of).total_seconds() / (365.0 * 86400.0), 1e-6)
+        strike = float(inst.strike)
+        is_call = inst.right is OptionRight.CALL
+        if inst.coin_settled:
+            usd_price = mark * underlying
+            iv = implied_vol_black76(usd_price, underlying, strike, years, 0.0, is_call)
+            vol = float(iv.vol[()]) if np.isfinite(iv.vol).all() else 0.0
+            g = black76_greeks(underlying, strike, years, 0.0, max(vol, 1e-4), is_call)
+        else:
+            q = cfg.dividend_yields.get(inst.base, 0.0)
+            iv = implied_vol_bsm(mark, underlying, strike, years, cfg.risk_free_rate, q, is_call)
+            vol = float(iv.vol[()]) if np.isfinite(iv.vol).all() else 0.0
+            g = bsm_greeks(
+                underlying, strike, years, cfg.risk_free_rate, q, max(vol, 1e-4), is_call
+            )
+        delta = float(g.delta[()])
+        gamma = float(g.gamma[()])
+        vega_pt = float(g.vega[()]) / 100.0
+        theta_day = float(g.theta[()]) / 365.0
+        usd = rates.get("USD", 1.0)
+        delta_dollars = delta * cs * underlying
+        gamma_dollars = gamma * underlying * underlying * cs / 100.0
+        premium_per_unit = mark * cs * settle_rate
+        # Margin of one more short contract, in the settlement currency (Reg-T or Deribit).
+        short_margin = float(
+            short_option_margin(
+                inst,
+                Decimal(-1),
+                Decimal(str(mark)),
+                Decimal(str(underlying)),
+                self._book.config.option_rates,
+            )
+        )
+        grid = self._option_grid(
+            delta * cs, gamma * cs, vega_pt * cs, theta_day * cs, underlying, vol
+        )
+        return InstrumentRisk(
+            key=inst.key,
+            venue=inst.venue,
+            asset=inst.asset,
+            settle=inst.settle,
+            mark=mark,
+            mark_ts=mark_ts,
+            exposure_per_unit=delta_dollars * usd,
+            notional_per_unit=cs * underlying * usd,
+            margin_per_unit=premium_per_unit / settle_rate if settle_rate else 0.0,
+            short_margin_per_unit=short_margin,
+            settle_rate=settle_rate,
+            fee_rate=fee_rate,
+            fee_per_contract=float(inst.fee_per_contract),
+            contract_size=cs,
+            is_option=True,
+            delta_per_unit=delta_dollars * usd,
+            gamma_per_unit=gamma_dollars * usd,
+            vega_per_unit=vega_pt * cs * usd,
+            scenario_per_unit=grid * usd,
+        )
+
+    def _linear_grid(self, dollar_delta: float) -> FloatArray:
+        cfg = self.config
+        spot = np.asarray(cfg.spot_shocks, dtype=float)[:, None, None]
+        shape = (len(cfg.spot_shocks), len(cfg.vol_shocks), len(cfg.time_steps_days))
+        return np.broadcast_to(spot * dollar_delta, shape).copy()
+
+    def _option_grid(
+        self, delta: float, gamma: float, vega_pt: float, theta_day: float, s: float, vol: float
+    ) -> FloatArray:
+        cfg = self.config
+        ds = np.asarray(cfg.spot_shocks, dtype=float)[:, None, None] * s
+        dv = np.asarray(cfg.vol_shocks, dtype=float)[None, :, None] * vol * 100.0
+        dt = np.asarray(cfg.time_steps_days, dtype=float)[None, None, :]
+        return np.asarray(
+            delta * ds + 0.5 * gamma * ds * ds + vega_pt * dv + theta_day * dt, dtype=float
+        )
+
+    def _add_position(
+        self,
+        rb: RiskBook,
+        view: PositionView,
+        catalog: Mapping[str, Instrument],
+        rates: Mapping[str, float],
+        as_of: datetime,
+    ) -> None:
+        key = f"{view.venue}:{view.symbol}"
+        inst = rb.instruments.get(key)
+        if inst is None:
+            instrument = catalog.get(key)
+            if instrument is None:
+                return
+            made = self._instrument_risk(instrument, float(view.mark_price), as_of, rates, as_of)
+            if made is None:
+                return
+            inst = rb.instruments[key] = made
+        qty = float(view.qty)
+        rb.positions[(view.account_id, key, view.slot)] = qty
+        rb.count += 1
+        exposure = qty * inst.exposure_per_unit
+        old = rb.symbol_exposure.get(key, 0.0)
+        new = old + exposure
+        rb.symbol_exposure[key] = new
+        rb.gross += abs(new) - abs(old)
+        rb.long += max(new, 0.0) - max(old, 0.0)
+        rb.short += max(-new, 0.0) - max(-old, 0.0)
+        rb.asset_gross[inst.asset] = rb.asset_gross.get(inst.asset, 0.0) - abs(old) + abs(new)
+        rb.asset_delta[inst.asset] = rb.asset_delta.get(inst.asset, 0.0) + qty * inst.delta_per_unit
+        rb.asset_gamma[inst.asset] = rb.asset_gamma.get(inst.asset, 0.0) + qty * inst.gamma_per_unit
+        rb.asset_vega[inst.asset] = rb.asset_vega.get(inst.asset, 0.0) + qty * inst.vega_per_unit
+        if inst.scenario_per_unit is not None:
+            grid = qty * inst.scenario_per_unit
+            rb.scenario[inst.asset] = (
+                grid + rb.scenario[inst.asset] if inst.asset in rb.scenario else grid
+            )
+
+    def _available(
+        self, report: PortfolioReport, catalog: Mapping[str, Instrument]
+    ) -> dict[tuple[str, str], float]:
+        """Free cash per (account, settlement currency): balance − margin held + cross unrealized."""
+        free: dict[tuple[str, str], float] = {}
+        for account_id, balances in report.balances.items():
+            for currency, amount in balances.items():
+                free[(account_id, currency)] = float(amount)
+        for v in report.positions:
+            k = (v.account_id, v.settle)
+            free[k] = free.get(k, 0.0) - float(v.margin_ccy)
+            if v.margined and v.margin_mode == "cross":
+                free[k] += float(v.unrealized_pnl_ccy)
+        return {k: max(0.0, v) for k, v in free.items()}
+
+    def _scenarios(self, rb: RiskBook, report: PortfolioReport) -> None:
+        total = None
+        for grid in rb.scenario.values():
+            total = grid.copy() if total is None else total + grid
+        rb.scenario_sum = total
+
+    # ------------------------------------------------------------------------ checks
+
+    def check(
+        self,
+        intent: OrderIntent,
+        book: RiskBook | None = None,
+        now: datetime | None = None,
+        what_if: bool = False,
+    ) -> CheckResult:
+        """Run the pre-trade pipeline on one order. Unless ``what_if``, the decision is stored
+        (approved or denied) in the risk journal."""
+        now = now or self._clock.now()
+        book = book or self.risk_book(now)
+        with self._uow() as uow:
+            instrument = uow.instruments.get(intent.instrument_key)
+        if instrument is None:
+            raise UnknownInstrument(
+                f"no instrument {intent.instrument_key!r} in the catalog", field="symbol"
+            )
+        decision = self.engine.check(intent, instrument, book, now)
+        if what_if:
+            return CheckResult(decision, None)
+        record = record_of(
+            decision,
+            now,
+            intent.account_id,
+            intent.venue,
+            intent.symbol,
+            intent.side.value,
+            intent.qty,
+            intent.source,
+        )
+        with self._uow() as uow:
+            uow.risk.add_decisions([record])
+            uow.commit()
+        return CheckResult(decision, record)
+
+    def decisions(
+        self,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        outcome: str | None = None,
+    ) -> list[RiskRecord]:
+        """Stored decisions."""
+        with self._uow() as uow:
+            return uow.risk.decisions(since, until, None, outcome)
+
+    # ------------------------------------------------------------------------ monitors
+
+    def monitor(self, now: datetime | None = None, book: RiskBook | None = None) -> MonitorResult:
+        """Evaluate every monitor, raise de-duplicated alerts (stored) and move the kill switch
+        when a trigger fires (daily loss, drawdown, liquidation emergency, stale data)."""
+        report = self._book.report(None, now)
+        as_of = now or report.as_of
+        rb = book or self.risk_book(as_of)
+        views = report.positions
+        data = MonitorInput(
+            keys=[f"{v.account_id}:{v.venue}:{v.symbol}:{v.slot}" for v in views],
+            labels=[f"{v.symbol} ({v.account_id}, {v.side})" for v in views],
+            liq_distance=np.array(
+                [
+                    _f(v.liq_distance_ratio) if v.liq_distance_ratio is not None else np.nan
+                    for v in views
+                ],
+                dtype=float,
+            ),
+            loss=np.array([_loss(v) for v in views], dtype=float),
+            mark_age=np.array(
+                [
+                    (as_of - report.mark_times[f"{v.venue}:{v.symbol}"]).total_seconds()
+                    if f"{v.venue}:{v.symbol}" in report.mark_times
+                    else 0.0
+                    for v in views
+                ],
+                dtype=float,
+            ),
+            equity=rb.equity,
+            peak_equity=rb.peak_equity,
+            margin_used=rb.margin_used,
+            heat=rb.heat,
+            ts=as_of,
+        )
+        readings = evaluate(data, self.config.thresholds)
+        with self._uow() as uow:
+            if self._dedupe is None:
+                self._dedupe = AlertDeduper(self.config.thresholds.cooldown_seconds)
+                since = as_of - timedelta(seconds=self.config.thresholds.cooldown_seconds)
+                for alert in uow.risk.alerts(since=since):
+                    self._dedupe.memory[alert.key] = (alert.level, alert.ts)
+            alerts = self._dedupe.feed(readings, as_of)
+            uow.risk.add_alerts(alerts)
+            uow.commit()
+        status, change = self._kill_switch(readings, rb, as_of)
+        return MonitorResult(as_of, readings, alerts, status, change)
+
+    def _kill_switch(
+        self, readings: Sequence[Reading], rb: RiskBook, now: datetime
+    ) -> tuple[TradingStatus, StateChange | None]:
+        policy = self.config.policy
+        lim = self.config.limits
+        triggers: list[tuple[TradingState, str, str]] = []
+        if lim.daily_loss_limit is not None and rb.day_start_equity and rb.daily_pnl is not None:
+            loss = -rb.daily_pnl / rb.day_start_equity
+            if loss >= lim.daily_loss_limit:
+                triggers.append(
+                    (
+                        TradingState.parse(policy.on_daily_loss),
+                        KillTrigger.DAILY_LOSS.value,
+                        f"daily loss {loss * 100:.2f} % reached the limit {lim.daily_loss_limit * 100:g} %",
+                    )
+                )
+        if rb.peak_equity > 0:
+            drawdown = 1.0 - rb.equity / rb.peak_equity
+            if drawdown >= policy.drawdown_limit:
+                triggers.append(
+                    (
+                        TradingState.parse(policy.on_drawdown),
+                        KillTrigger.DRAWDOWN.value,
+                        f"drawdown {drawdown * 100:.2f} % reached the limit {policy.drawdown_limit * 100:g} %",
+                    )
+                )
+        for r in readings:
+            if r.kind == "liquidation" and r.level is AlertLevel.EMERGENCY:
+                triggers.append(
+                    (
+                        TradingState.parse(policy.on_liquidation_emergency),
+                        KillTrigger.LIQUIDATION.value,
+                        r.message,
+                    )
+                )
+            if r.kind == "stale_data" and r.level is AlertLevel.CRITICAL:
+                triggers.append(
+                    (
+                        TradingState.parse(policy.on_stale_data),
+                        KillTrigger.STALE_DATA.value,
+                        r.message,
+                    )
+                )
+        status = self.status()
+        change: StateChange | None = None
+        for target, trigger, reason in sorted(triggers, key=lambda t: t[0], reverse=True):
+            status, made = self.escalate(target, trigger, reason, "system", now)
+            change = change or made
+        return status, change
+
+    # ------------------------------------------------------------------------ flatten, sizing
+
+    def flatten_plan(self, now: datetime | None = None) -> list[OrderIntent]:
+        """Reduce-only market orders closing every position, largest exposure first."""
+        now = now or self._clock.now()
+        report = self._book.report(None, now)
+        exposures = [
+            OpenExposure(
+                v.account_id, v.venue, v.symbol, PositionSide(v.slot), v.qty, abs(float(v.exposure))
+            )
+            for v in report.positions
+        ]
+        return flatten_orders(exposures, now, now.strftime("%Y%m%dT%H%M%S"))
+
+    def size(
+        self,
+        instrument_key: str,
+        *,
+        entry: Decimal,
+        stop: Decimal,
+        account_id: str,
+        leverage: Decimal = Decimal(1),
+        risk_fraction: Decimal | None = None,
+    ) -> SizingResult:
+        """Size an entry from the risk per trade and the stop (seed 002)."""
+        report = self._book.report(None)
+        with self._uow() as uow:
+            inst = uow.instruments.get(instrument_key)
+        if inst is None:
+            raise UnknownInstrument(f"no instrument {instrument_key!r}", field="symbol")
+        lim = self.config.limits
+        equity = report.summary.total_equity
+        rate = Decimal(str(self._book.config.fixed_rates.get(inst.settle, 1)))
+        balance = report.balances.get(account_id, {}).get(inst.settle, ZERO)
+        held = sum(
+            (
+                v.margin_ccy
+                for v in report.positions
+                if v.account_id == account_id and v.settle == inst.settle
+            ),
+            ZERO,
+        )
+        fraction = (
+            risk_fraction if risk_fraction is not None else Decimal(str(lim.risk_per_trade or 0.02))
+        )
+        return size_position(
+            inst,
+            equity=equity / rate if rate else equity,
+            available=max(ZERO, balance - held),
+            entry=entry,
+            stop=stop,
+            risk_fraction=fraction,
+            max_symbol_fraction=None
+            if lim.max_symbol_exposure is None
+            else Decimal(str(lim.max_symbol_exposure)),
+            leverage=leverage,
+        )
+
+    # ------------------------------------------------------------------------ reports
+
+    def report(self, period: str, anchor: date) -> RiskReport:
+        """Daily, weekly (ISO week of ``anchor``) or monthly risk report."""
+        start, end = _period(period, anchor)
+        with self._uow() as uow:
+            series = uow.snapshots.series(SCOPE, None, end)
+            closed = [
+                c for a in uow.accounts.all() for c in uow.closed.closed(a.account_id, start, end)
+            ]
+            violations = uow.risk.decisions(start, end, outcome="denied")
+            deposits_rows = uow.fills.cash_movements(since=start)
+        before = [s for s in series if s.ts < start]
+        inside = [s for s in series if start <= s.ts < end]
+        points = ([before[-1]] if before else []) + inside
+        equities = [(s.ts, s.total_equity) for s in points]
+        exposures = [(s.gross_exposure, s.total_equity) for s in inside]
+        rates = self._book.config.fixed_rates
+        deposits = sum(
+            (
+                amount * rates.get(ccy, Decimal(1))
+                for _, ccy, amount, ts in deposits_rows
+                if ts < end
+            ),
+            ZERO,
+        )
+        return build_report(
+            period,
+            start,
+            end,
+            equities,
+            exposures,
+            [c.net_pnl for c in closed],
+            [v.code for v in violations],
+            deposits,
+            self.config.limits.max_total_exposure,
+        )
+
+    def alerts(self, since: datetime | None = None, limit: int | None = None) -> list[Alert]:
+        """Stored alerts."""
+        with self._uow() as uow:
+            return uow.risk.alerts(since, limit)
+
+
+def _loss(view: PositionView) -> float:
+    """Unrealized P&L over the entry notional (seed 004's position-loss measure)."""
+    entry = float(view.entry_notional_ccy)
+    return float(view.unrealized_pnl_ccy) / entry if entry else 0.0
+
+
+def _period(period: str, anchor: date) -> tuple[datetime, datetime]:
+    day = datetime(anchor.year, anchor.month, anchor.day, tzinfo=UTC)
+    if period == "day":
+        return day, day + timedelta(days=1)
+    if period == "week":
+        start = day - timedelta(days=anchor.weekday())
+        return start, start + timedelta(days=7)
+    if period == "month":
+        start = day.replace(day=1)
+        nxt = (
+            start.replace(year=start.year + 1, month=1)
+            if start.month == 12
+            else start.replace(month=start.month + 1)
+        )
+        return start, nxt
+    raise InvalidValue(f"expected day, week or month, got {period!r}", field="period")
+
+
+def decision_dict(result: Decision) -> dict[str, object]:
+    """JSON-safe form of a decision."""
+    if isinstance(result, Denied):
+        return {
+            "approved": False,
+            "intent_id": result.intent_id,
+            **result.denial.to_dict(),
+            "all": [d.to_dict() for d in result.all],
+        }
+    data = json_safe(
+        {
+            "approved": True,
+            "intent_id": result.intent_id,
+            "checks": result.checks,
+            "warnings": list(result.warnings),
+        }
+    )
+    assert isinstance(data, dict)  # noqa: S101 - json_safe keeps dicts
+    return data

@@ -1,0 +1,166 @@
+"""The risk view of the book: float aggregates that pre-trade checks read in O(1).
+
+Built once per mark update from the exact portfolio views (and the pricing layer's Greeks), then
+kept current by :meth:`RiskBook.apply_fill` between rebuilds, so a check's cost does not grow with
+the number of open positions. Analytics run on float64: these numbers gate orders, they are not
+the ledger. Money is in the reporting currency unless a name says otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+import numpy.typing as npt
+
+from riskdesk.domain.risk.trading_state import TradingState
+
+FloatArray = npt.NDArray[np.float64]
+PositionKey = tuple[str, str, str]  # (account_id, instrument key, slot)
+
+
+@dataclass(slots=True)
+class OrderBookSide:
+    """Price levels on one side, best first: prices and sizes (contracts)."""
+
+    prices: FloatArray
+    sizes: FloatArray
+
+
+@dataclass(slots=True)
+class OrderBook:
+    """A depth snapshot (top levels) used by the liquidity and slippage checks."""
+
+    bids: OrderBookSide
+    asks: OrderBookSide
+    ts: datetime | None = None
+
+
+@dataclass(slots=True)
+class InstrumentRisk:
+    """Per-contract risk numbers of one instrument at the current marks.
+
+    ``exposure_per_unit``: signed reporting-currency exposure of +1 contract (delta-adjusted for
+    options); ``notional_per_unit``: gross notional of one contract at the mark (the underlying's
+    for options; constant USD for inverse); ``margin_per_unit``: settlement-currency cash one more
+    contract needs (for ``margined`` instruments before dividing by the leverage);
+    ``short_margin_per_unit``: margin one more short option contract needs; Greeks are dollar Greeks per contract (delta per 1.00
+    of underlying move scaled to dollars, gamma per 1 % move, vega per 1 vol point)."""
+
+    key: str
+    venue: str
+    asset: str
+    settle: str
+    mark: float
+    mark_ts: datetime | None
+    exposure_per_unit: float
+    notional_per_unit: float
+    margin_per_unit: float
+    settle_rate: float
+    short_margin_per_unit: float = 0.0
+    fee_rate: float = 0.0
+    fee_per_contract: float = 0.0
+    contract_size: float = 1.0
+    inverse: bool = False
+    margined: bool = False
+    is_option: bool = False
+    delta_per_unit: float = 0.0
+    gamma_per_unit: float = 0.0
+    vega_per_unit: float = 0.0
+    scenario_per_unit: FloatArray | None = None
+    book: OrderBook | None = None
+
+    def notional_at(self, price: float) -> float:
+        """Gross reporting-currency notional of one contract at ``price`` (price currency)."""
+        if self.inverse or self.is_option or self.mark <= 0:
+            return self.notional_per_unit
+        return self.notional_per_unit * price / self.mark
+
+
+@dataclass(slots=True)
+class RiskBook:
+    """Aggregates of the whole book for the pre-trade pipeline and the monitors."""
+
+    as_of: datetime
+    equity: float
+    day_start_equity: float | None
+    peak_equity: float
+    state: TradingState = TradingState.ACTIVE
+    gross: float = 0.0
+    long: float = 0.0
+    short: float = 0.0
+    count: int = 0
+    heat: float = 0.0
+    margin_used: float = 0.0
+    instruments: dict[str, InstrumentRisk] = field(default_factory=dict)
+    positions: dict[PositionKey, float] = field(default_factory=dict)
+    symbol_exposure: dict[str, float] = field(default_factory=dict)
+    asset_gross: dict[str, float] = field(default_factory=dict)
+    asset_delta: dict[str, float] = field(default_factory=dict)
+    asset_gamma: dict[str, float] = field(default_factory=dict)
+    asset_vega: dict[str, float] = field(default_factory=dict)
+    available: dict[tuple[str, str], float] = field(default_factory=dict)
+    account_leverage: dict[str, float] = field(default_factory=dict)
+    scenario: dict[str, FloatArray] = field(default_factory=dict)
+    scenario_sum: FloatArray | None = None
+    adjustments_today: int = 0
+    last_adjustment: dict[str, datetime] = field(default_factory=dict)
+    cost_today: float = 0.0
+
+    @property
+    def daily_pnl(self) -> float | None:
+        """Equity change since the start of the day (None without a day-start equity)."""
+        return None if self.day_start_equity is None else self.equity - self.day_start_equity
+
+    @property
+    def delta_total(self) -> float:
+        """Net dollar delta of the whole book."""
+        return float(sum(self.asset_delta.values()))
+
+    def position_qty(self, account_id: str, key: str, slot: str = "net") -> float:
+        """Signed contracts held in one slot (0.0 if flat)."""
+        return self.positions.get((account_id, key, slot), 0.0)
+
+    def apply_fill(self, account_id: str, key: str, slot: str, signed_qty: float) -> None:
+        """Move the aggregates by a fill of ``signed_qty`` contracts between two rebuilds (the next
+        rebuild from the ledger replaces every number exactly)."""
+        inst = self.instruments[key]
+        old = self.positions.get((account_id, key, slot), 0.0)
+        new = old + signed_qty
+        if old == 0.0 and new != 0.0:
+            self.count += 1
+        elif old != 0.0 and new == 0.0:
+            self.count -= 1
+        if new == 0.0:
+            self.positions.pop((account_id, key, slot), None)
+        else:
+            self.positions[(account_id, key, slot)] = new
+        old_exp = self.symbol_exposure.get(key, 0.0)
+        new_exp = old_exp + signed_qty * inst.exposure_per_unit
+        self.symbol_exposure[key] = new_exp
+        self._move_gross(old_exp, new_exp)
+        self.asset_gross[inst.asset] = (
+            self.asset_gross.get(inst.asset, 0.0) - abs(old_exp) + abs(new_exp)
+        )
+        self.asset_delta[inst.asset] = (
+            self.asset_delta.get(inst.asset, 0.0) + signed_qty * inst.delta_per_unit
+        )
+        self.asset_gamma[inst.asset] = (
+            self.asset_gamma.get(inst.asset, 0.0) + signed_qty * inst.gamma_per_unit
+        )
+        self.asset_vega[inst.asset] = (
+            self.asset_vega.get(inst.asset, 0.0) + signed_qty * inst.vega_per_unit
+        )
+        if inst.scenario_per_unit is not None:
+            grid = self.scenario.get(inst.asset)
+            delta_grid = signed_qty * inst.scenario_per_unit
+            self.scenario[inst.asset] = delta_grid if grid is None else grid + delta_grid
+            self.scenario_sum = (
+                delta_grid if self.scenario_sum is None else self.scenario_sum + delta_grid
+            )
+
+    def _move_gross(self, old_exp: float, new_exp: float) -> None:
+        self.gross += abs(new_exp) - abs(old_exp)
+        self.long += max(new_exp, 0.0) - max(old_exp, 0.0)
+        self.short += max(-new_exp, 0.0) - max(-old_exp, 0.0)

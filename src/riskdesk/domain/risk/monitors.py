@@ -1,0 +1,234 @@
+"""Intraday monitors, vectorised over positions, and alert de-duplication.
+
+On every mark update the application passes arrays (one element per open position) and book
+numbers; :func:`evaluate` returns the current level of every watched quantity, and
+:class:`AlertDeduper` turns levels into alerts only when a level changes or a cool-down has
+passed — never on every tick.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import IntEnum
+
+import numpy as np
+import numpy.typing as npt
+
+from riskdesk.domain.risk.limits import MonitorThresholds
+
+FloatArray = npt.NDArray[np.float64]
+
+
+class AlertLevel(IntEnum):
+    """Severity, ordered."""
+
+    OK = 0
+    INFO = 1
+    WARNING = 2
+    CRITICAL = 3
+    EMERGENCY = 4
+
+    @property
+    def label(self) -> str:
+        """Lower-case name."""
+        return self.name.lower()
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """One alert: what, how bad, a plain message, and the numbers behind it."""
+
+    key: str
+    kind: str
+    level: AlertLevel
+    message: str
+    value: float
+    threshold: float
+    ts: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorInput:
+    """Per-position arrays (same length, same order) and book numbers.
+
+    ``liq_distance``: distance to liquidation as a fraction of the mark (NaN: none);
+    ``loss``: unrealized P&L / entry notional (price move against the position, seed 004);
+    ``mark_age``: seconds since each position's mark."""
+
+    keys: Sequence[str]
+    labels: Sequence[str]
+    liq_distance: FloatArray
+    loss: FloatArray
+    mark_age: FloatArray
+    equity: float
+    peak_equity: float
+    margin_used: float
+    heat: float
+    ts: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """The current level of one watched quantity."""
+
+    key: str
+    kind: str
+    level: AlertLevel
+    message: str
+    value: float
+    threshold: float
+
+
+def _levels(values: FloatArray, thresholds: Sequence[float], below: bool) -> npt.NDArray[np.int64]:
+    """Level index per element: how many thresholds are crossed (``below``: value < threshold)."""
+    out = np.zeros(values.shape, dtype=np.int64)
+    with np.errstate(invalid="ignore"):
+        for t in thresholds:
+            out += (values < t) if below else (values > t)
+    return out
+
+
+_LIQ = (AlertLevel.OK, AlertLevel.WARNING, AlertLevel.CRITICAL, AlertLevel.EMERGENCY)
+_LOSS = (AlertLevel.OK, AlertLevel.WARNING, AlertLevel.CRITICAL)
+
+
+def evaluate(data: MonitorInput, t: MonitorThresholds) -> list[Reading]:
+    """Levels of every watched quantity that is not OK (vectorised over positions)."""
+    readings: list[Reading] = []
+    liq = _levels(data.liq_distance, (t.liq_warning, t.liq_critical, t.liq_emergency), below=True)
+    for i in np.flatnonzero(liq).tolist():
+        level = _LIQ[int(liq[i])]
+        d = float(data.liq_distance[i])
+        limit = (t.liq_warning, t.liq_critical, t.liq_emergency)[int(liq[i]) - 1]
+        readings.append(
+            Reading(
+                f"liquidation:{data.keys[i]}",
+                "liquidation",
+                level,
+                f"{data.labels[i]} is {d * 100:.2f} % from its liquidation price (alert below {limit * 100:g} %)",
+                d,
+                limit,
+            )
+        )
+    loss = _levels(-data.loss, (t.loss_warning, t.loss_critical), below=False)
+    for i in np.flatnonzero(loss).tolist():
+        level = _LOSS[int(loss[i])]
+        v = float(data.loss[i])
+        limit = (t.loss_warning, t.loss_critical)[int(loss[i]) - 1]
+        readings.append(
+            Reading(
+                f"loss:{data.keys[i]}",
+                "position_loss",
+                level,
+                f"{data.labels[i]} is down {-v * 100:.2f} % on its entry (alert at {limit * 100:g} %)",
+                v,
+                limit,
+            )
+        )
+    stale = _levels(data.mark_age, (t.stale_warning_seconds, t.stale_critical_seconds), below=False)
+    for i in np.flatnonzero(stale).tolist():
+        level = _LOSS[int(stale[i])]
+        age = float(data.mark_age[i])
+        readings.append(
+            Reading(
+                f"stale:{data.keys[i]}",
+                "stale_data",
+                level,
+                f"{data.labels[i]} mark is {age:,.0f} s old",
+                age,
+                t.stale_warning_seconds,
+            )
+        )
+    if data.peak_equity > 0:
+        drawdown = max(0.0, 1.0 - data.equity / data.peak_equity)
+        if drawdown > t.drawdown_alert:
+            readings.append(
+                Reading(
+                    "drawdown",
+                    "drawdown",
+                    AlertLevel.CRITICAL,
+                    f"equity is {drawdown * 100:.2f} % below its peak (alert at {t.drawdown_alert * 100:g} %)",
+                    drawdown,
+                    t.drawdown_alert,
+                )
+            )
+    if data.equity > 0:
+        usage = data.margin_used / data.equity
+        bands = (
+            (t.margin_block, AlertLevel.EMERGENCY),
+            (t.margin_critical, AlertLevel.CRITICAL),
+            (t.margin_warning, AlertLevel.WARNING),
+        )
+        for limit, level in bands:
+            if usage >= limit:
+                readings.append(
+                    Reading(
+                        "margin_usage",
+                        "margin_usage",
+                        level,
+                        f"margin in use is {usage * 100:.2f} % of equity (alert at {limit * 100:g} %)",
+                        usage,
+                        limit,
+                    )
+                )
+                break
+        heat = data.heat / data.equity
+        for limit, level in zip(
+            reversed(t.heat_levels),
+            (AlertLevel.CRITICAL, AlertLevel.WARNING, AlertLevel.INFO),
+            strict=True,
+        ):
+            if heat >= limit:
+                readings.append(
+                    Reading(
+                        "portfolio_heat",
+                        "portfolio_heat",
+                        level,
+                        f"portfolio heat (risk to stops) is {heat * 100:.2f} % of equity (level {limit * 100:g} %)",
+                        heat,
+                        limit,
+                    )
+                )
+                break
+    return readings
+
+
+@dataclass(slots=True)
+class AlertDeduper:
+    """Emits an alert when a key's level changes (up, or back to OK) or, at the same level, after
+    ``cooldown_seconds``. Keeps its memory between ticks (the application persists it)."""
+
+    cooldown_seconds: float
+    memory: dict[str, tuple[AlertLevel, datetime]] = field(default_factory=dict)
+
+    def feed(self, readings: Sequence[Reading], now: datetime) -> list[Alert]:
+        """Alerts to raise for this tick's readings."""
+        alerts: list[Alert] = []
+        seen: set[str] = set()
+        for r in readings:
+            seen.add(r.key)
+            previous = self.memory.get(r.key)
+            if (
+                previous is None
+                or previous[0] != r.level
+                or (now - previous[1]).total_seconds() >= self.cooldown_seconds
+            ):
+                alerts.append(Alert(r.key, r.kind, r.level, r.message, r.value, r.threshold, now))
+                self.memory[r.key] = (r.level, now)
+        for key in [k for k in self.memory if k not in seen]:
+            level, _ = self.memory.pop(key)
+            if level >= AlertLevel.WARNING:
+                alerts.append(
+                    Alert(
+                        key,
+                        key.split(":")[0],
+                        AlertLevel.INFO,
+                        f"{key} is back within limits",
+                        0.0,
+                        0.0,
+                        now,
+                    )
+                )
+        return alerts

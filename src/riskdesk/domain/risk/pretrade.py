@@ -1,0 +1,698 @@
+"""The pre-trade pipeline: ``check(intent, book, now) -> Approved | Denied``.
+
+Order of checks: validation and the critical checks (trading state, stale data, reduce-only
+consistency, margin, daily loss, per-symbol exposure) short-circuit; the others are all evaluated
+and every failure is reported, the most severe first. Orders that reduce a position pass the
+loss and exposure checks that block entries. Every check reads O(1) aggregates of
+:class:`~riskdesk.domain.risk.aggregates.RiskBook`, so the cost does not grow with the number of
+open positions.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+import numpy as np
+
+from riskdesk.domain.errors import ValidationError
+from riskdesk.domain.instruments import Instrument
+from riskdesk.domain.orders import OrderIntent, OrderType, validate_intent
+from riskdesk.domain.risk.aggregates import InstrumentRisk, OrderBookSide, RiskBook
+from riskdesk.domain.risk.decisions import Approved, Decision, Denial, Denied, RiskCode, Severity
+from riskdesk.domain.risk.limits import RiskLimits
+from riskdesk.domain.risk.rate_limit import VenueRateLimiter
+
+#: Number of distinct checks the pipeline runs (reported with every approval).
+CHECK_COUNT = len(RiskCode) - 1
+
+_CRIT = Severity.CRITICAL
+_HIGH = Severity.HIGH
+_MED = Severity.MEDIUM
+
+
+def _pct(x: float) -> str:
+    return f"{x * 100:.2f} %"
+
+
+def _qty(x: float) -> str:
+    return f"{x:.8g}"
+
+
+def _deny(intent: OrderIntent, denial: Denial) -> Denied:
+    return Denied(intent.intent_id, denial, (denial,))
+
+
+def walk_book(side: OrderBookSide, qty: float, levels: int) -> tuple[float, float, float]:
+    """``(depth, vwap, filled)`` taking ``qty`` from the first ``levels`` levels of ``side``."""
+    sizes = side.sizes[:levels]
+    prices = side.prices[:levels]
+    depth = float(sizes.sum())
+    if qty <= 0 or depth <= 0:
+        return depth, float(prices[0]) if len(prices) else math.nan, 0.0
+    cumulative = np.cumsum(sizes)
+    take = np.minimum(sizes, np.maximum(0.0, qty - (cumulative - sizes)))
+    filled = float(take.sum())
+    vwap = float((take * prices).sum() / filled) if filled > 0 else math.nan
+    return depth, vwap, filled
+
+
+class PreTradeEngine:
+    """Runs every pre-trade check with one set of limits."""
+
+    def __init__(self, limits: RiskLimits, rates: VenueRateLimiter | None = None) -> None:
+        self.limits = limits
+        self.rates = rates or (
+            VenueRateLimiter(limits.orders_per_second, limits.order_burst)
+            if limits.orders_per_second
+            else None
+        )
+
+    def check(
+        self, intent: OrderIntent, instrument: Instrument, book: RiskBook, now: datetime
+    ) -> Decision:
+        """Decide on one order. On approval the venue's rate-limit token is spent and the
+        adjustment counters are not touched (the application records fills and adjustments)."""
+        lim = self.limits
+        try:
+            validate_intent(intent, instrument)
+        except ValidationError as exc:
+            return _deny(
+                intent,
+                Denial(
+                    RiskCode.INVALID_ORDER,
+                    f"{exc.field}: {exc.reason}" if exc.field else exc.reason,
+                    "correct the order",
+                    0.0,
+                    0.0,
+                    _CRIT,
+                ),
+            )
+        key = intent.instrument_key
+        inst = book.instruments.get(key)
+        if inst is None:
+            return _deny(
+                intent,
+                Denial(
+                    RiskCode.NO_MARK,
+                    f"no mark price for {key}: its risk cannot be measured",
+                    "record a mark for the instrument first",
+                    0.0,
+                    0.0,
+                    _CRIT,
+                ),
+            )
+        q = float(intent.signed_qty)
+        slot = intent.position_side.value
+        old = book.positions.get((intent.account_id, key, slot), 0.0)
+        new = old + q
+        reducing = old != 0.0 and abs(new) < abs(old) and (new == 0.0 or (new > 0.0) == (old > 0.0))
+        if intent.reduce_only and not reducing:
+            return _deny(
+                intent,
+                Denial(
+                    RiskCode.REDUCE_ONLY,
+                    f"reduce-only order of {_qty(q)} would not reduce the position of {_qty(old)} in {key}",
+                    f"at most {_qty(abs(old))} on the closing side"
+                    if old
+                    else "there is no position to reduce",
+                    abs(q),
+                    abs(old),
+                    _CRIT,
+                ),
+            )
+        state = book.state
+        if not state.allows(reducing):
+            return _deny(
+                intent,
+                Denial(
+                    RiskCode.TRADING_STATE,
+                    f"trading is {state.label}: only orders that reduce a position are accepted",
+                    "send a reduce-only order, or reset the trading state with a reason",
+                    float(state),
+                    0.0,
+                    _CRIT,
+                ),
+            )
+        if reducing:
+            return self._approve(intent, book, now, inst, q, ())
+        equity = book.equity
+        if equity <= 0.0:
+            return _deny(
+                intent,
+                Denial(
+                    RiskCode.TOTAL_EXPOSURE,
+                    f"equity is {equity:,.2f}: no new risk can be taken",
+                    "deposit or reduce positions",
+                    equity,
+                    0.0,
+                    _CRIT,
+                ),
+            )
+        if lim.max_mark_age_seconds is not None and inst.mark_ts is not None:
+            age = (now - inst.mark_ts).total_seconds()
+            if age > lim.max_mark_age_seconds:
+                return _deny(
+                    intent,
+                    Denial(
+                        RiskCode.STALE_DATA,
+                        f"the mark of {key} is {age:,.0f} s old, limit {lim.max_mark_age_seconds:,.0f} s",
+                        "wait for fresh market data",
+                        age,
+                        lim.max_mark_age_seconds,
+                        _CRIT,
+                    ),
+                )
+        px = float(
+            intent.price
+            if intent.price is not None
+            else intent.stop_price
+            if intent.stop_price is not None
+            else inst.mark
+        )
+        per_unit = inst.notional_at(px)
+        notional = abs(q) * per_unit
+        margin_need = (
+            abs(q)
+            * (inst.short_margin_per_unit if inst.is_option and q < 0 else inst.margin_per_unit)
+            * (px / inst.mark if inst.mark > 0 and not inst.inverse else 1.0)
+        )
+        if inst.margined:
+            leverage = (
+                float(intent.leverage)
+                if intent.leverage
+                else book.account_leverage.get(intent.account_id, 1.0)
+            )
+            margin_need /= leverage
+        margin_need += (notional * inst.fee_rate + abs(q) * inst.fee_per_contract) / (
+            inst.settle_rate or 1.0
+        )
+        available = book.available.get((intent.account_id, inst.settle), 0.0)
+        if margin_need > available:
+            most = available / (margin_need / abs(q)) if margin_need > 0 else 0.0
+            return _deny(
+                intent,
+                Denial(
+                    RiskCode.INSUFFICIENT_MARGIN,
+                    f"the order needs {margin_need:,.8g} {inst.settle} of margin and fees, {available:,.8g} is available",
+                    f"reduce the order to at most {_qty(most)} contracts or add funds",
+                    margin_need,
+                    available,
+                    _CRIT,
+                ),
+            )
+        if lim.daily_loss_limit is not None and book.day_start_equity:
+            loss = (equity - book.day_start_equity) / book.day_start_equity
+            if loss <= -lim.daily_loss_limit:
+                return _deny(
+                    intent,
+                    Denial(
+                        RiskCode.DAILY_LOSS,
+                        f"today's loss is {_pct(-loss)} of the day-start equity, limit {_pct(lim.daily_loss_limit)}",
+                        "only orders that reduce positions are accepted for the rest of the day",
+                        -loss,
+                        lim.daily_loss_limit,
+                        _CRIT,
+                    ),
+                )
+        old_sym = book.symbol_exposure.get(key, 0.0)
+        new_sym = old_sym + q * inst.exposure_per_unit
+        if lim.max_symbol_exposure is not None and abs(new_sym) > abs(old_sym):
+            ratio = abs(new_sym) / equity
+            if ratio > lim.max_symbol_exposure:
+                room = max(0.0, lim.max_symbol_exposure * equity - abs(old_sym))
+                most = room / abs(inst.exposure_per_unit) if inst.exposure_per_unit else 0.0
+                return _deny(
+                    intent,
+                    Denial(
+                        RiskCode.SYMBOL_EXPOSURE,
+                        f"{key} would be {_pct(ratio)} of equity ({abs(new_sym):,.2f}), limit {_pct(lim.max_symbol_exposure)}",
+                        f"reduce the order to at most {_qty(most)} contracts",
+                        ratio,
+                        lim.max_symbol_exposure,
+                        _CRIT,
+                    ),
+                )
+        return self._rest(intent, book, now, inst, q, old, new, old_sym, new_sym, px, notional)
+
+    def _rest(
+        self,
+        intent: OrderIntent,
+        book: RiskBook,
+        now: datetime,
+        inst: InstrumentRisk,
+        q: float,
+        old: float,
+        new: float,
+        old_sym: float,
+        new_sym: float,
+        px: float,
+        notional: float,
+    ) -> Decision:
+        equity = book.equity
+        found: list[Denial] = []
+        warnings: list[str] = []
+        self._exposure(book, old, old_sym, new_sym, equity, found)
+        trade_risk = self._trade(intent, inst, q, px, notional, equity, found, warnings)
+        self._liquidity(intent, inst, q, px, found, warnings)
+        self._flow(intent, book, now, inst, q, notional, equity, found)
+        self._book_after(inst, book, old_sym, new_sym, trade_risk, equity, found)
+        self._greeks(inst, q, equity, book, found)
+        self._scenario(inst, q, equity, book, found)
+        if found:
+            found.sort(key=lambda d: (d.severity is not _HIGH, d.severity is _MED))
+            return Denied(intent.intent_id, found[0], tuple(found))
+        return self._approve(intent, book, now, inst, q, tuple(warnings))
+
+    def _exposure(
+        self,
+        book: RiskBook,
+        old: float,
+        old_sym: float,
+        new_sym: float,
+        equity: float,
+        found: list[Denial],
+    ) -> None:
+        lim = self.limits
+        gross_after = book.gross - abs(old_sym) + abs(new_sym)
+        if (
+            lim.max_total_exposure is not None
+            and gross_after > book.gross
+            and gross_after / equity > lim.max_total_exposure
+        ):
+            found.append(
+                Denial(
+                    RiskCode.TOTAL_EXPOSURE,
+                    f"total exposure would be {_pct(gross_after / equity)} of equity, limit {_pct(lim.max_total_exposure)}",
+                    "reduce the order or close other positions",
+                    gross_after / equity,
+                    lim.max_total_exposure,
+                    _HIGH,
+                )
+            )
+        if lim.max_positions is not None and old == 0.0:
+            count = book.count + 1
+            if count > lim.max_positions:
+                found.append(
+                    Denial(
+                        RiskCode.MAX_POSITIONS,
+                        f"this would be open position {count}, limit {lim.max_positions}",
+                        "close a position first",
+                        float(count),
+                        float(lim.max_positions),
+                        _HIGH,
+                    )
+                )
+        if (
+            lim.max_leverage is not None
+            and gross_after > book.gross
+            and gross_after / equity > lim.max_leverage
+        ):
+            found.append(
+                Denial(
+                    RiskCode.LEVERAGE,
+                    f"effective leverage would be {gross_after / equity:.2f}x, limit {lim.max_leverage:g}x",
+                    "reduce the order",
+                    gross_after / equity,
+                    lim.max_leverage,
+                    _HIGH,
+                )
+            )
+
+    def _trade(
+        self,
+        intent: OrderIntent,
+        inst: InstrumentRisk,
+        q: float,
+        px: float,
+        notional: float,
+        equity: float,
+        found: list[Denial],
+        warnings: list[str],
+    ) -> float:
+        """Checks on the order itself; returns its risk to the protective stop (reporting ccy)."""
+        lim = self.limits
+        stop = intent.protective_stop
+        trade_risk = 0.0
+        if stop is not None:
+            s = float(stop)
+            per = (
+                abs(1.0 / px - 1.0 / s) * inst.contract_size
+                if inst.inverse
+                else abs(px - s) * inst.contract_size
+            )
+            trade_risk = abs(q) * per * inst.settle_rate
+            if lim.risk_per_trade is not None and trade_risk / equity > lim.risk_per_trade:
+                most = lim.risk_per_trade * equity / (per * inst.settle_rate) if per else 0.0
+                found.append(
+                    Denial(
+                        RiskCode.RISK_PER_TRADE,
+                        f"risk to the stop is {trade_risk:,.2f} = {_pct(trade_risk / equity)} of equity, limit {_pct(lim.risk_per_trade)}",
+                        f"reduce the order to at most {_qty(most)} contracts or tighten the stop",
+                        trade_risk / equity,
+                        lim.risk_per_trade,
+                        _HIGH,
+                    )
+                )
+        elif lim.require_protective_stop:
+            found.append(
+                Denial(
+                    RiskCode.NO_PROTECTIVE_STOP,
+                    "the entry has no protective stop",
+                    "attach a stop price",
+                    0.0,
+                    0.0,
+                    _HIGH,
+                )
+            )
+        else:
+            warnings.append("no protective stop given: risk per trade and heat not checked")
+        if lim.max_order_notional is not None and notional > lim.max_order_notional:
+            found.append(
+                Denial(
+                    RiskCode.ORDER_NOTIONAL,
+                    f"order notional {notional:,.2f} exceeds {lim.max_order_notional:,.2f}",
+                    "split the order",
+                    notional,
+                    lim.max_order_notional,
+                    _HIGH,
+                )
+            )
+        band = lim.option_price_band if inst.is_option else lim.price_band
+        if band is not None and intent.price is not None and inst.mark > 0:
+            off = px / inst.mark - 1.0
+            if (q > 0 and off > band) or (q < 0 and -off > band):
+                found.append(
+                    Denial(
+                        RiskCode.PRICE_BAND,
+                        f"limit {px:g} is {_pct(abs(off))} {'above' if off > 0 else 'below'} the mark {inst.mark:g}, band {_pct(band)}",
+                        "check the price (fat finger?)",
+                        abs(off),
+                        band,
+                        _HIGH,
+                    )
+                )
+        return trade_risk
+
+    def _flow(
+        self,
+        intent: OrderIntent,
+        book: RiskBook,
+        now: datetime,
+        inst: InstrumentRisk,
+        q: float,
+        notional: float,
+        equity: float,
+        found: list[Denial],
+    ) -> None:
+        lim = self.limits
+        if self.rates is not None and self.rates.bucket(intent.venue).available(now) < 1.0:
+            wait = self.rates.bucket(intent.venue).wait_seconds(now)
+            found.append(
+                Denial(
+                    RiskCode.RATE_LIMIT,
+                    f"order rate limit for {intent.venue} reached ({lim.orders_per_second:g}/s)",
+                    f"retry in {wait:.2f} s",
+                    0.0,
+                    float(lim.orders_per_second or 0),
+                    _MED,
+                )
+            )
+        if intent.source.split(":")[0] in lim.adjustment_sources:
+            if (
+                lim.max_adjustments_per_day is not None
+                and book.adjustments_today >= lim.max_adjustments_per_day
+            ):
+                found.append(
+                    Denial(
+                        RiskCode.ADJUSTMENTS_PER_DAY,
+                        f"{book.adjustments_today} adjustments today, limit {lim.max_adjustments_per_day}",
+                        "wait for tomorrow or adjust by hand",
+                        float(book.adjustments_today),
+                        float(lim.max_adjustments_per_day),
+                        _MED,
+                    )
+                )
+            last = book.last_adjustment.get(inst.asset)
+            if lim.min_seconds_between_adjustments is not None and last is not None:
+                gap = (now - last).total_seconds()
+                if gap < lim.min_seconds_between_adjustments:
+                    found.append(
+                        Denial(
+                            RiskCode.ADJUSTMENT_INTERVAL,
+                            f"last {inst.asset} adjustment {gap:.0f} s ago, minimum {lim.min_seconds_between_adjustments:.0f} s",
+                            f"retry in {lim.min_seconds_between_adjustments - gap:.0f} s",
+                            gap,
+                            lim.min_seconds_between_adjustments,
+                            _MED,
+                        )
+                    )
+        delta_change = abs(q * inst.delta_per_unit)
+        if (
+            lim.max_delta_change_per_trade is not None
+            and delta_change / equity > lim.max_delta_change_per_trade
+        ):
+            found.append(
+                Denial(
+                    RiskCode.DELTA_CHANGE,
+                    f"the order moves dollar delta by {delta_change:,.2f} = {_pct(delta_change / equity)} of equity, limit {_pct(lim.max_delta_change_per_trade)}",
+                    "split the adjustment",
+                    delta_change / equity,
+                    lim.max_delta_change_per_trade,
+                    _MED,
+                )
+            )
+        cost = notional * inst.fee_rate + abs(q) * inst.fee_per_contract * inst.settle_rate
+        if (
+            lim.max_cost_per_day is not None
+            and (book.cost_today + cost) / equity > lim.max_cost_per_day
+        ):
+            total = book.cost_today + cost
+            found.append(
+                Denial(
+                    RiskCode.COST_PER_DAY,
+                    f"trading costs today would be {total:,.2f} = {_pct(total / equity)} of equity, limit {_pct(lim.max_cost_per_day)}",
+                    "trade less today",
+                    total / equity,
+                    lim.max_cost_per_day,
+                    _MED,
+                )
+            )
+
+    def _book_after(
+        self,
+        inst: InstrumentRisk,
+        book: RiskBook,
+        old_sym: float,
+        new_sym: float,
+        trade_risk: float,
+        equity: float,
+        found: list[Denial],
+    ) -> None:
+        lim = self.limits
+        asset_gross = book.asset_gross.get(inst.asset, 0.0) - abs(old_sym) + abs(new_sym)
+        if (
+            lim.max_concentration is not None
+            and abs(new_sym) > abs(old_sym)
+            and asset_gross / equity > lim.max_concentration
+        ):
+            found.append(
+                Denial(
+                    RiskCode.CONCENTRATION,
+                    f"{inst.asset} would be {_pct(asset_gross / equity)} of equity, limit {_pct(lim.max_concentration)}",
+                    f"diversify away from {inst.asset}",
+                    asset_gross / equity,
+                    lim.max_concentration,
+                    _MED,
+                )
+            )
+        if (
+            lim.max_portfolio_heat is not None
+            and trade_risk
+            and (book.heat + trade_risk) / equity > lim.max_portfolio_heat
+        ):
+            heat = (book.heat + trade_risk) / equity
+            found.append(
+                Denial(
+                    RiskCode.PORTFOLIO_HEAT,
+                    f"portfolio heat would be {_pct(heat)}, limit {_pct(lim.max_portfolio_heat)}",
+                    "tighten stops or reduce positions first",
+                    heat,
+                    lim.max_portfolio_heat,
+                    _MED,
+                )
+            )
+
+    def _liquidity(
+        self,
+        intent: OrderIntent,
+        inst: InstrumentRisk,
+        q: float,
+        px: float,
+        found: list[Denial],
+        warnings: list[str],
+    ) -> None:
+        lim = self.limits
+        marketable = intent.order_type is OrderType.MARKET or (
+            intent.order_type is OrderType.LIMIT
+            and inst.book is not None
+            and len(inst.book.asks.prices) > 0
+            and len(inst.book.bids.prices) > 0
+            and (
+                (q > 0 and px >= float(inst.book.asks.prices[0]))
+                or (q < 0 and px <= float(inst.book.bids.prices[0]))
+            )
+        )
+        if inst.book is None:
+            if lim.require_order_book and marketable:
+                found.append(
+                    Denial(
+                        RiskCode.LIQUIDITY,
+                        "no order book: liquidity cannot be checked",
+                        "wait for depth data or use a limit order",
+                        0.0,
+                        0.0,
+                        _HIGH,
+                    )
+                )
+            elif marketable:
+                warnings.append("no order book: liquidity and slippage not checked")
+            return
+        side = inst.book.asks if q > 0 else inst.book.bids
+        depth, vwap, _ = walk_book(side, abs(q), lim.liquidity_levels)
+        if lim.liquidity_book_fraction is not None and abs(q) > lim.liquidity_book_fraction * depth:
+            found.append(
+                Denial(
+                    RiskCode.LIQUIDITY,
+                    f"order of {_qty(abs(q))} is {abs(q) / depth * 100 if depth else math.inf:.1f} % of the top {lim.liquidity_levels} levels ({_qty(depth)}), limit {_pct(lim.liquidity_book_fraction)}",
+                    f"at most {_qty(lim.liquidity_book_fraction * depth)} per order",
+                    abs(q) / depth if depth else math.inf,
+                    lim.liquidity_book_fraction,
+                    _HIGH,
+                )
+            )
+        if (
+            marketable
+            and lim.max_slippage_bps is not None
+            and not math.isnan(vwap)
+            and len(side.prices)
+        ):
+            best = float(side.prices[0])
+            bps = abs(vwap / best - 1.0) * 1e4
+            if bps > lim.max_slippage_bps:
+                found.append(
+                    Denial(
+                        RiskCode.SLIPPAGE,
+                        f"estimated slippage {bps:.1f} bps, limit {lim.max_slippage_bps:g} bps",
+                        "use a limit order or split it",
+                        bps,
+                        lim.max_slippage_bps,
+                        _HIGH,
+                    )
+                )
+
+    def _greeks(
+        self, inst: InstrumentRisk, q: float, equity: float, book: RiskBook, found: list[Denial]
+    ) -> None:
+        lim = self.limits
+        asset = inst.asset
+        checks = (
+            (
+                RiskCode.NET_DELTA,
+                lim.max_net_delta_per_underlying,
+                book.asset_delta,
+                inst.delta_per_unit,
+                "net dollar delta",
+            ),
+            (
+                RiskCode.GAMMA,
+                lim.max_gamma_per_underlying,
+                book.asset_gamma,
+                inst.gamma_per_unit,
+                "dollar gamma (1 % move)",
+            ),
+            (
+                RiskCode.VEGA,
+                lim.max_vega_per_underlying,
+                book.asset_vega,
+                inst.vega_per_unit,
+                "vega (1 vol point)",
+            ),
+        )
+        for code, limit, table, per_unit, name in checks:
+            if limit is None or per_unit == 0.0:
+                continue
+            before = table.get(asset, 0.0)
+            after = before + q * per_unit
+            if abs(after) > abs(before) and abs(after) / equity > limit:
+                found.append(
+                    Denial(
+                        code,
+                        f"{asset} {name} would be {after:,.2f} = {_pct(abs(after) / equity)} of equity, limit {_pct(limit)}",
+                        f"hedge {asset} or reduce the order",
+                        abs(after) / equity,
+                        limit,
+                        _MED,
+                    )
+                )
+        if lim.max_net_delta_total is not None and inst.delta_per_unit:
+            before = book.delta_total
+            after = before + q * inst.delta_per_unit
+            if abs(after) > abs(before) and abs(after) / equity > lim.max_net_delta_total:
+                found.append(
+                    Denial(
+                        RiskCode.NET_DELTA,
+                        f"book net dollar delta would be {after:,.2f} = {_pct(abs(after) / equity)} of equity, limit {_pct(lim.max_net_delta_total)}",
+                        "hedge the book",
+                        abs(after) / equity,
+                        lim.max_net_delta_total,
+                        _MED,
+                    )
+                )
+
+    def _scenario(
+        self, inst: InstrumentRisk, q: float, equity: float, book: RiskBook, found: list[Denial]
+    ) -> None:
+        # The same shock hits every underlying at once, so the book's worst cell is the minimum of
+        # the summed grid, not a sum of per-underlying minima.
+        lim = self.limits
+        if lim.max_scenario_loss is None or inst.scenario_per_unit is None:
+            return
+        total = book.scenario_sum
+        after = q * inst.scenario_per_unit if total is None else total + q * inst.scenario_per_unit
+        worst_before = 0.0 if total is None else float(total.min())
+        worst_after = float(after.min())
+        if worst_after < worst_before and -worst_after / equity > lim.max_scenario_loss:
+            found.append(
+                Denial(
+                    RiskCode.SCENARIO_LOSS,
+                    f"worst scenario loss would be {-worst_after:,.2f} = {_pct(-worst_after / equity)} of equity, limit {_pct(lim.max_scenario_loss)}",
+                    "reduce the order or hedge",
+                    -worst_after / equity,
+                    lim.max_scenario_loss,
+                    _MED,
+                )
+            )
+
+    def _approve(
+        self,
+        intent: OrderIntent,
+        book: RiskBook,
+        now: datetime,
+        inst: InstrumentRisk,
+        q: float,
+        warnings: tuple[str, ...],
+    ) -> Decision:
+        if self.rates is not None:
+            bucket = self.rates.bucket(intent.venue)
+            if not bucket.take(now):
+                denial = Denial(
+                    RiskCode.RATE_LIMIT,
+                    f"order rate limit for {intent.venue} reached ({self.limits.orders_per_second:g}/s)",
+                    f"retry in {bucket.wait_seconds(now):.2f} s",
+                    0.0,
+                    float(self.limits.orders_per_second or 0),
+                    _MED,
+                )
+                return _deny(intent, denial)
+        return Approved(intent.intent_id, CHECK_COUNT, warnings)

@@ -1,0 +1,58 @@
+"""Token buckets for order-rate limits per venue (time is passed in, never read)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(slots=True)
+class TokenBucket:
+    """``rate`` tokens per second up to ``burst``; one order costs one token."""
+
+    rate: float
+    burst: int
+    tokens: float = -1.0
+    last: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.tokens < 0:
+            self.tokens = float(self.burst)
+
+    def available(self, now: datetime) -> float:
+        """Tokens available at ``now`` (refilled since the last take)."""
+        if self.last is None:
+            return self.tokens
+        elapsed = (now - self.last).total_seconds()
+        return min(float(self.burst), self.tokens + max(elapsed, 0.0) * self.rate)
+
+    def take(self, now: datetime) -> bool:
+        """Spend a token if one is available at ``now``."""
+        tokens = self.available(now)
+        self.last = now
+        if tokens >= 1.0:
+            self.tokens = tokens - 1.0
+            return True
+        self.tokens = tokens
+        return False
+
+    def wait_seconds(self, now: datetime) -> float:
+        """Seconds until a token is available."""
+        tokens = self.available(now)
+        return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate
+
+
+@dataclass(slots=True)
+class VenueRateLimiter:
+    """One bucket per venue."""
+
+    rate: float
+    burst: int
+    buckets: dict[str, TokenBucket] = field(default_factory=dict)
+
+    def bucket(self, venue: str) -> TokenBucket:
+        """The venue's bucket (created full)."""
+        bucket = self.buckets.get(venue)
+        if bucket is None:
+            bucket = self.buckets[venue] = TokenBucket(self.rate, self.burst)
+        return bucket

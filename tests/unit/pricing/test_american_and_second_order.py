@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from riskdesk.domain.pricing import (
     american_price,
@@ -175,3 +177,27 @@ def test_second_order_limits_and_invalid_inputs() -> None:
     assert so.vanna[0] == 0.0 and so.volga[0] == 0.0 and np.isfinite(so.charm[:2]).all()
     assert so.vanna[1] == 0.0 and so.volga[1] == 0.0
     assert np.isnan([so.vanna[2], so.charm[2], so.volga[2]]).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.floats(0.5, 2.0),
+    st.floats(0.02, 3.0),
+    st.floats(-0.01, 0.12),
+    st.floats(0.0, 0.12),
+    st.floats(0.05, 1.5),
+    st.booleans(),
+)
+def test_bs2002_bounds_and_monotonicity(
+    k: float, t: float, r: float, q: float, v: float, call: bool
+) -> None:
+    spots = np.array([90.0, 100.0, 110.0])
+    strike = 100.0 * k
+    amer = bjerksund_stensland_2002_price(spots, strike, t, r, q, v, call)
+    euro = bsm_price(spots, strike, t, r, q, v, call)
+    intrinsic = np.maximum((spots - strike) if call else (strike - spots), 0.0)
+    assert np.all(np.isfinite(amer))
+    assert np.all(amer >= euro - 1e-12 * strike)
+    assert np.all(amer >= intrinsic - 1e-12 * strike)
+    steps = np.diff(amer)
+    assert np.all(steps >= -1e-9) if call else np.all(steps <= 1e-9)

@@ -42,7 +42,7 @@ def _gbsm_loop(s, k, t, r, q, v, c, price, delta, gamma, theta, vega, rho):
         live = sd > 0.0
         inv_sd = 1.0 / sd
         d1 = x * inv_sd + 0.5 * sd if live else (math.inf if x > 0.0 else -math.inf)
-        d1 = d1 if (live or x != 0.0) else 0.0
+        d1 = d1 if (live | (x != 0.0)) else 0.0
         d2 = d1 - sd
         g1 = sm.gauss(d1)
         # OTM-side CDFs; ITM price = OTM counterpart + dr·(F - K) (see _gbsm_block).
@@ -67,7 +67,8 @@ def _gbsm_loop(s, k, t, r, q, v, c, price, delta, gamma, theta, vega, rho):
         th_vol = -0.5 * sdq * pdf * (vi * vi * inv_sd) if live else 0.0
         th = th_vol - w * ri * kdr * nd2 + w * qi * sdq * nd1
         rh = w * ki * ti * dr * nd2
-        ok = si > 0.0 and ki > 0.0 and ti >= 0.0 and vi >= 0.0 and (ri + qi) == (ri + qi)
+        # "&" on booleans, not "and": short-circuit branches stop the vectoriser.
+        ok = (si > 0.0) & (ki > 0.0) & (ti >= 0.0) & (vi >= 0.0) & ((ri + qi) == (ri + qi))
         price[i] = p_ if ok else math.nan
         delta[i] = de if ok else math.nan
         gamma[i] = ga if ok else math.nan
@@ -131,7 +132,7 @@ def _iv_step(x, eh, beta, ln_beta, lower, s, lo, hi):
     newton = f / f1
     step = newton / (1.0 - 0.5 * newton * f2 / f1)
     cand = s - step
-    inside = cand >= lo and cand <= hi
+    inside = (cand >= lo) & (cand <= hi)
     fallback = 0.5 * (lo + hi) if hi < math.inf else 2.0 * s
     return (cand if inside else fallback), lo, hi
 
@@ -184,13 +185,14 @@ def _iv_loop(price, spot, k, t, r, q, c, n_steps, tol, vol, status):
             p = price[i] / dfi
             intrinsic = max(w * fmk, 0.0)
             upper = fi if call else ki
+            # "&" on booleans, not "and": short-circuit branches stop the vectoriser.
             finite = (
-                abs(p) < math.inf
-                and abs(fi) < math.inf
-                and abs(ki) < math.inf
-                and abs(ti) < math.inf
+                (abs(p) < math.inf)
+                & (abs(fi) < math.inf)
+                & (abs(ki) < math.inf)
+                & (abs(ti) < math.inf)
             )
-            valid = finite and fi > 0.0 and ki > 0.0 and ti > 0.0 and dfi > 0.0
+            valid = finite & (fi > 0.0) & (ki > 0.0) & (ti > 0.0) & (dfi > 0.0)
             tv = p - intrinsic
             st = 0
             band = _INTRINSIC_BAND * max(p, intrinsic)

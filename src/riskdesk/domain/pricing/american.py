@@ -159,6 +159,9 @@ def bjerksund_stensland_price(
         amer = _bs93_call(cs, ck, t_, cr, cb, v_)
     euro = bsm_price(s_, k_, t_, r_, q_, v_, c_, backend="numpy")
     never_early = (cb >= cr) | (t_ <= 0.0) | (v_ <= 0.0)
+    # As r - b → 0+ (e.g. q = 1e-12 for a call) the trigger price runs to infinity and the
+    # formula gives inf/inf; early exercise is then worthless: the European value.
+    never_early = never_early | ~np.isfinite(amer)
     return np.where(never_early, euro, np.maximum(amer, euro))
 
 
@@ -289,6 +292,8 @@ def bjerksund_stensland_2002_price(
         safe_v = np.where(never_early, 0.2, v_)
         amer = _bs02_call(cs, ck, safe_t, safe_r, safe_b, safe_v)
     euro = bsm_price(s_, k_, t_, r_, q_, v_, c_, backend="numpy")
+    # r - b → 0+: trigger prices at infinity, inf/inf in the formula; European value.
+    never_early = never_early | ~np.isfinite(amer)
     return np.where(never_early, euro, np.maximum(amer, euro))
 
 

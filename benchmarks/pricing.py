@@ -115,6 +115,21 @@ def _quantlib_ns(args: tuple[np.ndarray, ...], implied: bool) -> float | None:
     return (time.perf_counter() - t0) / QL_SAMPLE * 1e9
 
 
+def _one_thread(args: tuple[np.ndarray, ...], price: np.ndarray) -> tuple[float, float] | None:
+    try:
+        import numba
+    except ImportError:
+        return None
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        greeks = _best(lambda: bsm_greeks(*args, backend="numba"), 7) / N * 1e9
+        iv = _best(lambda: implied_vol_bsm(price, *args[:5], args[6], backend="numba"), 5)
+    finally:
+        numba.set_num_threads(threads)
+    return greeks, iv / N * 1e9
+
+
 def main() -> None:
     args = _inputs(N)
     bsm_greeks(*(a[:10] for a in args), backend="numba")  # compile / load cache
@@ -129,6 +144,7 @@ def main() -> None:
     iv_np = _best(lambda: implied_vol_bsm(g.price[:m], *sub[:5], sub[6], backend="numpy"), 2)
     iv_np = iv_np / m * 1e9
     iv_ref = _best(lambda: _numpy_iv_reference(g.price, *args[:5], args[6]), 2) / N * 1e9
+    one_thread = _one_thread(args, g.price)
     ql_g = _quantlib_ns(args, implied=False)
     ql_iv = _quantlib_ns(args, implied=True)
     print(
@@ -150,6 +166,11 @@ def main() -> None:
         print(
             f"  QuantLib impliedVolatility loop ({QL_SAMPLE} sample): {ql_iv:.0f} ns/option "
             f"(ratio {ql_iv / iv:.0f}x)"
+        )
+    if one_thread:
+        print(
+            f"numba on one thread: price+5 Greeks {one_thread[0]:.1f} ns/option, implied vol "
+            f"{one_thread[1]:.1f} (a busy second core slows the two-thread run down)"
         )
 
 

@@ -250,7 +250,11 @@ class PricingService:
     def _inputs(
         self, report: PortfolioReport
     ) -> tuple[
-        _OptionInputs, list[PositionView], dict[str, float], list[tuple[str, str]], float | None
+        _OptionInputs,
+        list[tuple[PositionView, Instrument]],
+        dict[str, float],
+        list[tuple[str, str]],
+        float | None,
     ]:
         cfg = self.config
         catalog = {i.key: i for i in self._book.instruments()}
@@ -258,7 +262,7 @@ class PricingService:
         skipped: list[tuple[str, str]] = []
         opt_views: list[PositionView] = []
         opt_insts: list[Instrument] = []
-        linear: list[PositionView] = []
+        linear: list[tuple[PositionView, Instrument]] = []
         for view in report.positions:
             key = f"{view.venue}:{view.symbol}"
             inst = catalog.get(key)
@@ -275,7 +279,7 @@ class PricingService:
                 opt_views.append(view)
                 opt_insts.append(inst)
             else:
-                linear.append(view)
+                linear.append((view, inst))
         n = len(opt_views)
         spot = np.array([prices[i.asset] for i in opt_insts], dtype=np.float64)
         strike = np.array([_f(i.strike or Decimal(0)) for i in opt_insts], dtype=np.float64)
@@ -508,9 +512,7 @@ class PricingService:
                     note=note,
                 )
             )
-        catalog = {i.key: i for i in self._book.instruments()}
-        for view in linear:
-            inst = catalog[f"{view.venue}:{view.symbol}"]
+        for view, inst in linear:
             s_i = prices[inst.asset]
             dollar = _f(view.exposure)
             beta = cfg.beta_of(inst.asset)
@@ -585,8 +587,7 @@ class PricingService:
         )
         mode = vol_shock_mode or cfg.vol_shock_mode
         report = self._book.report(account_id)
-        o, linear, prices, _, _ = self._inputs(report)
-        catalog = {i.key: i for i in self._book.instruments()}
+        o, linear, _, _, _ = self._inputs(report)
         shape = (ds.size, dv.size, days.size)
         by_under: dict[str, FloatArray] = {}
         vol = np.where(np.isfinite(o.vol), o.vol, 0.0)
@@ -640,14 +641,12 @@ class PricingService:
             for u in sorted({i.asset for i in o.instruments}):
                 cols = np.array([i.asset == u for i in o.instruments], dtype=np.bool_)
                 by_under[u] = by_under.get(u, np.zeros(shape)) + pnl_opt[..., cols].sum(axis=-1)
-        for view in linear:
-            inst = catalog[f"{view.venue}:{view.symbol}"]
+        for view, inst in linear:
             move = _f(view.exposure) * ds[:, None, None] * np.ones(shape)
             by_under[inst.asset] = by_under.get(inst.asset, np.zeros(shape)) + move
         total = np.zeros(shape)
         for grid in by_under.values():
             total = total + grid
-        del prices
         return ScenarioGrid(ds, dv, mode, days, total, by_under)
 
 

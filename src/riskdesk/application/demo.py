@@ -8,11 +8,17 @@ drawdown have a day-start reference, exactly as a live deployment taking snapsho
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from riskdesk.application.book_service import BookService, PortfolioReport
-from riskdesk.application.fill_rows import parse_rows
+from riskdesk.application.fill_rows import parse_rows, parse_timestamp
+from riskdesk.application.risk_service import RiskService
+from riskdesk.domain.fills import normalize_symbol
+from riskdesk.domain.orders import OrderIntent
+from riskdesk.domain.risk.decisions import Decision
+from riskdesk.domain.risk.monitors import Alert
+from riskdesk.domain.values import Side, to_decimal
 from riskdesk.ports.market_data import CashMovement, PriceUpdate, Scenario
 
 Progress = Callable[[str, int, int], None]
@@ -32,13 +38,29 @@ class DemoResult:
     last: datetime
     description: str
     sources: dict[str, str]
+    alerts: list[Alert] = field(default_factory=list)
+    checks: list[tuple[datetime, OrderIntent, str, Decision]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _MonitorPoint:
+    ts: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class _OrderCheck:
+    ts: datetime
+    intent: OrderIntent
+    why: str
 
 
 class DemoService:
     """Runs a scenario through the same book service every interface uses."""
 
-    def __init__(self, book: BookService) -> None:
+    def __init__(self, book: BookService, risk: RiskService | None = None) -> None:
         self._book = book
+        self._risk = risk
 
     def run(self, scenario: Scenario, progress: Progress | None = None) -> DemoResult:
         """Load and replay ``scenario``; return the final whole-book report."""
@@ -51,6 +73,11 @@ class DemoService:
         events += [(c.ts, 0, c) for c in scenario.cash]
         events += [(item.ts, 1, (line, item)) for line, item in rows]
         events += [(u.ts, 2, u) for u in scenario.price_updates]
+        if self._risk is not None:
+            events += [(ts, 3, _MonitorPoint(ts)) for ts in scenario.monitor_times]
+            events += [(c.ts, 4, c) for c in (_order_check(row) for row in scenario.order_checks)]
+        alerts: list[Alert] = []
+        checks: list[tuple[datetime, OrderIntent, str, Decision]] = []
         events.sort(key=lambda e: (e[0], e[1]))
         scopes = [None, *(a.account_id for a in scenario.accounts)]
         snapshots = 0
@@ -74,6 +101,19 @@ class DemoService:
             elif isinstance(event, PriceUpdate):
                 self._flush(pending)
                 book.record_prices(event.marks, event.asset_prices, event.ts, event.source)
+            elif isinstance(event, _MonitorPoint) and self._risk is not None:
+                self._flush(pending)
+                alerts.extend(self._risk.monitor(event.ts).alerts)
+            elif isinstance(event, _OrderCheck) and self._risk is not None:
+                self._flush(pending)
+                checks.append(
+                    (
+                        event.ts,
+                        event.intent,
+                        event.why,
+                        self._risk.check(event.intent, now=event.ts).decision,
+                    )
+                )
             else:
                 pending.append(event)  # type: ignore[arg-type]
             if progress is not None:
@@ -95,6 +135,9 @@ class DemoService:
             last=last,
             description=scenario.description,
             sources=dict(scenario.sources),
+            alerts=alerts,
+            checks=checks,
+            notes=list(scenario.notes),
         )
 
     def _flush(self, pending: list[tuple[int, object]]) -> None:
@@ -110,3 +153,20 @@ class DemoService:
         for scope in scopes:
             self._book.snapshot(scope, day_start)
         return len(scopes)
+
+
+def _order_check(row: object) -> _OrderCheck:
+    assert isinstance(row, dict)  # noqa: S101 - scenario rows are JSON objects
+    ts = parse_timestamp(str(row["at"]), "at")
+    intent = OrderIntent(
+        intent_id=str(row["intent_id"]),
+        account_id=str(row["account_id"]),
+        venue=str(row["venue"]),
+        symbol=normalize_symbol(str(row["symbol"])),
+        side=Side.parse(str(row["side"])),
+        qty=to_decimal(str(row["qty"]), "qty"),
+        reduce_only=bool(row.get("reduce_only", False)),
+        source=str(row.get("source", "manual")),
+        created_at=ts,
+    )
+    return _OrderCheck(ts, intent, str(row.get("why", "")))

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from riskdesk.application.book_service import BookService
 from riskdesk.application.demo import DemoService
 from riskdesk.application.pricing_service import PricingService
+from riskdesk.application.rebalance_service import RebalanceService
 from riskdesk.application.risk_service import RiskService
 from riskdesk.ports.clock import Clock
 
@@ -20,3 +21,4 @@ class Application:
     clock: Clock
     pricing: PricingService
     risk: RiskService
+    options: RebalanceService

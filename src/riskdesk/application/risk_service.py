@@ -275,6 +275,7 @@ class RiskService:
             fee_rate=fee_rate,
             fee_per_contract=float(inst.fee_per_contract),
             contract_size=cs,
+            lot_size=float(inst.lot_size),
             inverse=inst.inverse,
             delta_per_unit=exposure,
             scenario_per_unit=self._linear_grid(exposure),
@@ -346,6 +347,7 @@ class RiskService:
             fee_rate=fee_rate,
             fee_per_contract=float(inst.fee_per_contract),
             contract_size=cs,
+            lot_size=float(inst.lot_size),
             is_option=True,
             delta_per_unit=delta_dollars * usd,
             gamma_per_unit=gamma_dollars * usd,
@@ -400,6 +402,7 @@ class RiskService:
         rb.short += max(-new, 0.0) - max(-old, 0.0)
         rb.asset_gross[inst.asset] = rb.asset_gross.get(inst.asset, 0.0) - abs(old) + abs(new)
         rb.asset_delta[inst.asset] = rb.asset_delta.get(inst.asset, 0.0) + qty * inst.delta_per_unit
+        rb.delta_sum += qty * inst.delta_per_unit
         rb.asset_gamma[inst.asset] = rb.asset_gamma.get(inst.asset, 0.0) + qty * inst.gamma_per_unit
         rb.asset_vega[inst.asset] = rb.asset_vega.get(inst.asset, 0.0) + qty * inst.vega_per_unit
         if inst.scenario_per_unit is not None:
@@ -428,6 +431,7 @@ class RiskService:
         for grid in rb.scenario.values():
             total = grid.copy() if total is None else total + grid
         rb.scenario_sum = total
+        rb.scenario_worst = 0.0 if total is None else float(total.min())
 
     # ------------------------------------------------------------------------ checks
 

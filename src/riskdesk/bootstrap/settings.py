@@ -21,6 +21,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from riskdesk.bootstrap.options_settings import OptionsSettings
 from riskdesk.bootstrap.pricing_settings import PricingSettings
 from riskdesk.bootstrap.risk_settings import RiskSettings
 
@@ -115,6 +116,7 @@ class Settings(BaseSettings):
     option_margin: OptionMarginSettings = Field(default_factory=OptionMarginSettings)
     pricing: PricingSettings = Field(default_factory=PricingSettings)
     risk: RiskSettings = Field(default_factory=RiskSettings)
+    options: OptionsSettings = Field(default_factory=OptionsSettings)
 
     @field_validator("reporting_currency")
     @classmethod

@@ -13,6 +13,7 @@ from riskdesk.application.demo import DemoService
 from riskdesk.application.facade import Application
 from riskdesk.application.pricing_service import PricingService
 from riskdesk.application.risk_service import RiskConfig, RiskService
+from riskdesk.bootstrap.options_settings import build_options_service
 from riskdesk.bootstrap.settings import Settings
 from riskdesk.domain.accounting.margin import MaintenanceBasis, MarginConvention, OptionMarginRates
 from riskdesk.ports.clock import Clock
@@ -86,10 +87,37 @@ def build(
     book = BookService(store, clock, book_config(settings))
     pricing = PricingService(book, settings.pricing.to_config())
     risk = RiskService(book, store, clock, risk_config(settings))
-    app = Application(book=book, demo=DemoService(book), clock=clock, pricing=pricing, risk=risk)
+    options = build_options_service(settings, book, clock)
+    app = Application(
+        book=book,
+        demo=DemoService(book, risk),
+        clock=clock,
+        pricing=pricing,
+        risk=risk,
+        options=options,
+    )
     return Runtime(app, store, url)
 
 
 def bundled_demo() -> Scenario:
     """The bundled demo scenario (real data shipped in the package)."""
     return demo_scenario()
+
+
+def demo_settings(settings: Settings, scenario: Scenario) -> Settings:
+    """Settings for a scenario: its data may need looser stale-data thresholds (the demo's ETH
+    marks are daily closes); everything else stays as configured."""
+    risk = settings.risk
+    monitors = risk.monitors.model_copy(
+        update={
+            k: v
+            for k, v in scenario.risk_overrides.items()
+            if k in ("stale_warning_seconds", "stale_critical_seconds")
+        }
+    )
+    limits = risk.limits.model_copy(
+        update={k: v for k, v in scenario.risk_overrides.items() if k == "max_mark_age_seconds"}
+    )
+    return settings.model_copy(
+        update={"risk": risk.model_copy(update={"monitors": monitors, "limits": limits})}
+    )

@@ -117,7 +117,7 @@ def validate_intent(intent: OrderIntent, instrument: Instrument) -> OrderIntent:
     Checks: quantity positive, on the lot grid and ≥ minimum; limit/trigger prices present for
     the order type, positive and on the tick grid; post-only only for limit orders; minimum
     notional at the limit price (market orders are checked by risk against the mark)."""
-    if intent.instrument_key != instrument.key:
+    if intent.symbol != instrument.symbol or intent.venue != instrument.venue:
         raise InvalidValue(
             f"intent is for {intent.instrument_key}, not {instrument.key}", field="symbol"
         )

@@ -38,7 +38,9 @@ class CashMovement:
 @dataclass(frozen=True, slots=True)
 class Scenario:
     """A book to load and replay: accounts, instruments, cash, fill rows (as imported from a file)
-    and price updates in time order."""
+    and price updates in time order; optionally when to run the risk monitors, orders to check
+    (raw rows: ``at``, ``intent_id``, ``account_id``, ``venue``, ``symbol``, ``side``, ``qty``…) and
+    risk thresholds the scenario's data needs (e.g. daily closes are older than live marks)."""
 
     description: str
     accounts: Sequence[Account]
@@ -47,6 +49,10 @@ class Scenario:
     fill_rows: Sequence[Mapping[str, object]]
     price_updates: Sequence[PriceUpdate]
     sources: Mapping[str, str] = field(default_factory=dict)
+    monitor_times: Sequence[datetime] = ()
+    order_checks: Sequence[Mapping[str, object]] = ()
+    risk_overrides: Mapping[str, float] = field(default_factory=dict)
+    notes: Sequence[str] = ()
 
 
 class PriceFeed(Protocol):

@@ -251,7 +251,8 @@ def occ_symbols(draw: st.DrawFn) -> str:
 
 @st.composite
 def deribit_symbols(draw: st.DrawFn) -> str:
-    base = draw(currency)
+    # An inverse Deribit name quotes in USD, so its base cannot itself be USD.
+    base = draw(currency.filter(lambda b: b != "USD"))
     linear = draw(st.booleans())
     quote = draw(currency.filter(lambda q: q != base))
     head = f"{base}_{quote}" if linear else base

@@ -223,8 +223,31 @@ def demo_scenario() -> Scenario:
     updates = _replay(book["replay"], stable)
     updates.append(_option_snapshot(book["option_snapshot"], instruments, stable))
     sources = {name: info.get("source", "") for name, info in metadata()["files"].items()}
+    risk = book.get("risk", {})
+    monitor_times: list[datetime] = []
+    if risk:
+        ts, until = _ts(risk["monitor_from"]), _ts(risk["monitor_until"])
+        step = timedelta(hours=float(risk["monitor_every_hours"]))
+        while ts <= until:
+            monitor_times.append(ts)
+            ts += step
+    overrides = {
+        k: float(risk[k])
+        for k in ("stale_warning_seconds", "stale_critical_seconds", "max_mark_age_seconds")
+        if k in risk
+    }
     return Scenario(
-        book["description"], accounts, instruments, cash, book["fills"], updates, sources
+        book["description"],
+        accounts,
+        instruments,
+        cash,
+        book["fills"],
+        updates,
+        sources,
+        monitor_times=monitor_times,
+        order_checks=risk.get("orders", []),
+        risk_overrides=overrides,
+        notes=[risk["note"]] if "note" in risk else [],
     )
 
 

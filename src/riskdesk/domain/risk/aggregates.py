@@ -22,10 +22,17 @@ PositionKey = tuple[str, str, str]  # (account_id, instrument key, slot)
 
 @dataclass(slots=True)
 class OrderBookSide:
-    """Price levels on one side, best first: prices and sizes (contracts)."""
+    """Price levels on one side, best first: prices and sizes (contracts).
+
+    ``levels`` keeps the same levels as Python floats: the book walk touches at most a handful
+    of levels, where a Python loop is several times faster than NumPy's per-call overhead."""
 
     prices: FloatArray
     sizes: FloatArray
+    levels: tuple[tuple[float, float], ...] = ()
+
+    def __post_init__(self) -> None:
+        self.levels = tuple(zip(self.prices.tolist(), self.sizes.tolist(), strict=True))
 
 
 @dataclass(slots=True)
@@ -62,6 +69,7 @@ class InstrumentRisk:
     fee_rate: float = 0.0
     fee_per_contract: float = 0.0
     contract_size: float = 1.0
+    lot_size: float = 0.0
     inverse: bool = False
     margined: bool = False
     is_option: bool = False
@@ -70,6 +78,13 @@ class InstrumentRisk:
     vega_per_unit: float = 0.0
     scenario_per_unit: FloatArray | None = None
     book: OrderBook | None = None
+    scenario_min: float = 0.0
+    scenario_max: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.scenario_per_unit is not None:
+            self.scenario_min = float(self.scenario_per_unit.min())
+            self.scenario_max = float(self.scenario_per_unit.max())
 
     def notional_at(self, price: float) -> float:
         """Gross reporting-currency notional of one contract at ``price`` (price currency)."""
@@ -98,12 +113,14 @@ class RiskBook:
     symbol_exposure: dict[str, float] = field(default_factory=dict)
     asset_gross: dict[str, float] = field(default_factory=dict)
     asset_delta: dict[str, float] = field(default_factory=dict)
+    delta_sum: float = 0.0
     asset_gamma: dict[str, float] = field(default_factory=dict)
     asset_vega: dict[str, float] = field(default_factory=dict)
     available: dict[tuple[str, str], float] = field(default_factory=dict)
     account_leverage: dict[str, float] = field(default_factory=dict)
     scenario: dict[str, FloatArray] = field(default_factory=dict)
     scenario_sum: FloatArray | None = None
+    scenario_worst: float = 0.0
     adjustments_today: int = 0
     last_adjustment: dict[str, datetime] = field(default_factory=dict)
     cost_today: float = 0.0
@@ -115,8 +132,8 @@ class RiskBook:
 
     @property
     def delta_total(self) -> float:
-        """Net dollar delta of the whole book."""
-        return float(sum(self.asset_delta.values()))
+        """Net dollar delta of the whole book (kept as ``delta_sum``)."""
+        return self.delta_sum
 
     def position_qty(self, account_id: str, key: str, slot: str = "net") -> float:
         """Signed contracts held in one slot (0.0 if flat)."""

@@ -13,8 +13,6 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
-import numpy as np
-
 from riskdesk.domain.errors import ValidationError
 from riskdesk.domain.instruments import Instrument
 from riskdesk.domain.orders import OrderIntent, OrderType, validate_intent
@@ -22,6 +20,8 @@ from riskdesk.domain.risk.aggregates import InstrumentRisk, OrderBookSide, RiskB
 from riskdesk.domain.risk.decisions import Approved, Decision, Denial, Denied, RiskCode, Severity
 from riskdesk.domain.risk.limits import RiskLimits
 from riskdesk.domain.risk.rate_limit import VenueRateLimiter
+from riskdesk.domain.risk.trading_state import TradingState
+from riskdesk.domain.values import Side
 
 #: Number of distinct checks the pipeline runs (reported with every approval).
 CHECK_COUNT = len(RiskCode) - 1
@@ -39,22 +39,35 @@ def _qty(x: float) -> str:
     return f"{x:.8g}"
 
 
+def _lots(x: float, inst: InstrumentRisk) -> str:
+    """A suggested quantity, rounded down to the lot size (never more than allowed)."""
+    if inst.lot_size > 0:
+        x = math.floor(x / inst.lot_size + 1e-9) * inst.lot_size
+    return _qty(max(x, 0.0))
+
+
+def _crosses(before: float, change: float, cap: float) -> bool:
+    """True when ``before + change`` grows in magnitude beyond ``cap`` (a reduction always passes)."""
+    after = before + change
+    return abs(after) > abs(before) and abs(after) > cap
+
+
 def _deny(intent: OrderIntent, denial: Denial) -> Denied:
     return Denied(intent.intent_id, denial, (denial,))
 
 
 def walk_book(side: OrderBookSide, qty: float, levels: int) -> tuple[float, float, float]:
     """``(depth, vwap, filled)`` taking ``qty`` from the first ``levels`` levels of ``side``."""
-    sizes = side.sizes[:levels]
-    prices = side.prices[:levels]
-    depth = float(sizes.sum())
-    if qty <= 0 or depth <= 0:
-        return depth, float(prices[0]) if len(prices) else math.nan, 0.0
-    cumulative = np.cumsum(sizes)
-    take = np.minimum(sizes, np.maximum(0.0, qty - (cumulative - sizes)))
-    filled = float(take.sum())
-    vwap = float((take * prices).sum() / filled) if filled > 0 else math.nan
-    return depth, vwap, filled
+    depth = filled = cost = 0.0
+    for price, size in side.levels[:levels]:
+        depth += size
+        if filled < qty:
+            take = min(size, qty - filled)
+            filled += take
+            cost += take * price
+    if filled > 0:
+        return depth, cost / filled, filled
+    return depth, side.levels[0][0] if side.levels else math.nan, 0.0
 
 
 class PreTradeEngine:
@@ -73,7 +86,6 @@ class PreTradeEngine:
     ) -> Decision:
         """Decide on one order. On approval the venue's rate-limit token is spent and the
         adjustment counters are not touched (the application records fills and adjustments)."""
-        lim = self.limits
         try:
             validate_intent(intent, instrument)
         except ValidationError as exc:
@@ -102,9 +114,11 @@ class PreTradeEngine:
                     _CRIT,
                 ),
             )
-        q = float(intent.signed_qty)
-        slot = intent.position_side.value
-        old = book.positions.get((intent.account_id, key, slot), 0.0)
+        q = float(intent.qty)
+        if intent.side is Side.SELL:
+            q = -q
+        # PositionSide is a StrEnum: it hashes and compares like its value ("net").
+        old = book.positions.get((intent.account_id, key, intent.position_side), 0.0)
         new = old + q
         reducing = old != 0.0 and abs(new) < abs(old) and (new == 0.0 or (new > 0.0) == (old > 0.0))
         if intent.reduce_only and not reducing:
@@ -122,7 +136,7 @@ class PreTradeEngine:
                 ),
             )
         state = book.state
-        if not state.allows(reducing):
+        if state is not TradingState.ACTIVE and not reducing:
             return _deny(
                 intent,
                 Denial(
@@ -136,6 +150,21 @@ class PreTradeEngine:
             )
         if reducing:
             return self._approve(intent, book, now, inst, q, ())
+        return self._entry(intent, book, now, inst, key, q, old, new)
+
+    def _entry(
+        self,
+        intent: OrderIntent,
+        book: RiskBook,
+        now: datetime,
+        inst: InstrumentRisk,
+        key: str,
+        q: float,
+        old: float,
+        new: float,
+    ) -> Decision:
+        """The critical checks for an order that adds risk (they short-circuit), then the rest."""
+        lim = self.limits
         equity = book.equity
         if equity <= 0.0:
             return _deny(
@@ -195,7 +224,7 @@ class PreTradeEngine:
                 Denial(
                     RiskCode.INSUFFICIENT_MARGIN,
                     f"the order needs {margin_need:,.8g} {inst.settle} of margin and fees, {available:,.8g} is available",
-                    f"reduce the order to at most {_qty(most)} contracts or add funds",
+                    f"reduce the order to at most {_lots(most, inst)} contracts or add funds",
                     margin_need,
                     available,
                     _CRIT,
@@ -227,7 +256,7 @@ class PreTradeEngine:
                     Denial(
                         RiskCode.SYMBOL_EXPOSURE,
                         f"{key} would be {_pct(ratio)} of equity ({abs(new_sym):,.2f}), limit {_pct(lim.max_symbol_exposure)}",
-                        f"reduce the order to at most {_qty(most)} contracts",
+                        f"reduce the order to at most {_lots(most, inst)} contracts",
                         ratio,
                         lim.max_symbol_exposure,
                         _CRIT,
@@ -348,7 +377,7 @@ class PreTradeEngine:
                     Denial(
                         RiskCode.RISK_PER_TRADE,
                         f"risk to the stop is {trade_risk:,.2f} = {_pct(trade_risk / equity)} of equity, limit {_pct(lim.risk_per_trade)}",
-                        f"reduce the order to at most {_qty(most)} contracts or tighten the stop",
+                        f"reduce the order to at most {_lots(most, inst)} contracts or tighten the stop",
                         trade_risk / equity,
                         lim.risk_per_trade,
                         _HIGH,
@@ -418,7 +447,7 @@ class PreTradeEngine:
                     _MED,
                 )
             )
-        if intent.source.split(":")[0] in lim.adjustment_sources:
+        if intent.source.partition(":")[0] in lim.adjustment_sources:
             if (
                 lim.max_adjustments_per_day is not None
                 and book.adjustments_today >= lim.max_adjustments_per_day
@@ -536,11 +565,11 @@ class PreTradeEngine:
         marketable = intent.order_type is OrderType.MARKET or (
             intent.order_type is OrderType.LIMIT
             and inst.book is not None
-            and len(inst.book.asks.prices) > 0
-            and len(inst.book.bids.prices) > 0
+            and bool(inst.book.asks.levels)
+            and bool(inst.book.bids.levels)
             and (
-                (q > 0 and px >= float(inst.book.asks.prices[0]))
-                or (q < 0 and px <= float(inst.book.bids.prices[0]))
+                (q > 0 and px >= inst.book.asks.levels[0][0])
+                or (q < 0 and px <= inst.book.bids.levels[0][0])
             )
         )
         if inst.book is None:
@@ -565,19 +594,14 @@ class PreTradeEngine:
                 Denial(
                     RiskCode.LIQUIDITY,
                     f"order of {_qty(abs(q))} is {abs(q) / depth * 100 if depth else math.inf:.1f} % of the top {lim.liquidity_levels} levels ({_qty(depth)}), limit {_pct(lim.liquidity_book_fraction)}",
-                    f"at most {_qty(lim.liquidity_book_fraction * depth)} per order",
+                    f"at most {_lots(lim.liquidity_book_fraction * depth, inst)} per order",
                     abs(q) / depth if depth else math.inf,
                     lim.liquidity_book_fraction,
                     _HIGH,
                 )
             )
-        if (
-            marketable
-            and lim.max_slippage_bps is not None
-            and not math.isnan(vwap)
-            and len(side.prices)
-        ):
-            best = float(side.prices[0])
+        if marketable and lim.max_slippage_bps is not None and not math.isnan(vwap) and side.levels:
+            best = side.levels[0][0]
             bps = abs(vwap / best - 1.0) * 1e4
             if bps > lim.max_slippage_bps:
                 found.append(
@@ -596,59 +620,81 @@ class PreTradeEngine:
     ) -> None:
         lim = self.limits
         asset = inst.asset
-        checks = (
-            (
-                RiskCode.NET_DELTA,
-                lim.max_net_delta_per_underlying,
-                book.asset_delta,
-                inst.delta_per_unit,
-                "net dollar delta",
-            ),
-            (
-                RiskCode.GAMMA,
-                lim.max_gamma_per_underlying,
-                book.asset_gamma,
-                inst.gamma_per_unit,
-                "dollar gamma (1 % move)",
-            ),
-            (
-                RiskCode.VEGA,
-                lim.max_vega_per_underlying,
-                book.asset_vega,
-                inst.vega_per_unit,
-                "vega (1 vol point)",
-            ),
+        # Labels are built only when a limit is crossed (string formatting is the expensive part).
+        if inst.delta_per_unit:
+            change = q * inst.delta_per_unit
+            limit = lim.max_net_delta_per_underlying
+            if limit is not None and _crosses(
+                book.asset_delta.get(asset, 0.0), change, limit * equity
+            ):
+                self._greek(
+                    RiskCode.NET_DELTA,
+                    limit,
+                    f"{asset} net dollar delta",
+                    book.asset_delta.get(asset, 0.0) + change,
+                    equity,
+                    asset,
+                    found,
+                )
+            limit = lim.max_net_delta_total
+            if limit is not None and _crosses(book.delta_sum, change, limit * equity):
+                self._greek(
+                    RiskCode.NET_DELTA,
+                    limit,
+                    "book net dollar delta",
+                    book.delta_sum + change,
+                    equity,
+                    "the book",
+                    found,
+                )
+        limit = lim.max_gamma_per_underlying
+        if inst.gamma_per_unit and limit is not None:
+            change = q * inst.gamma_per_unit
+            if _crosses(book.asset_gamma.get(asset, 0.0), change, limit * equity):
+                self._greek(
+                    RiskCode.GAMMA,
+                    limit,
+                    f"{asset} dollar gamma (1 % move)",
+                    book.asset_gamma.get(asset, 0.0) + change,
+                    equity,
+                    asset,
+                    found,
+                )
+        limit = lim.max_vega_per_underlying
+        if inst.vega_per_unit and limit is not None:
+            change = q * inst.vega_per_unit
+            if _crosses(book.asset_vega.get(asset, 0.0), change, limit * equity):
+                self._greek(
+                    RiskCode.VEGA,
+                    limit,
+                    f"{asset} vega (1 vol point)",
+                    book.asset_vega.get(asset, 0.0) + change,
+                    equity,
+                    asset,
+                    found,
+                )
+
+    @staticmethod
+    def _greek(
+        code: RiskCode,
+        limit: float,
+        name: str,
+        after: float,
+        equity: float,
+        what: str,
+        found: list[Denial],
+    ) -> None:
+        found.append(
+            Denial(
+                code,
+                f"{name} would be {after:,.2f} = {_pct(abs(after) / equity)} of equity, "
+                f"limit {_pct(limit)}",
+                f"hedge {what} or reduce the order",
+                abs(after) / equity,
+                limit,
+                _MED,
+            )
         )
-        for code, limit, table, per_unit, name in checks:
-            if limit is None or per_unit == 0.0:
-                continue
-            before = table.get(asset, 0.0)
-            after = before + q * per_unit
-            if abs(after) > abs(before) and abs(after) / equity > limit:
-                found.append(
-                    Denial(
-                        code,
-                        f"{asset} {name} would be {after:,.2f} = {_pct(abs(after) / equity)} of equity, limit {_pct(limit)}",
-                        f"hedge {asset} or reduce the order",
-                        abs(after) / equity,
-                        limit,
-                        _MED,
-                    )
-                )
-        if lim.max_net_delta_total is not None and inst.delta_per_unit:
-            before = book.delta_total
-            after = before + q * inst.delta_per_unit
-            if abs(after) > abs(before) and abs(after) / equity > lim.max_net_delta_total:
-                found.append(
-                    Denial(
-                        RiskCode.NET_DELTA,
-                        f"book net dollar delta would be {after:,.2f} = {_pct(abs(after) / equity)} of equity, limit {_pct(lim.max_net_delta_total)}",
-                        "hedge the book",
-                        abs(after) / equity,
-                        lim.max_net_delta_total,
-                        _MED,
-                    )
-                )
 
     def _scenario(
         self, inst: InstrumentRisk, q: float, equity: float, book: RiskBook, found: list[Denial]
@@ -659,8 +705,12 @@ class PreTradeEngine:
         if lim.max_scenario_loss is None or inst.scenario_per_unit is None:
             return
         total = book.scenario_sum
+        worst_before = 0.0 if total is None else book.scenario_worst
+        # min(a + b) >= min(a) + min(b): if even that bound is within the limit, skip the grid.
+        low = q * (inst.scenario_min if q > 0 else inst.scenario_max)
+        if -(worst_before + low) <= lim.max_scenario_loss * equity:
+            return
         after = q * inst.scenario_per_unit if total is None else total + q * inst.scenario_per_unit
-        worst_before = 0.0 if total is None else float(total.min())
         worst_after = float(after.min())
         if worst_after < worst_before and -worst_after / equity > lim.max_scenario_loss:
             found.append(

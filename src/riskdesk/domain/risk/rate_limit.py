@@ -13,23 +13,33 @@ class TokenBucket:
     rate: float
     burst: int
     tokens: float = -1.0
-    last: datetime | None = None
+    last: float | None = None
+    _cached: tuple[datetime, float] | None = None
 
     def __post_init__(self) -> None:
         if self.tokens < 0:
             self.tokens = float(self.burst)
 
+    def _seconds(self, now: datetime) -> float:
+        # The pipeline asks twice per order with the same ``now``: convert it once.
+        cached = self._cached
+        if cached is not None and cached[0] is now:
+            return cached[1]
+        value = now.timestamp()
+        self._cached = (now, value)
+        return value
+
     def available(self, now: datetime) -> float:
         """Tokens available at ``now`` (refilled since the last take)."""
         if self.last is None:
             return self.tokens
-        elapsed = (now - self.last).total_seconds()
+        elapsed = self._seconds(now) - self.last
         return min(float(self.burst), self.tokens + max(elapsed, 0.0) * self.rate)
 
     def take(self, now: datetime) -> bool:
         """Spend a token if one is available at ``now``."""
         tokens = self.available(now)
-        self.last = now
+        self.last = self._seconds(now)
         if tokens >= 1.0:
             self.tokens = tokens - 1.0
             return True

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import csv
 import json
-import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -25,15 +23,17 @@ from riskdesk.application.book_service import PortfolioReport
 from riskdesk.application.calculator import CalcRequest, calculate
 from riskdesk.application.fill_rows import parse_rows, parse_timestamp
 from riskdesk.bootstrap.settings import Settings, describe
-from riskdesk.bootstrap.wiring import Runtime, build, bundled_demo
+from riskdesk.bootstrap.wiring import Runtime, build, bundled_demo, demo_settings
 from riskdesk.domain.accounting.book import Account, PositionMode
 from riskdesk.domain.accounting.margin import MaintenanceBasis
-from riskdesk.domain.errors import InvalidValue, RiskdeskError
+from riskdesk.domain.errors import InvalidValue
 from riskdesk.domain.fills import MarginMode
 from riskdesk.domain.instruments import instrument_from_spec
+from riskdesk.domain.risk.decisions import Denied
 from riskdesk.domain.symbols import parse_symbol
 from riskdesk.domain.values import Side, positive, to_decimal
-from riskdesk.interfaces.cli import render
+from riskdesk.interfaces.cli import pricing_commands, render, risk_commands
+from riskdesk.interfaces.cli.common import AccountOption, DbOption, JsonOption, console, guard
 
 app = typer.Typer(
     help="riskdesk: position & risk engine for crypto and options traders.",
@@ -52,43 +52,8 @@ app.add_typer(instruments_app, name="instruments")
 app.add_typer(cash_app, name="cash")
 app.add_typer(prices_app, name="prices")
 
-console = Console()
-if not console.is_terminal:
-    # Piped or captured output: Rich would assume 80 columns and truncate the wide tables.
-    console = Console(width=160)
-err_console = Console(stderr=True)
-
-DbOption = Annotated[
-    str | None,
-    typer.Option(
-        "--db", help="database URL or SQLite file path (default: the configured database)"
-    ),
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="print JSON instead of tables")]
-AccountOption = Annotated[str | None, typer.Option("--account", "-a", help="limit to one account")]
-
 T = TypeVar("T")
-
-
-def _fail(exc: RiskdeskError, as_json: bool) -> None:
-    if as_json:
-        print(json.dumps({"error": exc.to_dict()}), file=sys.stderr)
-    else:
-        field = f" {exc.field}:" if exc.field else ""
-        err_console.print(
-            f"[bold red]error[/] {escape(f'[{exc.code}]{field} {exc.reason}')}",
-            highlight=False,
-            soft_wrap=True,
-        )
-    raise typer.Exit(2)
-
-
-def _guard(as_json: bool, action: Callable[[], T]) -> T:
-    try:
-        return action()
-    except RiskdeskError as exc:
-        _fail(exc, as_json)
-        raise  # unreachable: _fail exits
+_guard = guard
 
 
 def _runtime(db: str | None) -> Runtime:
@@ -601,8 +566,8 @@ def demo(
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
     started = time.perf_counter()
-    rt = build(settings, target)
     scenario = bundled_demo()
+    rt = build(demo_settings(settings, scenario), target)
 
     def run() -> Any:
         if as_json:
@@ -648,6 +613,27 @@ def demo(
     ccy = report.summary.reporting_currency
     console.print(render.exposure_table(report.exposure.by_asset, "Exposure by asset", ccy))
     console.print(render.exposure_table(report.exposure.by_venue, "Exposure by venue/account", ccy))
+    if result.alerts:
+        console.print(
+            risk_commands.alerts_table(
+                result.alerts, "Risk alerts raised during the replay (monitors run daily)"
+            )
+        )
+    for ts, intent, why, decision in result.checks:
+        head = f"Pre-trade check at {render.when(ts)}: {intent.side.value} {render.qty(intent.qty)} {intent.symbol} ({why})"
+        if isinstance(decision, Denied):
+            console.print(
+                f"{escape(head)} -> [bold red]DENIED[/] {escape(f'[{decision.code.value}] {decision.reason}')}; "
+                f"suggestion: {escape(decision.suggestion)}",
+                highlight=False,
+            )
+        else:
+            console.print(
+                f"{escape(head)} -> [bold green]APPROVED[/] ({decision.checks} checks)",
+                highlight=False,
+            )
+    for note in result.notes:
+        console.print(f"Note: {note}", highlight=False)
     marks = sorted({(render.when(t), k.split(":")[0]) for k, t in report.mark_times.items()})
     console.print("Marks as of: " + "; ".join(f"{venue} {t}" for t, venue in marks))
     console.print(
@@ -656,6 +642,5 @@ def demo(
     console.print(f"Explore it: riskdesk positions --db {rt.url}   (finished in {elapsed:.1f}s)")
 
 
-from riskdesk.interfaces.cli import pricing_commands  # noqa: E402
-
 pricing_commands.register(app)
+risk_commands.register(app)

@@ -114,24 +114,23 @@ def _normalised_black(x, s, eh):
 
 @nb.njit(inline="always", **_LOOP)
 def _iv_step(x, eh, beta, ln_beta, lower, s, lo, hi):
-    # One safeguarded Halley step; mirrors the loop body of implied_vol._solve_normalised.
+    # One safeguarded Householder(3) step; mirrors implied_vol._householder_step.
     b, bp = _normalised_black(x, s, eh)
-    bpp_over_bp = x * x / (s * s * s) - 0.25 * s
+    bh = x * x / (s * s * s) - 0.25 * s
+    hs = x / (s * s)
+    b3 = bh * bh - 3.0 * (hs * hs) - 0.25
     below = b < beta
     lo = s if below else lo
     hi = hi if below else s
-    fl = sm.log(b) - ln_beta
-    f1l = bp / b
-    f2l = f1l * bpp_over_bp - f1l * f1l
-    fu = b - beta
-    f1u = bp
-    f2u = bp * bpp_over_bp
-    f = fl if lower else fu
-    f1 = f1l if lower else f1u
-    f2 = f2l if lower else f2u
-    newton = f / f1
-    step = newton / (1.0 - 0.5 * newton * f2 / f1)
-    cand = s - step
+    f = bp / b
+    nu_l = -(sm.log(b) - ln_beta) / f
+    eta_l = bh - f
+    tau_l = b3 - 3.0 * bh * f + 2.0 * (f * f)
+    nu_u = -(b - beta) / bp
+    nu = nu_l if lower else nu_u
+    eta = eta_l if lower else bh
+    tau = tau_l if lower else b3
+    cand = s + nu * (1.0 + 0.5 * eta * nu) / (1.0 + nu * (eta + tau * nu * (1.0 / 6.0)))
     inside = (cand >= lo) & (cand <= hi)
     fallback = 0.5 * (lo + hi) if hi < math.inf else 2.0 * s
     return (cand if inside else fallback), lo, hi
@@ -148,7 +147,7 @@ def _iv_loop(price, spot, k, t, r, q, c, n_steps, tol, vol, status):
     # than as NumPy passes before the call, which cost ~25 ns/option single-threaded.
     # Blocks of _BLOCK options with the step loop outside the element loop, so that the
     # innermost loops have no data-dependent branches and vectorise. After every step the
-    # elements that have converged (last step below tol·s: Halley's cubic convergence
+    # elements that have converged (last step below tol·s: quartic convergence
     # puts the error far below an ulp then) are dropped by compacting the block's work
     # arrays, so the few slow elements do not make the whole block iterate.
     n = price.shape[0]

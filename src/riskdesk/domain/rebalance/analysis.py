@@ -44,7 +44,13 @@ from riskdesk.domain.rebalance.chain import (
     prob_beyond,
 )
 from riskdesk.domain.rebalance.model import CapitalBasis, OptionPosition, PositionType
-from riskdesk.domain.symbols import OptionRight, SymbolSpec, format_deribit, format_occ
+from riskdesk.domain.symbols import (
+    OptionRight,
+    SymbolSpec,
+    format_ccxt,
+    format_deribit,
+    format_occ,
+)
 
 ZERO = Decimal(0)
 
@@ -163,13 +169,14 @@ def market_status_for(index: ChainIndex) -> MarketStatus:
     return us_equity_market_status(index.as_of)
 
 
-def venue_symbol(position: OptionPosition, venue: str) -> str:
-    """The symbol the chain uses: OCC for US equity options, the Deribit name for Deribit."""
-    if position.spec.equity:
-        return format_occ(position.spec)
+def venue_symbol(spec: SymbolSpec, venue: str) -> str:
+    """The symbol a chain lists an option under: OCC for US equity options, the Deribit name
+    for Deribit, else the canonical CCXT symbol."""
+    if spec.equity:
+        return format_occ(spec)
     if venue == "deribit":
-        return format_deribit(position.spec)
-    return position.symbol
+        return format_deribit(spec)
+    return format_ccxt(spec)
 
 
 def quote_view(
@@ -251,7 +258,7 @@ def analyse_position(
     Raises :class:`ExpiredOption` when the option expired at or before the snapshot time and
     :class:`~riskdesk.domain.errors.NotFound` when the chain does not list it."""
     terms = index.terms
-    symbol = venue_symbol(position, terms.venue)
+    symbol = venue_symbol(position.spec, terms.venue)
     expiry_day = position.spec.expiry
     i = index.find(symbol) if symbol.upper() in index.by_symbol else -1
     if i < 0:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from riskdesk.adapters.clock import SystemClock
 from riskdesk.adapters.market_data.chain_snapshot import (
     bundled_crypto_snapshots,
     bundled_equity_snapshots,
@@ -378,9 +379,13 @@ class OptionsSettings(_Frozen):
         return RebalanceConfig(engine=engine, defaults=defaults, max_plans_kept=self.max_plans_kept)
 
 
-def build_options_service(settings: Settings, book: BookService, clock: Clock) -> RebalanceService:
+def build_options_service(
+    settings: Settings, book: BookService | None = None, clock: Clock | None = None
+) -> RebalanceService:
     """The option rebalancer wired to the configured data sources (bundled snapshots by
-    default; Tradier and Deribit/CCXT adapters are imported only when selected)."""
+    default; Tradier and Deribit/CCXT adapters are imported only when selected). Without a
+    ``book`` it serves single positions only (no database needed)."""
+    clock = clock or SystemClock()
     opts = settings.options
     pricing = settings.pricing
     om = settings.option_margin

@@ -212,7 +212,7 @@ def decide(
         rr,
         0.0,
         pts.roll_adds_risk,
-        f"a defensive roll should cut risk, but the best roll changes the probability-weighted "
+        f"a defensive roll should cut risk, but the best roll raises the probability-weighted "
         f"loss by {_pct(None if rr is None else -rr)}",
     )
     add(

@@ -329,7 +329,10 @@ def make_position(
         raise InvalidValue(
             f"US equity options trade in whole contracts, got {qty}", field="position_size"
         )
+    qty = Decimal(format(qty.normalize(), "f"))
     price = to_decimal(entry_price, "entry_price")
+    if price.is_finite() and price > 0:
+        price = Decimal(format(price.normalize(), "f"))
     if price <= 0:
         raise InvalidValue(f"must be positive (premium per unit), got {price}", field="entry_price")
     short = qty < 0

@@ -644,3 +644,7 @@ def demo(
 
 pricing_commands.register(app)
 risk_commands.register(app)
+
+from riskdesk.interfaces.cli import options_commands  # noqa: E402 - registered after the core commands
+
+options_commands.register(app)

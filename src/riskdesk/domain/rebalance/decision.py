@@ -191,7 +191,7 @@ def decide(
     add(
         "no_roll",
         best is None,
-        rolls.passed,
+        float(rolls.passed),
         None,
         pts.no_roll,
         f"{rolls.evaluated} candidates evaluated, {rolls.passed} passed the filters",

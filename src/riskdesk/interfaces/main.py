@@ -1,11 +1,54 @@
-"""Console entry point: the CLI, plus (in later issues) the API and MCP launchers.
+"""Console entry point: composes the independent interfaces (CLI, MCP; the API comes later).
 
-This module composes the independent interface packages; they never import each other.
+``interfaces.cli``, ``.api`` and ``.mcp`` never import each other (import-linter checks it);
+this module joins them: ``riskdesk mcp`` is registered here on the CLI's Typer app.
 """
 
 from __future__ import annotations
 
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
 from riskdesk.interfaces.cli.app import app
+from riskdesk.interfaces.cli.common import DbOption
+
+
+class Transport(StrEnum):
+    """MCP transports."""
+
+    STDIO = "stdio"
+    HTTP = "http"
+
+
+@app.command("mcp")
+def mcp(
+    transport: Annotated[
+        Transport, typer.Option(help="stdio (spawned by an MCP client) or http (streamable HTTP)")
+    ] = Transport.STDIO,
+    host: Annotated[str, typer.Option(help="HTTP bind address")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="HTTP port")] = 8765,
+    path: Annotated[str, typer.Option(help="HTTP endpoint path")] = "/mcp",
+    db: DbOption = None,
+) -> None:
+    """Run riskdesk's MCP server: option tools, the rebalancer prompt, book and plan resources.
+
+    stdio writes only MCP messages to stdout; logs go to stderr.
+    """
+    # Imported on use: the MCP SDK and the application stack are not needed by other commands.
+    from riskdesk.bootstrap.settings import Settings  # noqa: PLC0415
+    from riskdesk.bootstrap.wiring import build  # noqa: PLC0415
+    from riskdesk.interfaces.mcp.server import run_server  # noqa: PLC0415
+
+    application = build(Settings(), db).app
+    run_server(
+        application,
+        "stdio" if transport is Transport.STDIO else "http",
+        host=host,
+        port=port,
+        path=path,
+    )
 
 
 def main() -> None:

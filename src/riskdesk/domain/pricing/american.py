@@ -2,7 +2,8 @@
 
 Vectorised over NumPy arrays; inputs as in ``black_scholes.bsm_greeks`` (``q`` is the
 continuous dividend yield, the carry is b = r - q). A call with q <= 0 and a put with
-r <= 0 are never exercised early and are priced as European. Prices per unit of
+r <= 0 are priced as European, floored at the intrinsic value (with r < 0 a deep
+in-the-money call is exercised at once; every method here is floored at intrinsic). Prices per unit of
 underlying, in the quote currency. Use ``binomial.crr_price`` as the exercise reference.
 
 Bjerksund-Stensland 2002 (``bjerksund_stensland_2002_price``, the default of
@@ -63,6 +64,16 @@ def _baw_call(
     return np.where(si > S, euro + a2 * (S / si) ** q2, S - K)
 
 
+def _at_least_intrinsic(
+    value: FloatArray, S: FloatArray, K: FloatArray, is_call: npt.NDArray[np.bool_]
+) -> FloatArray:
+    # Immediate exercise is always possible. The "never early" rule (call with q <= 0, put
+    # with r <= 0) assumes r >= 0 for calls: with r < 0 a deep in-the-money call is worth
+    # exercising at once, and its European value falls below intrinsic.
+    intrinsic = np.maximum(np.where(is_call, S - K, K - S), 0.0)
+    return np.where(np.isnan(value), value, np.maximum(value, intrinsic))
+
+
 def baw_price(
     S: npt.ArrayLike,
     K: npt.ArrayLike,
@@ -89,7 +100,7 @@ def baw_price(
         amer = _baw_call(cs, ck, t_, cr, cq, v_)
     euro = bsm_price(s_, k_, t_, r_, q_, v_, c_, backend="numpy")
     never_early = (cq <= 0.0) | (t_ <= 0.0) | (v_ <= 0.0)
-    return np.where(never_early, euro, np.maximum(amer, euro))
+    return _at_least_intrinsic(np.where(never_early, euro, np.maximum(amer, euro)), s_, k_, c_)
 
 
 def _phi(
@@ -162,7 +173,7 @@ def bjerksund_stensland_price(
     # As r - b → 0+ (e.g. q = 1e-12 for a call) the trigger price runs to infinity and the
     # formula gives inf/inf; early exercise is then worthless: the European value.
     never_early = never_early | ~np.isfinite(amer)
-    return np.where(never_early, euro, np.maximum(amer, euro))
+    return _at_least_intrinsic(np.where(never_early, euro, np.maximum(amer, euro)), s_, k_, c_)
 
 
 def _bvn_cdf(a: FloatArray, b: FloatArray, rho: float) -> FloatArray:
@@ -294,7 +305,7 @@ def bjerksund_stensland_2002_price(
     euro = bsm_price(s_, k_, t_, r_, q_, v_, c_, backend="numpy")
     # r - b → 0+: trigger prices at infinity, inf/inf in the formula; European value.
     never_early = never_early | ~np.isfinite(amer)
-    return np.where(never_early, euro, np.maximum(amer, euro))
+    return _at_least_intrinsic(np.where(never_early, euro, np.maximum(amer, euro)), s_, k_, c_)
 
 
 def american_price(

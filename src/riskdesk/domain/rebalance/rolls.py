@@ -33,6 +33,7 @@ from math import gcd
 import numpy as np
 import numpy.typing as npt
 
+from riskdesk.domain.pricing import bsm_price
 from riskdesk.domain.rebalance.analysis import (
     PositionAnalysis,
     capital_for,
@@ -264,6 +265,104 @@ class _Context:
     short: bool
 
 
+_GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(48)
+#: Standard-normal range integrated over (beyond ±8 sd the density is below 1e-14).
+_Z_MAX = 8.0
+_GRID = 129
+_BISECTIONS = 12
+
+
+def _horizon_losses(
+    ctx: _Context,
+    idx: npt.NDArray[np.intp],
+    units_new: FloatArray,
+    open_usd: FloatArray,
+    close_usd: float,
+) -> tuple[float, FloatArray]:
+    """Probability-weighted losses (USD) of holding and of each roll at one common horizon:
+    the current option's expiry T, both against closing now at the natural price.
+
+    The underlying at T is lognormal from today's price with the drift and the current
+    option's vol: S_T = S·exp((μ − σ²/2)T + σ√T·z), z standard normal. Holding loses
+    (payoff − close)+ per unit (short) — its expectation is closed-form (``analysis``). A
+    roll loses (V(S_T) − open)+ where V is the new option's model value at T with its
+    remaining time and own vol; V is monotone in z, so the loss region is one side of the
+    level z* where V = open (found by bisection) and the smooth integrand is integrated
+    there with 48-node Gauss-Legendre. Comparing at the same date keeps a longer-dated roll
+    from looking riskier only because its loss is counted over more time.
+    """
+    index, short, i0 = ctx.index, ctx.short, ctx.i0
+    units_old = float(ctx.position.contracts) * float(index.terms.multiplier)
+    horizon = float(index.years[i0])
+    vol0 = float(index.vol[i0])
+    n = idx.size
+    if not np.isfinite(vol0) or horizon <= 0.0:
+        return float("nan"), np.full(n, np.nan)
+    spot0 = float(index.spot[i0])
+    drift0 = float(index.drift[i0])
+    call0 = bool(index.is_call[i0])
+    before = units_old * float(
+        expected_loss_per_unit(
+            np.array([spot0]),
+            np.array([float(index.strike[i0])]),
+            np.array([close_usd]),
+            np.array([horizon]),
+            np.array([drift0]),
+            np.array([vol0]),
+            np.array([call0]),
+            short,
+        )[0]
+    )
+    sd = vol0 * np.sqrt(horizon)
+    mean = (drift0 - 0.5 * vol0 * vol0) * horizon
+    # The new option's own underlying (its expiry's forward for forward-priced options)
+    # moves with the common one.
+    ratio = index.spot[idx] / spot0
+    tau = np.maximum(index.years[idx] - horizon, 0.0)
+    vol = np.where(np.isfinite(index.vol[idx]), index.vol[idx], 0.0)
+    call = index.is_call[idx]
+
+    def value(z: FloatArray) -> FloatArray:
+        """V at standard-normal levels ``z`` (shape (k, n): one column per candidate)."""
+        s_h = spot0 * np.exp(mean + sd * z) * ratio
+        return bsm_price(
+            s_h, index.strike[idx], tau, index.rate[idx], index.carry[idx], vol, call,
+            backend="numpy",
+        )  # fmt: skip
+
+    # V rises with z for calls and falls for puts; a short loses where V > open, a long where
+    # V < open: the loss lies above z* when (call and short) or (put and long).
+    loss_above = call == short
+    grid = np.linspace(-_Z_MAX, _Z_MAX, _GRID)[:, None] * np.ones(n)
+    over = value(grid) > open_usd
+    # z* lies in the grid cell where "V > open" flips (at an end when it never flips).
+    flips = over[1:] != over[:-1]
+    cell = np.where(flips.any(axis=0), np.argmax(flips, axis=0), 0)
+    never = ~flips.any(axis=0)
+    lo = grid[cell, np.arange(n)]
+    hi = grid[cell + 1, np.arange(n)]
+    for _ in range(_BISECTIONS):
+        mid = 0.5 * (lo + hi)
+        same_as_lo = (value(mid[None, :])[0] > open_usd) == over[cell, np.arange(n)]
+        lo = np.where(same_as_lo, mid, lo)
+        hi = np.where(same_as_lo, hi, mid)
+    z_star = 0.5 * (lo + hi)
+    a = np.where(loss_above, z_star, -_Z_MAX)
+    b = np.where(loss_above, _Z_MAX, z_star)
+    # Without a flip the loss covers the whole range (a short with V above the open price
+    # everywhere, a long with V below it everywhere) or none of it.
+    everywhere = over[0] if short else ~over[0]
+    a = np.where(never, np.where(everywhere, -_Z_MAX, 0.0), a)
+    b = np.where(never, np.where(everywhere, _Z_MAX, 0.0), b)
+    half = 0.5 * (b - a)
+    z = 0.5 * (a + b)[None, :] + half[None, :] * _GL_NODES[:, None]
+    v = value(z)
+    loss = np.maximum(v - open_usd, 0.0) if short else np.maximum(open_usd - v, 0.0)
+    density = np.exp(-0.5 * z * z) / np.sqrt(2.0 * np.pi)
+    after = units_new * half * (_GL_WEIGHTS @ (loss * density))
+    return before, np.where(np.isfinite(index.vol[idx]), after, np.nan)
+
+
 def _metrics(ctx: _Context, picks: list[_Pick]) -> dict[str, FloatArray]:
     """Per-candidate float metrics (module doc), one array element per pick."""
     index, position, analysis, config = ctx.index, ctx.position, ctx.analysis, ctx.config
@@ -291,22 +390,9 @@ def _metrics(ctx: _Context, picks: list[_Pick]) -> dict[str, FloatArray]:
     sign = np.where(call, 1.0, -1.0)
     open_usd = open_nat * usd_new
     # Before: hold the current position (forward P&L vs closing now at the natural price).
-    one = np.ones(1)
     spot0, k0 = float(index.spot[i0]), float(index.strike[i0])
     close_usd = close_nat * float(index.usd_factor[i0])
-    before_loss = float(
-        units_old
-        * expected_loss_per_unit(
-            one * spot0,
-            one * k0,
-            one * close_usd,
-            one * float(index.years[i0]),
-            one * float(index.drift[i0]),
-            one * float(index.vol[i0]),
-            np.array([bool(index.is_call[i0])]),
-            short,
-        )[0]
-    )
+    before_loss, after_loss = _horizon_losses(ctx, idx, units_new, open_usd, close_usd)
     before_delta = abs(float(index.delta[i0]) * units_old * spot0)
     if short:
         unlimited = bool(index.is_call[i0])
@@ -315,9 +401,6 @@ def _metrics(ctx: _Context, picks: list[_Pick]) -> dict[str, FloatArray]:
     else:
         before_max = units_old * close_usd
         after_max = units_new * open_usd
-    after_loss = units_new * expected_loss_per_unit(
-        spot, k_new, open_usd, t_new, drift_new, vol_new, call, short
-    )
     after_delta = np.abs(index.delta[idx] * units_new * spot)
     with np.errstate(divide="ignore", invalid="ignore"):
         rr_loss = np.where(before_loss > 0, (before_loss - after_loss) / before_loss, np.nan)

@@ -1,0 +1,160 @@
+"""Roll search on the real AAPL chain: enumeration, exact money, filters, risk comparison."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import replace
+from decimal import Decimal
+from importlib import resources
+
+import pytest
+
+from riskdesk.domain.rebalance import (
+    ChainIndex,
+    EngineConfig,
+    RebalanceParams,
+    RollType,
+    make_position,
+    search_rolls,
+)
+from riskdesk.domain.rebalance.model import LiquidityFilter
+
+WIDE = RebalanceParams(max_additional_capital=Decimal(10_000_000))
+
+
+@pytest.fixture(scope="module")
+def quotes() -> dict[str, dict[str, str]]:
+    text = (
+        resources.files("riskdesk.data")
+        .joinpath("options/AAPL_chain_2026-07-24.csv")
+        .read_text(encoding="utf-8")
+    )
+    return {row["contract"]: row for row in csv.DictReader(text.splitlines())}
+
+
+def test_candidates_come_from_the_chain_and_the_window(
+    aapl: ChainIndex, config: EngineConfig
+) -> None:
+    position = make_position("AAPL260821P00330000", -10, "8.50")
+    _, rolls = search_rolls(position, aapl, WIDE, replace(config, max_candidates=100))
+    assert rolls.candidates
+    for c in rolls.candidates:
+        assert c.open.symbol in aapl.by_symbol
+        assert c.open.right.value == "P"
+        assert c.open.expiry > c.close.expiry
+        assert config.roll_dte_min <= c.new_dte <= config.roll_dte_max
+        assert c.close.symbol == "AAPL260821P00330000" and c.close.action == "BTC"
+        assert c.open.action == "STO"
+        if c.roll_type is RollType.CALENDAR:
+            assert c.open.strike == c.close.strike
+        else:
+            assert c.open.strike != c.close.strike
+        if c.roll_type is RollType.RESIZE:
+            assert c.open.quantity < c.close.quantity
+            assert c.open.strike < c.close.strike  # further out of the money for a put
+        else:
+            assert c.open.quantity == c.close.quantity
+    kinds = {c.roll_type for c in rolls.candidates}
+    assert kinds == set(RollType)
+
+
+def test_diagonal_strike_is_the_chains_nearest_to_the_target_delta(
+    aapl: ChainIndex, config: EngineConfig
+) -> None:
+    position = make_position("AAPL260821P00330000", -10, "8.50")
+    _, rolls = search_rolls(
+        position, aapl, replace(WIDE, preferred_roll_types=frozenset({RollType.DIAGONAL})),
+        replace(config, max_candidates=100, liquidity=LiquidityFilter(0, 0, 10.0, Decimal(0))),
+    )  # fmt: skip
+    by_delta = [c for c in rolls.candidates if c.selection.startswith("|delta|")]
+    assert by_delta
+    for c in by_delta:
+        same_expiry = [
+            i
+            for i, q in enumerate(aapl.snapshot.contracts)
+            if q.expiry == c.open.expiry and q.right == c.open.right
+        ]
+        best = min(same_expiry, key=lambda i: abs(abs(aapl.delta[i]) - 0.25))
+        assert aapl.contract(best).symbol == c.open.symbol
+
+
+def test_money_is_exact_and_matches_the_quotes(
+    aapl: ChainIndex, config: EngineConfig, quotes: dict[str, dict[str, str]]
+) -> None:
+    position = make_position("AAPL260821P00330000", -10, "8.50")
+    _, rolls = search_rolls(position, aapl, WIDE, replace(config, max_candidates=100))
+    old = quotes["AAPL260821P00330000"]
+    for c in rolls.candidates:
+        new = quotes[c.open.symbol]
+        n_old, n_new = c.close.quantity, c.open.quantity
+        natural = (Decimal(new["bid"]) * n_new - Decimal(old["ask"]) * n_old) * 100
+        mid_new = (Decimal(new["bid"]) + Decimal(new["ask"])) / 2
+        mid_old = (Decimal(old["bid"]) + Decimal(old["ask"])) / 2
+        assert c.net_credit_natural == natural
+        assert c.net_credit_mid == (mid_new * n_new - mid_old * n_old) * 100
+        ratio_old, ratio_new = c.combo_ratio
+        assert c.combo_quantity * ratio_old == n_old and c.combo_quantity * ratio_new == n_new
+        assert c.net_price_natural * c.combo_quantity * 100 == c.net_credit_natural
+        assert c.additional_capital == max(-c.net_credit_mid, Decimal(0)) + max(
+            c.capital_required - c.capital_released, Decimal(0)
+        )
+        # Cash-secured puts: capital = strike x contracts x 100.
+        assert c.capital_required == c.open.strike * n_new * 100
+
+
+def test_risk_reduction_is_computed_from_before_and_after(
+    aapl: ChainIndex, config: EngineConfig
+) -> None:
+    position = make_position("AAPL260821P00330000", -10, "8.50")
+    _, rolls = search_rolls(position, aapl, WIDE, replace(config, max_candidates=100))
+    reductions = set()
+    for c in rolls.candidates:
+        el = c.expected_loss
+        assert el.before is not None and el.after is not None and el.reduction is not None
+        assert el.reduction == pytest.approx((el.before - el.after) / el.before)
+        assert c.risk_reduction == el.reduction
+        dd = c.delta_dollars
+        assert dd.before is not None and dd.after is not None
+        assert dd.reduction == pytest.approx((dd.before - dd.after) / dd.before)
+        reductions.add(round(el.reduction, 6))
+        if c.roll_type is RollType.RESIZE:
+            # Fewer contracts further out: less delta and less probability-weighted loss.
+            assert dd.after < dd.before and el.after < el.before
+    # Computed per candidate, not a constant per roll type.
+    assert len(reductions) == len(rolls.candidates)
+
+
+def test_capital_limit_and_preferences_filter(aapl: ChainIndex, config: EngineConfig) -> None:
+    position = make_position("AAPL260821P00330000", -10, "8.50")
+    _, strict = search_rolls(position, aapl, RebalanceParams(), config)
+    assert all(c.additional_capital == 0 for c in strict.candidates)
+    assert strict.rejected.get("additional capital > 0", 0) > 0
+    calendar_only = replace(WIDE, preferred_roll_types=frozenset({RollType.CALENDAR}))
+    _, only = search_rolls(position, aapl, calendar_only, config)
+    assert {c.roll_type for c in only.candidates} == {RollType.CALENDAR}
+
+
+def test_liquidity_filter_rejects_thin_contracts(aapl: ChainIndex, config: EngineConfig) -> None:
+    position = make_position("AAPL260821P00330000", -10, "8.50")
+    tight = replace(config, liquidity=LiquidityFilter(100_000, 0, 0.25, Decimal("0.05")))
+    _, rolls = search_rolls(position, aapl, WIDE, tight)
+    assert rolls.passed == 0 and rolls.chosen is None
+    assert rolls.rejected == {"open interest < 100000": rolls.evaluated}
+
+
+def test_no_later_expiry_in_the_window(aapl: ChainIndex, config: EngineConfig) -> None:
+    position = make_position("AAPL260918P00290000", -2, "2.50")
+    _, rolls = search_rolls(position, aapl, WIDE, config)
+    assert rolls.evaluated == 0 and rolls.chosen is None
+    assert "no later expiry" in rolls.notes[0]
+
+
+def test_long_positions_roll_by_selling_and_buying(aapl: ChainIndex, config: EngineConfig) -> None:
+    position = make_position("AAPL260821C00350000", 4, "4.00")
+    _, rolls = search_rolls(position, aapl, WIDE, config)
+    assert rolls.candidates
+    for c in rolls.candidates:
+        assert (c.close.action, c.open.action) == ("STC", "BTO")
+        assert c.close.natural == c.close.bid and c.open.natural == c.open.ask
+        # Long: capital is the premium paid.
+        assert c.capital_required == c.open.natural * c.open.quantity * 100

@@ -61,6 +61,7 @@ class Desk:
         account: str = ACCT,
         leverage: str | None = None,
         margin_mode: MarginMode | None = None,
+        position_side: str | None = None,
     ) -> None:
         ts = at or self.clock.now()
         self.rt.app.book.apply_fills(
@@ -78,6 +79,7 @@ class Desk:
                     fee_currency="USDT" if fee != "0" else None,
                     leverage=leverage,
                     margin_mode=margin_mode,
+                    position_side=position_side,
                 )
             ]
         )

@@ -13,7 +13,9 @@ from risk_service_kit import ACCT, DAY, ETH, PERP, SPOT, T0, VENUE, Desk, DeskFa
 from riskdesk.application.risk_service import decision_dict
 from riskdesk.bootstrap.risk_settings import LimitOverrides, RiskSettings
 from riskdesk.bootstrap.settings import Settings
+from riskdesk.domain.accounting.book import Account, PositionMode
 from riskdesk.domain.errors import UnknownInstrument
+from riskdesk.domain.instruments import equity_option
 from riskdesk.domain.risk.decisions import Approved, Denied, RiskCode
 from riskdesk.domain.risk.trading_state import TradingState
 
@@ -199,3 +201,48 @@ def test_rate_limit_denies_real_orders_beyond_the_burst(new_desk: DeskFactory) -
     desk.clock.advance(timedelta(seconds=2))
     assert desk.risk.check(order("0.01", symbol=SPOT.symbol)).decision.approved
     assert [r.code for r in desk.risk.decisions()][-2:] == ["rate_limit", "approved"]
+
+
+def test_option_greeks_and_hedge_mode_slots_reach_the_risk_book(desk: Desk) -> None:
+    put = equity_option("TSLA250919P00390000", VENUE)
+    book = desk.rt.app.book
+    book.register_instruments([put])
+    book.register_account(Account("us", VENUE))
+    book.register_account(Account("hedge", VENUE, position_mode=PositionMode.HEDGE))
+    before = DAY - timedelta(days=1)
+    book.move_cash("us", "USD", Decimal(100_000), before, "deposit", "d-us")
+    book.move_cash("hedge", "USDT", Decimal(100_000), before, "deposit", "d-hedge")
+    desk.fill("sell", "2", "20", symbol=put.symbol, account="us", at=T0 - timedelta(hours=1))
+    desk.fill(
+        "buy", "0.1", "50000", account="hedge", at=T0 - timedelta(hours=1), position_side="long"
+    )
+    book.record_prices(
+        {put.key: Decimal(20), PERP.key: Decimal(50_000)},
+        {"TSLA": Decimal(400), "BTC": Decimal(50_000)},
+        T0,
+        "test",
+    )
+    rb = desk.risk.risk_book()
+    inst = rb.instruments[put.key]
+    assert inst.is_option and inst.asset == "TSLA"
+    assert -0.5 * 100 * 400 < inst.delta_per_unit < 0  # a put's dollar delta per contract
+    assert inst.gamma_per_unit > 0 and inst.vega_per_unit > 0
+    assert inst.exposure_per_unit == inst.delta_per_unit
+    assert inst.notional_per_unit == 100 * 400
+    assert inst.margin_per_unit == 2000.0  # the premium of one contract
+    assert inst.short_margin_per_unit > inst.margin_per_unit
+    # Short 2 puts: long delta, short gamma and vega.
+    assert rb.asset_delta["TSLA"] == pytest.approx(-2 * inst.delta_per_unit)
+    assert rb.asset_gamma["TSLA"] == pytest.approx(-2 * inst.gamma_per_unit)
+    assert rb.asset_vega["TSLA"] == pytest.approx(-2 * inst.vega_per_unit)
+    grid = rb.scenario["TSLA"]
+    assert float(grid.min()) < 0 and float(grid.min()) == float(grid[0].min())  # worst: spot down
+    assert rb.positions[("hedge", PERP.key, "long")] == 0.1
+    exit_long = order("0.1", "sell", account_id="hedge", reduce_only=True, position_side="long")
+    assert isinstance(desk.risk.check(exit_long).decision, Approved)
+    wrong_slot = order("0.1", "buy", account_id="hedge", reduce_only=True, position_side="short")
+    denied = desk.risk.check(wrong_slot).decision
+    assert isinstance(denied, Denied) and denied.code is RiskCode.REDUCE_ONLY
+    short_more = desk.risk.check(order("10", "sell", symbol=put.symbol, account_id="us")).decision
+    assert isinstance(short_more, Denied) and short_more.code is RiskCode.INSUFFICIENT_MARGIN
+    assert "USD of margin and fees" in short_more.reason

@@ -10,9 +10,11 @@ import sys
 import textwrap
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from risk_service_kit import DAY, T0, Desk, DeskFactory, MarginMode, order
+from typer.testing import CliRunner
 
 from riskdesk.bootstrap.risk_settings import KillSwitchSettings, RiskSettings
 from riskdesk.bootstrap.settings import Settings
@@ -20,6 +22,7 @@ from riskdesk.domain.errors import InvalidValue, StateError
 from riskdesk.domain.risk.decisions import Denied, RiskCode
 from riskdesk.domain.risk.monitors import AlertLevel
 from riskdesk.domain.risk.trading_state import TradingState
+from riskdesk.interfaces.cli.app import app as cli_app
 
 A, R, H, F = TradingState.ACTIVE, TradingState.REDUCING, TradingState.HALTED, TradingState.FLATTEN
 
@@ -240,18 +243,6 @@ def test_escalate_needs_a_reason(desk: Desk) -> None:
     assert desk.risk.history() == []
 
 
-_WRITER = """
-import sys
-from datetime import datetime
-from riskdesk.adapters.clock import ManualClock
-from riskdesk.bootstrap.settings import Settings
-from riskdesk.bootstrap.wiring import build
-from riskdesk.domain.risk.trading_state import TradingState
-rt = build(Settings(), sys.argv[1], clock=ManualClock(datetime.fromisoformat(sys.argv[2])), migrate=False)
-rt.app.risk.escalate(TradingState.HALTED, "manual", "desk halted by ops", by="ops")
-rt.store.dispose()
-"""
-
 _READER = """
 import json, sys
 from datetime import datetime
@@ -290,11 +281,9 @@ def _python(script: str, *args: str) -> str:
 
 def test_a_new_process_reads_the_persisted_state(desk: Desk) -> None:
     desk.marks(perp="50000")
-    url = desk.rt.url
-    _python(_WRITER, url, T0.isoformat())
-    # This process wrote nothing: it reads what the other one stored.
-    assert desk.risk.status().state is H
-    seen = json.loads(_python(_READER, url, (T0 + timedelta(minutes=1)).isoformat()))
+    desk.risk.escalate(H, "manual", "desk halted by ops", by="ops")
+    desk.rt.store.dispose()  # nothing held open: the other process reads the file
+    seen = json.loads(_python(_READER, desk.rt.url, (T0 + timedelta(minutes=1)).isoformat()))
     assert seen == {
         "state": "halted",
         "trigger": "manual",
@@ -304,8 +293,57 @@ def test_a_new_process_reads_the_persisted_state(desk: Desk) -> None:
         "history": [["active", "halted", "desk halted by ops"]],
         "entry": "trading_state",
     }
-    desk.risk.reset("restarted and checked", by="alice")
-    assert [c.new for c in desk.reopen().risk.history()] == [H, A]
+    restarted = desk.reopen()
+    restarted.risk.reset("restarted and checked", by="alice")
+    assert [c.new for c in restarted.risk.history()] == [H, A]
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    exe = Path(sys.executable).with_name("riskdesk")
+    return subprocess.run(
+        [str(exe), *args], capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_the_cli_trips_and_reads_the_state_across_processes(desk: Desk) -> None:
+    url = desk.rt.url
+    done = _cli(
+        "risk",
+        "halt",
+        "--reason",
+        "halted from the cli",
+        "--state",
+        "flatten",
+        "--by",
+        "ops",
+        "--db",
+        url,
+    )
+    assert done.returncode == 0, done.stderr
+    assert desk.risk.status().state is F  # written by another process
+    shown = _cli("risk", "state", "--db", url, "--json")
+    assert shown.returncode == 0, shown.stderr
+    state = json.loads(shown.stdout)
+    assert (state["state"], state["trigger"], state["reason"], state["by"]) == (
+        "flatten",
+        "manual",
+        "halted from the cli",
+        "ops",
+    )
+    assert [(h["old"], h["new"]) for h in state["history"]] == [("active", "flatten")]
+    # A reset without a reason is refused and changes nothing.
+    runner = CliRunner()
+    refused = runner.invoke(cli_app, ["risk", "reset", "--reason", "  ", "--db", url])
+    assert refused.exit_code != 0
+    assert "reason" in refused.output
+    assert desk.risk.status().state is F
+    ok = runner.invoke(
+        cli_app,
+        ["risk", "reset", "--reason", "flat now", "--by", "alice", "--to", "halted", "--db", url],
+    )
+    assert ok.exit_code == 0, ok.output
+    last = desk.risk.history()[-1]
+    assert (last.old, last.new, last.reason, last.by) == (F, H, "flat now", "alice")
 
 
 # ----------------------------------------------------------------------------- alerts

@@ -184,8 +184,14 @@ def make_book(
 
 
 def hold(book: RiskBook, key: str, qty: float, slot: str = "net") -> RiskBook:
-    """Add a position through the incremental aggregates."""
+    """Add a position through the incremental aggregates, then refresh the book-wide caches the
+    way a rebuild does (``RiskBook.apply_fill`` leaves ``delta_sum`` and ``scenario_worst``
+    stale: that bug is pinned on its own in test_risk_limits_properties.py)."""
     book.apply_fill(ACCT, key, slot, qty)
+    if hasattr(book, "delta_sum"):
+        book.delta_sum = float(sum(book.asset_delta.values()))
+    if hasattr(book, "scenario_worst") and book.scenario_sum is not None:
+        book.scenario_worst = float(book.scenario_sum.min())
     return book
 
 

@@ -248,9 +248,25 @@ def test_apply_fill_keeps_aggregates_equal_to_a_rebuild(
             grid += q * inst.scenario_per_unit
     for asset, value in delta.items():
         assert book.asset_delta.get(asset, 0.0) == pytest.approx(value, abs=1e-6)
-    assert book.delta_total == pytest.approx(sum(delta.values()), abs=1e-6)
     if book.scenario_sum is not None:
         np.testing.assert_allclose(book.scenario_sum, grid, atol=1e-6)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: RiskBook.apply_fill moves asset_delta and scenario_sum but not the book-wide "
+    "caches delta_sum (behind delta_total) and scenario_worst: after a fill the whole-book "
+    "net-delta and scenario-loss checks compare against a flat book",
+)
+def test_apply_fill_keeps_delta_total_and_the_worst_scenario() -> None:
+    book = make_book(linear(grid=True))
+    book.apply_fill(ACCT, PERP.key, "net", 1.0)
+    assert book.delta_total == 50_000.0
+    assert book.scenario_sum is not None
+    worsened = run(engine(max_scenario_loss=0.30), intent("0.5"), book)  # −15,000 → −22,500
+    assert worsened.approved
+    book.apply_fill(ACCT, PERP.key, "net", 1.0)  # −30,000: at the limit
+    denied(run(engine(max_scenario_loss=0.30), intent("0.1"), book), RiskCode.SCENARIO_LOSS)
 
 
 @pytest.mark.xfail(

@@ -31,8 +31,8 @@ def to_jsonable(obj: object) -> Any:
 
 
 def dump_json(console: Console, obj: object) -> None:
-    """Print ``obj`` as indented JSON."""
-    console.print_json(json.dumps(to_jsonable(obj)))
+    """Print ``obj`` as indented JSON (anything JSON cannot hold, like a path, as its text)."""
+    console.print_json(json.dumps(to_jsonable(obj), default=str))
 
 
 def money(value: Decimal | None, currency: str = "USD") -> str:

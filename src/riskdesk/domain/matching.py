@@ -1,0 +1,318 @@
+"""The matching model shared by the paper broker and the backtester.
+
+One pure function decides how a working order executes against market data:
+
+* **quotes** (bid/ask with optional sizes, plus last/mark/index for triggers): market orders take
+  the touch (ask for a buy, bid for a sell) plus ``slippage_bps``; a limit order that is
+  marketable when it arrives takes the touch as a taker, one that rests fills at its limit as a
+  maker when the market crosses it; displayed size caps each fill (``max_fill_fraction`` of it),
+  so large orders fill partially over several updates;
+* **bars** (OHLC): the bar is walked along the path open → nearer extreme → farther extreme →
+  close (the usual intrabar assumption). A stop or limit level crossed inside a segment executes
+  at the level; one already passed at the segment's start (a gap) executes at that start price.
+  Orders are taken in path order, so when the stop and the take-profit of an OCO pair both lie
+  inside one bar, the one the path reaches first fills and the other is cancelled (the tie rule).
+
+Stops and take-profits trigger on the price named by the order's ``trigger`` (mark, last or
+index; a quote without that price falls back to mark, then to the mid). A buy stop triggers at
+or above its level, a sell stop at or below; a take-profit the other way round. Time-in-force:
+IOC cancels what is not filled at once, FOK fills completely at once or cancels, post-only is
+rejected if it would take liquidity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import ROUND_DOWN, Decimal
+
+from riskdesk.domain.instruments import Instrument
+from riskdesk.domain.order_lifecycle import Order
+from riskdesk.domain.orders import OrderType, TimeInForce, TriggerPrice
+from riskdesk.domain.values import ZERO, Liquidity, Side, exact
+
+BPS = Decimal("0.0001")
+TWO = Decimal(2)
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """Top of book and reference prices at ``ts`` (price currency)."""
+
+    ts: datetime
+    bid: Decimal
+    ask: Decimal
+    bid_size: Decimal | None = None
+    ask_size: Decimal | None = None
+    last: Decimal | None = None
+    mark: Decimal | None = None
+    index: Decimal | None = None
+
+    @property
+    def mid(self) -> Decimal:
+        """(bid + ask) / 2."""
+        return (self.bid + self.ask) / TWO
+
+    def reference(self, source: TriggerPrice) -> Decimal:
+        """The price a trigger watches."""
+        if source is TriggerPrice.LAST and self.last is not None:
+            return self.last
+        if source is TriggerPrice.INDEX and self.index is not None:
+            return self.index
+        return self.mark if self.mark is not None else self.mid
+
+
+@dataclass(frozen=True, slots=True)
+class Candle:
+    """An OHLC bar opening at ``ts`` and lasting ``length``."""
+
+    ts: datetime
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    length: timedelta = timedelta(hours=1)
+
+    def path(self) -> tuple[Decimal, Decimal, Decimal, Decimal]:
+        """open → nearer extreme → farther extreme → close."""
+        if self.high - self.open <= self.open - self.low:
+            return (self.open, self.high, self.low, self.close)
+        return (self.open, self.low, self.high, self.close)
+
+
+@dataclass(frozen=True, slots=True)
+class MatchingModel:
+    """How executions are simulated. ``slippage_bps`` is paid by orders that take liquidity;
+    ``bar_half_spread_bps`` builds a synthetic bid/ask around bar prices; ``max_fill_fraction``
+    caps a fill at that fraction of the displayed size (None: no cap); ``latency`` delays when a
+    new order can first execute."""
+
+    slippage_bps: Decimal = ZERO
+    bar_half_spread_bps: Decimal = ZERO
+    max_fill_fraction: Decimal | None = None
+    latency: timedelta = timedelta(0)
+
+
+@dataclass(frozen=True, slots=True)
+class Execution:
+    """One simulated fill. ``fee`` in the instrument's settlement currency."""
+
+    qty: Decimal
+    price: Decimal
+    liquidity: Liquidity
+    fee: Decimal
+    ts: datetime
+
+
+@dataclass(slots=True)
+class WorkingState:
+    """Matching state of one working order: when it becomes live, whether its trigger fired and
+    whether it has rested on the book (a resting limit fills as a maker)."""
+
+    active_from: datetime
+    triggered: bool = False
+    rested: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MatchResult:
+    """Executions and what happens to the rest: ``cancel`` (IOC/FOK leftovers), ``reject``
+    (post-only would take), with the reason."""
+
+    executions: list[Execution] = field(default_factory=list)
+    cancel: bool = False
+    reject: bool = False
+    triggered: bool = False
+    reason: str = ""
+
+
+_NOTHING = MatchResult()
+
+
+def _is_stop(kind: OrderType) -> bool:
+    return kind in (OrderType.STOP_MARKET, OrderType.STOP_LIMIT)
+
+
+def _is_conditional(kind: OrderType) -> bool:
+    return kind.needs_trigger
+
+
+def _crossed(side: Side, kind: OrderType, trigger: Decimal, price: Decimal) -> bool:
+    """Whether ``price`` is at or past a trigger level for this order."""
+    rising = (side is Side.BUY) == _is_stop(kind)  # buy stop / sell take-profit trigger upwards
+    return price >= trigger if rising else price <= trigger
+
+
+def _fee(instrument: Instrument, qty: Decimal, price: Decimal, liquidity: Liquidity) -> Decimal:
+    return instrument.fee(qty, price, maker=liquidity is Liquidity.MAKER)
+
+
+def _taker_price(
+    side: Side, touch: Decimal, model: MatchingModel, instrument: Instrument
+) -> Decimal:
+    if not model.slippage_bps:
+        return touch
+    factor = (1 + model.slippage_bps * BPS) if side is Side.BUY else (1 - model.slippage_bps * BPS)
+    return instrument.make_limit_price(touch * factor, Side.SELL if side is Side.BUY else Side.BUY)
+
+
+def _cap(
+    qty: Decimal, size: Decimal | None, model: MatchingModel, instrument: Instrument
+) -> Decimal:
+    if size is None or model.max_fill_fraction is None:
+        return qty
+    room = instrument.make_qty(size * model.max_fill_fraction, ROUND_DOWN)
+    return min(qty, room)
+
+
+@exact
+def match_quote(
+    order: Order,
+    state: WorkingState,
+    quote: Quote,
+    instrument: Instrument,
+    model: MatchingModel,
+    remaining: Decimal | None = None,
+) -> MatchResult:
+    """Execute ``order`` (its ``remaining`` quantity, or the given one for reduce-only caps)
+    against one quote. Pure: returns what happened; the caller updates the order and ``state``
+    (``triggered``/``rested``)."""
+    if quote.ts < state.active_from:
+        return _NOTHING
+    intent = order.intent
+    qty = order.remaining if remaining is None else min(remaining, order.remaining)
+    if qty <= 0:
+        return _NOTHING
+    kind = intent.order_type
+    triggered_now = False
+    if _is_conditional(kind) and not state.triggered:
+        assert intent.stop_price is not None  # noqa: S101 - validated intents carry a trigger
+        if not _crossed(intent.side, kind, intent.stop_price, quote.reference(intent.trigger)):
+            return _NOTHING
+        triggered_now = True
+    buy = intent.side is Side.BUY
+    touch = quote.ask if buy else quote.bid
+    size = quote.ask_size if buy else quote.bid_size
+    as_market = kind in (OrderType.MARKET, OrderType.STOP_MARKET, OrderType.TAKE_PROFIT)
+    if as_market:
+        take = _cap(qty, size, model, instrument)
+        if intent.tif is TimeInForce.FOK and take < qty:
+            return MatchResult(
+                cancel=True, triggered=triggered_now, reason="FOK: not enough size at the touch"
+            )
+        price = _taker_price(intent.side, touch, model, instrument)
+        fills = [
+            Execution(
+                take,
+                price,
+                Liquidity.TAKER,
+                _fee(instrument, take, price, Liquidity.TAKER),
+                quote.ts,
+            )
+        ]
+        leftover = qty - take
+        return MatchResult(
+            fills,
+            cancel=leftover > 0 and intent.tif in (TimeInForce.IOC, TimeInForce.FOK),
+            triggered=triggered_now,
+        )
+    limit = intent.price
+    assert limit is not None  # noqa: S101 - limit orders carry a price
+    marketable = touch <= limit if buy else touch >= limit
+    if not marketable:
+        if intent.tif in (TimeInForce.IOC, TimeInForce.FOK):
+            return MatchResult(
+                cancel=True, triggered=triggered_now, reason=f"{intent.tif.value}: not marketable"
+            )
+        return MatchResult(triggered=triggered_now)
+    resting = state.rested and not triggered_now
+    if intent.post_only and not resting:
+        return MatchResult(
+            reject=True, triggered=triggered_now, reason="post-only order would take liquidity"
+        )
+    take = _cap(qty, size, model, instrument)
+    if intent.tif is TimeInForce.FOK and take < qty:
+        return MatchResult(
+            cancel=True, triggered=triggered_now, reason="FOK: not enough size at the touch"
+        )
+    if resting:
+        liquidity, price = Liquidity.MAKER, limit
+    else:
+        liquidity, price = Liquidity.TAKER, touch
+    fills = [Execution(take, price, liquidity, _fee(instrument, take, price, liquidity), quote.ts)]
+    return MatchResult(
+        fills, cancel=(qty - take) > 0 and intent.tif is TimeInForce.IOC, triggered=triggered_now
+    )
+
+
+@exact
+def match_candle(
+    order: Order,
+    state: WorkingState,
+    candle: Candle,
+    instrument: Instrument,
+    model: MatchingModel,
+    remaining: Decimal | None = None,
+) -> tuple[MatchResult, int]:
+    """Execute ``order`` against one bar; returns the result and the index of the path segment
+    (0..2) where it executed, so the caller can order fills inside the bar (OCO tie rule). A
+    result with no executions returns segment 3."""
+    if candle.ts + candle.length <= state.active_from:
+        return _NOTHING, 3
+    intent = order.intent
+    qty = order.remaining if remaining is None else min(remaining, order.remaining)
+    if qty <= 0:
+        return _NOTHING, 3
+    half = model.bar_half_spread_bps * BPS
+    path = candle.path()
+    kind = intent.order_type
+    buy = intent.side is Side.BUY
+    triggered = state.triggered
+    for segment in range(3):
+        start, end = path[segment], path[segment + 1]
+        low, high = min(start, end), max(start, end)
+        level_price: Decimal | None = None
+        if _is_conditional(kind) and not triggered:
+            assert intent.stop_price is not None  # noqa: S101
+            trig = intent.stop_price
+            if _crossed(intent.side, kind, trig, start):
+                level_price = start  # already past the level when the segment starts: a gap
+            elif low <= trig <= high:
+                level_price = trig
+            else:
+                continue
+            triggered = True
+        if kind in (OrderType.MARKET, OrderType.STOP_MARKET, OrderType.TAKE_PROFIT):
+            base = level_price if level_price is not None else start
+            touch = base * (1 + half) if buy else base * (1 - half)
+            price = _taker_price(intent.side, instrument.make_price(touch), model, instrument)
+            fill = Execution(
+                qty,
+                price,
+                Liquidity.TAKER,
+                _fee(instrument, qty, price, Liquidity.TAKER),
+                candle.ts,
+            )
+            return MatchResult([fill], triggered=triggered and not state.triggered), segment
+        limit = intent.price
+        assert limit is not None  # noqa: S101
+        reach = low * (1 + half) if buy else high * (1 - half)
+        begin = start * (1 + half) if buy else start * (1 - half)
+        if (buy and begin <= limit) or (not buy and begin >= limit):
+            if intent.post_only and not state.rested:
+                return MatchResult(
+                    reject=True, reason="post-only order would take liquidity"
+                ), segment
+            liquidity = Liquidity.MAKER if state.rested else Liquidity.TAKER
+            price = limit if state.rested else instrument.make_price(begin)
+        elif (buy and reach <= limit) or (not buy and reach >= limit):
+            liquidity, price = Liquidity.MAKER, limit
+        else:
+            if intent.tif in (TimeInForce.IOC, TimeInForce.FOK):
+                return MatchResult(
+                    cancel=True, reason=f"{intent.tif.value}: not marketable"
+                ), segment
+            continue
+        fill = Execution(qty, price, liquidity, _fee(instrument, qty, price, liquidity), candle.ts)
+        return MatchResult([fill], triggered=triggered and not state.triggered), segment
+    return MatchResult(triggered=triggered and not state.triggered), 3

@@ -243,6 +243,31 @@ def capital_for(
     return plain(margin), "Reg-T margin" if spec.equity else "Deribit initial margin"
 
 
+def _american_price(index: ChainIndex, i: int) -> float | None:
+    """American model price per unit (Bjerksund-Stensland 1993) at the analytics vol.
+
+    Without dividends an American call is never exercised early: its price is the European
+    one. Only puts (or calls on dividend payers) carry an early-exercise premium."""
+    vol, years = float(index.vol[i]), float(index.years[i])
+    if not np.isfinite(vol) or years <= 0:
+        return None
+    call = bool(index.is_call[i])
+    if call and float(index.carry[i]) <= 0:
+        return float(index.model_price[i])
+    return float(
+        american_price(
+            np.array([float(index.spot[i])]),
+            np.array([float(index.strike[i])]),
+            np.array([years]),
+            np.array([float(index.rate[i])]),
+            np.array([float(index.carry[i])]),
+            np.array([vol]),
+            np.array([call]),
+            method="bs1993",
+        )[0]
+    )
+
+
 def analyse_position(
     position: OptionPosition,
     index: ChainIndex,
@@ -335,20 +360,8 @@ def analyse_position(
         "vega": float(index.vega[i]) / 100.0,
         "rho": float(index.rho[i]) / 100.0,
     }
-    american = None
     model = "black76" if terms.coin_settled or terms.linear_settle else "bsm"
-    if terms.exercise is ExerciseStyle.AMERICAN and has_vol and years > 0:
-        american = float(
-            american_price(
-                np.array([spot]),
-                np.array([k]),
-                np.array([years]),
-                np.array([float(index.rate[i])]),
-                np.array([float(index.carry[i])]),
-                np.array([vol]),
-                np.array([is_call]),
-            )[0]
-        )
+    american = _american_price(index, i) if terms.exercise is ExerciseStyle.AMERICAN else None
     greeks = OwnGreeks(
         model=model,
         vol=vol if has_vol else None,

@@ -158,3 +158,24 @@ def test_long_positions_roll_by_selling_and_buying(aapl: ChainIndex, config: Eng
         assert c.close.natural == c.close.bid and c.open.natural == c.open.ask
         # Long: capital is the premium paid.
         assert c.capital_required == c.open.natural * c.open.quantity * 100
+
+
+def test_horizon_loss_of_a_roll_matches_a_brute_force_integral(
+    aapl: ChainIndex, config: EngineConfig
+) -> None:
+    import numpy as np
+
+    from riskdesk.domain.pricing import bsm_price
+
+    position = make_position("AAPL260821P00330000", -10, "8.50")
+    _, rolls = search_rolls(position, aapl, WIDE, config)
+    i0 = aapl.find("AAPL260821P00330000")
+    t, vol, s, mu = aapl.years[i0], aapl.vol[i0], aapl.spot[i0], aapl.drift[i0]
+    z = np.linspace(-9, 9, 400_001)
+    s_t = s * np.exp((mu - 0.5 * vol * vol) * t + vol * np.sqrt(t) * z)
+    density = np.exp(-0.5 * z * z) / np.sqrt(2 * np.pi)
+    for c in rolls.candidates[:5]:
+        j = aapl.find(c.open.symbol)
+        value = bsm_price(s_t, aapl.strike[j], aapl.years[j] - t, 0.04, 0.0, aapl.vol[j], False)
+        loss = np.maximum(value - float(c.open.natural), 0) * float(c.open.quantity) * 100
+        assert c.expected_loss.after == pytest.approx(np.trapezoid(loss * density, z), rel=1e-5)

@@ -1,0 +1,492 @@
+"""Governance over many positions at once: a vectorised revaluation and screen, then the exact
+rules only where something can happen.
+
+:func:`revalue` computes unrealized P&L, ROE and the distance to liquidation for every position
+in float64 NumPy. :func:`screen` then asks, for every position at once, whether any rule *could*
+act: a lifecycle change, a size change, no stop yet, a stop crossed, a trailing or lock-profit
+level that would move the stop by at least the profile's minimum step, a take-profit tier, an
+add-on, a time stop, stagnation, an invalidation condition or a signal. The screen is
+conservative (every comparison has a tolerance towards "flag"), so a position it leaves out is
+one on which :func:`~riskdesk.domain.governance.engine.evaluate` would do nothing; the flagged
+ones run the exact rules (Decimal, lot and tick rounding, plans). A property test checks that
+:func:`manage_batch` and per-position ``evaluate`` agree.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Final
+
+import numpy as np
+from numpy.typing import NDArray
+
+from riskdesk.domain.governance.engine import Evaluation, evaluate
+from riskdesk.domain.governance.plan import ManagePlan
+from riskdesk.domain.governance.profile import GovernanceProfile
+from riskdesk.domain.governance.snapshot import Snapshot
+from riskdesk.domain.governance.state import GovernanceState, Lifecycle
+from riskdesk.domain.orders import TriggerPrice
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
+
+_LIFE: Final = {
+    Lifecycle.PENDING_ENTRY: 0,
+    Lifecycle.ACTIVE: 1,
+    Lifecycle.PENDING_CLOSING: 2,
+    Lifecycle.CLOSED: 3,
+    Lifecycle.FAILED: 4,
+}
+_TRIGGER: Final = {TriggerPrice.MARK: 0, TriggerPrice.LAST: 1, TriggerPrice.INDEX: 2}
+#: Relative tolerance of the screen (towards flagging): far above float64 rounding of the inputs.
+_REL: Final = 1e-9
+
+
+def _epoch(ts: datetime | None) -> float:
+    return math.nan if ts is None else ts.timestamp()
+
+
+def _f(value: object) -> float:
+    return math.nan if value is None else float(value)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class PositionColumns:
+    """Market inputs per position, aligned with :attr:`GovernanceBook.states` (float64; NaN =
+    unknown). ``qty`` signed contracts; ``margin`` the ROE denominator; ``last``/``index`` NaN
+    fall back to ``mark``; ``high``/``low`` extremes since entry (NaN: only the current price);
+    ``close_low``/``close_high`` lowest/highest close since entry per timeframe."""
+
+    qty: FloatArray
+    entry: FloatArray
+    margin: FloatArray
+    mark: FloatArray
+    contract_size: FloatArray
+    inverse: BoolArray
+    tick: FloatArray
+    fee_rate: FloatArray
+    last: FloatArray | None = None
+    index: FloatArray | None = None
+    high: FloatArray | None = None
+    low: FloatArray | None = None
+    atr: FloatArray | None = None
+    liquidation: FloatArray | None = None
+    has_signal: BoolArray | None = None
+    close_low: Mapping[str, FloatArray] = field(default_factory=dict)
+    close_high: Mapping[str, FloatArray] = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        """Number of positions."""
+        return int(self.qty.shape[0])
+
+
+@dataclass(frozen=True, slots=True)
+class Revaluation:
+    """Vectorised revaluation: unrealized P&L (settlement currency), ROE (fraction) and the
+    distance to liquidation as a fraction of the mark (NaN when unknown)."""
+
+    unrealized: FloatArray
+    roe: FloatArray
+    liq_distance: FloatArray
+
+
+def revalue(cols: PositionColumns) -> Revaluation:
+    """P&L ``q·cs·(mark − E)`` (linear) or ``q·cs·(1/E − 1/mark)`` (inverse), ROE = P&L / margin,
+    liquidation distance ``±(mark − liq)/mark``."""
+    s = cols.qty * cols.contract_size
+    with np.errstate(divide="ignore", invalid="ignore"):
+        linear = s * (cols.mark - cols.entry)
+        inverse = s * (1.0 / cols.entry - 1.0 / cols.mark)
+        upnl = np.where(cols.inverse, inverse, linear)
+        upnl = np.where(cols.qty == 0, 0.0, upnl)
+        roe = np.where(cols.margin > 0, upnl / cols.margin, 0.0)
+        if cols.liquidation is None:
+            dist = np.full(cols.n, np.nan)
+        else:
+            dist = np.sign(cols.qty) * (cols.mark - cols.liquidation) / cols.mark
+    return Revaluation(upnl, roe, dist)
+
+
+def _pad(rows: Sequence[Sequence[float]], fill: float) -> FloatArray:
+    width = max((len(r) for r in rows), default=0) + 1
+    out = np.full((len(rows), width), fill)
+    for i, row in enumerate(rows):
+        out[i, : len(row)] = row
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Profiles:
+    """Profile parameters as arrays indexed by profile number (padding makes "no next tier")."""
+
+    items: tuple[GovernanceProfile, ...]
+    trigger: IntArray
+    chandelier: FloatArray
+    trail: FloatArray
+    trail_act: FloatArray
+    min_move: FloatArray
+    fee_rate: FloatArray
+    net: BoolArray
+    lock_trig: FloatArray
+    lock_theta: FloatArray
+    r_mult: FloatArray
+    roe_trig: FloatArray
+    add_cap: IntArray
+    add_tier: FloatArray
+    add_signal: BoolArray
+    add_interval: FloatArray
+    max_hold: FloatArray
+    stag_t: FloatArray
+    stag_rho: FloatArray
+    guard: BoolArray
+
+    @classmethod
+    def of(cls, profiles: Sequence[GovernanceProfile]) -> _Profiles:
+        items = tuple(profiles)
+
+        def arr(fn: Callable[[GovernanceProfile], float]) -> FloatArray:
+            return np.array([fn(p) for p in items], dtype=float)
+
+        add_rows = []
+        for p in items:
+            tiers = list(p.add_on_roe_tiers)
+            # Row j holds the ROE the (j+1)-th add needs; the last tier repeats up to the cap.
+            width = max(p.add_on_cap, 1)
+            add_rows.append(
+                [tiers[min(j, len(tiers) - 1)] if tiers else -math.inf for j in range(width)]
+            )
+        return cls(
+            items=items,
+            trigger=np.array([_TRIGGER[p.trigger] for p in items], dtype=np.int64),
+            chandelier=arr(lambda p: _f(p.chandelier_multiplier)),
+            trail=arr(lambda p: _f(p.trail_percent)),
+            trail_act=arr(lambda p: _f(p.trail_activation)),
+            min_move=arr(lambda p: p.min_stop_move),
+            fee_rate=arr(lambda p: _f(p.fee_rate)),
+            net=np.array([p.lock_net_of_fees for p in items], dtype=bool),
+            lock_trig=_pad([[t.trigger_roe for t in p.lock_tiers] for p in items], math.inf),
+            lock_theta=_pad([[t.lock_roe for t in p.lock_tiers] for p in items], math.nan),
+            r_mult=_pad([[t.trigger for t in p.r_ladder] for p in items], math.inf),
+            roe_trig=_pad([[t.trigger for t in p.roe_ladder] for p in items], math.inf),
+            add_cap=np.array([p.add_on_cap for p in items], dtype=np.int64),
+            add_tier=_pad(add_rows, math.inf),
+            add_signal=np.array([p.add_on_requires_signal for p in items], dtype=bool),
+            add_interval=arr(lambda p: p.add_on_min_interval),
+            max_hold=arr(
+                lambda p: math.inf if p.max_holding_seconds is None else p.max_holding_seconds
+            ),
+            stag_t=arr(
+                lambda p: math.inf if p.stagnation_seconds is None else p.stagnation_seconds
+            ),
+            stag_rho=arr(lambda p: p.stagnation_roe),
+            guard=np.array([p.guard_stop for p in items], dtype=bool),
+        )
+
+
+_STATE_COLUMNS: Final = (
+    "life",
+    "direction",
+    "stop",
+    "stop_qty",
+    "seen",
+    "expected",
+    "lock_tier",
+    "tp_r",
+    "tp_roe",
+    "add_count",
+    "risk",
+    "last_add",
+    "opened",
+    "stagnated",
+    "crossed_alerted",
+    "activation",
+    "profile",
+)
+
+
+def _row(state: GovernanceState, profile_index: int) -> tuple[float, ...]:
+    return (
+        _LIFE[state.lifecycle],
+        state.direction,
+        _f(state.stop_price),
+        float(state.stop_qty),
+        float(state.seen_qty),
+        float(state.expected_qty),
+        state.lock_tier,
+        state.tp_r_done,
+        state.tp_roe_done,
+        state.add_count,
+        _f(state.risk_per_unit),
+        _epoch(state.last_add_at),
+        _epoch(state.opened_at),
+        float(state.stagnated),
+        float("stop_crossed" in state.alerts),
+        _f(state.activation_price),
+        profile_index,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Conditions:
+    """Invalidation conditions of every position as rows (position, timeframe, side, level)."""
+
+    position: IntArray
+    timeframe: tuple[str, ...]
+    below: BoolArray
+    level: FloatArray
+
+
+@dataclass(frozen=True, slots=True)
+class GovernanceBook:
+    """The governance states of many positions with their screen columns (one row per state).
+
+    Build it once with :meth:`of`; each :func:`manage_batch` returns the updated book (only the
+    rows that changed are rebuilt)."""
+
+    states: tuple[GovernanceState, ...]
+    table: FloatArray
+    profiles: _Profiles
+    profile_index: Mapping[GovernanceProfile, int]
+    conditions: _Conditions
+
+    @classmethod
+    def of(cls, states: Sequence[GovernanceState]) -> GovernanceBook:
+        """Columns for ``states`` (profiles are grouped by value)."""
+        index: dict[GovernanceProfile, int] = {}
+        for s in states:
+            index.setdefault(s.profile, len(index))
+        rows = [_row(s, index[s.profile]) for s in states]
+        table = np.array(rows, dtype=float).reshape(len(states), len(_STATE_COLUMNS))
+        return cls(tuple(states), table, _Profiles.of(list(index)), index, _conditions(states))
+
+    def column(self, name: str) -> FloatArray:
+        """One state column (see ``_STATE_COLUMNS``)."""
+        return self.table[:, _STATE_COLUMNS.index(name)]
+
+    def with_states(self, updates: Mapping[int, GovernanceState]) -> GovernanceBook:
+        """The book with some rows replaced."""
+        if not updates:
+            return self
+        states = list(self.states)
+        table = self.table.copy()
+        index = dict(self.profile_index)
+        new_profile = False
+        for i, state in updates.items():
+            states[i] = state
+            if state.profile not in index:
+                index[state.profile] = len(index)
+                new_profile = True
+            table[i] = _row(state, index[state.profile])
+        profiles = _Profiles.of(list(index)) if new_profile else self.profiles
+        conditions = self.conditions
+        if any(
+            s.invalidation != self.states[i].invalidation or s.profile != self.states[i].profile
+            for i, s in updates.items()
+        ):
+            conditions = _conditions(states)
+        return GovernanceBook(tuple(states), table, profiles, index, conditions)
+
+
+def _conditions(states: Sequence[GovernanceState]) -> _Conditions:
+    pos: list[int] = []
+    tfs: list[str] = []
+    below: list[bool] = []
+    level: list[float] = []
+    for i, s in enumerate(states):
+        for c in (*s.invalidation, *s.profile.invalidation):
+            pos.append(i)
+            tfs.append(c.timeframe)
+            below.append(c.close_below is not None)
+            level.append(float(c.level))
+    return _Conditions(
+        np.array(pos, dtype=np.int64),
+        tuple(tfs),
+        np.array(below, dtype=bool),
+        np.array(level, dtype=float),
+    )
+
+
+def _lock_levels(
+    cols: PositionColumns, roe: FloatArray, pidx: IntArray, prof: _Profiles
+) -> tuple[FloatArray, IntArray]:
+    """Float lock-profit level of the tier reached (NaN: none) and the number of tiers reached."""
+    trig = prof.lock_trig[pidx]
+    reached = np.sum(roe[:, None] >= trig - _REL, axis=1).astype(np.int64)
+    theta = prof.lock_theta[pidx, np.maximum(reached - 1, 0)]
+    theta = np.where(reached > 0, theta, np.nan)
+    rate = np.where(np.isnan(prof.fee_rate[pidx]), cols.fee_rate, prof.fee_rate[pidx])
+    rate = np.where(prof.net[pidx], rate, 0.0)
+    s = cols.qty * cols.contract_size
+    a = np.abs(s)
+    target = theta * cols.margin
+    with np.errstate(divide="ignore", invalid="ignore"):
+        linear = (target + cols.entry * (s + rate * a)) / (s - rate * a)
+        inverse = (s + rate * a) / ((s - rate * a) / cols.entry - target)
+        level = np.where(cols.inverse, inverse, linear)
+    level = np.where(level > 0, level, np.nan)
+    return level, reached
+
+
+def screen(
+    book: GovernanceBook, cols: PositionColumns, now: datetime, reval: Revaluation | None = None
+) -> BoolArray:
+    """True where a rule may act (conservative; see the module docstring)."""
+    reval = reval or revalue(cols)
+    n = cols.n
+    prof = book.profiles
+    col = book.column
+    pidx = col("profile").astype(np.int64)
+    life = col("life")
+    q = cols.qty
+    aq = np.abs(q)
+    d = np.sign(q)
+    roe = reval.roe
+    now_s = now.timestamp()
+    seen = col("seen")
+    flag = (life == 0) & (aq > 0)
+    open_life = (life == 1) | (life == 2)
+    flag |= open_life & ((aq == 0) | (d != col("direction")))
+    flag |= (life == 2) & (aq != seen)
+    act = (life == 1) & (aq > 0) & (d == col("direction"))
+    stop = col("stop")
+    flag |= act & ((aq != seen) | np.isnan(stop) | (col("stop_qty") != col("expected")))
+    if cols.has_signal is not None:
+        flag |= act & cols.has_signal
+    trigger_kind = prof.trigger[pidx]
+    trig = cols.mark
+    if cols.last is not None:
+        trig = np.where((trigger_kind == 1) & ~np.isnan(cols.last), cols.last, trig)
+    if cols.index is not None:
+        trig = np.where((trigger_kind == 2) & ~np.isnan(cols.index), cols.index, trig)
+    tol_px = np.abs(trig) * _REL + cols.tick * 1e-6
+    crossed = act & ~np.isnan(stop) & (d * (trig - stop) <= tol_px)
+    flag |= crossed & (prof.guard[pidx] | (col("crossed_alerted") == 0))
+    # Candidate stop levels (as d·level, so "better" is always "larger").
+    lock, reached = _lock_levels(cols, roe, pidx, prof)
+    flag |= act & (reached > col("lock_tier"))
+    best = d * lock
+    if cols.high is not None and cols.low is not None:
+        extreme = np.where(
+            d > 0,
+            np.fmax(trig, cols.high),
+            np.fmin(trig, cols.low),
+        )
+    else:
+        extreme = trig
+    if cols.atr is not None:
+        chandelier = extreme - d * prof.chandelier[pidx] * cols.atr
+        best = np.fmax(best, d * chandelier)
+    cb = prof.trail[pidx]
+    activation = col("activation")
+    activation = np.where(
+        np.isnan(activation), cols.entry * (1.0 + d * prof.trail_act[pidx]), activation
+    )
+    armed = np.isnan(activation) | (d * (extreme - activation) >= -tol_px)
+    trail = np.where(armed, extreme * (1.0 - d * cb), np.nan)
+    best = np.fmax(best, d * trail)
+    threshold = d * stop + prof.min_move[pidx] * trig - cols.tick - tol_px
+    flag |= act & ~np.isnan(best) & (best > threshold)
+    # Take-profit tiers.
+    risk = col("risk")
+    tp_r = col("tp_r").astype(np.int64)
+    width = prof.r_mult.shape[1]
+    mult = prof.r_mult[pidx, np.minimum(tp_r, width - 1)]
+    level = cols.entry + d * mult * risk
+    flag |= act & ~np.isnan(risk) & np.isfinite(mult) & (d * (trig - level) >= -tol_px)
+    tp_roe = col("tp_roe").astype(np.int64)
+    roe_next = prof.roe_trig[pidx, np.minimum(tp_roe, prof.roe_trig.shape[1] - 1)]
+    flag |= act & (roe >= roe_next - _REL)
+    # Add-ons.
+    count = col("add_count").astype(np.int64)
+    cap = prof.add_cap[pidx]
+    tier = prof.add_tier[pidx, np.minimum(count, prof.add_tier.shape[1] - 1)]
+    since = np.where(np.isnan(col("last_add")), col("opened"), col("last_add"))
+    waited = (now_s - since) >= prof.add_interval[pidx] - 1e-6
+    signal_ok = ~prof.add_signal[pidx]
+    if cols.has_signal is not None:
+        signal_ok = signal_ok | cols.has_signal
+    flag |= act & (count < cap) & (roe >= tier - _REL) & waited & signal_ok
+    # Time stop and stagnation.
+    held = now_s - col("opened")
+    flag |= act & (held >= prof.max_hold[pidx] - 1e-6)
+    flag |= (
+        act
+        & (col("stagnated") == 0)
+        & (held > prof.stag_t[pidx] - 1e-6)
+        & (np.abs(roe) < prof.stag_rho[pidx] + _REL)
+    )
+    # Invalidation conditions.
+    cond = book.conditions
+    if cond.position.size:
+        hit = np.zeros(cond.position.size, dtype=bool)
+        for k, tf in enumerate(cond.timeframe):
+            table = cols.close_low if cond.below[k] else cols.close_high
+            values = table.get(tf)
+            if values is None:
+                continue
+            value = values[cond.position[k]]
+            level_k = cond.level[k]
+            tol = abs(level_k) * _REL
+            hit[k] = value < level_k + tol if cond.below[k] else value > level_k - tol
+        mask = np.zeros(n, dtype=bool)
+        mask[cond.position[hit]] = True
+        flag |= act & mask
+    return np.asarray(flag, dtype=bool)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    """One tick over a book: the updated book, the evaluations of the screened positions (by
+    row), the plans, the revaluation and how many rows the screen sent to the exact rules."""
+
+    book: GovernanceBook
+    evaluations: Mapping[int, Evaluation]
+    plans: tuple[ManagePlan, ...]
+    revaluation: Revaluation
+    screened: int
+
+
+def manage_batch(
+    book: GovernanceBook,
+    cols: PositionColumns,
+    snapshot_of: Callable[[int], Snapshot],
+    now: datetime,
+) -> BatchResult:
+    """Revalue every position, screen, and run :func:`evaluate` on the flagged rows.
+
+    ``snapshot_of(i)`` builds the exact snapshot of row ``i`` (called only for flagged rows; it
+    must describe the same market as ``cols``)."""
+    if cols.n != len(book.states):
+        raise ValueError(f"{cols.n} position rows for {len(book.states)} states")
+    reval = revalue(cols)
+    mask = screen(book, cols, now, reval)
+    rows = np.flatnonzero(mask)
+    evaluations: dict[int, Evaluation] = {}
+    updates: dict[int, GovernanceState] = {}
+    plans: list[ManagePlan] = []
+    for i in rows.tolist():
+        state = book.states[i]
+        result = evaluate(state, snapshot_of(i), now)
+        if result.state is not state:
+            updates[i] = result.state
+        if result.actions or result.events:
+            evaluations[i] = result
+        if result.plan is not None:
+            plans.append(result.plan)
+    return BatchResult(book.with_states(updates), evaluations, tuple(plans), reval, int(rows.size))
+
+
+__all__ = [
+    "BatchResult",
+    "GovernanceBook",
+    "PositionColumns",
+    "Revaluation",
+    "manage_batch",
+    "revalue",
+    "screen",
+]

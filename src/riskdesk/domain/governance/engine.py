@@ -1,0 +1,826 @@
+"""The governance rules as one pure ratchet: ``evaluate(state, snapshot, now)``.
+
+Order of evaluation at a tick (each step documented in ``docs/governance.md``):
+
+1. **Lifecycle.** A flat position closes its state; a PENDING_ENTRY state whose position appeared
+   becomes ACTIVE; PENDING_CLOSING waits for the close to fill; CLOSED/FAILED never act again.
+2. **Size.** If the observed size differs from the last one seen, the position changed (fills of
+   earlier plans or outside orders): the expected size becomes the observed one, and increases
+   extend the take-profit base.
+3. **Stop level.** The protective stop at entry (given level, ``E ∓ k·ATR`` or ``E·(1 ∓ p)``, kept
+   inside the liquidation price) defines R. The working level is the best of the current stop,
+   the lock-profit tier reached, the chandelier and the percent trail — it never loosens.
+4. **Exits** (the first that applies closes at market, reduce-only): guard stop (the trigger
+   price is through the stop), invalidation conditions, exit signals, time stop, stagnation
+   close. Otherwise a STAGNATED alert when held long with |ROE| small.
+5. **Take-profit ladders** (R multiples, then ROE), lot-rounded, remainders carried forward.
+6. **Add-on** (not in a tick that takes profit), ``Q0·γ^j``.
+7. **Stop order**: PLACE_STOP, or MOVE_STOP when the level moved by at least ``min_stop_move`` or
+   the size it must cover changed — it always covers exactly what remains after this plan's
+   reductions (add-ons are covered once they fill).
+
+Evaluating the same snapshot twice gives no new actions; a CLOSED position never gets any; a stop
+never loosens; ladder quantities never exceed the position (all property-tested).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_CEILING, Decimal
+
+from riskdesk.domain.errors import InvalidValue, ValidationError
+from riskdesk.domain.governance import levels as lv
+from riskdesk.domain.governance.plan import (
+    Action,
+    ActionKind,
+    AddLeg,
+    GovernanceEvent,
+    ManagePlan,
+    ReduceLeg,
+    governance_id,
+)
+from riskdesk.domain.governance.profile import GovernanceProfile, StopMethod
+from riskdesk.domain.governance.snapshot import SignalKind, Snapshot
+from riskdesk.domain.governance.state import GovernanceState, Lifecycle
+from riskdesk.domain.orders import OrderIntent, OrderType, validate_intent
+from riskdesk.domain.values import ACCOUNTING_CONTEXT, ONE, ZERO, PositionSide, Side, exact
+
+_C = ACCOUNTING_CONTEXT
+_SIGNAL_MEMORY = 64
+_RULE_NAMES = {
+    "initial_stop": "initial stop",
+    "lock_profit": "lock-profit",
+    "trail:chandelier": "chandelier trail",
+    "trail:percent": "trailing stop",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """The new state, the actions (empty when nothing is to be done), the plan carrying them
+    (None when empty) and governance events (lifecycle changes, STAGNATED…)."""
+
+    state: GovernanceState
+    actions: tuple[Action, ...]
+    plan: ManagePlan | None
+    events: tuple[GovernanceEvent, ...]
+
+
+def _held(state: GovernanceState, now: datetime) -> float:
+    return 0.0 if state.opened_at is None else (now - state.opened_at).total_seconds()
+
+
+def _hours(seconds: float) -> str:
+    return f"{seconds / 3600:.1f} h" if seconds < 172800 else f"{seconds / 86400:.1f} d"
+
+
+class _Tick:
+    """The working memory of one evaluation."""
+
+    def __init__(self, state: GovernanceState, snap: Snapshot, now: datetime) -> None:
+        self.state = state
+        self.snap = snap
+        self.now = now
+        self.p: GovernanceProfile = state.profile
+        self.inst = snap.instrument
+        self.d = 1 if snap.qty > 0 else -1
+        self.long = self.d > 0
+        self.aq = abs(snap.qty)
+        self.trig = snap.price(self.p.trigger)
+        self.roe = lv.roe(self.inst, snap.qty, snap.entry, snap.mark, snap.margin)
+        self.key = state.position_id or state.intent_id
+        self.plan_id = governance_id("plan", self.key, now)
+        self.seq = 0
+        self.exit: Action | None = None
+        self.stop_action: Action | None = None
+        self.reduces: list[Action] = []
+        self.adds: list[Action] = []
+        self.alerts: list[Action] = []
+        self.orders: list[tuple[Action, OrderIntent]] = []
+        self.reduce_legs: list[ReduceLeg] = []
+        self.add_legs: list[AddLeg] = []
+        self.cancels: list[str] = []
+        self.events: list[GovernanceEvent] = []
+        self.changes: dict[str, object] = {}
+        self.consumed: list[str] = []
+        self.alert_keys: set[str] = set(state.alerts)
+        self.exit_rule = ""
+
+    def set(self, name: str, value: object) -> None:
+        """Record a state change (only when the value really changes)."""
+        if getattr(self.state, name) != value:
+            self.changes[name] = value
+        else:
+            self.changes.pop(name, None)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _intent_id(self, kind: ActionKind) -> str:
+        self.seq += 1
+        return governance_id("gov", self.key, self.now, self.seq, kind.value)
+
+    def _order(
+        self,
+        action: Action,
+        side: Side,
+        qty: Decimal,
+        *,
+        order_type: OrderType = OrderType.MARKET,
+        stop_price: Decimal | None = None,
+        reduce_only: bool = True,
+        protective_stop: Decimal | None = None,
+    ) -> Action | None:
+        """Attach an order to ``action``; an order the instrument refuses becomes an ALERT."""
+        assert action.intent_id is not None  # noqa: S101 - every order action has an id
+        intent = OrderIntent(
+            intent_id=action.intent_id,
+            account_id=self.state.account_id,
+            venue=self.inst.venue,
+            symbol=self.inst.symbol,
+            side=side,
+            qty=qty,
+            order_type=order_type,
+            stop_price=stop_price,
+            reduce_only=reduce_only and self.inst.is_derivative,
+            position_side=PositionSide(self.state.slot),
+            trigger=self.p.trigger,
+            leverage=self.snap.leverage if not reduce_only and self.inst.is_derivative else None,
+            protective_stop=protective_stop,
+            source=f"governance:{self.plan_id}",
+            created_at=self.now,
+        )
+        try:
+            validate_intent(intent, self.inst)
+        except ValidationError as exc:
+            self._alert(
+                f"order_invalid:{action.rule}",
+                "order_invalid",
+                f"{action.kind.value} not planned: the order is invalid ({exc})",
+            )
+            return None
+        self.orders.append((action, intent))
+        return action
+
+    def _alert(self, key: str, rule: str, reason: str, event: str | None = None) -> bool:
+        """An ALERT raised once per ``key`` for the life of the position."""
+        if key in self.alert_keys:
+            return False
+        self.alert_keys.add(key)
+        self.alerts.append(Action(ActionKind.ALERT, rule, reason, event=event))
+        return True
+
+    def _event(self, kind: str, message: str, **data: object) -> None:
+        self.events.append(
+            GovernanceEvent(
+                self.now, kind, self.state.intent_id, self.state.position_id, message, dict(data)
+            )
+        )
+
+    # ------------------------------------------------------------------ steps
+
+    def sync_size(self) -> None:
+        seen = self.state.seen_qty
+        if self.aq == seen:
+            return
+        base = self.state.ladder_base + (self.aq - seen if self.aq > seen else ZERO)
+        self.state = self.state.evolve(seen_qty=self.aq, expected_qty=self.aq, ladder_base=base)
+        self.changes["updated_at"] = self.now
+
+    def initial_level(self) -> tuple[Decimal, str]:
+        """The protective stop at entry and why (before any ratchet)."""
+        p, s, snap = self.p, self.state, self.snap
+        entry = snap.entry
+        if s.stop_override is not None:
+            raw = s.stop_override
+            why = f"given stop {lv.money(raw)}"
+        elif p.stop_method is StopMethod.ATR and snap.atr is not None and snap.atr > 0:
+            distance = p.atr_multiplier * snap.atr
+            raw = lv.offset_price(entry, self.d, distance)
+            why = (
+                f"ATR stop: entry {lv.money(entry)} {'−' if self.long else '+'} "
+                f"{p.atr_multiplier:g} × ATR{p.atr_period}({p.atr_timeframe}) {snap.atr:,.2f}"
+            )
+        else:
+            raw = lv.scaled_price(entry, 1.0 - self.d * p.stop_percent)
+            why = f"percent stop: entry {lv.money(entry)} {'−' if self.long else '+'} {lv.pct(p.stop_percent)}"
+            if p.stop_method is StopMethod.ATR:
+                why += f" (no ATR{p.atr_period} on {p.atr_timeframe} bars yet)"
+        liq = snap.liquidation
+        if liq is not None and liq > 0:
+            safe = lv.scaled_price(liq, 1.0 + self.d * p.liquidation_buffer)
+            if self.d * (raw - safe) < 0:
+                raw = safe
+                why += (
+                    f", kept {lv.pct(p.liquidation_buffer)} inside the liquidation price "
+                    f"{lv.money(liq)}"
+                )
+        level = self.inst.make_stop_price(raw, self.long)
+        return level, f"{why} = {lv.money(level)}"
+
+    def ratchet(self, current: Decimal) -> tuple[Decimal, str, str]:
+        """Best stop among the current level and every trailing rule: ``(level, rule, why)``."""
+        p, snap = self.p, self.snap
+        best, rule, why = current, self.state.stop_rule, ""
+        candidates: list[tuple[Decimal, str, str]] = []
+        reached = sum(1 for t in p.lock_tiers if self.roe >= t.trigger_roe)
+        if reached > self.state.lock_tier:
+            self.set("lock_tier", reached)
+        if reached:
+            tier = p.lock_tiers[reached - 1]
+            fee = self._fee_rate()
+            target = _C.multiply(Decimal(repr(tier.lock_roe)), snap.margin)
+            level = lv.price_for_net_pnl(self.inst, snap.qty, snap.entry, target, fee)
+            if level is not None:
+                what = (
+                    "breakeven" if tier.lock_roe == 0 else f"lock {lv.pct(tier.lock_roe)} of margin"
+                )
+                fees = f" net of {lv.pct(float(fee))} fees per side" if fee else ""
+                candidates.append(
+                    (
+                        level,
+                        "lock_profit",
+                        f"lock-profit tier {reached}: ROE {lv.pct(self.roe)} ≥ "
+                        f"{lv.pct(tier.trigger_roe)} → {what}{fees}",
+                    )
+                )
+        extreme = self._extreme()
+        if p.chandelier_multiplier is not None and snap.atr is not None and snap.atr > 0:
+            raw = extreme - self.d * p.chandelier_multiplier * snap.atr
+            if raw > 0:
+                candidates.append(
+                    (
+                        Decimal(repr(raw)),
+                        "trail:chandelier",
+                        f"chandelier trail: {'high' if self.long else 'low'} since entry "
+                        f"{extreme:,.2f} {'−' if self.long else '+'} {p.chandelier_multiplier:g} × ATR "
+                        f"{snap.atr:,.2f}",
+                    )
+                )
+        if p.trail_percent is not None:
+            activation = self.state.activation_price
+            if activation is None and p.trail_activation is not None:
+                activation = lv.scaled_price(snap.entry, 1.0 + self.d * p.trail_activation)
+            if activation is None or self.d * (extreme - float(activation)) >= 0:
+                raw = extreme * (1.0 - self.d * p.trail_percent)
+                armed = "" if activation is None else f" (armed at {lv.money(activation)})"
+                candidates.append(
+                    (
+                        Decimal(repr(raw)),
+                        "trail:percent",
+                        f"trailing stop: {lv.pct(p.trail_percent)} callback from the "
+                        f"{'high' if self.long else 'low'} {extreme:,.2f}{armed}",
+                    )
+                )
+        for raw_level, name, text in candidates:
+            level = self.inst.make_stop_price(raw_level, self.long)
+            if self.d * (level - best) > 0:
+                best, rule, why = level, name, text
+        return best, rule, why
+
+    def _fee_rate(self) -> Decimal:
+        if not self.p.lock_net_of_fees:
+            return ZERO
+        if self.p.fee_rate is not None:
+            return Decimal(repr(self.p.fee_rate))
+        return self.inst.taker_fee_rate
+
+    def _extreme(self) -> float:
+        trig = float(self.trig)
+        if self.long:
+            return max(trig, self.snap.high) if self.snap.high is not None else trig
+        return min(trig, self.snap.low) if self.snap.low is not None else trig
+
+    def exits(self, level: Decimal, rule: str) -> str | None:
+        """The first exit that applies (its reason, others appended), or None."""
+        reasons = [
+            *self._crossing(level, rule),
+            *self._invalidation(),
+            *self._signal_exits(),
+            *self._time_exits(),
+        ]
+        if not reasons:
+            return None
+        first_rule, first = reasons[0]
+        also = "; ".join(r for _, r in reasons[1:])
+        self.exit_rule = first_rule
+        return first + (f" (also: {also})" if also else "")
+
+    def _crossing(self, level: Decimal, rule: str) -> list[tuple[str, str]]:
+        """Guard stop: the trigger price is through the working stop, or through the level the
+        stop should move to (a trail the price has already retraced through)."""
+        p, current = self.p, self.state.stop_price
+        crossed_current = current is not None and self.d * (self.trig - current) <= 0
+        if not crossed_current and self.d * (self.trig - level) > 0:
+            return []
+        price_name = f"{p.trigger.value} price {lv.money(self.trig)}"
+        if crossed_current and current is not None:
+            text = f"{price_name} is through the working stop {lv.money(current)}"
+        else:
+            name = _RULE_NAMES.get(rule, rule or "initial stop")
+            text = f"the {name} level {lv.money(level)} is already through the {price_name}"
+        if p.guard_stop:
+            return [("guard_stop", f"guard stop: {text}; close at market")]
+        if self._alert("stop_crossed", "stop_crossed", f"stop crossed: {text}"):
+            self._event("STOP_CROSSED", text)
+        return []
+
+    def _invalidation(self) -> list[tuple[str, str]]:
+        out: list[tuple[str, str]] = []
+        for condition in (*self.state.invalidation, *self.p.invalidation):
+            stats = self.snap.closes.get(condition.timeframe)
+            if stats is None:
+                continue
+            below = condition.close_below
+            above = condition.close_above
+            if below is not None and stats.low < float(below):
+                close, ts, side = stats.low, stats.low_ts, "below"
+            elif above is not None and stats.high > float(above):
+                close, ts, side = stats.high, stats.high_ts, "above"
+            else:
+                continue
+            out.append(
+                (
+                    "invalidation",
+                    f"invalidated: the {condition.timeframe} candle of {ts:%Y-%m-%d %H:%M} "
+                    f"closed at {close:,.2f}, {side} {lv.money(condition.level)}",
+                )
+            )
+        return out
+
+    def _signal_exits(self) -> list[tuple[str, str]]:
+        p, s = self.p, self.state
+        out: list[tuple[str, str]] = []
+        for signal in self.snap.signals:
+            if signal.signal_id in s.consumed_signals:
+                continue
+            if signal.kind is SignalKind.EXIT and p.exit_on_signal:
+                what = "exit signal"
+            elif (
+                signal.kind is SignalKind.ENTRY
+                and signal.direction == -self.d
+                and p.exit_on_opposite_signal
+            ):
+                what = "opposite entry signal"
+            else:
+                continue
+            self.consumed.append(signal.signal_id)
+            out.append(("signal_exit", f"{what} {signal.signal_id} {signal.note}".strip()))
+        return out
+
+    def _time_exits(self) -> list[tuple[str, str]]:
+        """Time stop; stagnation (STAGNATED once, and a close when the profile says so)."""
+        p, s = self.p, self.state
+        out: list[tuple[str, str]] = []
+        held = _held(s, self.now)
+        if p.max_holding_seconds is not None and held >= p.max_holding_seconds:
+            out.append(
+                (
+                    "time_stop",
+                    f"time stop: held {_hours(held)} ≥ the maximum {_hours(p.max_holding_seconds)}",
+                )
+            )
+        if (
+            p.stagnation_seconds is not None
+            and not s.stagnated
+            and held > p.stagnation_seconds
+            and abs(self.roe) < p.stagnation_roe
+        ):
+            text = (
+                f"stagnated: held {_hours(held)} > {_hours(p.stagnation_seconds)} with |ROE| "
+                f"{lv.pct(abs(self.roe))} < {lv.pct(p.stagnation_roe)}"
+            )
+            self.set("stagnated", True)
+            self.alerts.append(Action(ActionKind.ALERT, "stagnation", text, event="STAGNATED"))
+            self._event("STAGNATED", text, roe=self.roe, held_seconds=held)
+            if p.stagnation_close:
+                out.append(("stagnation", text))
+        return out
+
+    def close(self, rule: str, reason: str) -> None:
+        """CLOSE everything at market (reduce-only); the working stop is cancelled."""
+        action = Action(
+            ActionKind.CLOSE,
+            rule,
+            reason,
+            old_value=self.aq,
+            new_value=ZERO,
+            qty=self.aq,
+            intent_id=self._intent_id(ActionKind.CLOSE),
+        )
+        if self._order(action, self.d_side_close, self.aq) is None:
+            return
+        self.exit = action
+        if self.state.stop_intent_id:
+            self.cancels.append(self.state.stop_intent_id)
+
+    @property
+    def d_side_close(self) -> Side:
+        return Side.SELL if self.long else Side.BUY
+
+    def take_profits(self, remaining: Decimal) -> Decimal:
+        """Run both ladders; returns what remains after this plan's reductions."""
+        s, p, snap = self.state, self.p, self.snap
+        base = s.ladder_base
+        risk = self.changes.get("risk_per_unit", s.risk_per_unit)
+        if p.r_ladder and isinstance(risk, Decimal) and risk > 0:
+            i = s.tp_r_done
+            keep = ONE - sum((Decimal(repr(t.fraction)) for t in p.r_ladder[:i]), ZERO)
+            while i < len(p.r_ladder) and remaining > 0:
+                tier = p.r_ladder[i]
+                level = lv.r_level(snap.entry, self.d, tier.trigger, risk)
+                if self.d * (self.trig - level) < 0:
+                    break
+                keep -= Decimal(repr(tier.fraction))
+                i += 1
+                why = (
+                    f"take-profit {tier.trigger:g}R: {p.trigger.value} price {lv.money(self.trig)} "
+                    f"{'≥' if self.long else '≤'} {lv.money(level)} (entry {lv.money(snap.entry)} "
+                    f"{'+' if self.long else '−'} {tier.trigger:g} × R {lv.money(risk)}); "
+                    f"{lv.pct(tier.fraction)} of the base {lv.qty(base)}"
+                )
+                remaining = self._reduce("take_profit:r", i, remaining, base * keep, level, why)
+            self.set("tp_r_done", i)
+        if p.roe_ladder:
+            i = s.tp_roe_done
+            keep = ONE
+            for t in p.roe_ladder[:i]:
+                keep *= ONE - Decimal(repr(t.fraction))
+            while i < len(p.roe_ladder) and remaining > 0:
+                tier = p.roe_ladder[i]
+                if self.roe < tier.trigger:
+                    break
+                keep *= ONE - Decimal(repr(tier.fraction))
+                i += 1
+                why = (
+                    f"take-profit at ROE {lv.pct(self.roe)} ≥ {lv.pct(tier.trigger)}: "
+                    f"{lv.pct(tier.fraction)} of what is held"
+                )
+                remaining = self._reduce("take_profit:roe", i, remaining, base * keep, None, why)
+            self.set("tp_roe_done", i)
+        return remaining
+
+    def _reduce(
+        self,
+        rule: str,
+        tier: int,
+        remaining: Decimal,
+        keep: Decimal,
+        trigger: Decimal | None,
+        why: str,
+    ) -> Decimal:
+        """Close down to ``keep`` (rounded up to the lot: never close more than the tier asks);
+        dust below the minimum size closes with it; too small a slice carries to the next tier."""
+        inst = self.inst
+        target = inst.make_qty(max(keep, ZERO), ROUND_CEILING) if keep > 0 else ZERO
+        close = remaining - target
+        if close <= 0:
+            return remaining
+        smallest = max(inst.lot_size, inst.min_qty)
+        if target > 0 and target < smallest:
+            close = remaining
+        elif close < smallest and close != remaining:
+            return remaining
+        after = remaining - close
+        kind = ActionKind.CLOSE if after == 0 else ActionKind.REDUCE
+        reason = f"{why}: close {lv.qty(close)}, {lv.qty(after)} remain"
+        action = Action(
+            kind,
+            rule,
+            reason,
+            old_value=remaining,
+            new_value=after,
+            qty=close,
+            intent_id=self._intent_id(kind),
+        )
+        if self._order(action, self.d_side_close, close) is None:
+            return remaining
+        self.reduces.append(action)
+        assert action.intent_id is not None  # noqa: S101
+        self.reduce_legs.append(
+            ReduceLeg(rule, tier, close, after, trigger, reason, action.intent_id)
+        )
+        if after == 0:
+            self.exit = action
+            if self.state.stop_intent_id:
+                self.cancels.append(self.state.stop_intent_id)
+        return after
+
+    def add_on(self, stop_level: Decimal) -> None:
+        s, p, snap = self.state, self.p, self.snap
+        if p.add_on_cap <= s.add_count:
+            return
+        j = s.add_count + 1
+        tier_roe = (
+            p.add_on_roe_tiers[min(j, len(p.add_on_roe_tiers)) - 1] if p.add_on_roe_tiers else None
+        )
+        if tier_roe is not None and self.roe < tier_roe:
+            return
+        since = s.last_add_at or s.opened_at
+        if since is not None and (self.now - since).total_seconds() < p.add_on_min_interval:
+            return
+        if s.last_add_at is not None and self.now <= s.last_add_at:
+            return
+        signal = None
+        if p.add_on_requires_signal:
+            signal = next(
+                (
+                    sig
+                    for sig in snap.signals
+                    if sig.kind is SignalKind.ENTRY
+                    and sig.direction == self.d
+                    and sig.signal_id not in s.consumed_signals
+                    and sig.signal_id not in self.consumed
+                ),
+                None,
+            )
+            if signal is None:
+                return
+        gamma = Decimal(repr(p.add_on_gamma))
+        size = self.inst.make_qty(s.initial_qty * gamma**j)
+        if size < max(self.inst.lot_size, self.inst.min_qty):
+            self._alert(
+                f"add_on_too_small:{j}",
+                "add_on",
+                f"add-on {j} skipped: Q0·γ^{j} = {lv.qty(s.initial_qty)}·{p.add_on_gamma:g}^{j} rounds "
+                f"below the minimum size {max(self.inst.lot_size, self.inst.min_qty)}",
+            )
+            return
+        new_qty = self.aq + size
+        new_entry = lv.average_entry_after_add(
+            self.inst, snap.qty, snap.entry, self.d * size, snap.mark
+        )
+        new_margin = snap.margin + lv.margin_for(self.inst, size, snap.mark, snap.leverage)
+        trigger = "" if tier_roe is None else f"ROE {lv.pct(self.roe)} ≥ {lv.pct(tier_roe)}"
+        if signal is not None:
+            trigger = f"{trigger} and " if trigger else ""
+            trigger += f"signal {signal.signal_id}"
+        reason = (
+            f"add-on {j}/{p.add_on_cap} ({trigger}): Q0·γ^{j} = {lv.qty(s.initial_qty)}·"
+            f"{p.add_on_gamma:g}^{j} → {lv.qty(size)}; average entry {lv.money(snap.entry)} → "
+            f"{lv.money(new_entry.quantize(Decimal('1e-8')))} at {lv.money(snap.mark)}, margin "
+            f"{lv.money(snap.margin.quantize(Decimal('1e-8')))} → "
+            f"{lv.money(new_margin.quantize(Decimal('1e-8')))}"
+        )
+        action = Action(
+            ActionKind.ADD,
+            "add_on",
+            reason,
+            old_value=self.aq,
+            new_value=new_qty,
+            qty=size,
+            intent_id=self._intent_id(ActionKind.ADD),
+        )
+        side = Side.BUY if self.long else Side.SELL
+        if self._order(action, side, size, reduce_only=False, protective_stop=stop_level) is None:
+            return
+        self.adds.append(action)
+        assert action.intent_id is not None  # noqa: S101
+        self.add_legs.append(
+            AddLeg(j, size, new_qty, new_entry, new_margin, reason, action.intent_id)
+        )
+        self.set("add_count", j)
+        self.set("last_add_at", self.now)
+        if signal is not None:
+            self.consumed.append(signal.signal_id)
+
+    def stop(
+        self, level: Decimal, rule: str, why: str, qty: Decimal, initial_why: str | None
+    ) -> None:
+        s, p = self.state, self.p
+        current = s.stop_price
+        if current is None:
+            reason = f"protective stop at entry: {initial_why}"
+            if why:
+                reason += f"; raised by {why} → {lv.money(level)}"
+            kind = ActionKind.PLACE_STOP
+        else:
+            moved = self.d * (level - current) > 0
+            big = float(abs(level - current)) >= p.min_stop_move * float(self.trig)
+            resize = qty != s.stop_qty
+            if not ((moved and big) or resize):
+                return
+            if not moved:
+                level, rule = current, s.stop_rule
+            parts = []
+            if moved:
+                parts.append(f"{why} → {lv.money(level)} (was {lv.money(current)})")
+            if resize:
+                parts.append(
+                    f"resized from {lv.qty(s.stop_qty)} to {lv.qty(qty)}: it covers exactly what remains"
+                )
+            reason = "; ".join(parts)
+            kind = ActionKind.MOVE_STOP
+        action = Action(
+            kind,
+            rule or "initial_stop",
+            reason,
+            old_value=current,
+            new_value=level,
+            qty=qty,
+            intent_id=self._intent_id(kind),
+        )
+        if (
+            self._order(
+                action, self.d_side_close, qty, order_type=OrderType.STOP_MARKET, stop_price=level
+            )
+            is None
+        ):
+            return
+        self.stop_action = action
+        if s.stop_intent_id and kind is ActionKind.MOVE_STOP:
+            self.cancels.append(s.stop_intent_id)
+        self.set("stop_price", level)
+        self.set("stop_qty", qty)
+        self.set("stop_rule", rule or "initial_stop")
+        self.set("stop_intent_id", action.intent_id)
+        if current is not None and self.d * (level - current) > 0:
+            # A new level re-arms the crossing alert.
+            self.alert_keys.discard("stop_crossed")
+
+    # ------------------------------------------------------------------ result
+
+    def result(self) -> Evaluation:
+        state = self.state
+        if self.consumed:
+            memory = (*state.consumed_signals, *self.consumed)[-_SIGNAL_MEMORY:]
+            self.changes["consumed_signals"] = memory
+        if self.alert_keys != state.alerts:
+            self.changes["alerts"] = frozenset(self.alert_keys)
+        actions: list[Action] = []
+        if self.exit is not None and self.exit.rule not in ("take_profit:r", "take_profit:roe"):
+            actions.append(self.exit)
+        if self.stop_action is not None:
+            actions.append(self.stop_action)
+        actions.extend(self.reduces)
+        actions.extend(self.adds)
+        actions.extend(self.alerts)
+        if self.exit is not None:
+            state = state.transition(Lifecycle.PENDING_CLOSING, self.exit.reason, self.now)
+            self._event(
+                "LIFECYCLE",
+                f"{Lifecycle.ACTIVE.value} → {Lifecycle.PENDING_CLOSING.value}: {self.exit.reason}",
+            )
+        if self.changes or actions:
+            self.changes["updated_at"] = self.now
+            state = state.evolve(**self.changes)
+        plan = None
+        if actions:
+            rank = {id(a): i for i, a in enumerate(actions)}
+            orders = tuple(o for _, o in sorted(self.orders, key=lambda pair: rank[id(pair[0])]))
+            plan = ManagePlan(
+                plan_id=self.plan_id,
+                position_id=state.position_id or "",
+                intent_id=state.intent_id,
+                account_id=state.account_id,
+                instrument_key=state.instrument_key,
+                profile=self.p.name,
+                created_at=self.now,
+                actions=tuple(actions),
+                reduce=tuple(self.reduce_legs),
+                adds=tuple(self.add_legs),
+                orders=orders,
+                cancels=tuple(dict.fromkeys(self.cancels)),
+            )
+        return Evaluation(state, tuple(actions), plan, tuple(self.events))
+
+
+def _check(state: GovernanceState, snap: Snapshot, now: datetime) -> None:
+    if now.tzinfo is None:
+        raise InvalidValue("must be timezone-aware (UTC)", field="now")
+    if snap.instrument.key != state.instrument_key:
+        raise InvalidValue(
+            f"snapshot is for {snap.instrument.key}, the state for {state.instrument_key}",
+            field="instrument",
+        )
+
+
+@exact
+def evaluate(state: GovernanceState, snap: Snapshot, now: datetime) -> Evaluation:
+    """Run every rule of the state's profile on one position (see the module docstring).
+
+    ``state`` is the governance memory, ``snap`` the position and its market at ``now``.
+    Returns the new state and the actions; the input state is never modified."""
+    _check(state, snap, now)
+    if state.lifecycle.terminal:
+        return Evaluation(state, (), None, ())
+    events: list[GovernanceEvent] = []
+    aq = abs(snap.qty)
+    direction = 0 if aq == 0 else (1 if snap.qty > 0 else -1)
+    if state.lifecycle is Lifecycle.PENDING_ENTRY:
+        if aq == 0:
+            return Evaluation(state, (), None, ())
+        state = state.transition(Lifecycle.ACTIVE, "entry filled", now).evolve(
+            position_id=snap.position_id,
+            opened_at=snap.opened_at,
+            direction=direction,
+            seen_qty=aq,
+            expected_qty=aq,
+            ladder_base=aq,
+            initial_qty=aq,
+        )
+        events.append(
+            GovernanceEvent(
+                now,
+                "LIFECYCLE",
+                state.intent_id,
+                state.position_id,
+                f"{Lifecycle.PENDING_ENTRY.value} → {Lifecycle.ACTIVE.value}: {aq} open at "
+                f"{lv.money(snap.entry)} under profile {state.profile.name}",
+            )
+        )
+    elif aq == 0 or direction != state.direction:
+        why = "the position is flat (a stop or close filled, or it was closed outside governance)"
+        new = state.transition(Lifecycle.CLOSED, why, now).evolve(seen_qty=ZERO, expected_qty=ZERO)
+        event = GovernanceEvent(
+            now,
+            "LIFECYCLE",
+            state.intent_id,
+            state.position_id,
+            f"{state.lifecycle.value} → {Lifecycle.CLOSED.value}: {why}",
+        )
+        return Evaluation(new, (), None, (event,))
+    if state.lifecycle is Lifecycle.PENDING_CLOSING:
+        if aq != state.seen_qty:
+            state = state.evolve(seen_qty=aq, updated_at=now)
+        return Evaluation(state, (), None, tuple(events))
+    tick = _Tick(state, snap, now)
+    tick.events.extend(events)
+    tick.sync_size()
+    initial_why: str | None = None
+    current = tick.state.stop_price
+    if current is None:
+        current, initial_why = tick.initial_level()
+        risk = abs(snap.entry - current)
+        tick.set("initial_stop", current)
+        tick.set("risk_per_unit", risk if risk > 0 else None)
+    level, rule, why = tick.ratchet(current)
+    if initial_why is not None and not why:
+        rule = "initial_stop"
+    exit_reason = tick.exits(level, rule)
+    if exit_reason is not None:
+        tick.close(tick.exit_rule, exit_reason)
+        if tick.exit is not None:
+            return tick.result()
+    crossed = tick.d * (tick.trig - level) <= 0
+    if crossed:
+        # Without a guard stop a level through the price cannot be placed: keep the old one.
+        if tick.state.stop_price is None:
+            return tick.result()
+        level, rule, why = tick.state.stop_price, tick.state.stop_rule, ""
+    remaining = tick.take_profits(tick.state.expected_qty)
+    tick.set("expected_qty", remaining)
+    if tick.exit is not None:
+        return tick.result()
+    if not tick.reduces:
+        tick.add_on(level)
+    tick.stop(level, rule, why, remaining, initial_why)
+    return tick.result()
+
+
+def settle_denials(
+    before: GovernanceState, evaluation: Evaluation, denied: Collection[str], now: datetime
+) -> GovernanceState:
+    """The state after a plan whose orders in ``denied`` (intent ids) were refused by pre-trade
+    risk: the effects of each refused action are undone (a refused stop leaves the old stop, a
+    refused take-profit re-arms its tier, a refused add does not count, a refused close returns
+    the position to ACTIVE). Everything else of the evaluation stands."""
+    plan = evaluation.plan
+    state = evaluation.state
+    if plan is None or not denied:
+        return state
+    changes: dict[str, object] = {}
+    expected = state.expected_qty
+    for action in plan.actions:
+        if action.intent_id not in denied:
+            continue
+        if action.kind in (ActionKind.PLACE_STOP, ActionKind.MOVE_STOP):
+            changes.update(
+                stop_price=before.stop_price,
+                stop_qty=before.stop_qty,
+                stop_rule=before.stop_rule,
+                stop_intent_id=before.stop_intent_id,
+            )
+            if before.stop_price is None:
+                changes.update(initial_stop=None, risk_per_unit=None)
+        elif action.kind is ActionKind.ADD:
+            changes.update(add_count=before.add_count, last_add_at=before.last_add_at)
+        elif action.kind in (ActionKind.REDUCE, ActionKind.CLOSE):
+            if action.qty is not None:
+                expected += action.qty
+            for leg in plan.reduce:
+                if leg.intent_id != action.intent_id:
+                    continue
+                name = "tp_r_done" if leg.rule == "take_profit:r" else "tp_roe_done"
+                current = changes.get(name, getattr(state, name))
+                assert isinstance(current, int)  # noqa: S101
+                changes[name] = min(current, leg.tier - 1)
+            if state.lifecycle is Lifecycle.PENDING_CLOSING:
+                state = state.transition(Lifecycle.ACTIVE, "", now)
+                expected = state.seen_qty
+    changes["expected_qty"] = min(expected, state.seen_qty)
+    return state.evolve(**changes)
+
+
+__all__ = ["Evaluation", "evaluate", "settle_denials"]

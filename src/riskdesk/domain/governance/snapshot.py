@@ -1,0 +1,112 @@
+"""What the rules see of one position and its market at a tick.
+
+Position facts are exact (``Decimal``): signed quantity in contracts, average entry, the margin
+ROE is measured on (isolated margin, or the initial margin at entry for cross positions), all in
+the instrument's settlement currency. Market analytics are float64: ATR and the extremes since
+entry (from bars), per-timeframe close statistics for invalidation conditions. Prices used to
+decide (mark, last, index) are exact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from riskdesk.domain.errors import InvalidValue
+from riskdesk.domain.instruments import Instrument
+from riskdesk.domain.orders import TriggerPrice
+
+
+class SignalKind(StrEnum):
+    """An entry signal (same direction → may add; opposite → may exit) or an explicit exit."""
+
+    ENTRY = "entry"
+    EXIT = "exit"
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """A trading signal addressed to a position; ``signal_id`` makes it act once."""
+
+    signal_id: str
+    kind: SignalKind
+    direction: int
+    ts: datetime
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if self.direction not in (1, -1):
+            raise InvalidValue(
+                f"must be +1 (long) or -1 (short), got {self.direction}", field="direction"
+            )
+        if not self.signal_id:
+            raise InvalidValue("must not be empty", field="signal_id")
+
+
+@dataclass(frozen=True, slots=True)
+class CloseStats:
+    """Lowest and highest close of the bars of one timeframe that closed since entry, with the
+    open time of the bar that made each."""
+
+    low: float
+    low_ts: datetime
+    high: float
+    high_ts: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """One position at one tick.
+
+    ``qty`` signed contracts (0 = flat); ``entry`` average entry; ``margin`` the ROE denominator;
+    ``mark`` / ``last`` / ``index`` prices (``last`` and ``index`` fall back to the mark);
+    ``atr`` the ATR of the profile's timeframe in price units (None without enough bars);
+    ``high`` / ``low`` the highest high and lowest low since entry including the current price;
+    ``liquidation`` the liquidation price when known; ``closes`` close statistics per timeframe."""
+
+    instrument: Instrument
+    position_id: str
+    qty: Decimal
+    entry: Decimal
+    margin: Decimal
+    opened_at: datetime
+    mark: Decimal
+    leverage: Decimal = Decimal(1)
+    last: Decimal | None = None
+    index: Decimal | None = None
+    atr: float | None = None
+    high: float | None = None
+    low: float | None = None
+    liquidation: Decimal | None = None
+    closes: Mapping[str, CloseStats] = field(default_factory=dict)
+    signals: tuple[Signal, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("qty", "entry", "margin", "mark"):
+            value = getattr(self, name)
+            if not isinstance(value, Decimal) or not value.is_finite():
+                raise InvalidValue(f"must be a finite decimal, got {value!r}", field=name)
+        if self.qty != 0 and self.entry <= 0:
+            raise InvalidValue(f"must be > 0 for an open position, got {self.entry}", field="entry")
+        if self.mark <= 0:
+            raise InvalidValue(f"must be > 0, got {self.mark}", field="mark")
+        if self.margin < 0:
+            raise InvalidValue(f"must not be negative, got {self.margin}", field="margin")
+        if self.atr is not None and not (self.atr >= 0 and self.atr != float("inf")):
+            raise InvalidValue(f"must be a finite number ≥ 0, got {self.atr}", field="atr")
+        if self.opened_at.tzinfo is None:
+            raise InvalidValue("must be timezone-aware (UTC)", field="opened_at")
+
+    def price(self, trigger: TriggerPrice) -> Decimal:
+        """The price stop orders trigger on (mark / last / index; the mark when not given)."""
+        if trigger is TriggerPrice.LAST and self.last is not None:
+            return self.last
+        if trigger is TriggerPrice.INDEX and self.index is not None:
+            return self.index
+        return self.mark
+
+
+__all__ = ["CloseStats", "Signal", "SignalKind", "Snapshot"]

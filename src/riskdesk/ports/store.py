@@ -18,6 +18,8 @@ from riskdesk.domain.accounting.portfolio import PortfolioSnapshot
 from riskdesk.domain.accounting.position import ClosedPosition, TradeRecord
 from riskdesk.domain.events import Event
 from riskdesk.domain.fills import Fill, FundingPayment
+from riskdesk.domain.governance.plan import GovernanceEvent, StoredPlan
+from riskdesk.domain.governance.state import GovernanceState
 from riskdesk.domain.instruments import Instrument
 from riskdesk.domain.risk.decisions import RiskRecord
 from riskdesk.domain.risk.monitors import Alert
@@ -229,6 +231,48 @@ class RiskRepository(Protocol):
         ...
 
 
+class GovernanceRepository(Protocol):
+    """Governance states (one per governed position, keyed by the entry intent id), the plans
+    with their pre-trade decisions, and governance events."""
+
+    def states(self, open_only: bool = True) -> list[GovernanceState]:
+        """Stored states; only PENDING_ENTRY / ACTIVE / PENDING_CLOSING unless ``open_only``
+        is False."""
+        ...
+
+    def get(self, intent_id: str) -> GovernanceState | None:
+        """One state by its intent id."""
+        ...
+
+    def put_states(self, states: Sequence[GovernanceState]) -> None:
+        """Insert or replace states."""
+        ...
+
+    def add_plans(self, plans: Sequence[StoredPlan]) -> None:
+        """Insert plans (a plan id already stored is replaced: replays do not double)."""
+        ...
+
+    def plans(
+        self,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        position_id: str | None = None,
+        limit: int | None = None,
+    ) -> list[StoredPlan]:
+        """Stored plans oldest first (``since <= ts < until``; the newest ``limit``)."""
+        ...
+
+    def add_events(self, events: Sequence[GovernanceEvent]) -> None:
+        """Append governance events."""
+        ...
+
+    def events(
+        self, since: datetime | None = None, kind: str | None = None, limit: int | None = None
+    ) -> list[GovernanceEvent]:
+        """Governance events oldest first (the newest ``limit`` when given)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository."""
 
@@ -241,6 +285,7 @@ class UnitOfWork(Protocol):
     prices: PriceRepository
     risk: RiskRepository
     events: EventJournal
+    governance: GovernanceRepository
 
     def __enter__(self) -> Self: ...
 

@@ -374,6 +374,61 @@ alerts = Table(
     Index(None, "key", "ts"),
 )
 
+# Governance (issue 5): one state per governed position (keyed by the entry intent id; the full
+# state is the JSON document, the columns are what queries filter and views show), the plans
+# with their pre-trade decisions, and governance events (STAGNATED, lifecycle changes, …).
+governance_states = Table(
+    "governance_states",
+    metadata,
+    _str("intent_id"),
+    _str("position_id", nullable=True),
+    _str("account_id"),
+    _str("instrument_key"),
+    _str("slot"),
+    _str("profile"),
+    _str("lifecycle"),
+    _dec("stop_price", nullable=True),
+    _dec("stop_qty"),
+    _ts("updated_at", nullable=True),
+    Column("state", JSON_DOC, nullable=False),
+    PrimaryKeyConstraint("intent_id"),
+    Index(None, "lifecycle"),
+    Index(None, "position_id"),
+)
+
+governance_plans = Table(
+    "governance_plans",
+    metadata,
+    _str("plan_id"),
+    _ts("ts"),
+    _str("position_id"),
+    _str("intent_id"),
+    _str("account_id"),
+    _str("instrument_key"),
+    _str("profile"),
+    _str("status"),
+    _str("why"),
+    Column("document", JSON_DOC, nullable=False),
+    Column("decisions", JSON_DOC, nullable=False),
+    PrimaryKeyConstraint("plan_id"),
+    Index(None, "ts"),
+    Index(None, "position_id", "ts"),
+)
+
+governance_events = Table(
+    "governance_events",
+    metadata,
+    Column("id", BIG_ID, primary_key=True, autoincrement=True),
+    _ts("ts"),
+    _str("kind"),
+    _str("intent_id"),
+    _str("position_id", nullable=True),
+    _str("message"),
+    Column("data", JSON_DOC, nullable=False),
+    Index(None, "ts"),
+    Index(None, "kind", "ts"),
+)
+
 __all__ = [
     "accounts",
     "alerts",
@@ -383,6 +438,9 @@ __all__ = [
     "events",
     "fills",
     "funding_payments",
+    "governance_events",
+    "governance_plans",
+    "governance_states",
     "instruments",
     "metadata",
     "orders",

@@ -27,6 +27,7 @@ from riskdesk.adapters.persistence.engine import (
     SqliteBegin,
     create_store_engine,
 )
+from riskdesk.adapters.persistence.governance_repository import SqlGovernanceRepository
 from riskdesk.adapters.persistence.migrations import current_revision, head_revision, upgrade
 from riskdesk.adapters.persistence.repositories import (
     SqlAccountRepository,
@@ -45,6 +46,7 @@ from riskdesk.ports.store import (
     ClosedPositionRepository,
     EventJournal,
     FillRepository,
+    GovernanceRepository,
     InstrumentRepository,
     PriceRepository,
     RiskRepository,
@@ -83,6 +85,7 @@ class SqlUnitOfWork:
         self.prices: PriceRepository = SqlPriceRepository(self)
         self.risk: RiskRepository = SqlRiskRepository(self)
         self.events: EventJournal = SqlEventJournal(self)
+        self.governance: GovernanceRepository = SqlGovernanceRepository(self)
 
     @property
     def connection(self) -> Connection:

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from riskdesk.application.book_service import BookService, PortfolioReport
 from riskdesk.application.fill_rows import parse_rows, parse_timestamp
+from riskdesk.application.governance_service import CheckedPlan, GovernanceService
 from riskdesk.application.risk_service import RiskService
 from riskdesk.domain.fills import normalize_symbol
 from riskdesk.domain.orders import OrderIntent
@@ -41,6 +42,7 @@ class DemoResult:
     alerts: list[Alert] = field(default_factory=list)
     checks: list[tuple[datetime, OrderIntent, str, Decision]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    plans: list[CheckedPlan] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +60,15 @@ class _OrderCheck:
 class DemoService:
     """Runs a scenario through the same book service every interface uses."""
 
-    def __init__(self, book: BookService, risk: RiskService | None = None) -> None:
+    def __init__(
+        self,
+        book: BookService,
+        risk: RiskService | None = None,
+        governance: GovernanceService | None = None,
+    ) -> None:
         self._book = book
         self._risk = risk
+        self._governance = governance
 
     def run(self, scenario: Scenario, progress: Progress | None = None) -> DemoResult:
         """Load and replay ``scenario``; return the final whole-book report."""
@@ -78,6 +86,7 @@ class DemoService:
             events += [(c.ts, 4, c) for c in (_order_check(row) for row in scenario.order_checks)]
         alerts: list[Alert] = []
         checks: list[tuple[datetime, OrderIntent, str, Decision]] = []
+        plans: list[CheckedPlan] = []
         events.sort(key=lambda e: (e[0], e[1]))
         scopes = [None, *(a.account_id for a in scenario.accounts)]
         snapshots = 0
@@ -104,6 +113,9 @@ class DemoService:
             elif isinstance(event, _MonitorPoint) and self._risk is not None:
                 self._flush(pending)
                 alerts.extend(self._risk.monitor(event.ts).alerts)
+                if self._governance is not None:
+                    # The management tick runs with the monitors; its plans are stored, not sent.
+                    plans.extend(self._governance.tick(event.ts).plans)
             elif isinstance(event, _OrderCheck) and self._risk is not None:
                 self._flush(pending)
                 checks.append(
@@ -138,6 +150,7 @@ class DemoService:
             alerts=alerts,
             checks=checks,
             notes=list(scenario.notes),
+            plans=plans,
         )
 
     def _flush(self, pending: list[tuple[int, object]]) -> None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from riskdesk.application.book_service import BookService
 from riskdesk.application.demo import DemoService
+from riskdesk.application.governance_service import GovernanceService
 from riskdesk.application.pricing_service import PricingService
 from riskdesk.application.rebalance_service import RebalanceService
 from riskdesk.application.risk_service import RiskService
@@ -22,3 +23,4 @@ class Application:
     pricing: PricingService
     risk: RiskService
     options: RebalanceService
+    governance: GovernanceService

@@ -21,6 +21,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from riskdesk.bootstrap.governance_settings import GovernanceSettings
 from riskdesk.bootstrap.options_settings import OptionsSettings
 from riskdesk.bootstrap.pricing_settings import PricingSettings
 from riskdesk.bootstrap.risk_settings import RiskSettings
@@ -117,6 +118,7 @@ class Settings(BaseSettings):
     pricing: PricingSettings = Field(default_factory=PricingSettings)
     risk: RiskSettings = Field(default_factory=RiskSettings)
     options: OptionsSettings = Field(default_factory=OptionsSettings)
+    governance: GovernanceSettings = Field(default_factory=GovernanceSettings)
 
     @field_validator("reporting_currency")
     @classmethod

@@ -13,6 +13,7 @@ from riskdesk.application.demo import DemoService
 from riskdesk.application.facade import Application
 from riskdesk.application.pricing_service import PricingService
 from riskdesk.application.risk_service import RiskConfig, RiskService
+from riskdesk.bootstrap.governance_settings import build_governance_service
 from riskdesk.bootstrap.options_settings import build_options_service
 from riskdesk.bootstrap.settings import Settings
 from riskdesk.domain.accounting.margin import MaintenanceBasis, MarginConvention, OptionMarginRates
@@ -88,13 +89,15 @@ def build(
     pricing = PricingService(book, settings.pricing.to_config())
     risk = RiskService(book, store, clock, risk_config(settings))
     options = build_options_service(settings, book, clock)
+    governance = build_governance_service(settings.governance, book, risk, store, clock)
     app = Application(
         book=book,
-        demo=DemoService(book, risk),
+        demo=DemoService(book, risk, governance),
         clock=clock,
         pricing=pricing,
         risk=risk,
         options=options,
+        governance=governance,
     )
     return Runtime(app, store, url)
 

@@ -32,7 +32,7 @@ from riskdesk.domain.instruments import instrument_from_spec
 from riskdesk.domain.risk.decisions import Denied
 from riskdesk.domain.symbols import parse_symbol
 from riskdesk.domain.values import Side, positive, to_decimal
-from riskdesk.interfaces.cli import pricing_commands, render, risk_commands
+from riskdesk.interfaces.cli import governance_commands, pricing_commands, render, risk_commands
 from riskdesk.interfaces.cli.common import AccountOption, DbOption, JsonOption, console, guard
 
 app = typer.Typer(
@@ -595,6 +595,7 @@ def demo(
                 "database": rt.url,
                 "elapsed_seconds": round(elapsed, 3),
                 **render.report_json(report),
+                "governance_plans": [p.to_dict() for p in result.plans],
             },
         )
         return
@@ -632,6 +633,9 @@ def demo(
                 f"{escape(head)} -> [bold green]APPROVED[/] ({decision.checks} checks)",
                 highlight=False,
             )
+    if result.plans:
+        title = "Position governance: plans of the daily management ticks (stored, not sent: order management comes next)"
+        console.print(governance_commands.plans_table(result.plans, title))
     for note in result.notes:
         console.print(f"Note: {note}", highlight=False)
     marks = sorted({(render.when(t), k.split(":")[0]) for k, t in report.mark_times.items()})
@@ -644,6 +648,7 @@ def demo(
 
 pricing_commands.register(app)
 risk_commands.register(app)
+governance_commands.register(app)
 
 from riskdesk.interfaces.cli import options_commands  # noqa: E402 - registered after the core commands
 

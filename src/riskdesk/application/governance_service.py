@@ -1,0 +1,881 @@
+"""Governance use cases: the management tick, entry registration, profile attachment and the
+views behind ``riskdesk governance show`` and ``riskdesk manage``.
+
+A tick reads the book at the stored marks, attaches a governance state (and its profile) to
+every governed position it has not seen, computes the market analytics in NumPy — ATR with
+TA-Lib on closed bars (no look-ahead), the extremes and close statistics since each entry, the
+revaluation (P&L, ROE, liquidation distance) — and runs the pure rules through the vectorised
+batch. Every order of every plan then goes through pre-trade risk (``RiskService.check``, the
+decision stored unless it is a dry run); refused orders have their effects undone in the state.
+Plans (with when and why), states and governance events are stored in one unit of work.
+Plans are not sent anywhere yet: handing them to the order manager is the next issue.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Protocol
+
+import numpy as np
+import talib
+from numpy.typing import NDArray
+
+from riskdesk.application.book_service import BookService
+from riskdesk.application.risk_service import RiskService
+from riskdesk.domain.accounting.portfolio import PositionView
+from riskdesk.domain.errors import ConfigError, InvalidValue, NotFound
+from riskdesk.domain.governance import levels as lv
+from riskdesk.domain.governance.batch import GovernanceBook, PositionColumns, manage_batch
+from riskdesk.domain.governance.engine import Evaluation, settle_denials
+from riskdesk.domain.governance.plan import (
+    GovernanceEvent,
+    ManagePlan,
+    StoredPlan,
+)
+from riskdesk.domain.governance.profile import (
+    GovernanceProfile,
+    InvalidationCondition,
+    timeframe_seconds,
+)
+from riskdesk.domain.governance.snapshot import CloseStats, Signal, Snapshot
+from riskdesk.domain.governance.state import GovernanceState, Lifecycle, new_state
+from riskdesk.domain.instruments import Instrument
+from riskdesk.domain.orders import OrderIntent
+from riskdesk.domain.risk.aggregates import RiskBook
+from riskdesk.domain.risk.decisions import Denied
+from riskdesk.ports.clock import Clock
+from riskdesk.ports.store import UnitOfWorkFactory
+
+FloatArray = NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class Bars:
+    """OHLC bars of one instrument and timeframe, oldest first. ``ts`` is each bar's open time
+    in epoch seconds; prices are in the instrument's price currency."""
+
+    timeframe: str
+    ts: NDArray[np.int64]
+    open: FloatArray
+    high: FloatArray
+    low: FloatArray
+    close: FloatArray
+
+    def __len__(self) -> int:
+        return int(self.ts.shape[0])
+
+    def closed_by(self, until: datetime) -> Bars:
+        """Only the bars whose close time (open + length) is at or before ``until``."""
+        end = int(until.timestamp()) - timeframe_seconds(self.timeframe)
+        n = int(np.searchsorted(self.ts, end, side="right"))
+        return Bars(
+            self.timeframe, self.ts[:n], self.open[:n], self.high[:n], self.low[:n], self.close[:n]
+        )
+
+
+def resample(bars: Bars, timeframe: str) -> Bars:
+    """Aggregate bars into a coarser ``timeframe`` aligned on UTC epoch multiples (open of the
+    first, max high, min low, close of the last). An incomplete last group is dropped."""
+    step = timeframe_seconds(timeframe)
+    base = timeframe_seconds(bars.timeframe)
+    if step == base:
+        return bars
+    if step < base or step % base:
+        raise InvalidValue(
+            f"cannot build {timeframe} bars from {bars.timeframe} bars", field="timeframe"
+        )
+    if not len(bars):
+        return Bars(timeframe, bars.ts, bars.open, bars.high, bars.low, bars.close)
+    group = bars.ts // step
+    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+    ends = np.r_[starts[1:], len(bars)]
+    complete = (ends - starts) == step // base
+    starts, ends = starts[complete], ends[complete]
+    return Bars(
+        timeframe,
+        group[starts] * step,
+        bars.open[starts],
+        np.maximum.reduceat(bars.high, starts)[: len(starts)] if len(starts) else bars.high[:0],
+        np.minimum.reduceat(bars.low, starts)[: len(starts)] if len(starts) else bars.low[:0],
+        bars.close[ends - 1],
+    )
+
+
+class BarSource(Protocol):
+    """Where bars come from (bundled files, a feed's candle store…)."""
+
+    def bars(self, instrument_key: str, timeframe: str, until: datetime) -> Bars | None:
+        """Bars of ``timeframe`` for the instrument that closed by ``until``; None if unknown."""
+        ...
+
+
+def wilder_atr(bars: Bars, period: int) -> float | None:
+    """ATR(``period``) of the last closed bar with TA-Lib (Wilder smoothing), price units; None
+    with fewer than ``period + 1`` bars."""
+    if len(bars) < period + 1:
+        return None
+    values = talib.ATR(bars.high, bars.low, bars.close, timeperiod=period)
+    last = float(values[-1])
+    return last if np.isfinite(last) else None
+
+
+@dataclass(frozen=True, slots=True)
+class GovernanceConfig:
+    """Plain governance configuration (built by bootstrap from the typed settings).
+
+    ``assignments`` map ``account/venue:symbol``, ``venue:symbol``, ``account`` or ``venue`` to
+    a profile name (most specific first); ``managed_kinds`` are the instrument kinds governance
+    adopts on its own (``perpetual``, ``future``, ``spot``); options are left to the option
+    rebalancer."""
+
+    profiles: Mapping[str, GovernanceProfile]
+    default_profile: str = "standard"
+    assignments: Mapping[str, str] = field(default_factory=dict)
+    managed_kinds: frozenset[str] = frozenset({"perpetual", "future"})
+
+    def __post_init__(self) -> None:
+        for name in (self.default_profile, *self.assignments.values()):
+            if name not in self.profiles:
+                raise ConfigError(
+                    f"unknown profile {name!r} (known: {', '.join(sorted(self.profiles))})",
+                    field="governance.profiles",
+                )
+
+    def profile(self, name: str) -> GovernanceProfile:
+        """A profile by name (a clear error naming the known ones)."""
+        try:
+            return self.profiles[name]
+        except KeyError:
+            raise InvalidValue(
+                f"unknown profile {name!r} (known: {', '.join(sorted(self.profiles))})",
+                field="profile",
+            ) from None
+
+    def profile_for(self, account_id: str, venue: str, symbol: str) -> GovernanceProfile:
+        """The profile a newly seen position gets."""
+        for key in (f"{account_id}/{venue}:{symbol}", f"{venue}:{symbol}", account_id, venue):
+            if key in self.assignments:
+                return self.profiles[self.assignments[key]]
+        return self.profiles[self.default_profile]
+
+
+@dataclass(frozen=True, slots=True)
+class OrderCheck:
+    """The pre-trade decision on one planned order."""
+
+    intent_id: str
+    approved: bool
+    code: str
+    reason: str
+    suggestion: str = ""
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-safe form."""
+        return {
+            "intent_id": self.intent_id,
+            "approved": self.approved,
+            "code": self.code,
+            "reason": self.reason,
+            "suggestion": self.suggestion,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedPlan:
+    """A plan, the symbol it is for, and the pre-trade decision on each of its orders."""
+
+    plan: ManagePlan
+    symbol: str
+    side: str
+    checks: tuple[OrderCheck, ...]
+    status: str
+
+    def check_of(self, intent_id: str | None) -> OrderCheck | None:
+        """The decision on the order with ``intent_id``."""
+        return next((c for c in self.checks if c.intent_id == intent_id), None)
+
+    def to_dict(self) -> dict[str, object]:
+        """The seed 003 response plus ``checks`` and ``status``."""
+        return {
+            **self.plan.to_dict(),
+            "symbol": self.symbol,
+            "side": self.side,
+            "status": self.status,
+            "checks": [c.to_dict() for c in self.checks],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TickResult:
+    """One management tick."""
+
+    as_of: datetime
+    dry_run: bool
+    positions: int
+    screened: int
+    plans: tuple[CheckedPlan, ...]
+    events: tuple[GovernanceEvent, ...]
+    elapsed_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class LadderStep:
+    """One take-profit step as the trader reads it: trigger (price for R steps, ROE for ROE
+    steps), the share it closes, and whether it is done."""
+
+    ladder: str
+    label: str
+    trigger: str
+    fraction: float
+    done: bool
+
+
+@dataclass(frozen=True, slots=True)
+class GovernanceView:
+    """A governed position: its state, profile and where the stop and ladders stand."""
+
+    state: GovernanceState
+    symbol: str
+    side: str
+    qty: Decimal | None
+    entry: Decimal | None
+    mark: Decimal | None
+    roe: Decimal | None
+    steps: tuple[LadderStep, ...]
+    next_lock: str
+    add_ons: str
+
+
+class GovernanceService:
+    """The governance use cases."""
+
+    def __init__(
+        self,
+        book: BookService,
+        risk: RiskService,
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        config: GovernanceConfig,
+        bars: BarSource | None = None,
+    ) -> None:
+        self._book = book
+        self._risk = risk
+        self._uow = uow_factory
+        self._clock = clock
+        self.config = config
+        self._bars = bars
+
+    # ------------------------------------------------------------------ registration
+
+    def register_entry(
+        self,
+        intent: OrderIntent,
+        profile: str | None = None,
+        *,
+        stop: Decimal | None = None,
+        activation_price: Decimal | None = None,
+        invalidation: Sequence[Mapping[str, object]] = (),
+        now: datetime | None = None,
+    ) -> GovernanceState:
+        """Govern the position an entry intent will open (PENDING_ENTRY until it appears).
+        ``stop`` is a given protective stop level; ``invalidation`` structured conditions such
+        as ``{"timeframe": "1h", "close_below": 41500}``."""
+        now = now or self._clock.now()
+        chosen = (
+            self.config.profile(profile)
+            if profile
+            else self.config.profile_for(intent.account_id, intent.venue, intent.symbol)
+        )
+        state = new_state(
+            intent.intent_id,
+            intent.account_id,
+            intent.instrument_key,
+            intent.position_side.value,
+            chosen,
+            stop_override=stop if stop is not None else intent.protective_stop,
+            activation_price=activation_price,
+            invalidation=tuple(InvalidationCondition.parse(c) for c in invalidation),
+            now=now,
+        )
+        with self._uow() as uow:
+            if uow.governance.get(intent.intent_id) is not None:
+                raise InvalidValue(
+                    f"intent {intent.intent_id!r} is already governed", field="intent_id"
+                )
+            uow.governance.put_states([state])
+            uow.commit()
+        return state
+
+    def attach(
+        self,
+        position_id: str,
+        profile: str,
+        *,
+        stop: Decimal | None = None,
+        activation_price: Decimal | None = None,
+        invalidation: Sequence[Mapping[str, object]] | None = None,
+        now: datetime | None = None,
+    ) -> GovernanceState:
+        """Attach ``profile`` (and optional per-position settings) to an open position; the
+        working stop and ladder progress are kept. Takes effect at the next tick."""
+        now = now or self._clock.now()
+        chosen = self.config.profile(profile)
+        conditions = (
+            None
+            if invalidation is None
+            else tuple(InvalidationCondition.parse(c) for c in invalidation)
+        )
+        with self._uow() as uow:
+            state = next((s for s in uow.governance.states() if s.position_id == position_id), None)
+        if state is None:
+            view = next(
+                (v for v in self._book.report(None, now).positions if v.position_id == position_id),
+                None,
+            )
+            if view is None:
+                raise NotFound(f"no open position {position_id!r}", field="position_id")
+            state = new_state(
+                f"adopt:{position_id}",
+                view.account_id,
+                f"{view.venue}:{view.symbol}",
+                view.slot,
+                chosen,
+                now=now,
+            )
+        changes: dict[str, object] = {"profile": chosen, "updated_at": now}
+        if stop is not None:
+            changes["stop_override"] = stop
+        if activation_price is not None:
+            changes["activation_price"] = activation_price
+        if conditions is not None:
+            changes["invalidation"] = conditions
+        state = state.evolve(**changes)
+        with self._uow() as uow:
+            uow.governance.put_states([state])
+            uow.commit()
+        return state
+
+    def mark_failed(
+        self, intent_id: str, reason: str, now: datetime | None = None
+    ) -> GovernanceState:
+        """An entry that never filled, or a close that cannot be done: → FAILED."""
+        now = now or self._clock.now()
+        with self._uow() as uow:
+            state = uow.governance.get(intent_id)
+            if state is None:
+                raise NotFound(f"no governed intent {intent_id!r}", field="intent_id")
+            new = state.transition(Lifecycle.FAILED, reason, now)
+            uow.governance.put_states([new])
+            uow.governance.add_events(
+                [
+                    GovernanceEvent(
+                        now,
+                        "LIFECYCLE",
+                        intent_id,
+                        state.position_id,
+                        f"{state.lifecycle.value} → failed: {reason}",
+                    )
+                ]
+            )
+            uow.commit()
+        return new
+
+    # ------------------------------------------------------------------ tick
+
+    def tick(
+        self,
+        now: datetime | None = None,
+        *,
+        dry_run: bool = False,
+        signals: Mapping[str, Sequence[Signal]] | None = None,
+    ) -> TickResult:
+        """One management tick over every governed position (see the module docstring).
+        ``signals`` by position id; ``dry_run`` plans and checks without storing anything."""
+        started = time.perf_counter()
+        now = now or self._clock.now()
+        if now.tzinfo is None:
+            raise InvalidValue("must be timezone-aware (UTC)", field="now")
+        report = self._book.report(None, now)
+        with self._uow() as uow:
+            stored = uow.governance.states()
+            catalog = {i.key: i for i in uow.instruments.all()}
+            marks = uow.prices.marks()
+        rows = self._rows(report.positions, stored, catalog)
+        states = [r[0] for r in rows]
+        views = [r[1] for r in rows]
+        instruments = [catalog[s.instrument_key] for s in states]
+        signals = signals or {}
+        market = _Market(self._bars, now)
+        cols = self._columns(states, views, instruments, market, signals)
+
+        def snapshot_of(i: int) -> Snapshot:
+            return self._snapshot(
+                states[i], views[i], instruments[i], cols, i, market, signals, marks
+            )
+
+        book = GovernanceBook.of(states)
+        result = manage_batch(book, cols, snapshot_of, now)
+        checked, final_states, events = self._check(result.evaluations, book, now, dry_run)
+        final = {
+            state.intent_id: state
+            for i, state in enumerate(result.book.states)
+            if state is not states[i]
+        }
+        final.update(final_states)
+        if not dry_run and (final or checked or events):
+            with self._uow() as uow:
+                uow.governance.put_states(list(final.values()))
+                uow.governance.add_plans([_stored(c) for c in checked])
+                uow.governance.add_events(events)
+                uow.commit()
+        return TickResult(
+            now,
+            dry_run,
+            sum(1 for s in states if not s.lifecycle.terminal),
+            result.screened,
+            tuple(checked),
+            tuple(events),
+            time.perf_counter() - started,
+        )
+
+    def _rows(
+        self,
+        views: Sequence[PositionView],
+        stored: Sequence[GovernanceState],
+        catalog: Mapping[str, Instrument],
+    ) -> list[tuple[GovernanceState, PositionView | None]]:
+        """Pair every open governed state with its position (None: the position is gone) and
+        adopt managed positions that have no state yet."""
+        by_position = {s.position_id: s for s in stored if s.position_id}
+        pending = {
+            (s.account_id, s.instrument_key, s.slot): s
+            for s in stored
+            if s.lifecycle is Lifecycle.PENDING_ENTRY and s.position_id is None
+        }
+        rows: list[tuple[GovernanceState, PositionView | None]] = []
+        seen: set[str] = set()
+        for view in views:
+            key = f"{view.venue}:{view.symbol}"
+            if key not in catalog:
+                continue
+            state = by_position.get(view.position_id) or pending.pop(
+                (view.account_id, key, view.slot), None
+            )
+            if state is None:
+                if view.kind.split("/")[0] not in self.config.managed_kinds:
+                    continue
+                state = new_state(
+                    f"adopt:{view.position_id}",
+                    view.account_id,
+                    key,
+                    view.slot,
+                    self.config.profile_for(view.account_id, view.venue, view.symbol),
+                )
+            seen.add(state.intent_id)
+            rows.append((state, view))
+        for state in stored:
+            if state.intent_id in seen or state.instrument_key not in catalog:
+                continue
+            if state.lifecycle is Lifecycle.PENDING_ENTRY and state.position_id is None:
+                continue
+            rows.append((state, None))
+        return rows
+
+    def _columns(
+        self,
+        states: Sequence[GovernanceState],
+        views: Sequence[PositionView | None],
+        instruments: Sequence[Instrument],
+        market: _Market,
+        signals: Mapping[str, Sequence[Signal]],
+    ) -> PositionColumns:
+        n = len(states)
+        f = np.zeros((9, n))
+        inverse = np.zeros(n, dtype=bool)
+        liq = np.full(n, np.nan)
+        opened = np.full(n, np.nan)
+        for i, (view, inst) in enumerate(zip(views, instruments, strict=True)):
+            inverse[i] = inst.inverse
+            f[4, i] = float(inst.contract_size)
+            f[5, i] = float(inst.tick_size)
+            f[6, i] = float(inst.taker_fee_rate)
+            if view is None:
+                f[3, i] = 1.0
+                continue
+            f[0, i] = float(view.qty)
+            f[1, i] = float(view.entry_price)
+            f[2, i] = float(view.margin_ccy)
+            f[3, i] = float(view.mark_price)
+            if view.liquidation_price is not None:
+                liq[i] = float(view.liquidation_price)
+            opened[i] = view.opened_at.timestamp()
+        has_signal = np.array(
+            [bool(v is not None and signals.get(v.position_id)) for v in views], dtype=bool
+        )
+        atr = np.full(n, np.nan)
+        high = np.full(n, np.nan)
+        low = np.full(n, np.nan)
+        close_low: dict[str, FloatArray] = {}
+        close_high: dict[str, FloatArray] = {}
+        timeframes = {
+            c.timeframe for s in states for c in (*s.invalidation, *s.profile.invalidation)
+        }
+        for tf in timeframes:
+            close_low[tf] = np.full(n, np.nan)
+            close_high[tf] = np.full(n, np.nan)
+        groups: dict[str, list[int]] = {}
+        for i, state in enumerate(states):
+            if views[i] is not None:
+                groups.setdefault(state.instrument_key, []).append(i)
+        for key, members in groups.items():
+            idx = np.array(members, dtype=np.int64)
+            for (tf, period), rows_ in _by_atr(states, idx).items():
+                bars = market.bars(key, tf)
+                if bars is None:
+                    continue
+                value = market.atr(key, tf, period)
+                if value is not None:
+                    atr[rows_] = value
+                stats = market.extremes(key, tf)
+                if stats is not None:
+                    pos = np.searchsorted(bars.ts, opened[rows_], side="left")
+                    ok = pos < len(bars)
+                    high[rows_[ok]] = stats.high[pos[ok]]
+                    low[rows_[ok]] = stats.low[pos[ok]]
+            for tf in timeframes:
+                bars = market.bars(key, tf)
+                stats = market.extremes(key, tf)
+                if bars is None or stats is None:
+                    continue
+                pos = np.searchsorted(bars.ts, opened[idx], side="left")
+                ok = pos < len(bars)
+                close_low[tf][idx[ok]] = stats.close_low[pos[ok]]
+                close_high[tf][idx[ok]] = stats.close_high[pos[ok]]
+        return PositionColumns(
+            qty=f[0],
+            entry=f[1],
+            margin=f[2],
+            mark=f[3],
+            contract_size=f[4],
+            inverse=inverse,
+            tick=f[5],
+            fee_rate=f[6],
+            high=high,
+            low=low,
+            atr=atr,
+            liquidation=liq,
+            has_signal=has_signal,
+            close_low=close_low,
+            close_high=close_high,
+        )
+
+    def _snapshot(
+        self,
+        state: GovernanceState,
+        view: PositionView | None,
+        inst: Instrument,
+        cols: PositionColumns,
+        i: int,
+        market: _Market,
+        signals: Mapping[str, Sequence[Signal]],
+        marks: Mapping[str, tuple[Decimal, datetime]],
+    ) -> Snapshot:
+        if view is None:
+            mark = marks.get(inst.key, (Decimal(1), market.now))[0]
+            return Snapshot(
+                inst,
+                state.position_id or "",
+                Decimal(0),
+                Decimal(0),
+                Decimal(0),
+                state.opened_at or market.now,
+                mark if mark > 0 else Decimal(1),
+            )
+        closes: dict[str, CloseStats] = {}
+        for tf in cols.close_low:
+            stats = market.close_stats(inst.key, tf, view.opened_at)
+            if stats is not None:
+                closes[tf] = stats
+        return Snapshot(
+            instrument=inst,
+            position_id=view.position_id,
+            qty=view.qty,
+            entry=view.entry_price,
+            margin=view.margin_ccy,
+            opened_at=view.opened_at,
+            mark=view.mark_price,
+            leverage=view.leverage,
+            atr=_opt(cols.atr, i),
+            high=_opt(cols.high, i),
+            low=_opt(cols.low, i),
+            liquidation=view.liquidation_price,
+            closes=closes,
+            signals=tuple(signals.get(view.position_id, ())),
+        )
+
+    def _check(
+        self,
+        evaluations: Mapping[int, Evaluation],
+        book: GovernanceBook,
+        now: datetime,
+        dry_run: bool,
+    ) -> tuple[list[CheckedPlan], dict[str, GovernanceState], list[GovernanceEvent]]:
+        """Pre-trade risk on every planned order (one risk book per tick)."""
+        checked: list[CheckedPlan] = []
+        states: dict[str, GovernanceState] = {}
+        events: list[GovernanceEvent] = []
+        risk_book: RiskBook | None = None
+        for i in sorted(evaluations):
+            evaluation = evaluations[i]
+            events.extend(evaluation.events)
+            plan = evaluation.plan
+            if plan is None:
+                continue
+            checks: list[OrderCheck] = []
+            for order in plan.orders:
+                if risk_book is None:
+                    risk_book = self._risk.risk_book(now)
+                decision = self._risk.check(order, risk_book, now, what_if=dry_run).decision
+                if isinstance(decision, Denied):
+                    checks.append(
+                        OrderCheck(
+                            order.intent_id,
+                            False,
+                            decision.code.value,
+                            decision.reason,
+                            decision.suggestion,
+                        )
+                    )
+                else:
+                    note = "; ".join(decision.warnings) or f"passed {decision.checks} checks"
+                    checks.append(OrderCheck(order.intent_id, True, "approved", note))
+            denied = {c.intent_id for c in checks if not c.approved}
+            if denied:
+                states[evaluation.state.intent_id] = settle_denials(
+                    book.states[i], evaluation, denied, now
+                )
+                for action in plan.actions:
+                    check = next((c for c in checks if c.intent_id == action.intent_id), None)
+                    if check is not None and not check.approved:
+                        events.append(
+                            GovernanceEvent(
+                                now,
+                                "ORDER_DENIED",
+                                plan.intent_id,
+                                plan.position_id,
+                                f"{action.kind.value} ({action.rule}) refused by pre-trade risk: "
+                                f"[{check.code}] {check.reason}",
+                                {"intent_id": check.intent_id, "code": check.code},
+                            )
+                        )
+            if not checks:
+                status = "no_orders"
+            elif not denied:
+                status = "approved"
+            else:
+                status = "denied" if len(denied) == len(checks) else "partly_denied"
+            symbol = plan.instrument_key.split(":", 1)[1]
+            side = "long" if evaluation.state.direction > 0 else "short"
+            checked.append(CheckedPlan(plan, symbol, side, tuple(checks), status))
+        return checked, states, events
+
+    # ------------------------------------------------------------------ views
+
+    def overview(self, now: datetime | None = None) -> list[GovernanceView]:
+        """Every open governed position with its stop, lock tier, take-profit ladders and
+        add-ons (``riskdesk governance show``)."""
+        report = self._book.report(None, now)
+        with self._uow() as uow:
+            states = uow.governance.states()
+        views = {v.position_id: v for v in report.positions}
+        out: list[GovernanceView] = []
+        for state in states:
+            view = views.get(state.position_id or "")
+            out.append(_overview(state, view))
+        return out
+
+    def plans(
+        self,
+        since: datetime | None = None,
+        position_id: str | None = None,
+        limit: int | None = None,
+    ) -> list[StoredPlan]:
+        """Stored plans, oldest first."""
+        with self._uow() as uow:
+            return uow.governance.plans(since, None, position_id, limit)
+
+    def events(
+        self, since: datetime | None = None, kind: str | None = None, limit: int | None = None
+    ) -> list[GovernanceEvent]:
+        """Stored governance events, oldest first."""
+        with self._uow() as uow:
+            return uow.governance.events(since, kind, limit)
+
+
+def _opt(values: FloatArray | None, i: int) -> float | None:
+    if values is None:
+        return None
+    value = float(values[i])
+    return None if np.isnan(value) else value
+
+
+def _by_atr(
+    states: Sequence[GovernanceState], idx: NDArray[np.int64]
+) -> dict[tuple[str, int], NDArray[np.int64]]:
+    groups: dict[tuple[str, int], list[int]] = {}
+    for i in idx.tolist():
+        p = states[i].profile
+        groups.setdefault((p.atr_timeframe, p.atr_period), []).append(i)
+    return {k: np.array(v, dtype=np.int64) for k, v in groups.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class _Suffix:
+    """Suffix extremes of a bar series: element i covers bars i…end."""
+
+    high: FloatArray
+    low: FloatArray
+    close_low: FloatArray
+    close_high: FloatArray
+
+
+class _Market:
+    """Bars, ATR and suffix extremes per (instrument, timeframe), computed once per tick."""
+
+    def __init__(self, source: BarSource | None, now: datetime) -> None:
+        self.source = source
+        self.now = now
+        self._bars: dict[tuple[str, str], Bars | None] = {}
+        self._suffix: dict[tuple[str, str], _Suffix | None] = {}
+        self._atr: dict[tuple[str, str, int], float | None] = {}
+
+    def bars(self, key: str, timeframe: str) -> Bars | None:
+        if (key, timeframe) not in self._bars:
+            found = None if self.source is None else self.source.bars(key, timeframe, self.now)
+            self._bars[(key, timeframe)] = (
+                found.closed_by(self.now) if found is not None and len(found) else None
+            )
+        return self._bars[(key, timeframe)]
+
+    def atr(self, key: str, timeframe: str, period: int) -> float | None:
+        if (key, timeframe, period) not in self._atr:
+            bars = self.bars(key, timeframe)
+            self._atr[(key, timeframe, period)] = None if bars is None else wilder_atr(bars, period)
+        return self._atr[(key, timeframe, period)]
+
+    def extremes(self, key: str, timeframe: str) -> _Suffix | None:
+        if (key, timeframe) not in self._suffix:
+            bars = self.bars(key, timeframe)
+            self._suffix[(key, timeframe)] = (
+                None
+                if bars is None or not len(bars)
+                else _Suffix(
+                    np.maximum.accumulate(bars.high[::-1])[::-1],
+                    np.minimum.accumulate(bars.low[::-1])[::-1],
+                    np.minimum.accumulate(bars.close[::-1])[::-1],
+                    np.maximum.accumulate(bars.close[::-1])[::-1],
+                )
+            )
+        return self._suffix[(key, timeframe)]
+
+    def close_stats(self, key: str, timeframe: str, since: datetime) -> CloseStats | None:
+        bars = self.bars(key, timeframe)
+        if bars is None:
+            return None
+        start = int(np.searchsorted(bars.ts, since.timestamp(), side="left"))
+        if start >= len(bars):
+            return None
+        closes = bars.close[start:]
+        lo = start + int(np.argmin(closes))
+        hi = start + int(np.argmax(closes))
+        return CloseStats(
+            float(bars.close[lo]),
+            datetime.fromtimestamp(int(bars.ts[lo]), UTC),
+            float(bars.close[hi]),
+            datetime.fromtimestamp(int(bars.ts[hi]), UTC),
+        )
+
+
+def _stored(c: CheckedPlan) -> StoredPlan:
+    p = c.plan
+    return StoredPlan(
+        plan_id=p.plan_id,
+        ts=p.created_at,
+        position_id=p.position_id,
+        intent_id=p.intent_id,
+        account_id=p.account_id,
+        instrument_key=p.instrument_key,
+        profile=p.profile,
+        status=c.status,
+        why=p.why,
+        document=p.to_dict(),
+        decisions=tuple(ch.to_dict() for ch in c.checks),
+    )
+
+
+def _overview(state: GovernanceState, view: PositionView | None) -> GovernanceView:
+    p = state.profile
+    d = state.direction or (1 if view is None or view.qty > 0 else -1)
+    entry = view.entry_price if view is not None else None
+    steps: list[LadderStep] = []
+    for i, tier in enumerate(p.r_ladder):
+        trigger = "—"
+        if entry is not None and state.risk_per_unit:
+            trigger = lv.money(lv.r_level(entry, d, tier.trigger, state.risk_per_unit))
+        steps.append(
+            LadderStep("R", f"{tier.trigger:g}R", trigger, tier.fraction, i < state.tp_r_done)
+        )
+    for i, tier in enumerate(p.roe_ladder):
+        steps.append(
+            LadderStep(
+                "ROE",
+                f"ROE {lv.pct(tier.trigger)}",
+                f"ROE ≥ {lv.pct(tier.trigger)}",
+                tier.fraction,
+                i < state.tp_roe_done,
+            )
+        )
+    if state.lock_tier < len(p.lock_tiers):
+        nxt = p.lock_tiers[state.lock_tier]
+        what = "breakeven" if nxt.lock_roe == 0 else f"lock {lv.pct(nxt.lock_roe)}"
+        next_lock = f"tier {state.lock_tier + 1}: ROE ≥ {lv.pct(nxt.trigger_roe)} → {what}"
+    else:
+        next_lock = "all tiers reached" if p.lock_tiers else "—"
+    if p.add_on_cap:
+        add_ons = f"{state.add_count}/{p.add_on_cap}"
+        if state.add_count < p.add_on_cap and p.add_on_roe_tiers:
+            tier_roe = p.add_on_roe_tiers[min(state.add_count, len(p.add_on_roe_tiers) - 1)]
+            add_ons += f", next at ROE ≥ {lv.pct(tier_roe)}"
+    else:
+        add_ons = "off"
+    return GovernanceView(
+        state=state,
+        symbol=state.instrument_key.split(":", 1)[1],
+        side="long" if d > 0 else "short",
+        qty=view.qty if view is not None else None,
+        entry=entry,
+        mark=view.mark_price if view is not None else None,
+        roe=view.pnl_ratio if view is not None else None,
+        steps=tuple(steps),
+        next_lock=next_lock,
+        add_ons=add_ons,
+    )
+
+
+__all__ = [
+    "BarSource",
+    "Bars",
+    "CheckedPlan",
+    "GovernanceConfig",
+    "GovernanceService",
+    "GovernanceView",
+    "LadderStep",
+    "OrderCheck",
+    "TickResult",
+    "resample",
+    "wilder_atr",
+]

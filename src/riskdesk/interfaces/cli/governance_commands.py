@@ -1,0 +1,294 @@
+"""``riskdesk governance …`` and ``riskdesk manage``: governed positions, their stops and ladders,
+management plans (dry run or stored), stored plans and governance events."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from riskdesk.application.fill_rows import parse_timestamp
+from riskdesk.application.governance_service import CheckedPlan, GovernanceView, TickResult
+from riskdesk.bootstrap.settings import Settings
+from riskdesk.bootstrap.wiring import Runtime, build
+from riskdesk.domain.errors import InvalidValue
+from riskdesk.domain.values import positive
+from riskdesk.interfaces.cli import render
+from riskdesk.interfaces.cli.common import DbOption, JsonOption, console, guard
+
+governance_app = typer.Typer(
+    help="Position governance: stops, trailing and lock-profit ladders, take-profit ladders, "
+    "add-ons and exits.",
+    no_args_is_help=True,
+)
+
+AtOption = Annotated[
+    str | None, typer.Option("--at", help="tick time (ISO 8601 with offset); default now")
+]
+
+
+def _runtime(db: str | None) -> Runtime:
+    return build(Settings(), db)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``riskdesk governance`` and ``riskdesk manage`` to the root app."""
+    app.add_typer(governance_app, name="governance")
+    app.command("manage")(manage)
+
+
+def _value(value: Decimal | None) -> str:
+    return "—" if value is None else render.price(value)
+
+
+def _size(value: Decimal | None) -> str:
+    return "—" if value is None else render.qty(value)
+
+
+def plans_table(plans: Sequence[CheckedPlan], title: str) -> Table:
+    """One row per action: when, position, action, old → new, size, risk decision, reason."""
+    table = Table(title=title, title_justify="left", show_lines=False)
+    for column in ("Time", "Position", "Action", "Old → new", "Qty", "Risk", "Reason"):
+        table.add_column(column, overflow="fold")
+    for checked in plans:
+        plan = checked.plan
+        for action in plan.actions:
+            check = checked.check_of(action.intent_id)
+            if check is None:
+                risk = "—"
+            elif check.approved:
+                risk = "[green]approved[/]"
+            else:
+                risk = f"[red]denied[/] [{check.code}] {check.reason}"
+            sizes = action.kind.value in ("REDUCE", "ADD", "CLOSE")
+            show = _size if sizes else _value
+            table.add_row(
+                render.when(plan.created_at),
+                f"{checked.symbol} {checked.side}\n{plan.account_id}",
+                action.kind.value,
+                f"{show(action.old_value)} → {show(action.new_value)}",
+                "—" if action.qty is None else render.qty(action.qty),
+                risk,
+                action.reason,
+            )
+    return table
+
+
+def _steps(view: GovernanceView) -> str:
+    parts = []
+    for step in view.steps:
+        mark = "✓" if step.done else "·"
+        parts.append(f"{mark} {step.label} {step.trigger} ({step.fraction * 100:g} %)")
+    return "\n".join(parts) or "—"
+
+
+def _show_table(views: Sequence[GovernanceView]) -> Table:
+    table = Table(
+        title="Governed positions: stops and ladders", title_justify="left", show_lines=True
+    )
+    for column in (
+        "Position",
+        "Qty",
+        "Entry",
+        "Mark",
+        "ROE",
+        "Profile / state",
+        "Stop",
+        "R",
+        "Next lock tier",
+        "Take-profit ladder",
+        "Add-ons",
+    ):
+        table.add_column(column, overflow="fold")
+    for v in views:
+        s = v.state
+        stop = (
+            "none yet"
+            if s.stop_price is None
+            else f"{render.price(s.stop_price)} × {render.qty(s.stop_qty)}\n({s.stop_rule})"
+        )
+        risk = "—" if s.risk_per_unit is None else render.price(s.risk_per_unit)
+        table.add_row(
+            f"{v.symbol} {v.side}\n{s.account_id}",
+            "—" if v.qty is None else render.qty(abs(v.qty)),
+            _value(v.entry),
+            _value(v.mark),
+            render.pct(v.roe),
+            f"{s.profile.name}\n{s.lifecycle.value}",
+            stop,
+            risk,
+            v.next_lock,
+            _steps(v),
+            v.add_ons,
+        )
+    return table
+
+
+@governance_app.command("show")
+def governance_show(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Governed positions with their active stop, lock tier, take-profit ladder and add-ons."""
+
+    def run() -> list[GovernanceView]:
+        return _runtime(db).app.governance.overview()
+
+    views = guard(as_json, run)
+    if as_json:
+        render.dump_json(
+            console,
+            [
+                {
+                    **v.state.to_dict(),
+                    "symbol": v.symbol,
+                    "side": v.side,
+                    "qty": v.qty,
+                    "entry": v.entry,
+                    "mark": v.mark,
+                    "roe": v.roe,
+                    "steps": [render.to_jsonable(step) for step in v.steps],
+                    "next_lock": v.next_lock,
+                    "add_ons": v.add_ons,
+                }
+                for v in views
+            ],
+        )
+        return
+    if not views:
+        console.print("no governed positions yet: run `riskdesk manage` (a tick adopts them)")
+        return
+    console.print(_show_table(views))
+
+
+@governance_app.command("plans")
+def governance_plans(
+    since: Annotated[str | None, typer.Option(help="from (ISO 8601)")] = None,
+    limit: Annotated[int | None, typer.Option(help="the newest N plans")] = 50,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Stored management plans with when, why and the pre-trade decisions."""
+
+    def run() -> Any:
+        start = parse_timestamp(since, "since") if since else None
+        return _runtime(db).app.governance.plans(start, None, limit)
+
+    plans = guard(as_json, run)
+    if as_json:
+        render.dump_json(console, plans)
+        return
+    table = Table(title="Stored management plans", title_justify="left")
+    for column in ("Time", "Plan", "Position", "Profile", "Status", "Why"):
+        table.add_column(column, overflow="fold")
+    for p in plans:
+        table.add_row(render.when(p.ts), p.plan_id, p.instrument_key, p.profile, p.status, p.why)
+    console.print(table)
+
+
+@governance_app.command("events")
+def governance_events(
+    kind: Annotated[
+        str | None, typer.Option(help="STAGNATED, LIFECYCLE, STOP_CROSSED, ORDER_DENIED")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="the newest N events")] = 50,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Governance events (stagnation, lifecycle changes, crossed stops, refused orders)."""
+    events = guard(as_json, lambda: _runtime(db).app.governance.events(None, kind, limit))
+    if as_json:
+        render.dump_json(console, [e.to_dict() for e in events])
+        return
+    table = Table(title="Governance events", title_justify="left")
+    for column in ("Time", "Kind", "Position", "Message"):
+        table.add_column(column, overflow="fold")
+    for e in events:
+        table.add_row(render.when(e.ts), e.kind, e.position_id or e.intent_id, e.message)
+    console.print(table)
+
+
+@governance_app.command("attach")
+def governance_attach(
+    position_id: Annotated[str, typer.Argument(help="position id (riskdesk positions --json)")],
+    profile: Annotated[str, typer.Option(help="profile name (riskdesk config lists them)")],
+    stop: Annotated[str | None, typer.Option(help="a given protective stop level")] = None,
+    activation: Annotated[
+        str | None, typer.Option(help="trailing activation price (exchange style)")
+    ] = None,
+    invalidation: Annotated[
+        str | None,
+        typer.Option(
+            help='JSON list of conditions, e.g. \'[{"timeframe": "1h", "close_below": 41500}]\''
+        ),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Attach a profile (and per-position stop, activation, invalidation) to a position."""
+
+    def run() -> None:
+        conditions = None
+        if invalidation is not None:
+            try:
+                parsed = json.loads(invalidation)
+            except json.JSONDecodeError as exc:
+                raise InvalidValue(f"not valid JSON ({exc.msg})", field="invalidation") from None
+            if not isinstance(parsed, list) or not all(isinstance(c, dict) for c in parsed):
+                raise InvalidValue("expected a JSON list of objects", field="invalidation")
+            conditions = parsed
+        state = _runtime(db).app.governance.attach(
+            position_id,
+            profile,
+            stop=None if stop is None else positive(stop, "stop"),
+            activation_price=None if activation is None else positive(activation, "activation"),
+            invalidation=conditions,
+        )
+        console.print(
+            f"{position_id}: profile {state.profile.name} ({state.lifecycle.value}); "
+            "takes effect at the next tick"
+        )
+
+    guard(False, run)
+
+
+def manage(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="plan and check without storing anything")
+    ] = False,
+    at: AtOption = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Run one management tick over the book and print the plans (stored unless --dry-run)."""
+
+    def run() -> TickResult:
+        rt = _runtime(db)
+        now = parse_timestamp(at, "at") if at else None
+        return rt.app.governance.tick(now, dry_run=dry_run)
+
+    result = guard(as_json, run)
+    if as_json:
+        render.dump_json(
+            console,
+            {
+                "as_of": result.as_of,
+                "dry_run": result.dry_run,
+                "positions": result.positions,
+                "screened": result.screened,
+                "plans": [p.to_dict() for p in result.plans],
+                "events": [e.to_dict() for e in result.events],
+            },
+        )
+        return
+    mode = "dry run: nothing stored" if dry_run else "plans stored"
+    console.print(
+        f"management tick at {render.when(result.as_of)} ({mode}): {result.positions} governed "
+        f"position(s), {result.screened} screened, {len(result.plans)} plan(s) "
+        f"in {result.elapsed_seconds * 1000:.0f} ms"
+    )
+    if result.plans:
+        console.print(plans_table(result.plans, "Management plans"))
+    for event in result.events:
+        if event.kind != "LIFECYCLE":
+            console.print(f"{event.kind}: {event.message}", highlight=False)

@@ -260,11 +260,14 @@ class BookService:
             before = uow.snapshots.last_before(scope, day_start + timedelta(microseconds=1))
             history = [s.total_equity for s in uow.snapshots.series(scope)]
             ids = {a.account_id for a in accounts}
+            # Cash moved after the day-start snapshot was taken is not P&L (one taken at the same
+            # instant as a deposit already contains it).
+            since = before.ts if before is not None else day_start
             deposits_today = sum(
                 (
                     amount * self._rate(currency, stored_assets)
-                    for acct, currency, amount, _ in uow.fills.cash_movements(since=day_start)
-                    if acct in ids
+                    for acct, currency, amount, ts in uow.fills.cash_movements(since=since)
+                    if acct in ids and (before is None or ts > before.ts)
                 ),
                 ZERO,
             )
@@ -284,7 +287,14 @@ class BookService:
         summary = summarize(books, instruments, market, inputs, views)
         balances = {b.account.account_id: dict(b.balances) for b in books}
         return PortfolioReport(
-            scope, market.ts, summary, views, exposure(views, summary.total_equity), missing, mark_times, balances
+            scope,
+            market.ts,
+            summary,
+            views,
+            exposure(views, summary.total_equity),
+            missing,
+            mark_times,
+            balances,
         )
 
     def _realized_closed(

@@ -175,8 +175,9 @@ class RiskService:
 
     def risk_book(self, now: datetime | None = None) -> RiskBook:
         """Build the risk aggregates of the whole book at the stored marks."""
+        now = now or self._clock.now()
         report = self._book.report(None, now)
-        as_of = now or report.as_of
+        as_of = now
         with self._uow() as uow:
             status = uow.risk.status(SCOPE)
             catalog = {i.key: i for i in uow.instruments.all()}
@@ -215,7 +216,6 @@ class RiskService:
             }
         rb.heat = sum(float(v.risk_to_stop) for v in report.positions if v.risk_to_stop is not None)
         rb.margin_used = float(summary.margin_used)
-        self._scenarios(rb, report)
         sources = self.config.limits.adjustment_sources
         adjustments = [d for d in approved if d.source.split(":")[0] in sources]
         rb.adjustments_today = len(adjustments)
@@ -241,7 +241,7 @@ class RiskService:
         self,
         inst: Instrument,
         mark: float,
-        mark_ts: datetime,
+        mark_ts: datetime | None,
         rates: Mapping[str, float],
         as_of: datetime,
     ) -> InstrumentRisk | None:
@@ -285,7 +285,7 @@ class RiskService:
         self,
         inst: Instrument,
         mark: float,
-        mark_ts: datetime,
+        mark_ts: datetime | None,
         rates: Mapping[str, float],
         as_of: datetime,
         settle_rate: float,
@@ -386,30 +386,14 @@ class RiskService:
             instrument = catalog.get(key)
             if instrument is None:
                 return
-            made = self._instrument_risk(instrument, float(view.mark_price), as_of, rates, as_of)
+            # No stored mark: priced at entry only to size the aggregates; no mark time, so any
+            # order that adds risk is denied (no_mark) and the monitors see it as stale.
+            made = self._instrument_risk(instrument, float(view.mark_price), None, rates, as_of)
             if made is None:
                 return
+            made.has_mark = False
             inst = rb.instruments[key] = made
-        qty = float(view.qty)
-        rb.positions[(view.account_id, key, view.slot)] = qty
-        rb.count += 1
-        exposure = qty * inst.exposure_per_unit
-        old = rb.symbol_exposure.get(key, 0.0)
-        new = old + exposure
-        rb.symbol_exposure[key] = new
-        rb.gross += abs(new) - abs(old)
-        rb.long += max(new, 0.0) - max(old, 0.0)
-        rb.short += max(-new, 0.0) - max(-old, 0.0)
-        rb.asset_gross[inst.asset] = rb.asset_gross.get(inst.asset, 0.0) - abs(old) + abs(new)
-        rb.asset_delta[inst.asset] = rb.asset_delta.get(inst.asset, 0.0) + qty * inst.delta_per_unit
-        rb.delta_sum += qty * inst.delta_per_unit
-        rb.asset_gamma[inst.asset] = rb.asset_gamma.get(inst.asset, 0.0) + qty * inst.gamma_per_unit
-        rb.asset_vega[inst.asset] = rb.asset_vega.get(inst.asset, 0.0) + qty * inst.vega_per_unit
-        if inst.scenario_per_unit is not None:
-            grid = qty * inst.scenario_per_unit
-            rb.scenario[inst.asset] = (
-                grid + rb.scenario[inst.asset] if inst.asset in rb.scenario else grid
-            )
+        rb.apply_fill(view.account_id, key, view.slot, float(view.qty))
 
     def _available(
         self, report: PortfolioReport, catalog: Mapping[str, Instrument]
@@ -425,13 +409,6 @@ class RiskService:
             if v.margined and v.margin_mode == "cross":
                 free[k] += float(v.unrealized_pnl_ccy)
         return {k: max(0.0, v) for k, v in free.items()}
-
-    def _scenarios(self, rb: RiskBook, report: PortfolioReport) -> None:
-        total = None
-        for grid in rb.scenario.values():
-            total = grid.copy() if total is None else total + grid
-        rb.scenario_sum = total
-        rb.scenario_worst = 0.0 if total is None else float(total.min())
 
     # ------------------------------------------------------------------------ checks
 
@@ -452,7 +429,7 @@ class RiskService:
             raise UnknownInstrument(
                 f"no instrument {intent.instrument_key!r} in the catalog", field="symbol"
             )
-        decision = self.engine.check(intent, instrument, book, now)
+        decision = self.engine.check(intent, instrument, book, now, consume=not what_if)
         if what_if:
             return CheckResult(decision, None)
         record = record_of(
@@ -485,8 +462,9 @@ class RiskService:
     def monitor(self, now: datetime | None = None, book: RiskBook | None = None) -> MonitorResult:
         """Evaluate every monitor, raise de-duplicated alerts (stored) and move the kill switch
         when a trigger fires (daily loss, drawdown, liquidation emergency, stale data)."""
-        report = self._book.report(None, now)
-        as_of = now or report.as_of
+        # Mark ages are measured against the clock: a dead feed must look stale.
+        as_of = now or self._clock.now()
+        report = self._book.report(None, as_of)
         rb = book or self.risk_book(as_of)
         views = report.positions
         data = MonitorInput(
@@ -546,7 +524,7 @@ class RiskService:
                 )
         if rb.peak_equity > 0:
             drawdown = 1.0 - rb.equity / rb.peak_equity
-            if drawdown >= policy.drawdown_limit:
+            if drawdown >= policy.drawdown_limit - 1e-12:  # 1 − 88/110 is 0.1999…96 in floats
                 triggers.append(
                     (
                         TradingState.parse(policy.on_drawdown),
@@ -610,7 +588,13 @@ class RiskService:
             raise UnknownInstrument(f"no instrument {instrument_key!r}", field="symbol")
         lim = self.config.limits
         equity = report.summary.total_equity
-        rate = Decimal(str(self._book.config.fixed_rates.get(inst.settle, 1)))
+        prices = dict(self._book.config.fixed_rates)
+        prices.update(self._book.asset_prices())
+        rate = prices.get(inst.settle)
+        if rate is None:
+            raise InvalidValue(
+                f"no price for {inst.settle} in the reporting currency", field="asset_prices"
+            )
         balance = report.balances.get(account_id, {}).get(inst.settle, ZERO)
         held = sum(
             (
@@ -642,14 +626,15 @@ class RiskService:
         """Daily, weekly (ISO week of ``anchor``) or monthly risk report."""
         start, end = _period(period, anchor)
         with self._uow() as uow:
-            series = uow.snapshots.series(SCOPE, None, end)
+            # The snapshot at ``end`` itself closes the period (midnight snapshots).
+            series = uow.snapshots.series(SCOPE, None, end + timedelta(microseconds=1))
             closed = [
                 c for a in uow.accounts.all() for c in uow.closed.closed(a.account_id, start, end)
             ]
             violations = uow.risk.decisions(start, end, outcome="denied")
-            deposits_rows = uow.fills.cash_movements(since=start)
-        before = [s for s in series if s.ts < start]
-        inside = [s for s in series if start <= s.ts < end]
+            deposits_rows = uow.fills.cash_movements()
+        before = [s for s in series if s.ts <= start]
+        inside = [s for s in series if start < s.ts <= end]
         points = ([before[-1]] if before else []) + inside
         equities = [(s.ts, s.total_equity) for s in points]
         exposures = [(s.gross_exposure, s.total_equity) for s in inside]
@@ -658,7 +643,7 @@ class RiskService:
             (
                 amount * rates.get(ccy, Decimal(1))
                 for _, ccy, amount, ts in deposits_rows
-                if ts < end
+                if points and points[0].ts < ts <= points[-1].ts
             ),
             ZERO,
         )

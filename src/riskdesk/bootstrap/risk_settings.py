@@ -7,10 +7,14 @@ overrides the preset. Ratios are fractions of total equity (0.20 = 20 %).
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from riskdesk.domain.risk.limits import KillSwitchPolicy, MonitorThresholds, RiskLimits, preset
+
+OffFloat = Literal["off"] | float | None
+OffInt = Literal["off"] | int | None
 
 
 class _Frozen(BaseModel):
@@ -18,75 +22,64 @@ class _Frozen(BaseModel):
 
 
 class LimitOverrides(_Frozen):
-    """Overrides of the preset's pre-trade limits (None keeps the preset value)."""
+    """Overrides of the preset's pre-trade limits: a value replaces the preset's, ``"off"``
+    disables the limit, None (the default) keeps the preset value."""
 
-    max_symbol_exposure: float | None = Field(
+    max_symbol_exposure: OffFloat = Field(
         None, description="per-symbol exposure / equity (seed 002: 0.20)"
     )
-    max_total_exposure: float | None = Field(
+    max_total_exposure: OffFloat = Field(
         None, description="gross exposure / equity (seed 002: 0.60)"
     )
-    max_positions: int | None = Field(None, description="concurrent open positions (seed 002: 5)")
-    risk_per_trade: float | None = Field(
+    max_positions: OffInt = Field(None, description="concurrent open positions (seed 002: 5)")
+    risk_per_trade: OffFloat = Field(
         None, description="loss to the protective stop / equity (seed 002: 0.02)"
     )
-    max_leverage: float | None = Field(
+    max_leverage: OffFloat = Field(
         None, description="effective leverage, gross / equity (seed 004: 5)"
     )
-    daily_loss_limit: float | None = Field(
+    daily_loss_limit: OffFloat = Field(
         None, description="loss since day start / day-start equity (seed 004: 0.05)"
     )
-    max_order_notional: float | None = Field(
+    max_order_notional: OffFloat = Field(
         None, description="one order's notional, reporting currency"
     )
-    price_band: float | None = Field(
+    price_band: OffFloat = Field(
         None, description="marketable limit price vs mark, linear (fat finger)"
     )
-    option_price_band: float | None = Field(
-        None, description="marketable limit price vs mark, options"
-    )
-    liquidity_book_fraction: float | None = Field(
+    option_price_band: OffFloat = Field(None, description="marketable limit price vs mark, options")
+    liquidity_book_fraction: OffFloat = Field(
         None, description="order / depth of the top levels (seed 004: 0.10)"
     )
-    max_slippage_bps: float | None = Field(
+    max_slippage_bps: OffFloat = Field(
         None, description="estimated slippage of a marketable order, bps"
     )
-    orders_per_second: float | None = Field(
+    orders_per_second: OffFloat = Field(
         None, description="order rate per venue (token bucket refill)"
     )
-    order_burst: int | None = Field(None, description="token bucket size per venue")
-    max_adjustments_per_day: int | None = Field(
+    order_burst: OffInt = Field(None, description="token bucket size per venue")
+    max_adjustments_per_day: OffInt = Field(
         None, description="automated adjustments per day (seed 001)"
     )
-    min_seconds_between_adjustments: float | None = Field(
-        None, description="per underlying (seed 001)"
-    )
-    max_delta_change_per_trade: float | None = Field(
+    min_seconds_between_adjustments: OffFloat = Field(None, description="per underlying (seed 001)")
+    max_delta_change_per_trade: OffFloat = Field(
         None, description="|dollar delta change| / equity (seed 001)"
     )
-    max_cost_per_day: float | None = Field(
-        None, description="fees + costs today / equity (seed 001)"
-    )
-    max_concentration: float | None = Field(
-        None, description="largest asset gross exposure / equity"
-    )
-    max_portfolio_heat: float | None = Field(
-        None, description="risk to all stops / equity (seed 002)"
-    )
-    max_net_delta_per_underlying: float | None = Field(
+    max_cost_per_day: OffFloat = Field(None, description="fees + costs today / equity (seed 001)")
+    max_concentration: OffFloat = Field(None, description="largest asset gross exposure / equity")
+    max_portfolio_heat: OffFloat = Field(None, description="risk to all stops / equity (seed 002)")
+    max_net_delta_per_underlying: OffFloat = Field(
         None, description="|net dollar delta| / equity per underlying"
     )
-    max_net_delta_total: float | None = Field(
+    max_net_delta_total: OffFloat = Field(
         None, description="|net dollar delta| / equity, whole book"
     )
-    max_gamma_per_underlying: float | None = Field(
+    max_gamma_per_underlying: OffFloat = Field(
         None, description="|dollar gamma per 1 % move| / equity"
     )
-    max_vega_per_underlying: float | None = Field(None, description="|vega per vol point| / equity")
-    max_scenario_loss: float | None = Field(None, description="worst scenario-grid loss / equity")
-    max_mark_age_seconds: float | None = Field(
-        None, description="marks older than this block new risk"
-    )
+    max_vega_per_underlying: OffFloat = Field(None, description="|vega per vol point| / equity")
+    max_scenario_loss: OffFloat = Field(None, description="worst scenario-grid loss / equity")
+    max_mark_age_seconds: OffFloat = Field(None, description="marks older than this block new risk")
     require_protective_stop: bool | None = Field(
         None, description="deny entries without a protective stop"
     )
@@ -160,8 +153,12 @@ class RiskSettings(_Frozen):
     def to_limits(self) -> RiskLimits:
         """The preset with overrides applied."""
         base = preset(self.preset)
-        changes = {k: v for k, v in self.limits.model_dump().items() if v is not None}
-        return replace(base, **changes)
+        changes = {
+            k: (None if v == "off" else v)
+            for k, v in self.limits.model_dump().items()
+            if v is not None
+        }
+        return replace(base, **changes)  # type: ignore[arg-type]  # validated field by field above
 
     def to_thresholds(self) -> MonitorThresholds:
         """Monitor thresholds as domain values."""

@@ -157,12 +157,6 @@ def test_cost_today_comes_from_todays_fees(desk: Desk) -> None:
     assert desk.risk.risk_book(T0).cost_today == pytest.approx(42.5)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a position whose instrument has no stored mark is valued at its entry price with "
-    "mark_ts = now, so new entries in it pass (no NO_MARK, no STALE_DATA) and the stale-data "
-    "monitor reads its age as 0",
-)
 def test_position_without_a_stored_mark_is_not_treated_as_fresh(desk: Desk) -> None:
     desk.fill("buy", "1", "2000", symbol=ETH.symbol, at=T0 - timedelta(hours=3))
     desk.marks(perp="50000")
@@ -171,11 +165,6 @@ def test_position_without_a_stored_mark_is_not_treated_as_fresh(desk: Desk) -> N
     assert decision.code in (RiskCode.NO_MARK, RiskCode.STALE_DATA)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a what-if check spends a token of the venue's order-rate bucket (the engine takes "
-    "it on every approval), so previews can rate-limit real orders",
-)
 def test_what_if_does_not_spend_the_order_rate(new_desk: DeskFactory) -> None:
     settings = Settings(
         risk=RiskSettings(limits=LimitOverrides(orders_per_second=0.001, order_burst=2))

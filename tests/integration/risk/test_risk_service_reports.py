@@ -93,12 +93,6 @@ def test_report_period_must_be_known(desk: Desk) -> None:
     assert err.value.field == "period"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: with snapshots at day boundaries the day report is the previous day's: start is "
-    "the last snapshot strictly before the start and the snapshot at the end boundary is excluded "
-    "(03-03 reports start 100,000, end 100,000, P&L 0 next to its +2,000 trade)",
-)
 def test_day_report_uses_the_snapshots_at_its_boundaries(desk: Desk) -> None:
     _two_days(desk)
     r = desk.risk.report("day", DAY.date())
@@ -109,12 +103,6 @@ def test_day_report_uses_the_snapshots_at_its_boundaries(desk: Desk) -> None:
     assert r2.violations == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the report subtracts every deposit since the period start even when it predates "
-    "the first equity point used (which already includes it): the March report of a book funded "
-    "on 2 March, first snapshot on 3 March, shows P&L −99,000",
-)
 def test_month_report_does_not_subtract_deposits_already_in_the_start_equity(desk: Desk) -> None:
     _two_days(desk)
     r = desk.risk.report("month", DAY.date())
@@ -200,12 +188,6 @@ def test_size_unknown_instrument(desk: Desk) -> None:
         desk.risk.size("paper:SOL/USDT", entry=Decimal(1), stop=Decimal(2), account_id=ACCT)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: RiskService.size converts the equity to the settlement currency with "
-    "fixed_rates only: for a BTC-settled inverse contract it sizes on '150,000 BTC', and a 2 % "
-    "sizing risks 0.25 BTC = 8.3 % of equity (5,000 contracts instead of 1,200)",
-)
 def test_size_inverse_contract_in_coin(desk: Desk) -> None:
     desk.rt.app.book.move_cash(ACCT, "BTC", Decimal(1), DAY, "deposit", "dep-btc")
     desk.marks(perp="50000", inverse="50000")  # equity 150,000 USD = 3 BTC

@@ -114,14 +114,9 @@ def test_stale_data_levels() -> None:
         "stale:p3": CRIT,
     }
     assert readings["stale:p3"].kind == "stale_data"
-    assert readings["stale:p3"].message == "POS3 mark is 301 s old"
+    assert readings["stale:p3"].message == "POS3 mark is 301 s old (alert at 300 s)"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a critical stale-data reading reports the warning threshold (60 s) instead of "
-    "the critical one (300 s); liquidation and loss readings report the level they crossed",
-)
 def test_stale_critical_reading_reports_the_critical_threshold() -> None:
     (r,) = evaluate(data(age=[400.0]), T)
     assert r.threshold == T.stale_critical_seconds
@@ -262,11 +257,6 @@ def test_info_levels_leave_silently() -> None:
     assert d.memory == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the back-to-normal alert's kind is the key prefix ('loss', 'stale'), not the kind "
-    "of the alert it clears ('position_loss', 'stale_data'): a consumer filtering by kind misses it",
-)
 def test_back_to_normal_keeps_the_alert_kind() -> None:
     d = AlertDeduper(cooldown_seconds=900.0)
     d.feed([reading("loss:a", WARN, "position_loss")], NOW)

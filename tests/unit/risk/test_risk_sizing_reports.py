@@ -245,12 +245,6 @@ def test_empty_report() -> None:
     assert r.peak_exposure_usage is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: build_report takes the largest loss as min(closed P&L) and the largest win as "
-    "max(...): with only winners the 'largest loss' is the smallest win (+100), with only losers "
-    "the 'largest win' is a loss",
-)
 def test_largest_loss_is_a_loss() -> None:
     winners = build_report("day", NOW, NOW, [], [], [D(100), D(200)], [])
     assert winners.largest_loss is None or winners.largest_loss <= 0

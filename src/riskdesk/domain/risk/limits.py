@@ -119,7 +119,7 @@ def preset(name: str) -> RiskLimits:
             max_total_exposure=0.40,
             max_positions=3,
             risk_per_trade=0.01,
-            max_leverage=2.0,
+            max_leverage=5.0,
             daily_loss_limit=0.03,
             max_concentration=0.30,
             max_portfolio_heat=0.06,

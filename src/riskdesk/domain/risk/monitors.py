@@ -131,14 +131,15 @@ def evaluate(data: MonitorInput, t: MonitorThresholds) -> list[Reading]:
     for i in np.flatnonzero(stale).tolist():
         level = _LOSS[int(stale[i])]
         age = float(data.mark_age[i])
+        limit = (t.stale_warning_seconds, t.stale_critical_seconds)[int(stale[i]) - 1]
         readings.append(
             Reading(
                 f"stale:{data.keys[i]}",
                 "stale_data",
                 level,
-                f"{data.labels[i]} mark is {age:,.0f} s old",
+                f"{data.labels[i]} mark is {age:,.0f} s old (alert at {limit:,.0f} s)",
                 age,
-                t.stale_warning_seconds,
+                limit,
             )
         )
     if data.peak_equity > 0:
@@ -202,6 +203,7 @@ class AlertDeduper:
 
     cooldown_seconds: float
     memory: dict[str, tuple[AlertLevel, datetime]] = field(default_factory=dict)
+    kinds: dict[str, str] = field(default_factory=dict)
 
     def feed(self, readings: Sequence[Reading], now: datetime) -> list[Alert]:
         """Alerts to raise for this tick's readings."""
@@ -217,13 +219,15 @@ class AlertDeduper:
             ):
                 alerts.append(Alert(r.key, r.kind, r.level, r.message, r.value, r.threshold, now))
                 self.memory[r.key] = (r.level, now)
+                self.kinds[r.key] = r.kind
         for key in [k for k in self.memory if k not in seen]:
             level, _ = self.memory.pop(key)
+            kind = self.kinds.pop(key, key.split(":")[0])
             if level >= AlertLevel.WARNING:
                 alerts.append(
                     Alert(
                         key,
-                        key.split(":")[0],
+                        kind,
                         AlertLevel.INFO,
                         f"{key} is back within limits",
                         0.0,

@@ -24,7 +24,11 @@ from riskdesk.domain.risk.trading_state import TradingState
 from riskdesk.domain.values import Side
 
 #: Number of distinct checks the pipeline runs (reported with every approval).
-CHECK_COUNT = len(RiskCode) - 1
+CHECK_COUNT = len(RiskCode)
+
+#: Limits are inclusive up to float noise: an order exactly at a limit (e.g. a suggested size)
+#: must not be denied by 2e-18.
+_TOLERANCE = 1.0 + 1e-9
 
 _CRIT = Severity.CRITICAL
 _HIGH = Severity.HIGH
@@ -52,6 +56,15 @@ def _crosses(before: float, change: float, cap: float) -> bool:
     return abs(after) > abs(before) and abs(after) > cap
 
 
+def _order_price(intent: OrderIntent, inst: InstrumentRisk) -> float:
+    """The price the order trades at: its limit, else its trigger, else the mark."""
+    if intent.price is not None:
+        return float(intent.price)
+    if intent.stop_price is not None:
+        return float(intent.stop_price)
+    return inst.mark
+
+
 def _deny(intent: OrderIntent, denial: Denial) -> Denied:
     return Denied(intent.intent_id, denial, (denial,))
 
@@ -75,6 +88,7 @@ class PreTradeEngine:
 
     def __init__(self, limits: RiskLimits, rates: VenueRateLimiter | None = None) -> None:
         self.limits = limits
+        self._consume = True
         self.rates = rates or (
             VenueRateLimiter(limits.orders_per_second, limits.order_burst)
             if limits.orders_per_second
@@ -82,10 +96,17 @@ class PreTradeEngine:
         )
 
     def check(
-        self, intent: OrderIntent, instrument: Instrument, book: RiskBook, now: datetime
+        self,
+        intent: OrderIntent,
+        instrument: Instrument,
+        book: RiskBook,
+        now: datetime,
+        consume: bool = True,
     ) -> Decision:
-        """Decide on one order. On approval the venue's rate-limit token is spent and the
-        adjustment counters are not touched (the application records fills and adjustments)."""
+        """Decide on one order. On approval the venue's rate-limit token is spent unless
+        ``consume`` is False (a what-if changes nothing); the adjustment counters are not touched
+        (the application records fills and adjustments)."""
+        self._consume = consume
         try:
             validate_intent(intent, instrument)
         except ValidationError as exc:
@@ -149,8 +170,36 @@ class PreTradeEngine:
                 ),
             )
         if reducing:
-            return self._approve(intent, book, now, inst, q, ())
+            return self._reducing(intent, book, now, inst, q)
+        if not inst.has_mark:
+            return _deny(
+                intent,
+                Denial(
+                    RiskCode.NO_MARK,
+                    f"no mark price for {key}: its risk cannot be measured",
+                    "record a mark for the instrument first",
+                    0.0,
+                    0.0,
+                    _CRIT,
+                ),
+            )
         return self._entry(intent, book, now, inst, key, q, old, new)
+
+    def _reducing(
+        self, intent: OrderIntent, book: RiskBook, now: datetime, inst: InstrumentRisk, q: float
+    ) -> Decision:
+        """An order that reduces a position skips the loss and exposure checks that block entries,
+        but a fat-fingered, oversized or illiquid exit is still stopped."""
+        px = _order_price(intent, inst)
+        notional = abs(q) * inst.notional_at(px)
+        found: list[Denial] = []
+        warnings: list[str] = []
+        self._order_shape(intent, inst, q, px, notional, found)
+        self._liquidity(intent, inst, q, px, found, warnings)
+        if found:
+            found.sort(key=lambda d: (d.severity is not _HIGH, d.severity is _MED))
+            return Denied(intent.intent_id, found[0], tuple(found))
+        return self._approve(intent, book, now, inst, q, tuple(warnings))
 
     def _entry(
         self,
@@ -192,13 +241,7 @@ class PreTradeEngine:
                         _CRIT,
                     ),
                 )
-        px = float(
-            intent.price
-            if intent.price is not None
-            else intent.stop_price
-            if intent.stop_price is not None
-            else inst.mark
-        )
+        px = _order_price(intent, inst)
         per_unit = inst.notional_at(px)
         notional = abs(q) * per_unit
         margin_need = (
@@ -213,8 +256,9 @@ class PreTradeEngine:
                 else book.account_leverage.get(intent.account_id, 1.0)
             )
             margin_need /= leverage
-        margin_need += (notional * inst.fee_rate + abs(q) * inst.fee_per_contract) / (
-            inst.settle_rate or 1.0
+        # notional is in the reporting currency; the per-contract fee already in the settlement one.
+        margin_need += (
+            notional * inst.fee_rate / (inst.settle_rate or 1.0) + abs(q) * inst.fee_per_contract
         )
         available = book.available.get((intent.account_id, inst.settle), 0.0)
         if margin_need > available:
@@ -248,7 +292,7 @@ class PreTradeEngine:
         new_sym = old_sym + q * inst.exposure_per_unit
         if lim.max_symbol_exposure is not None and abs(new_sym) > abs(old_sym):
             ratio = abs(new_sym) / equity
-            if ratio > lim.max_symbol_exposure:
+            if ratio > lim.max_symbol_exposure * _TOLERANCE:
                 room = max(0.0, lim.max_symbol_exposure * equity - abs(old_sym))
                 most = room / abs(inst.exposure_per_unit) if inst.exposure_per_unit else 0.0
                 return _deny(
@@ -283,6 +327,7 @@ class PreTradeEngine:
         warnings: list[str] = []
         self._exposure(book, old, old_sym, new_sym, equity, found)
         trade_risk = self._trade(intent, inst, q, px, notional, equity, found, warnings)
+        self._order_shape(intent, inst, q, px, notional, found)
         self._liquidity(intent, inst, q, px, found, warnings)
         self._flow(intent, book, now, inst, q, notional, equity, found)
         self._book_after(inst, book, old_sym, new_sym, trade_risk, equity, found)
@@ -396,6 +441,19 @@ class PreTradeEngine:
             )
         else:
             warnings.append("no protective stop given: risk per trade and heat not checked")
+        return trade_risk
+
+    def _order_shape(
+        self,
+        intent: OrderIntent,
+        inst: InstrumentRisk,
+        q: float,
+        px: float,
+        notional: float,
+        found: list[Denial],
+    ) -> None:
+        """Order notional and the price band (fat finger): apply to exits too."""
+        lim = self.limits
         if lim.max_order_notional is not None and notional > lim.max_order_notional:
             found.append(
                 Denial(
@@ -421,7 +479,6 @@ class PreTradeEngine:
                         _HIGH,
                     )
                 )
-        return trade_risk
 
     def _flow(
         self,
@@ -735,7 +792,8 @@ class PreTradeEngine:
     ) -> Decision:
         if self.rates is not None:
             bucket = self.rates.bucket(intent.venue)
-            if not bucket.take(now):
+            ok = bucket.take(now) if self._consume else bucket.available(now) >= 1.0
+            if not ok:
                 denial = Denial(
                     RiskCode.RATE_LIMIT,
                     f"order rate limit for {intent.venue} reached ({self.limits.orders_per_second:g}/s)",

@@ -34,6 +34,7 @@ from riskdesk.domain.rebalance.chain import (
     UnderlyingQuote,
     VenueGreeks,
     analyse_chain,
+    plain,
 )
 from riskdesk.domain.rebalance.engine import RebalanceReport, analyse, rebalance, search_rolls
 from riskdesk.domain.rebalance.model import (
@@ -502,7 +503,8 @@ class RebalanceService:
             inst = catalog.get(key)
             if inst is None or inst.kind is not SymbolKind.OPTION:
                 continue
-            request = RebalanceRequest(view.symbol, view.qty, view.entry_price)
+            qty, entry = plain(view.qty), plain(view.entry_price)
+            request = RebalanceRequest(view.symbol, qty, entry)
             try:
                 plan = self.rebalance(request)
             except RiskdeskError as exc:
@@ -511,8 +513,8 @@ class RebalanceService:
                         view.account_id,
                         key,
                         view.symbol,
-                        view.qty,
-                        view.entry_price,
+                        qty,
+                        entry,
                         None,
                         None,
                         exc.to_dict(),
@@ -527,8 +529,8 @@ class RebalanceService:
                     view.account_id,
                     key,
                     view.symbol,
-                    view.qty,
-                    view.entry_price,
+                    qty,
+                    entry,
                     action,
                     plan.report,
                 )

@@ -38,7 +38,9 @@ from riskdesk.domain.risk.monitors import (
     AlertLevel,
     MonitorInput,
     Reading,
+    compute_levels,
     evaluate,
+    reading_at,
 )
 from riskdesk.domain.risk.pretrade import PreTradeEngine
 from riskdesk.domain.risk.reports import RiskReport, build_report
@@ -459,9 +461,14 @@ class RiskService:
 
     # ------------------------------------------------------------------------ monitors
 
-    def monitor(self, now: datetime | None = None, book: RiskBook | None = None) -> MonitorResult:
+    def monitor(
+        self, now: datetime | None = None, book: RiskBook | None = None, detail: bool = False
+    ) -> MonitorResult:
         """Evaluate every monitor, raise de-duplicated alerts (stored) and move the kill switch
-        when a trigger fires (daily loss, drawdown, liquidation emergency, stale data)."""
+        when a trigger fires (daily loss, drawdown, liquidation emergency, stale data).
+        ``readings`` lists every non-OK reading with ``detail``; otherwise only the book-level
+        ones and those that fired the kill switch (formatting every reading on every tick is
+        what a large book cannot afford)."""
         # Mark ages are measured against the clock: a dead feed must look stale.
         as_of = now or self._clock.now()
         report = self._book.report(None, as_of)
@@ -482,7 +489,7 @@ class RiskService:
                 [
                     (as_of - report.mark_times[f"{v.venue}:{v.symbol}"]).total_seconds()
                     if f"{v.venue}:{v.symbol}" in report.mark_times
-                    else 0.0
+                    else np.inf  # never marked: as stale as it gets
                     for v in views
                 ],
                 dtype=float,
@@ -493,17 +500,24 @@ class RiskService:
             heat=rb.heat,
             ts=as_of,
         )
-        readings = evaluate(data, self.config.thresholds)
+        thresholds = self.config.thresholds
+        levels = compute_levels(data, thresholds)
+        triggers = list(levels.book)
+        for kind, level in (("liquidation", 3), ("stale_data", 2)):
+            first = levels.any_at(kind, level)
+            if first is not None:
+                triggers.append(reading_at(data, thresholds, kind, first, level))
+        readings = evaluate(data, thresholds) if detail else triggers
         with self._uow() as uow:
             if self._dedupe is None:
                 self._dedupe = AlertDeduper(self.config.thresholds.cooldown_seconds)
                 since = as_of - timedelta(seconds=self.config.thresholds.cooldown_seconds)
                 for alert in uow.risk.alerts(since=since):
                     self._dedupe.memory[alert.key] = (alert.level, alert.ts)
-            alerts = self._dedupe.feed(readings, as_of)
+            alerts = self._dedupe.feed_levels(data, thresholds, levels, as_of)
             uow.risk.add_alerts(alerts)
             uow.commit()
-        status, change = self._kill_switch(readings, rb, as_of)
+        status, change = self._kill_switch(triggers, rb, as_of)
         return MonitorResult(as_of, readings, alerts, status, change)
 
     def _kill_switch(

@@ -245,7 +245,7 @@ def risk_halt(
 def risk_monitor(db: DbOption = None, as_json: JsonOption = False) -> None:
     """Run every intraday monitor once now (alerts are de-duplicated and stored)."""
     console = _console()
-    result = _guard(as_json, lambda: _runtime(db).app.risk.monitor())  # noqa: PLW0108 - also guards wiring
+    result = _guard(as_json, lambda: _runtime(db).app.risk.monitor(detail=True))
     if as_json:
         render.dump_json(
             console,

@@ -130,13 +130,13 @@ def validate_intent(intent: OrderIntent, instrument: Instrument) -> OrderIntent:
         raise InvalidValue(f"{qty} is below the minimum quantity {instrument.min_qty}", field="qty")
     kind = intent.order_type
     price = intent.price
-    if kind.needs_price:
+    if kind in _NEEDS_PRICE:
         if price is None:
             raise InvalidValue(f"a {kind.value} order needs a limit price", field="price")
         _on_tick(price, instrument, "price")
     elif price is not None:
         raise InvalidValue(f"a {kind.value} order takes no limit price", field="price")
-    if kind.needs_trigger:
+    if kind in _NEEDS_TRIGGER:
         if intent.stop_price is None:
             raise InvalidValue(f"a {kind.value} order needs a trigger price", field="stop_price")
         _on_tick(intent.stop_price, instrument, "stop_price")
@@ -154,6 +154,10 @@ def validate_intent(intent: OrderIntent, instrument: Instrument) -> OrderIntent:
             field="qty",
         )
     return intent
+
+
+_NEEDS_PRICE = frozenset(k for k in OrderType if k.needs_price)
+_NEEDS_TRIGGER = frozenset(k for k in OrderType if k.needs_trigger)
 
 
 def _on_tick(value: Decimal, instrument: Instrument, field: str) -> None:

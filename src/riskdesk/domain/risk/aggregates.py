@@ -35,8 +35,17 @@ class OrderBookSide:
     sizes: FloatArray
     levels: tuple[tuple[float, float], ...] = ()
 
+    _depths: dict[int, float] = field(default_factory=dict)
+
     def __post_init__(self) -> None:
         self.levels = tuple(zip(self.prices.tolist(), self.sizes.tolist(), strict=True))
+
+    def depth(self, levels: int) -> float:
+        """Total size of the first ``levels`` levels (cached: a book snapshot does not change)."""
+        cached = self._depths.get(levels)
+        if cached is None:
+            cached = self._depths[levels] = float(sum(size for _, size in self.levels[:levels]))
+        return cached
 
 
 @dataclass(slots=True)

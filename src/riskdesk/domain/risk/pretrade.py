@@ -56,6 +56,11 @@ def _crosses(before: float, change: float, cap: float) -> bool:
     return abs(after) > abs(before) and abs(after) > cap
 
 
+def _is_passive(q: float, px: float, mark: float) -> bool:
+    """Without a book, a limit order is taken as resting when it is on the passive side of the mark."""
+    return px < mark if q > 0 else px > mark
+
+
 def _order_price(intent: OrderIntent, inst: InstrumentRisk) -> float:
     """The price the order trades at: its limit, else its trigger, else the mark."""
     if intent.price is not None:
@@ -619,46 +624,53 @@ class PreTradeEngine:
         warnings: list[str],
     ) -> None:
         lim = self.limits
-        marketable = intent.order_type is OrderType.MARKET or (
-            intent.order_type is OrderType.LIMIT
-            and inst.book is not None
-            and bool(inst.book.asks.levels)
-            and bool(inst.book.bids.levels)
-            and (
-                (q > 0 and px >= inst.book.asks.levels[0][0])
-                or (q < 0 and px <= inst.book.bids.levels[0][0])
-            )
+        book = inst.book
+        kind = intent.order_type
+        if book is None:
+            if kind is OrderType.MARKET or (
+                kind is OrderType.LIMIT and not _is_passive(q, px, inst.mark)
+            ):
+                if lim.require_order_book:
+                    found.append(
+                        Denial(
+                            RiskCode.LIQUIDITY,
+                            "no order book: liquidity cannot be checked",
+                            "wait for depth data or use a limit order",
+                            0.0,
+                            0.0,
+                            _HIGH,
+                        )
+                    )
+                else:
+                    warnings.append("no order book: liquidity and slippage not checked")
+            return
+        side = book.asks if q > 0 else book.bids
+        levels = side.levels
+        if not levels:
+            return
+        size = abs(q)
+        best = levels[0][0]
+        marketable = kind is OrderType.MARKET or (
+            kind is OrderType.LIMIT and (px >= best if q > 0 else px <= best)
         )
-        if inst.book is None:
-            if lim.require_order_book and marketable:
+        fraction = lim.liquidity_book_fraction
+        if fraction is not None:
+            depth = side.depth(lim.liquidity_levels)
+            if size > fraction * depth:
                 found.append(
                     Denial(
                         RiskCode.LIQUIDITY,
-                        "no order book: liquidity cannot be checked",
-                        "wait for depth data or use a limit order",
-                        0.0,
-                        0.0,
+                        f"order of {_qty(size)} is {size / depth * 100 if depth else math.inf:.1f} % of the top "
+                        f"{lim.liquidity_levels} levels ({_qty(depth)}), limit {_pct(fraction)}",
+                        f"at most {_lots(fraction * depth, inst)} per order",
+                        size / depth if depth else math.inf,
+                        fraction,
                         _HIGH,
                     )
                 )
-            elif marketable:
-                warnings.append("no order book: liquidity and slippage not checked")
-            return
-        side = inst.book.asks if q > 0 else inst.book.bids
-        depth, vwap, _ = walk_book(side, abs(q), lim.liquidity_levels)
-        if lim.liquidity_book_fraction is not None and abs(q) > lim.liquidity_book_fraction * depth:
-            found.append(
-                Denial(
-                    RiskCode.LIQUIDITY,
-                    f"order of {_qty(abs(q))} is {abs(q) / depth * 100 if depth else math.inf:.1f} % of the top {lim.liquidity_levels} levels ({_qty(depth)}), limit {_pct(lim.liquidity_book_fraction)}",
-                    f"at most {_lots(lim.liquidity_book_fraction * depth, inst)} per order",
-                    abs(q) / depth if depth else math.inf,
-                    lim.liquidity_book_fraction,
-                    _HIGH,
-                )
-            )
-        if marketable and lim.max_slippage_bps is not None and not math.isnan(vwap) and side.levels:
-            best = side.levels[0][0]
+        # Within the best level's size there is no slippage to estimate: skip the walk.
+        if marketable and lim.max_slippage_bps is not None and size > levels[0][1]:
+            _, vwap, _ = walk_book(side, size, lim.liquidity_levels)
             bps = abs(vwap / best - 1.0) * 1e4
             if bps > lim.max_slippage_bps:
                 found.append(

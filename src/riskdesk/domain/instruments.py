@@ -116,8 +116,11 @@ class Instrument:
     maint_margin_rate: Decimal = Decimal("0.005")
     margin_tiers: tuple[MarginTier, ...] = field(default=())
     equity: bool = False
+    #: ``venue:symbol``, unique across the catalog (computed once: it is read on every fill).
+    key: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "key", f"{self.venue}:{self.symbol}")
         for name in ("tick_size", "lot_size", "contract_size"):
             value = getattr(self, name)
             if not isinstance(value, Decimal) or not value.is_finite() or value <= 0:
@@ -133,10 +136,6 @@ class Instrument:
 
     # ---------------------------------------------------------------------------- identity
 
-    @property
-    def key(self) -> str:
-        """``venue:symbol``, unique across the catalog."""
-        return f"{self.venue}:{self.symbol}"
 
     @property
     def settlement(self) -> Settlement:

@@ -167,7 +167,7 @@ class Book:
         """Book one fill. Replaying a fill already applied returns an empty, ``duplicate`` change."""
         if fill.key in self.applied:
             return BookChange(duplicate=True)
-        if fill.instrument_key != instrument.key:
+        if fill.symbol != instrument.symbol or fill.venue != instrument.venue:
             raise UnknownInstrument(
                 f"fill is for {fill.instrument_key}, not {instrument.key}", field="symbol"
             )

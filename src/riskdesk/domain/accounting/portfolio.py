@@ -414,8 +414,17 @@ def _view(
     )
 
 
+@dataclass(slots=True)
+class _Acc:
+    long: Decimal = ZERO
+    short: Decimal = ZERO
+    upnl: Decimal = ZERO
+    count: int = 0
+
+
 def _group(views: Sequence[PositionView], key: str, equity: Decimal) -> list[ExposureRow]:
-    groups: dict[str, list[PositionView]] = {}
+    # One pass accumulating per group (a sum per group and per field was the summary's hot spot).
+    acc: dict[str, _Acc] = {}
     for v in views:
         if key == "symbol":
             name = f"{v.venue}:{v.symbol}"
@@ -423,22 +432,29 @@ def _group(views: Sequence[PositionView], key: str, equity: Decimal) -> list[Exp
             name = f"{v.venue}/{v.account_id}"
         else:
             name = v.asset
-        groups.setdefault(name, []).append(v)
+        row = acc.get(name)
+        if row is None:
+            row = acc[name] = _Acc()
+        e = v.exposure
+        if e > 0:
+            row.long += e
+        elif e < 0:
+            row.short -= e
+        row.upnl += v.unrealized_pnl
+        row.count += 1
     rows = []
-    for name, members in groups.items():
-        long = sum((v.exposure for v in members if v.exposure > 0), ZERO)
-        short = -sum((v.exposure for v in members if v.exposure < 0), ZERO)
-        gross = long + short
+    for name, a in acc.items():
+        gross = a.long + a.short
         rows.append(
             ExposureRow(
                 key=name,
-                long=long,
-                short=short,
+                long=a.long,
+                short=a.short,
                 gross=gross,
-                net=long - short,
+                net=a.long - a.short,
                 of_equity=_div(gross, equity) if equity > 0 else ZERO,
-                unrealized_pnl=sum((v.unrealized_pnl for v in members), ZERO),
-                count=len(members),
+                unrealized_pnl=a.upnl,
+                count=a.count,
             )
         )
     rows.sort(key=lambda r: r.gross, reverse=True)
@@ -488,20 +504,30 @@ def summarize(
         (amount * market.rate(ccy) for b in books for ccy, amount in b.balances.items() if amount),
         ZERO,
     )
-    margined_upnl = sum((v.unrealized_pnl for v in views if v.margined), ZERO)
-    premium_value = sum((v.market_value for v in views), ZERO)
+    margined_upnl = premium_value = upnl = ZERO
+    margin_used = maint = realized_open = fees = funding = long = short = heat = ZERO
+    rates: dict[str, Decimal] = {}
+    for v in views:  # one pass: these sums were most of the summary's time
+        rate = rates.get(v.settle)
+        if rate is None:
+            rate = rates[v.settle] = market.rate(v.settle)
+        if v.margined:
+            margined_upnl += v.unrealized_pnl
+        premium_value += v.market_value
+        upnl += v.unrealized_pnl
+        margin_used += v.margin_ccy * rate
+        maint += v.maintenance_ccy * rate
+        realized_open += v.realized_pnl_ccy * rate
+        fees += v.fees_ccy * rate
+        funding += v.funding_ccy * rate
+        if v.exposure > 0:
+            long += v.exposure
+        else:
+            short -= v.exposure
+        if v.risk_to_stop is not None:
+            heat += v.risk_to_stop
     equity = wallet + premium_value + margined_upnl
-    upnl = sum((v.unrealized_pnl for v in views), ZERO)
-    rates = {v.position_id: market.rate(v.settle) for v in views}
-    margin_used = sum((v.margin_ccy * rates[v.position_id] for v in views), ZERO)
-    maint = sum((v.maintenance_ccy * rates[v.position_id] for v in views), ZERO)
-    realized_open = sum((v.realized_pnl_ccy * rates[v.position_id] for v in views), ZERO)
-    fees = sum((v.fees_ccy * rates[v.position_id] for v in views), ZERO)
-    funding = sum((v.funding_ccy * rates[v.position_id] for v in views), ZERO)
-    long = sum((v.exposure for v in views if v.exposure > 0), ZERO)
-    short = -sum((v.exposure for v in views if v.exposure < 0), ZERO)
     gross = long + short
-    heat = sum((v.risk_to_stop for v in views if v.risk_to_stop is not None), ZERO)
     exp = exposure(views, equity)
     daily = None if inputs.day_start_equity is None else equity - inputs.day_start_equity
     daily_ret = (

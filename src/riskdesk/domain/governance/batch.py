@@ -209,6 +209,9 @@ _STATE_COLUMNS: Final = (
 )
 
 
+_PROFILE_COLUMN: Final = _STATE_COLUMNS.index("profile")
+
+
 def _row(state: GovernanceState, profile_index: int) -> tuple[float, ...]:
     return (
         _LIFE[state.lifecycle],
@@ -236,9 +239,8 @@ class _Conditions:
     """Invalidation conditions of every position as rows (position, timeframe, side, level)."""
 
     position: IntArray
-    timeframe: tuple[str, ...]
-    below: BoolArray
     level: FloatArray
+    groups: Mapping[tuple[str, bool], IntArray]
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,15 +279,22 @@ class GovernanceBook:
         index = dict(self.profile_index)
         new_profile = False
         for i, state in updates.items():
+            old = self.states[i]
             states[i] = state
-            if state.profile not in index:
-                index[state.profile] = len(index)
-                new_profile = True
-            table[i] = _row(state, index[state.profile])
+            # Rules keep the profile object: identity avoids hashing a deep profile per row.
+            if state.profile is old.profile:
+                number = int(self.table[i, _PROFILE_COLUMN])
+            else:
+                if state.profile not in index:
+                    index[state.profile] = len(index)
+                    new_profile = True
+                number = index[state.profile]
+            table[i] = _row(state, number)
         profiles = _Profiles.of(list(index)) if new_profile else self.profiles
         conditions = self.conditions
         if any(
-            s.invalidation != self.states[i].invalidation or s.profile != self.states[i].profile
+            s.invalidation is not self.states[i].invalidation
+            or s.profile is not self.states[i].profile
             for i, s in updates.items()
         ):
             conditions = _conditions(states)
@@ -303,11 +312,13 @@ def _conditions(states: Sequence[GovernanceState]) -> _Conditions:
             tfs.append(c.timeframe)
             below.append(c.close_below is not None)
             level.append(float(c.level))
+    groups: dict[tuple[str, bool], list[int]] = {}
+    for k, key in enumerate(zip(tfs, below, strict=True)):
+        groups.setdefault(key, []).append(k)
     return _Conditions(
         np.array(pos, dtype=np.int64),
-        tuple(tfs),
-        np.array(below, dtype=bool),
         np.array(level, dtype=float),
+        {key: np.array(rows, dtype=np.int64) for key, rows in groups.items()},
     )
 
 
@@ -396,8 +407,9 @@ def screen(
     tp_r = col("tp_r").astype(np.int64)
     width = prof.r_mult.shape[1]
     mult = prof.r_mult[pidx, np.minimum(tp_r, width - 1)]
-    level = cols.entry + d * mult * risk
-    flag |= act & ~np.isnan(risk) & np.isfinite(mult) & (d * (trig - level) >= -tol_px)
+    with np.errstate(invalid="ignore"):
+        level = cols.entry + d * mult * risk
+        flag |= act & ~np.isnan(risk) & np.isfinite(mult) & (d * (trig - level) >= -tol_px)
     tp_roe = col("tp_roe").astype(np.int64)
     roe_next = prof.roe_trig[pidx, np.minimum(tp_roe, prof.roe_trig.shape[1] - 1)]
     flag |= act & (roe >= roe_next - _REL)
@@ -410,7 +422,8 @@ def screen(
     signal_ok = ~prof.add_signal[pidx]
     if cols.has_signal is not None:
         signal_ok = signal_ok | cols.has_signal
-    flag |= act & (count < cap) & (roe >= tier - _REL) & waited & signal_ok
+    no_tp = (tp_r == 0) & (tp_roe == 0)
+    flag |= act & no_tp & (count < cap) & (roe >= tier - _REL) & waited & signal_ok
     # Time stop and stagnation.
     held = now_s - col("opened")
     flag |= act & (held >= prof.max_hold[pidx] - 1e-6)
@@ -420,19 +433,18 @@ def screen(
         & (held > prof.stag_t[pidx] - 1e-6)
         & (np.abs(roe) < prof.stag_rho[pidx] + _REL)
     )
-    # Invalidation conditions.
+    # Invalidation conditions, one vectorised comparison per (timeframe, side).
     cond = book.conditions
     if cond.position.size:
         hit = np.zeros(cond.position.size, dtype=bool)
-        for k, tf in enumerate(cond.timeframe):
-            table = cols.close_low if cond.below[k] else cols.close_high
-            values = table.get(tf)
+        for (tf, below), rows_ in cond.groups.items():
+            values = (cols.close_low if below else cols.close_high).get(tf)
             if values is None:
                 continue
-            value = values[cond.position[k]]
-            level_k = cond.level[k]
-            tol = abs(level_k) * _REL
-            hit[k] = value < level_k + tol if cond.below[k] else value > level_k - tol
+            value = values[cond.position[rows_]]
+            level_k = cond.level[rows_]
+            tol = np.abs(level_k) * _REL
+            hit[rows_] = value < level_k + tol if below else value > level_k - tol
         mask = np.zeros(n, dtype=bool)
         mask[cond.position[hit]] = True
         flag |= act & mask

@@ -14,7 +14,7 @@ Order of evaluation at a tick (each step documented in ``docs/governance.md``):
    price is through the stop), invalidation conditions, exit signals, time stop, stagnation
    close. Otherwise a STAGNATED alert when held long with |ROE| small.
 5. **Take-profit ladders** (R multiples, then ROE), lot-rounded, remainders carried forward.
-6. **Add-on** (not in a tick that takes profit), ``Q0·γ^j``.
+6. **Add-on** (only before the first take-profit step), ``Q0·γ^j``.
 7. **Stop order**: PLACE_STOP, or MOVE_STOP when the level moved by at least ``min_stop_move`` or
    the size it must cover changed — it always covers exactly what remains after this plan's
    reductions (add-ons are covered once they fill).
@@ -25,7 +25,7 @@ never loosens; ladder quantities never exceed the position (all property-tested)
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_CEILING, Decimal
@@ -43,7 +43,7 @@ from riskdesk.domain.governance.plan import (
 )
 from riskdesk.domain.governance.profile import GovernanceProfile, StopMethod
 from riskdesk.domain.governance.snapshot import SignalKind, Snapshot
-from riskdesk.domain.governance.state import GovernanceState, Lifecycle
+from riskdesk.domain.governance.state import GovernanceState, Lifecycle, check_transition
 from riskdesk.domain.orders import OrderIntent, OrderType, validate_intent
 from riskdesk.domain.values import ACCOUNTING_CONTEXT, ONE, ZERO, PositionSide, Side, exact
 
@@ -91,7 +91,7 @@ class _Tick:
         self.trig = snap.price(self.p.trigger)
         self.roe = lv.roe(self.inst, snap.qty, snap.entry, snap.mark, snap.margin)
         self.key = state.position_id or state.intent_id
-        self.plan_id = governance_id("plan", self.key, now)
+        self._plan_id: str | None = None
         self.seq = 0
         self.exit: Action | None = None
         self.stop_action: Action | None = None
@@ -109,13 +109,24 @@ class _Tick:
         self.exit_rule = ""
 
     def set(self, name: str, value: object) -> None:
-        """Record a state change (only when the value really changes)."""
+        """Record the final value of a state field (dropped when it equals the input state's)."""
         if getattr(self.state, name) != value:
             self.changes[name] = value
         else:
             self.changes.pop(name, None)
 
+    def get(self, name: str) -> object:
+        """A state field as changed so far in this evaluation."""
+        return self.changes.get(name, getattr(self.state, name))
+
     # ------------------------------------------------------------------ helpers
+
+    @property
+    def plan_id(self) -> str:
+        """Deterministic plan id (position, tick time), made only when a plan is."""
+        if self._plan_id is None:
+            self._plan_id = governance_id("plan", self.key, self.now)
+        return self._plan_id
 
     def _intent_id(self, kind: ActionKind) -> str:
         self.seq += 1
@@ -180,13 +191,16 @@ class _Tick:
 
     # ------------------------------------------------------------------ steps
 
-    def sync_size(self) -> None:
+    def sync_size(self) -> Decimal:
+        """Take the observed size; returns the size expected after pending plan orders."""
         seen = self.state.seen_qty
         if self.aq == seen:
-            return
+            return self.state.expected_qty
         base = self.state.ladder_base + (self.aq - seen if self.aq > seen else ZERO)
-        self.state = self.state.evolve(seen_qty=self.aq, expected_qty=self.aq, ladder_base=base)
-        self.changes["updated_at"] = self.now
+        self.set("seen_qty", self.aq)
+        self.set("expected_qty", self.aq)
+        self.set("ladder_base", base)
+        return self.aq
 
     def initial_level(self) -> tuple[Decimal, str]:
         """The protective stop at entry and why (before any ratchet)."""
@@ -220,11 +234,16 @@ class _Tick:
         return level, f"{why} = {lv.money(level)}"
 
     def ratchet(self, current: Decimal) -> tuple[Decimal, str, str]:
-        """Best stop among the current level and every trailing rule: ``(level, rule, why)``."""
+        """Best stop among the current level and every trailing rule: ``(level, rule, why)``.
+
+        Candidates carry a function that writes their reason, so only the winner is formatted."""
         p, snap = self.p, self.snap
-        best, rule, why = current, self.state.stop_rule, ""
-        candidates: list[tuple[Decimal, str, str]] = []
-        reached = sum(1 for t in p.lock_tiers if self.roe >= t.trigger_roe)
+        candidates: list[tuple[Decimal, str, Callable[[], str]]] = []
+        reached = 0
+        for tier in p.lock_tiers:
+            if self.roe < tier.trigger_roe:
+                break
+            reached += 1
         if reached > self.state.lock_tier:
             self.set("lock_tier", reached)
         if reached:
@@ -233,51 +252,63 @@ class _Tick:
             target = _C.multiply(Decimal(repr(tier.lock_roe)), snap.margin)
             level = lv.price_for_net_pnl(self.inst, snap.qty, snap.entry, target, fee)
             if level is not None:
-                what = (
-                    "breakeven" if tier.lock_roe == 0 else f"lock {lv.pct(tier.lock_roe)} of margin"
-                )
-                fees = f" net of {lv.pct(float(fee))} fees per side" if fee else ""
-                candidates.append(
-                    (
-                        level,
-                        "lock_profit",
-                        f"lock-profit tier {reached}: ROE {lv.pct(self.roe)} ≥ "
-                        f"{lv.pct(tier.trigger_roe)} → {what}{fees}",
+
+                def lock_why() -> str:
+                    what = (
+                        "breakeven"
+                        if tier.lock_roe == 0
+                        else f"lock {lv.pct(tier.lock_roe)} of margin"
                     )
-                )
+                    fees = f" net of {lv.pct(float(fee))} fees per side" if fee else ""
+                    return (
+                        f"lock-profit tier {reached}: ROE {lv.pct(self.roe)} ≥ "
+                        f"{lv.pct(tier.trigger_roe)} → {what}{fees}"
+                    )
+
+                candidates.append((level, "lock_profit", lock_why))
         extreme = self._extreme()
-        if p.chandelier_multiplier is not None and snap.atr is not None and snap.atr > 0:
-            raw = extreme - self.d * p.chandelier_multiplier * snap.atr
+        side = "high" if self.long else "low"
+        atr = snap.atr
+        if p.chandelier_multiplier is not None and atr is not None and atr > 0:
+            m = p.chandelier_multiplier
+            raw = extreme - self.d * m * atr
             if raw > 0:
                 candidates.append(
                     (
                         Decimal(repr(raw)),
                         "trail:chandelier",
-                        f"chandelier trail: {'high' if self.long else 'low'} since entry "
-                        f"{extreme:,.2f} {'−' if self.long else '+'} {p.chandelier_multiplier:g} × ATR "
-                        f"{snap.atr:,.2f}",
+                        lambda: (
+                            f"chandelier trail: {side} since entry {extreme:,.2f} "
+                            f"{'−' if self.long else '+'} {m:g} × ATR {atr:,.2f}"
+                        ),
                     )
                 )
         if p.trail_percent is not None:
+            callback = p.trail_percent
             activation = self.state.activation_price
             if activation is None and p.trail_activation is not None:
                 activation = lv.scaled_price(snap.entry, 1.0 + self.d * p.trail_activation)
             if activation is None or self.d * (extreme - float(activation)) >= 0:
-                raw = extreme * (1.0 - self.d * p.trail_percent)
+                raw = extreme * (1.0 - self.d * callback)
                 armed = "" if activation is None else f" (armed at {lv.money(activation)})"
                 candidates.append(
                     (
                         Decimal(repr(raw)),
                         "trail:percent",
-                        f"trailing stop: {lv.pct(p.trail_percent)} callback from the "
-                        f"{'high' if self.long else 'low'} {extreme:,.2f}{armed}",
+                        lambda: (
+                            f"trailing stop: {lv.pct(callback)} callback from the {side} "
+                            f"{extreme:,.2f}{armed}"
+                        ),
                     )
                 )
-        for raw_level, name, text in candidates:
+        if candidates:
+            # Snapping is monotone (up for a long's stop, down for a short's), so the best raw
+            # candidate gives the best snapped level: snap once.
+            raw_level, name, why = max(candidates, key=lambda c: self.d * c[0])
             level = self.inst.make_stop_price(raw_level, self.long)
-            if self.d * (level - best) > 0:
-                best, rule, why = level, name, text
-        return best, rule, why
+            if self.d * (level - current) > 0:
+                return level, name, why()
+        return current, self.state.stop_rule, ""
 
     def _fee_rate(self) -> Decimal:
         if not self.p.lock_net_of_fees:
@@ -422,8 +453,9 @@ class _Tick:
     def take_profits(self, remaining: Decimal) -> Decimal:
         """Run both ladders; returns what remains after this plan's reductions."""
         s, p, snap = self.state, self.p, self.snap
-        base = s.ladder_base
-        risk = self.changes.get("risk_per_unit", s.risk_per_unit)
+        base = self.get("ladder_base")
+        assert isinstance(base, Decimal)  # noqa: S101
+        risk = self.get("risk_per_unit")
         if p.r_ladder and isinstance(risk, Decimal) and risk > 0:
             i = s.tp_r_done
             keep = ONE - sum((Decimal(repr(t.fraction)) for t in p.r_ladder[:i]), ZERO)
@@ -509,7 +541,9 @@ class _Tick:
 
     def add_on(self, stop_level: Decimal) -> None:
         s, p, snap = self.state, self.p, self.snap
-        if p.add_on_cap <= s.add_count:
+        # Pyramiding adds to a winner before it is scaled out: once a take-profit step has
+        # been taken, adding back would undo it.
+        if p.add_on_cap <= s.add_count or s.tp_r_done or s.tp_roe_done:
             return
         j = s.add_count + 1
         tier_roe = (
@@ -657,7 +691,9 @@ class _Tick:
         actions.extend(self.adds)
         actions.extend(self.alerts)
         if self.exit is not None:
-            state = state.transition(Lifecycle.PENDING_CLOSING, self.exit.reason, self.now)
+            check_transition(state.lifecycle, Lifecycle.PENDING_CLOSING, state.intent_id)
+            self.changes["lifecycle"] = Lifecycle.PENDING_CLOSING
+            self.changes["exit_reason"] = self.exit.reason
             self._event(
                 "LIFECYCLE",
                 f"{Lifecycle.ACTIVE.value} → {Lifecycle.PENDING_CLOSING.value}: {self.exit.reason}",
@@ -747,7 +783,7 @@ def evaluate(state: GovernanceState, snap: Snapshot, now: datetime) -> Evaluatio
         return Evaluation(state, (), None, tuple(events))
     tick = _Tick(state, snap, now)
     tick.events.extend(events)
-    tick.sync_size()
+    expected = tick.sync_size()
     initial_why: str | None = None
     current = tick.state.stop_price
     if current is None:
@@ -769,7 +805,7 @@ def evaluate(state: GovernanceState, snap: Snapshot, now: datetime) -> Evaluatio
         if tick.state.stop_price is None:
             return tick.result()
         level, rule, why = tick.state.stop_price, tick.state.stop_rule, ""
-    remaining = tick.take_profits(tick.state.expected_qty)
+    remaining = tick.take_profits(expected)
     tick.set("expected_qty", remaining)
     if tick.exit is not None:
         return tick.result()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -203,8 +204,14 @@ class StoredPlan:
 
 def governance_id(prefix: str, *parts: object) -> str:
     """``prefix-`` + 24 hex characters of SHA-256 over the parts: deterministic ids."""
-    text = "|".join(p.isoformat() if isinstance(p, datetime) else str(p) for p in parts)
+    text = "|".join(_stamp(p) if isinstance(p, datetime) else str(p) for p in parts)
     return f"{prefix}-{hashlib.sha256(text.encode()).hexdigest()[:24]}"
+
+
+@lru_cache(maxsize=16)
+def _stamp(ts: datetime) -> str:
+    # A tick formats the same ``now`` for every plan and order: format it once.
+    return ts.isoformat()
 
 
 __all__ = [

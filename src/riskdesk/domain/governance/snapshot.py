@@ -85,8 +85,12 @@ class Snapshot:
     signals: tuple[Signal, ...] = ()
 
     def __post_init__(self) -> None:
-        for name in ("qty", "entry", "margin", "mark"):
-            value = getattr(self, name)
+        for name, value in (
+            ("qty", self.qty),
+            ("entry", self.entry),
+            ("margin", self.margin),
+            ("mark", self.mark),
+        ):
             if not isinstance(value, Decimal) or not value.is_finite():
                 raise InvalidValue(f"must be a finite decimal, got {value!r}", field=name)
         if self.qty != 0 and self.entry <= 0:

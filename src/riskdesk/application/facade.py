@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from riskdesk.application.book_service import BookService
 from riskdesk.application.demo import DemoService
+from riskdesk.application.engine import LazyOms
 from riskdesk.application.governance_service import GovernanceService
 from riskdesk.application.pricing_service import PricingService
 from riskdesk.application.rebalance_service import RebalanceService
@@ -24,3 +25,4 @@ class Application:
     risk: RiskService
     options: RebalanceService
     governance: GovernanceService
+    oms: LazyOms

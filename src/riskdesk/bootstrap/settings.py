@@ -22,6 +22,7 @@ from pydantic_settings import (
 )
 
 from riskdesk.bootstrap.governance_settings import GovernanceSettings
+from riskdesk.bootstrap.oms_settings import OmsSettings
 from riskdesk.bootstrap.options_settings import OptionsSettings
 from riskdesk.bootstrap.pricing_settings import PricingSettings
 from riskdesk.bootstrap.risk_settings import RiskSettings
@@ -119,6 +120,7 @@ class Settings(BaseSettings):
     risk: RiskSettings = Field(default_factory=RiskSettings)
     options: OptionsSettings = Field(default_factory=OptionsSettings)
     governance: GovernanceSettings = Field(default_factory=GovernanceSettings)
+    oms: OmsSettings = Field(default_factory=OmsSettings)
 
     @field_validator("reporting_currency")
     @classmethod

@@ -10,10 +10,12 @@ from riskdesk.adapters.market_data.bundled import demo_scenario
 from riskdesk.adapters.persistence import SqlStore
 from riskdesk.application.book_service import BookConfig, BookService
 from riskdesk.application.demo import DemoService
+from riskdesk.application.engine import LazyOms
 from riskdesk.application.facade import Application
 from riskdesk.application.pricing_service import PricingService
 from riskdesk.application.risk_service import RiskConfig, RiskService
 from riskdesk.bootstrap.governance_settings import build_governance_service
+from riskdesk.bootstrap.oms_wiring import build_oms
 from riskdesk.bootstrap.options_settings import build_options_service
 from riskdesk.bootstrap.settings import Settings
 from riskdesk.domain.accounting.margin import MaintenanceBasis, MarginConvention, OptionMarginRates
@@ -98,6 +100,7 @@ def build(
         risk=risk,
         options=options,
         governance=governance,
+        oms=LazyOms(lambda: build_oms(settings, url, store, book, risk, clock)),
     )
     return Runtime(app, store, url)
 

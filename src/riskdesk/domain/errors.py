@@ -18,7 +18,17 @@ Tree (code in brackets)::
     │   ├── InsufficientPosition        [insufficient_position]  sell more than held (spot, hedge mode)
     │   └── PositionModeMismatch        [position_mode]    hedge-mode side on a netting account or v.v.
     ├── StateError                      [illegal_state]    illegal state-machine transition
-    └── ConfigError                     [config]
+    ├── ConfigError                     [config]
+    └── BrokerError                     [broker]           a venue call failed (translated at the adapter edge)
+        ├── BrokerTimeout               [broker_timeout]   no answer in time: the outcome is unknown
+        ├── VenueUnavailable            [venue_unavailable] venue 5xx / maintenance: the outcome is unknown
+        ├── RateLimited                 [rate_limited]     the venue refused for rate; nothing was done
+        ├── OrderRejected               [order_rejected]   the venue refused the order (margin, post-only, …)
+        └── OrderNotFound               [order_not_found]  cancel / amend / query of an order the venue lacks
+
+Only the two "outcome unknown" broker errors (timeout, 5xx) and rate limits are retried, and an
+order whose submit ended in an unknown outcome is looked up by its client order id before it is
+ever sent again.
 """
 
 from __future__ import annotations
@@ -120,3 +130,55 @@ class ConfigError(RiskdeskError):
     """Configuration that cannot be used."""
 
     code = "config"
+
+
+class BrokerError(RiskdeskError):
+    """A venue call failed. ``retryable`` says whether the same call may be repeated;
+    ``outcome_unknown`` that the venue may have acted (query before repeating a submit)."""
+
+    code = "broker"
+    retryable = False
+    outcome_unknown = False
+
+    def __init__(
+        self, reason: str, *, field: str | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(reason, field=field)
+        self.retry_after = retry_after
+
+
+class BrokerTimeout(BrokerError):
+    """The venue did not answer in time; it may or may not have acted."""
+
+    code = "broker_timeout"
+    retryable = True
+    outcome_unknown = True
+
+
+class VenueUnavailable(BrokerError):
+    """A 5xx answer or maintenance; the venue may or may not have acted."""
+
+    code = "venue_unavailable"
+    retryable = True
+    outcome_unknown = True
+
+
+class RateLimited(BrokerError):
+    """The venue refused the call because of its rate limit (``retry_after`` seconds); nothing
+    was done."""
+
+    code = "rate_limited"
+    retryable = True
+
+
+class OrderRejected(BrokerError):
+    """The venue refused the order (insufficient margin, post-only would take, stops not
+    accepted, duplicate client order id…); nothing was done."""
+
+    code = "order_rejected"
+
+
+class OrderNotFound(BrokerError):
+    """The venue has no order with that id (cancel, amend or query)."""
+
+    code = "order_not_found"

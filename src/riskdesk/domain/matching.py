@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal
 
 from riskdesk.domain.instruments import Instrument
 from riskdesk.domain.order_lifecycle import Order
@@ -245,6 +245,23 @@ def match_quote(
     )
 
 
+def _adverse(price: Decimal, side: Side, instrument: Instrument) -> Decimal:
+    """Snap a taker price to the tick against the taker (a buy rounds up, a sell down)."""
+    return instrument.make_price(price, ROUND_CEILING if side is Side.BUY else ROUND_FLOOR)
+
+
+def _along(start: Decimal, end: Decimal, price: Decimal) -> float:
+    """How far ``price`` lies from ``start`` toward ``end`` (0..1) inside one path segment."""
+    span = end - start
+    if not span:
+        return 0.0
+    return min(max(float((price - start) / span), 0.0), 0.999999)
+
+
+#: Path position returned when a bar did not execute the order.
+NO_EXECUTION = 3.0
+
+
 @exact
 def match_candle(
     order: Order,
@@ -253,39 +270,52 @@ def match_candle(
     instrument: Instrument,
     model: MatchingModel,
     remaining: Decimal | None = None,
-) -> tuple[MatchResult, int]:
-    """Execute ``order`` against one bar; returns the result and the index of the path segment
-    (0..2) where it executed, so the caller can order fills inside the bar (OCO tie rule). A
-    result with no executions returns segment 3."""
+) -> tuple[MatchResult, float]:
+    """Execute ``order`` against one bar.
+
+    Returns the result and where on the bar path it happened: the segment index (0..2) plus the
+    fraction of that segment travelled (so 1.25 is a quarter of the way from the nearer to the
+    farther extreme). Sorting executions of one bar by this number orders them as the path
+    reaches them, which is the OCO tie rule. :data:`NO_EXECUTION` (3.0) when nothing executed.
+
+    A plain order arrives at the open; a conditional one arrives when its trigger is crossed
+    (at the level, or at the segment start when the price gapped through it). IOC and FOK are
+    decided at arrival: not marketable then means cancelled. A limit that is marketable at
+    arrival takes liquidity at the arrival price (half-spread applied); one reached later in the
+    path fills at its limit as a maker."""
     if candle.ts + candle.length <= state.active_from:
-        return _NOTHING, 3
+        return _NOTHING, NO_EXECUTION
     intent = order.intent
     qty = order.remaining if remaining is None else min(remaining, order.remaining)
     if qty <= 0:
-        return _NOTHING, 3
+        return _NOTHING, NO_EXECUTION
     half = model.bar_half_spread_bps * BPS
     path = candle.path()
     kind = intent.order_type
     buy = intent.side is Side.BUY
     triggered = state.triggered
+    arrival: int | None = None if _is_conditional(kind) and not triggered else 0
     for segment in range(3):
         start, end = path[segment], path[segment + 1]
         low, high = min(start, end), max(start, end)
-        level_price: Decimal | None = None
-        if _is_conditional(kind) and not triggered:
-            assert intent.stop_price is not None  # noqa: S101
+        begin_at = start
+        if arrival is None:
+            assert intent.stop_price is not None  # noqa: S101 - validated intents carry a trigger
             trig = intent.stop_price
             if _crossed(intent.side, kind, trig, start):
-                level_price = start  # already past the level when the segment starts: a gap
+                begin_at = start  # already past the level when the segment starts: a gap
             elif low <= trig <= high:
-                level_price = trig
+                begin_at = trig
             else:
                 continue
             triggered = True
+            arrival = segment
+        fresh = triggered and not state.triggered
         if kind in (OrderType.MARKET, OrderType.STOP_MARKET, OrderType.TAKE_PROFIT):
-            base = level_price if level_price is not None else start
-            touch = base * (1 + half) if buy else base * (1 - half)
-            price = _taker_price(intent.side, instrument.make_price(touch), model, instrument)
+            touch = begin_at * (1 + half) if buy else begin_at * (1 - half)
+            price = _taker_price(
+                intent.side, _adverse(touch, intent.side, instrument), model, instrument
+            )
             fill = Execution(
                 qty,
                 price,
@@ -293,26 +323,32 @@ def match_candle(
                 _fee(instrument, qty, price, Liquidity.TAKER),
                 candle.ts,
             )
-            return MatchResult([fill], triggered=triggered and not state.triggered), segment
+            return MatchResult([fill], triggered=fresh), segment + _along(start, end, begin_at)
         limit = intent.price
-        assert limit is not None  # noqa: S101
+        assert limit is not None  # noqa: S101 - limit orders carry a price
+        begin = begin_at * (1 + half) if buy else begin_at * (1 - half)
         reach = low * (1 + half) if buy else high * (1 - half)
-        begin = start * (1 + half) if buy else start * (1 - half)
         if (buy and begin <= limit) or (not buy and begin >= limit):
-            if intent.post_only and not state.rested:
-                return MatchResult(
-                    reject=True, reason="post-only order would take liquidity"
-                ), segment
-            liquidity = Liquidity.MAKER if state.rested else Liquidity.TAKER
-            price = limit if state.rested else instrument.make_price(begin)
+            if state.rested and not fresh:
+                liquidity, price, where = Liquidity.MAKER, limit, begin_at
+            else:
+                if intent.post_only:
+                    return MatchResult(
+                        reject=True, triggered=fresh, reason="post-only order would take liquidity"
+                    ), segment + _along(start, end, begin_at)
+                liquidity = Liquidity.TAKER
+                price = _adverse(begin, intent.side, instrument)
+                price = min(price, limit) if buy else max(price, limit)
+                where = begin_at
+        elif segment == arrival and intent.tif in (TimeInForce.IOC, TimeInForce.FOK):
+            return MatchResult(
+                cancel=True, triggered=fresh, reason=f"{intent.tif.value}: not marketable"
+            ), segment + _along(start, end, begin_at)
         elif (buy and reach <= limit) or (not buy and reach >= limit):
             liquidity, price = Liquidity.MAKER, limit
+            where = limit / (1 + half) if buy else limit / (1 - half)
         else:
-            if intent.tif in (TimeInForce.IOC, TimeInForce.FOK):
-                return MatchResult(
-                    cancel=True, reason=f"{intent.tif.value}: not marketable"
-                ), segment
             continue
         fill = Execution(qty, price, liquidity, _fee(instrument, qty, price, liquidity), candle.ts)
-        return MatchResult([fill], triggered=triggered and not state.triggered), segment
-    return MatchResult(triggered=triggered and not state.triggered), 3
+        return MatchResult([fill], triggered=fresh), segment + _along(start, end, where)
+    return MatchResult(triggered=triggered and not state.triggered), NO_EXECUTION

@@ -16,6 +16,7 @@ event; an illegal one raises :class:`~riskdesk.domain.errors.StateError`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -24,8 +25,8 @@ from typing import ClassVar
 
 from riskdesk.domain.errors import InvalidValue, StateError
 from riskdesk.domain.events import Event
-from riskdesk.domain.orders import OrderIntent
-from riskdesk.domain.values import ACCOUNTING_CONTEXT, ZERO
+from riskdesk.domain.orders import OrderIntent, OrderType, TimeInForce, TriggerPrice
+from riskdesk.domain.values import ACCOUNTING_CONTEXT, ZERO, PositionSide, Side
 
 
 class OrderStatus(StrEnum):
@@ -51,6 +52,17 @@ class OrderStatus(StrEnum):
     def working(self) -> bool:
         """At the venue and able to fill."""
         return self in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED, OrderStatus.CANCEL_PENDING)
+
+
+class OrderRole(StrEnum):
+    """Why the order manager holds an order (drives what happens around its fills)."""
+
+    ENTRY = "entry"  # opens or adds: its fill must be protected at once
+    PROTECTIVE_STOP = "protective_stop"  # reduce-only stop covering a position
+    TAKE_PROFIT = "take_profit"
+    REDUCE = "reduce"  # partial exit at market
+    CLOSE = "close"  # full exit (close-all, governance CLOSE, guard stop release)
+    OTHER = "other"
 
 
 S = OrderStatus
@@ -90,7 +102,9 @@ class OrderTransitioned(Event):
 @dataclass(frozen=True, slots=True)
 class Order:
     """An order and its state. ``filled_qty`` in contracts; ``avg_price`` the volume-weighted
-    average fill price (price currency). ``version`` counts transitions (optimistic locking)."""
+    average fill price (price currency). ``version`` counts transitions (optimistic locking).
+    ``role`` says what the order is for; ``group`` links it to siblings (an OCO pair at the
+    venue, or the position a protective stop covers)."""
 
     intent: OrderIntent
     status: OrderStatus
@@ -101,6 +115,8 @@ class Order:
     venue_order_id: str | None = None
     reason: str = ""
     version: int = 0
+    role: OrderRole = OrderRole.OTHER
+    group: str | None = None
 
     @property
     def client_order_id(self) -> str:
@@ -113,9 +129,21 @@ class Order:
         return self.intent.qty - self.filled_qty
 
 
-def new_order(intent: OrderIntent, ts: datetime) -> Order:
+def new_order(
+    intent: OrderIntent,
+    ts: datetime,
+    role: OrderRole = OrderRole.OTHER,
+    group: str | None = None,
+) -> Order:
     """A CREATED order for an intent."""
-    return Order(intent=intent, status=OrderStatus.CREATED, created_at=ts, updated_at=ts)
+    return Order(
+        intent=intent,
+        status=OrderStatus.CREATED,
+        created_at=ts,
+        updated_at=ts,
+        role=role,
+        group=group,
+    )
 
 
 def _event(order: Order, old: OrderStatus, ts: datetime, reason: str) -> OrderTransitioned:
@@ -189,3 +217,238 @@ def fill(
         version=order.version + 1,
     )
     return updated, _event(updated, order.status, ts, f"filled {qty} @ {price}")
+
+
+def created_event(order: Order, reason: str = "journaled") -> OrderTransitioned:
+    """The event recording that an order entered the journal (``old`` is empty)."""
+    i = order.intent
+    return OrderTransitioned(
+        order.created_at,
+        i.account_id,
+        i.intent_id,
+        order.client_order_id,
+        i.symbol,
+        "",
+        order.status.value,
+        order.filled_qty,
+        reason,
+    )
+
+
+def late_fill(order: Order, qty: Decimal, price: Decimal, ts: datetime) -> Order:
+    """Record a fill the venue reports after the order ended (it executed just before a cancel
+    or an expiry took effect): the quantity and average change, the status stays."""
+    if order.status not in (OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.CANCEL_PENDING):
+        raise StateError(
+            f"order {order.intent.intent_id} is {order.status.value}: no late fill possible",
+            field="status",
+        )
+    if qty <= 0 or qty > order.remaining:
+        raise StateError(
+            f"late fill of {qty} does not fit the remaining {order.remaining} of {order.intent.intent_id}",
+            field="qty",
+        )
+    total = order.filled_qty + qty
+    previous = order.avg_price or ZERO
+    avg = ACCOUNTING_CONTEXT.divide(previous * order.filled_qty + price * qty, total)
+    return replace(order, filled_qty=total, avg_price=avg, updated_at=ts, version=order.version + 1)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderAmended(Event):
+    """A working order's quantity or prices changed in place (native amend)."""
+
+    kind: ClassVar[str] = "order_amended"
+    intent_id: str
+    client_order_id: str
+    symbol: str
+    old_qty: Decimal
+    new_qty: Decimal
+    old_price: Decimal | None
+    new_price: Decimal | None
+    old_stop_price: Decimal | None
+    new_stop_price: Decimal | None
+
+
+def amend(
+    order: Order,
+    ts: datetime,
+    *,
+    qty: Decimal | None = None,
+    price: Decimal | None = None,
+    stop_price: Decimal | None = None,
+) -> tuple[Order, OrderAmended]:
+    """Change a working order's total quantity, limit or trigger price in place (a native amend:
+    same client order id, same place in the life). The new quantity must stay above what has
+    filled; a price the order type does not take is refused naming the field."""
+    if order.status not in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED):
+        raise StateError(
+            f"order {order.intent.intent_id} is {order.status.value}: only open orders can be amended",
+            field="status",
+        )
+    intent = order.intent
+    if qty is not None and (not qty.is_finite() or qty <= order.filled_qty):
+        raise InvalidValue(
+            f"the new quantity {qty} must be greater than the filled {order.filled_qty}",
+            field="qty",
+        )
+    if price is not None and not intent.order_type.needs_price:
+        raise InvalidValue(f"a {intent.order_type.value} order takes no limit price", field="price")
+    if stop_price is not None and not intent.order_type.needs_trigger:
+        raise InvalidValue(
+            f"a {intent.order_type.value} order takes no trigger price", field="stop_price"
+        )
+    new_intent = replace(
+        intent,
+        qty=intent.qty if qty is None else qty,
+        price=intent.price if price is None else price,
+        stop_price=intent.stop_price if stop_price is None else stop_price,
+    )
+    updated = replace(order, intent=new_intent, updated_at=ts, version=order.version + 1)
+    event = OrderAmended(
+        ts,
+        intent.account_id,
+        intent.intent_id,
+        order.client_order_id,
+        intent.symbol,
+        intent.qty,
+        new_intent.qty,
+        intent.price,
+        new_intent.price,
+        intent.stop_price,
+        new_intent.stop_price,
+    )
+    return updated, event
+
+
+def path_to(current: OrderStatus, target: OrderStatus) -> list[OrderStatus]:
+    """The shortest legal sequence of non-fill statuses leading from ``current`` to ``target``
+    (empty when already there). Used when the venue's state is adopted as the truth after a
+    crash: an order journaled as PENDING_SUBMIT that the venue reports CANCELED goes straight
+    there; one still CREATED goes through PENDING_SUBMIT first. Raises :class:`StateError` when
+    no legal path exists (a terminal order cannot come back)."""
+    if current is target:
+        return []
+    fills = (OrderStatus.FILLED, OrderStatus.PARTIALLY_FILLED)
+    frontier: list[list[OrderStatus]] = [[current]]
+    seen = {current}
+    while frontier:
+        following: list[list[OrderStatus]] = []
+        for route in frontier:
+            for nxt in sorted(ALLOWED[route[-1]], key=lambda s: s.value):
+                if nxt in seen or nxt in fills:
+                    continue
+                if nxt is target:
+                    return [*route[1:], nxt]
+                seen.add(nxt)
+                following.append([*route, nxt])
+        frontier = following
+    raise StateError(f"no legal transition from {current.value} to {target.value}", field="status")
+
+
+def advance(
+    order: Order, target: OrderStatus, ts: datetime, reason: str = ""
+) -> tuple[Order, list[OrderTransitioned]]:
+    """Move ``order`` to ``target`` along :func:`path_to`, one event per step."""
+    events: list[OrderTransitioned] = []
+    for status in path_to(order.status, target):
+        order, event = transition(order, status, ts, reason)
+        events.append(event)
+    return order, events
+
+
+# ------------------------------------------------------------------------------- codec
+
+_INTENT_DECIMALS = ("qty", "price", "stop_price", "leverage", "protective_stop")
+
+
+def intent_to_dict(intent: OrderIntent) -> dict[str, object]:
+    """JSON-safe form of an intent (decimals as exact strings, times as ISO 8601)."""
+    return {
+        "intent_id": intent.intent_id,
+        "account_id": intent.account_id,
+        "venue": intent.venue,
+        "symbol": intent.symbol,
+        "side": intent.side.value,
+        "qty": str(intent.qty),
+        "order_type": intent.order_type.value,
+        "price": None if intent.price is None else str(intent.price),
+        "stop_price": None if intent.stop_price is None else str(intent.stop_price),
+        "reduce_only": intent.reduce_only,
+        "post_only": intent.post_only,
+        "tif": intent.tif.value,
+        "position_side": intent.position_side.value,
+        "trigger": intent.trigger.value,
+        "leverage": None if intent.leverage is None else str(intent.leverage),
+        "protective_stop": None if intent.protective_stop is None else str(intent.protective_stop),
+        "source": intent.source,
+        "created_at": None if intent.created_at is None else intent.created_at.isoformat(),
+    }
+
+
+def _dec(value: object) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def intent_from_dict(data: Mapping[str, object]) -> OrderIntent:
+    """Inverse of :func:`intent_to_dict`."""
+    created = data.get("created_at")
+    qty = _dec(data["qty"])
+    assert qty is not None  # noqa: S101 - an intent always has a quantity
+    return OrderIntent(
+        intent_id=str(data["intent_id"]),
+        account_id=str(data["account_id"]),
+        venue=str(data["venue"]),
+        symbol=str(data["symbol"]),
+        side=Side(str(data["side"])),
+        qty=qty,
+        order_type=OrderType(str(data.get("order_type", "market"))),
+        price=_dec(data.get("price")),
+        stop_price=_dec(data.get("stop_price")),
+        reduce_only=bool(data.get("reduce_only", False)),
+        post_only=bool(data.get("post_only", False)),
+        tif=TimeInForce(str(data.get("tif", "gtc"))),
+        position_side=PositionSide(str(data.get("position_side", "net"))),
+        trigger=TriggerPrice(str(data.get("trigger", "mark"))),
+        leverage=_dec(data.get("leverage")),
+        protective_stop=_dec(data.get("protective_stop")),
+        source=str(data.get("source", "manual")),
+        created_at=None if created is None else datetime.fromisoformat(str(created)),
+    )
+
+
+def order_to_dict(order: Order) -> dict[str, object]:
+    """JSON-safe form of an order with its intent."""
+    return {
+        "intent": intent_to_dict(order.intent),
+        "status": order.status.value,
+        "created_at": order.created_at.isoformat(),
+        "updated_at": order.updated_at.isoformat(),
+        "filled_qty": str(order.filled_qty),
+        "avg_price": None if order.avg_price is None else str(order.avg_price),
+        "venue_order_id": order.venue_order_id,
+        "reason": order.reason,
+        "version": order.version,
+        "role": order.role.value,
+        "group": order.group,
+    }
+
+
+def order_from_dict(data: Mapping[str, object]) -> Order:
+    """Inverse of :func:`order_to_dict`."""
+    intent = data["intent"]
+    assert isinstance(intent, Mapping)  # noqa: S101 - the codec writes a mapping
+    version = data.get("version", 0)
+    return Order(
+        intent=intent_from_dict(intent),
+        status=OrderStatus(str(data["status"])),
+        created_at=datetime.fromisoformat(str(data["created_at"])),
+        updated_at=datetime.fromisoformat(str(data["updated_at"])),
+        filled_qty=_dec(data.get("filled_qty")) or ZERO,
+        avg_price=_dec(data.get("avg_price")),
+        venue_order_id=None if data.get("venue_order_id") is None else str(data["venue_order_id"]),
+        reason=str(data.get("reason") or ""),
+        version=int(version) if isinstance(version, int | str) else 0,
+        role=OrderRole(str(data.get("role") or "other")),
+        group=None if data.get("group") is None else str(data["group"]),
+    )

@@ -7,7 +7,7 @@ import or a rejected fill leaves the database unchanged.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from types import TracebackType
@@ -16,14 +16,18 @@ from typing import Protocol, Self
 from riskdesk.domain.accounting.book import Account, Book, BookChange
 from riskdesk.domain.accounting.portfolio import PortfolioSnapshot
 from riskdesk.domain.accounting.position import ClosedPosition, TradeRecord
+from riskdesk.domain.conditional import ConditionalOrder, ConditionStatus
 from riskdesk.domain.events import Event
 from riskdesk.domain.fills import Fill, FundingPayment
 from riskdesk.domain.governance.plan import GovernanceEvent, StoredPlan
 from riskdesk.domain.governance.state import GovernanceState
 from riskdesk.domain.instruments import Instrument
+from riskdesk.domain.order_lifecycle import Order, OrderStatus
+from riskdesk.domain.protection import Protection
 from riskdesk.domain.risk.decisions import RiskRecord
 from riskdesk.domain.risk.monitors import Alert
 from riskdesk.domain.risk.trading_state import StateChange, TradingStatus
+from riskdesk.domain.transfers import TransferRequest, TransferStatus
 
 
 class InstrumentRepository(Protocol):
@@ -273,6 +277,119 @@ class GovernanceRepository(Protocol):
         ...
 
 
+class OmsRepository(Protocol):
+    """The order journal: orders (keyed by client order id, with their intents) and an event
+    per transition, the venue fills already applied to orders, emulated conditional orders,
+    protective stops, SPOT -> FUT transfer requests and named cursors."""
+
+    def put_orders(self, orders: Sequence[Order]) -> None:
+        """Insert or replace orders (by client order id)."""
+        ...
+
+    def get_order(self, client_order_id: str) -> Order | None:
+        """One order by client order id."""
+        ...
+
+    def orders(
+        self,
+        statuses: Collection[OrderStatus] | None = None,
+        account_id: str | None = None,
+        symbol: str | None = None,
+        since: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[Order]:
+        """Orders oldest first (by creation; ``since`` on the last update; the newest
+        ``limit``)."""
+        ...
+
+    def add_order_events(self, events: Sequence[Event]) -> None:
+        """Append order events (transitions, amendments)."""
+        ...
+
+    def order_events(
+        self, client_order_id: str | None = None, limit: int | None = None
+    ) -> list[dict[str, object]]:
+        """Stored order events oldest first (the newest ``limit``)."""
+        ...
+
+    def add_order_fills(
+        self, rows: Sequence[tuple[str, str, str, Decimal, Decimal, datetime]]
+    ) -> None:
+        """Record venue fills applied to orders: ``(venue, fill_id, client_order_id, qty,
+        price, ts)``."""
+        ...
+
+    def order_fill_keys(self, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which ``(venue, fill_id)`` were already applied to an order."""
+        ...
+
+    def put_conditionals(self, conds: Sequence[ConditionalOrder]) -> None:
+        """Insert or replace emulated conditional orders."""
+        ...
+
+    def conditionals(
+        self, statuses: Collection[ConditionStatus] | None = None
+    ) -> list[ConditionalOrder]:
+        """Conditional orders by creation time."""
+        ...
+
+    def put_protections(self, items: Sequence[Protection]) -> None:
+        """Insert or replace protective stops (by key)."""
+        ...
+
+    def delete_protections(self, keys: Sequence[str]) -> None:
+        """Forget protections (their positions are flat)."""
+        ...
+
+    def protections(self) -> list[Protection]:
+        """Every protection, by key."""
+        ...
+
+    def put_transfers(self, items: Sequence[TransferRequest]) -> None:
+        """Insert or replace transfer requests."""
+        ...
+
+    def transfers(
+        self, status: TransferStatus | None = None, since: datetime | None = None
+    ) -> list[TransferRequest]:
+        """Transfer requests oldest first."""
+        ...
+
+    def cursor(self, name: str) -> str | None:
+        """A named cursor (the last venue fill seen, the last replayed bar…)."""
+        ...
+
+    def set_cursor(self, name: str, value: str, ts: datetime) -> None:
+        """Set a named cursor."""
+        ...
+
+
+class OmsUnitOfWork(Protocol):
+    """The part of a unit of work the order manager uses (the SQL unit of work is one; the
+    in-memory journal of the benchmarks and unit tests is another)."""
+
+    oms: OmsRepository
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def commit(self) -> None:
+        """Make everything done in this unit visible, atomically."""
+        ...
+
+
+class OmsUnitOfWorkFactory(Protocol):
+    """Creates a fresh order-journal unit of work per use."""
+
+    def __call__(self) -> OmsUnitOfWork: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository."""
 
@@ -286,6 +403,7 @@ class UnitOfWork(Protocol):
     risk: RiskRepository
     events: EventJournal
     governance: GovernanceRepository
+    oms: OmsRepository
 
     def __enter__(self) -> Self: ...
 

@@ -282,7 +282,8 @@ events = Table(
     Index(None, "kind", "ts"),
 )
 
-# Placeholder for the order-management issue: the shape is fixed now so that issue only adds code.
+# The order journal (issue 6): one row per order, keyed by its client order id (``order_id``);
+# ``payload`` holds the full intent, the columns are what queries filter and views show.
 orders = Table(
     "orders",
     metadata,
@@ -302,9 +303,124 @@ orders = Table(
     _ts("created_at"),
     _ts("updated_at"),
     Column("payload", JSON_DOC, nullable=False),
+    _dec("filled_qty", nullable=True),
+    _dec("avg_price", nullable=True),
+    _str("venue_order_id", nullable=True),
+    Column("version", Integer(), nullable=True),
+    _str("reason", nullable=True),
+    _str("role", nullable=True),
+    _str("group_id", nullable=True),
     UniqueConstraint("intent_id"),
     UniqueConstraint("client_order_id"),
     Index(None, "account_id", "status"),
+    Index(None, "status"),
+)
+
+# Order-management tables (issue 6): every order transition, the venue fills already applied to
+# journaled orders (idempotency), emulated conditional orders, protective stops, SPOT -> FUT
+# transfer requests and named cursors (last venue fill seen, last replayed bar).
+order_events = Table(
+    "order_events",
+    metadata,
+    Column("id", BIG_ID, primary_key=True, autoincrement=True),
+    _ts("ts"),
+    _str("client_order_id"),
+    _str("intent_id"),
+    _str("kind"),
+    _str("old", nullable=True),
+    _str("new", nullable=True),
+    Column("payload", JSON_DOC, nullable=False),
+    Index(None, "client_order_id", "id"),
+    Index(None, "ts"),
+)
+
+order_fills = Table(
+    "order_fills",
+    metadata,
+    _str("venue"),
+    _str("fill_id"),
+    _str("client_order_id"),
+    _dec("qty"),
+    _dec("price"),
+    _ts("ts"),
+    PrimaryKeyConstraint("venue", "fill_id"),
+    Index(None, "client_order_id"),
+)
+
+conditional_orders = Table(
+    "conditional_orders",
+    metadata,
+    _str("cond_id"),
+    _str("status"),
+    _str("account_id"),
+    _str("watch"),
+    _str("kind"),
+    _dec("level", nullable=True),
+    _str("source"),
+    _dec("activation", nullable=True),
+    _dec("callback", nullable=True),
+    _dec("extreme", nullable=True),
+    _str("group_id", nullable=True),
+    _str("link"),
+    _str("parent", nullable=True),
+    _str("role"),
+    _str("reason"),
+    _ts("expires_at", nullable=True),
+    _ts("created_at", nullable=True),
+    _ts("updated_at", nullable=True),
+    Column("intent", JSON_DOC, nullable=False),
+    PrimaryKeyConstraint("cond_id"),
+    Index(None, "status"),
+)
+
+protections = Table(
+    "protections",
+    metadata,
+    _str("key"),
+    _str("account_id"),
+    _str("instrument_key"),
+    _str("slot"),
+    Column("direction", Integer(), nullable=False),
+    _dec("level"),
+    _dec("qty"),
+    _str("trigger"),
+    _str("mode"),
+    _str("order_id", nullable=True),
+    _str("cond_id", nullable=True),
+    Column("generation", Integer(), nullable=False),
+    _ts("updated_at"),
+    _str("reason"),
+    PrimaryKeyConstraint("key"),
+)
+
+transfers = Table(
+    "transfers",
+    metadata,
+    _str("transfer_id"),
+    _str("from_account"),
+    _str("to_account"),
+    _str("currency"),
+    _dec("amount"),
+    _str("status"),
+    _ts("created_at"),
+    _ts("updated_at"),
+    _str("reason"),
+    _dec("free_fut"),
+    _dec("free_spot"),
+    _str("approved_by", nullable=True),
+    _str("error"),
+    PrimaryKeyConstraint("transfer_id"),
+    Index(None, "status"),
+    Index(None, "created_at"),
+)
+
+oms_cursors = Table(
+    "oms_cursors",
+    metadata,
+    _str("name"),
+    _str("value"),
+    _ts("updated_at"),
+    PrimaryKeyConstraint("name"),
 )
 
 # Placeholder for the risk issue: every denial is stored with its code, reason, value and limit.
@@ -435,6 +551,7 @@ __all__ = [
     "balances",
     "cash_movements",
     "closed_positions",
+    "conditional_orders",
     "events",
     "fills",
     "funding_payments",
@@ -443,12 +560,17 @@ __all__ = [
     "governance_states",
     "instruments",
     "metadata",
+    "oms_cursors",
+    "order_events",
+    "order_fills",
     "orders",
     "portfolio_snapshots",
     "positions",
     "prices",
+    "protections",
     "risk_violations",
     "trade_records",
     "trading_state_history",
     "trading_states",
+    "transfers",
 ]

@@ -28,6 +28,7 @@ from riskdesk.adapters.persistence.engine import (
     create_store_engine,
 )
 from riskdesk.adapters.persistence.governance_repository import SqlGovernanceRepository
+from riskdesk.adapters.persistence.oms_repository import SqlOmsRepository
 from riskdesk.adapters.persistence.migrations import current_revision, head_revision, upgrade
 from riskdesk.adapters.persistence.repositories import (
     SqlAccountRepository,
@@ -48,6 +49,7 @@ from riskdesk.ports.store import (
     FillRepository,
     GovernanceRepository,
     InstrumentRepository,
+    OmsRepository,
     PriceRepository,
     RiskRepository,
     SnapshotRepository,
@@ -86,6 +88,7 @@ class SqlUnitOfWork:
         self.risk: RiskRepository = SqlRiskRepository(self)
         self.events: EventJournal = SqlEventJournal(self)
         self.governance: GovernanceRepository = SqlGovernanceRepository(self)
+        self.oms: OmsRepository = SqlOmsRepository(self)
 
     @property
     def connection(self) -> Connection:

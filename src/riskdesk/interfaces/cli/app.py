@@ -32,7 +32,13 @@ from riskdesk.domain.instruments import instrument_from_spec
 from riskdesk.domain.risk.decisions import Denied
 from riskdesk.domain.symbols import parse_symbol
 from riskdesk.domain.values import Side, positive, to_decimal
-from riskdesk.interfaces.cli import governance_commands, pricing_commands, render, risk_commands
+from riskdesk.interfaces.cli import (
+    governance_commands,
+    oms_commands,
+    pricing_commands,
+    render,
+    risk_commands,
+)
 from riskdesk.interfaces.cli.common import AccountOption, DbOption, JsonOption, console, guard
 
 app = typer.Typer(
@@ -649,6 +655,7 @@ def demo(
 pricing_commands.register(app)
 risk_commands.register(app)
 governance_commands.register(app)
+oms_commands.register(app)
 
 from riskdesk.interfaces.cli import options_commands  # noqa: E402 - registered after the core commands
 

@@ -1,0 +1,514 @@
+"""The engine loop of ``riskdesk run``: market data → venue → fills → book → management tick →
+plans → risk → order manager → venue, then the protection pass — on the paper venue with
+bundled real bars replayed as a live feed (live venues come with a later issue).
+
+One step per bar (all instruments' bars opening at the same time)::
+
+    clock := bar close                       (a bar is known only when it has closed)
+    record marks and asset prices            (risk and governance read them)
+    venue matches its working orders on the bar (native stops, limits, OCO tie rule)
+    sync fills → ledger, orders, conditional children
+    emulated conditions evaluated along the bar path → released orders (through risk)
+    plan sources (scripted entries, the governance management tick) → plans
+    plan orders → order manager (pre-trade decisions of the tick are reused, not re-made);
+        stop orders → the supervisor (new stop first, then the old one cancelled)
+    sync, then the protection pass (every open position covered)
+    trailing extremes journaled; SPOT → FUT transfer check when due
+    cursor := this bar                       (a restart resumes with the next bar)
+
+Everything is journaled as it happens, so a killed engine resumes after recovery exactly where
+it was; a bar already matched by the venue is ignored if it is fed again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from riskdesk.application.book_service import BookService
+from riskdesk.application.conditionals import ConditionalEngine
+from riskdesk.application.governance_service import GovernanceService
+from riskdesk.application.oms import OrderManager, PositionLine, SyncResult
+from riskdesk.application.recovery import Recovery, RecoveryReport
+from riskdesk.application.risk_service import RiskService
+from riskdesk.application.supervisor import ProtectionReport, ProtectionSupervisor
+from riskdesk.application.transfer_service import TransferService
+from riskdesk.domain.errors import InvalidValue, NotFound, RiskdeskError
+from riskdesk.domain.fills import Fill
+from riskdesk.domain.matching import Candle
+from riskdesk.domain.order_lifecycle import Order, OrderRole
+from riskdesk.domain.orders import OrderIntent, OrderType
+from riskdesk.domain.risk.aggregates import RiskBook
+from riskdesk.domain.risk.decisions import Approved, Decision
+from riskdesk.domain.risk.monitors import Alert
+from riskdesk.domain.transfers import TransferDecision
+from riskdesk.ports.broker import Broker, SimulatedVenue, Sleeper
+from riskdesk.ports.clock import Clock
+from riskdesk.ports.store import UnitOfWorkFactory
+
+ENGINE_CURSOR = "engine:last_bar"
+
+
+# ---------------------------------------------------------------------------------- adapters
+
+
+class ServiceRiskGate:
+    """Pre-trade risk through :class:`RiskService` (every decision stored), with one risk book
+    per moment: built on the first check at a new ``now``, updated with each approved order
+    that adds exposure (so a tick's orders see each other), rebuilt after :meth:`refresh`."""
+
+    def __init__(self, risk: RiskService) -> None:
+        self._risk = risk
+        self._book: RiskBook | None = None
+        self._at: datetime | None = None
+
+    def refresh(self) -> None:
+        """Forget the cached risk book (fills changed the book)."""
+        self._book = None
+
+    def check(self, intent: OrderIntent, now: datetime) -> Decision:
+        """Decide and store the decision."""
+        if self._book is None or self._at != now:
+            self._book = self._risk.risk_book(now)
+            self._at = now
+        decision = self._risk.check(intent, self._book, now).decision
+        if isinstance(decision, Approved) and not intent.reduce_only:
+            self._book.apply_fill(
+                intent.account_id,
+                intent.instrument_key,
+                intent.position_side.value,
+                float(intent.signed_qty),
+            )
+        return decision
+
+
+class BookLedger:
+    """The ledger port over the book service (fills) and the store (open positions)."""
+
+    def __init__(self, book: BookService, store: UnitOfWorkFactory) -> None:
+        self._book = book
+        self._store = store
+
+    def apply_fills(self, fills: Sequence[Fill]) -> object:
+        """Book fills atomically (idempotent by venue and fill id)."""
+        return self._book.apply_fills(list(fills))
+
+    def open_positions(self) -> list[PositionLine]:
+        """Every open position of every account."""
+        with self._store() as uow:
+            books = [uow.books.load(a) for a in uow.accounts.all()]
+        return [
+            PositionLine(p.account_id, p.instrument_key, p.slot, p.qty, p.entry_price)
+            for b in books
+            for p in b.open_positions()
+        ]
+
+    def has_account(self, account_id: str) -> bool:
+        """Whether the account exists."""
+        with self._store() as uow:
+            return uow.accounts.get(account_id) is not None
+
+
+class StoreAlerts:
+    """Alerts into the risk journal (``riskdesk risk alerts`` lists them)."""
+
+    def __init__(self, store: UnitOfWorkFactory) -> None:
+        self._store = store
+
+    def __call__(self, alert: Alert) -> None:
+        with self._store() as uow:
+            uow.risk.add_alerts([alert])
+            uow.commit()
+
+
+# ---------------------------------------------------------------------------------- facade
+
+
+@dataclass(slots=True)
+class Oms:
+    """The order-management services, wired together (one per process)."""
+
+    orders: OrderManager
+    conditionals: ConditionalEngine
+    supervisor: ProtectionSupervisor
+    recovery: Recovery
+    transfers: TransferService | None
+    broker: Broker
+    venue: SimulatedVenue | None
+    gate: ServiceRiskGate | None = None
+    closers: list[Callable[[], None]] = field(default_factory=list)
+
+    def settle(self, now: datetime | None = None) -> list[ProtectionReport]:
+        """Sync fills and run the protection pass (after a manual order, a cancel…)."""
+        self.orders.sync(now)
+        if self.gate is not None:
+            self.gate.refresh()
+        return self.supervisor.review(now)
+
+    def close(self) -> None:
+        """Release what the wiring opened (the paper venue's file)."""
+        for closer in self.closers:
+            closer()
+
+
+class LazyOms:
+    """The order-management services, built on first use (most commands never need the paper
+    venue's file or the order journal)."""
+
+    def __init__(self, factory: Callable[[], Oms]) -> None:
+        self._factory = factory
+        self._built: Oms | None = None
+
+    def get(self) -> Oms:
+        """The services (built once)."""
+        if self._built is None:
+            self._built = self._factory()
+        return self._built
+
+    @property
+    def built(self) -> bool:
+        """Whether :meth:`get` was called."""
+        return self._built is not None
+
+    def close(self) -> None:
+        """Close what was built."""
+        if self._built is not None:
+            self._built.close()
+
+
+# ---------------------------------------------------------------------------------- plans
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Orders a plan source wants executed, in order; ``prechecks`` are pre-trade decisions
+    already made (and stored) for some of them; ``cancels`` intent ids of orders to cancel
+    (protective stops among them are the supervisor's to replace, not to cancel)."""
+
+    plan_id: str
+    orders: Sequence[OrderIntent]
+    cancels: Sequence[str] = ()
+    prechecks: Mapping[str, Decision] = field(default_factory=dict)
+    why: str = ""
+
+
+class PlanSource(Protocol):
+    """Anything that plans orders at a moment (the governance tick, scripted entries…)."""
+
+    def plans(self, now: datetime) -> Sequence[Plan]:
+        """Plans to execute now."""
+        ...
+
+
+class GovernancePlanSource:
+    """The governance management tick as a plan source. The tick already ran pre-trade risk on
+    every planned order and stored the decisions; refused orders were undone in the governance
+    state and are not executed; approved ones carry their decision so the order manager does not
+    check them twice."""
+
+    def __init__(self, governance: GovernanceService) -> None:
+        self._governance = governance
+        self.last_plans: int = 0
+
+    def plans(self, now: datetime) -> list[Plan]:
+        """Run one tick and turn its plans into executable plans."""
+        result = self._governance.tick(now)
+        out = []
+        for checked in result.plans:
+            plan = checked.plan
+            approved = {c.intent_id: c for c in checked.checks if c.approved}
+            orders = [o for o in plan.orders if o.intent_id in approved]
+            prechecks: dict[str, Decision] = {
+                i: Approved(i, 0, (approved[i].reason,)) for i in approved
+            }
+            if orders or plan.cancels:
+                out.append(Plan(plan.plan_id, orders, plan.cancels, prechecks, plan.why))
+        self.last_plans = len(out)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptedEntry:
+    """An entry a replay places at ``at`` (through pre-trade risk), governed by ``profile``."""
+
+    at: datetime
+    intent: OrderIntent
+    profile: str | None = None
+
+
+class ScriptedEntries:
+    """Entries at set times (the replay's trading signal); each is registered with governance
+    (when given) before it is sent, and never sent twice (its intent id is fixed)."""
+
+    def __init__(
+        self,
+        entries: Sequence[ScriptedEntry],
+        orders: OrderManager,
+        governance: GovernanceService | None = None,
+    ) -> None:
+        self._entries = sorted(entries, key=lambda e: e.at)
+        self._orders = orders
+        self._governance = governance
+
+    def plans(self, now: datetime) -> list[Plan]:
+        """Entries due by ``now`` not yet journaled."""
+        due = [
+            e for e in self._entries if e.at <= now and self._orders.get(e.intent.intent_id) is None
+        ]
+        out = []
+        for e in due:
+            intent = e.intent
+            if intent.created_at is None:
+                intent = replace(intent, created_at=now)
+            if self._governance is not None:
+                # Already governed after a restart between registration and submission.
+                with contextlib.suppress(InvalidValue):
+                    self._governance.register_entry(intent, e.profile, now=now)
+            out.append(Plan(f"entry:{intent.intent_id}", [intent], why="scripted entry"))
+        return out
+
+
+# ---------------------------------------------------------------------------------- engine
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    """``transfer_every``: how often the SPOT → FUT rule is evaluated (None: never)."""
+
+    transfer_every: timedelta | None = timedelta(minutes=5)
+    source: str = "replay"
+
+
+@dataclass(slots=True)
+class StepReport:
+    """What one engine step did."""
+
+    bar: datetime
+    now: datetime
+    fills: list[tuple[Order, Fill]] = field(default_factory=list)
+    released: list[Order] = field(default_factory=list)
+    submitted: list[Order] = field(default_factory=list)
+    plans: int = 0
+    stops: list[str] = field(default_factory=list)
+    protection: list[ProtectionReport] = field(default_factory=list)
+    transfer: TransferDecision | None = None
+    errors: list[str] = field(default_factory=list)
+
+
+class BarFeed(Protocol):
+    """Bars in time order, grouped by open time (``{instrument_key: candle}``)."""
+
+    def steps(
+        self, after: datetime | None, until: datetime | None
+    ) -> Iterator[tuple[datetime, Mapping[str, Candle]]]:
+        """Steps whose bars open after ``after`` and no later than ``until``."""
+        ...
+
+
+class TradingEngine:
+    """Runs the loop described in the module docstring."""
+
+    def __init__(
+        self,
+        oms: Oms,
+        book: BookService,
+        clock: Clock,
+        move_clock: Callable[[datetime], None],
+        plan_sources: Sequence[PlanSource] = (),
+        assets: Mapping[str, str] | None = None,
+        config: EngineConfig | None = None,
+    ) -> None:
+        self.oms = oms
+        self._book = book
+        self._clock = clock
+        self._move = move_clock
+        self.plan_sources = list(plan_sources)
+        self._assets = dict(assets or {})
+        self.config = config or EngineConfig()
+        self._last_transfer: datetime | None = None
+
+    def cursor(self) -> datetime | None:
+        """Open time of the last bar fully processed (None before the first)."""
+        with self.oms.orders.journal() as uow:
+            value = uow.oms.cursor(ENGINE_CURSOR)
+        return None if value is None else datetime.fromisoformat(value)
+
+    def recover(self) -> RecoveryReport:
+        """Reconcile with the venue before resuming."""
+        return self.oms.recovery.run(self._clock.now())
+
+    def step(self, bar: datetime, candles: Mapping[str, Candle]) -> StepReport:
+        """One step (see the module docstring)."""
+        if not candles:
+            raise InvalidValue("a step needs at least one bar", field="candles")
+        now = max(c.ts + c.length for c in candles.values())
+        self._move(now)
+        report = StepReport(bar, now)
+        oms = self.oms
+
+        def collect(result: SyncResult) -> None:
+            report.fills.extend(result.fills)
+
+        oms.orders.listeners.append(collect)
+        try:
+            self._step(bar, candles, now, report)
+        finally:
+            oms.orders.listeners.remove(collect)
+        return report
+
+    def _step(
+        self, bar: datetime, candles: Mapping[str, Candle], now: datetime, report: StepReport
+    ) -> None:
+        oms = self.oms
+        marks = {k: c.close for k, c in candles.items()}
+        assets = {self._assets[k]: c.close for k, c in candles.items() if k in self._assets}
+        self._book.record_prices(marks, assets, now, self.config.source)
+        if oms.venue is not None:
+            for key, candle in candles.items():
+                oms.venue.on_candle(key, candle)
+        oms.orders.sync(now)
+        for key, candle in candles.items():
+            report.released.extend(oms.conditionals.on_candle(key, candle))
+        if oms.gate is not None:
+            oms.gate.refresh()
+        for source in self.plan_sources:
+            try:
+                plans = source.plans(now)
+            except RiskdeskError as exc:
+                report.errors.append(f"plan source: {exc}")
+                continue
+            for plan in plans:
+                report.plans += 1
+                report.submitted.extend(self.execute(plan, now, report))
+        oms.orders.sync(now)
+        if oms.gate is not None:
+            oms.gate.refresh()
+        report.protection = oms.supervisor.review(now)
+        oms.conditionals.persist_extremes()
+        report.transfer = self._transfers(now)
+        with oms.orders.journal() as uow:
+            uow.oms.set_cursor(ENGINE_CURSOR, bar.isoformat(), now)
+            uow.commit()
+
+    def execute(self, plan: Plan, now: datetime, report: StepReport | None = None) -> list[Order]:
+        """Execute one plan: exits, take-profits and add-ons through the order manager; stops
+        through the supervisor; cancels of non-stop orders."""
+        oms = self.oms
+        sent: list[Order] = []
+        stops = [
+            o
+            for o in plan.orders
+            if o.order_type in (OrderType.STOP_MARKET, OrderType.STOP_LIMIT) and o.reduce_only
+        ]
+        for intent in plan.orders:
+            if intent in stops:
+                continue
+            role = OrderRole.REDUCE if intent.reduce_only else OrderRole.ENTRY
+            try:
+                sent.append(
+                    oms.orders.submit(
+                        intent, role=role, precheck=plan.prechecks.get(intent.intent_id), now=now
+                    )
+                )
+            except RiskdeskError as exc:
+                if report is not None:
+                    report.errors.append(f"{plan.plan_id}: {intent.intent_id}: {exc}")
+        for intent in stops:
+            assert intent.stop_price is not None  # noqa: S101 - validated stop orders carry it
+            key = f"{intent.account_id}|{intent.instrument_key}|{intent.position_side.value}"
+            before = oms.supervisor.get(key)
+            try:
+                after = oms.supervisor.set_stop(
+                    intent.account_id,
+                    intent.instrument_key,
+                    intent.position_side,
+                    intent.stop_price,
+                    intent=intent,
+                    precheck=plan.prechecks.get(intent.intent_id),
+                    reason=plan.why.splitlines()[0] if plan.why else "plan",
+                    now=now,
+                )
+            except NotFound:
+                continue  # the position closed within this plan
+            except RiskdeskError as exc:
+                if report is not None:
+                    report.errors.append(f"{plan.plan_id}: stop {intent.intent_id}: {exc}")
+                continue
+            if report is not None:
+                if before is None:
+                    what = f"stop placed at {after.level} for {after.qty}"
+                elif before.level != after.level:
+                    what = f"stop moved {before.level} → {after.level} for {after.qty}"
+                elif before.qty != after.qty:
+                    what = f"stop resized {before.qty} → {after.qty} at {after.level}"
+                else:
+                    what = f"stop kept at {after.level} for {after.qty}"
+                report.stops.append(f"{key}: {what} ({after.mode.value}); {after.reason}")
+        for ref in plan.cancels:
+            order = oms.orders.get(ref)
+            if order is None or order.status.terminal or order.role is OrderRole.PROTECTIVE_STOP:
+                continue
+            oms.orders.cancel(order.client_order_id, f"plan {plan.plan_id}", now)
+        return sent
+
+    def _transfers(self, now: datetime) -> TransferDecision | None:
+        every = self.config.transfer_every
+        if self.oms.transfers is None or every is None:
+            return None
+        if self._last_transfer is not None and now - self._last_transfer < every:
+            return None
+        self._last_transfer = now
+        try:
+            self.oms.transfers.retry_approved(now)
+            return self.oms.transfers.check(now)
+        except RiskdeskError:
+            return None
+
+    def run(
+        self,
+        feed: BarFeed,
+        *,
+        until: datetime | None = None,
+        speed: float = 0.0,
+        sleeper: Sleeper | None = None,
+        stop: Callable[[], bool] = lambda: False,
+        on_step: Callable[[StepReport], None] | None = None,
+    ) -> int:
+        """Replay ``feed`` from the step after the cursor; ``speed`` > 0 waits bar length /
+        speed between steps (3600: an hourly bar per second); ``stop`` is asked between steps
+        (Ctrl-C). Returns the number of steps run."""
+        done = 0
+        previous: datetime | None = None
+        for bar, candles in feed.steps(self.cursor(), until):
+            if stop():
+                break
+            if speed > 0 and sleeper is not None and previous is not None:
+                sleeper.sleep((bar - previous).total_seconds() / speed)
+            report = self.step(bar, candles)
+            previous = bar
+            done += 1
+            if on_step is not None:
+                on_step(report)
+        return done
+
+
+__all__ = [
+    "ENGINE_CURSOR",
+    "BarFeed",
+    "BookLedger",
+    "EngineConfig",
+    "GovernancePlanSource",
+    "LazyOms",
+    "Oms",
+    "Plan",
+    "PlanSource",
+    "ScriptedEntries",
+    "ScriptedEntry",
+    "ServiceRiskGate",
+    "StepReport",
+    "StoreAlerts",
+    "TradingEngine",
+]

@@ -1,0 +1,206 @@
+"""Protective stops (seed 003): what covers each open position and what must be done about it.
+
+A :class:`Protection` records the stop that protects one position slot: its level, the quantity
+it covers, whether it rests at the venue (NATIVE: a reduce-only stop-market on the mark price)
+or is watched locally (GUARD: an emulated stop that sends a reduce-only market order when the
+price crosses the level — used when the venue refuses the stop), and the generation counter
+that names the next order deterministically (so a restart finds the order it may have sent).
+
+:func:`review` is the supervisor's pure decision for one position on every pass: nothing, place
+a first stop, resize it to the position, re-arm a stop that disappeared, or release it when the
+position is flat. "Never unprotected" is enforced by the order of operations in the
+application (new stop first, then cancel the old one), not here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, replace
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from riskdesk.domain.conditional import ConditionalOrder, ConditionKind
+from riskdesk.domain.errors import InvalidValue
+from riskdesk.domain.order_lifecycle import OrderStatus
+from riskdesk.domain.orders import OrderIntent, OrderType, TriggerPrice
+from riskdesk.domain.values import ZERO, PositionSide, Side
+
+
+class ProtectionMode(StrEnum):
+    """Where the stop lives."""
+
+    NATIVE = "native"  # a reduce-only stop order resting at the venue
+    GUARD = "guard"  # an emulated stop watched by riskdesk (the venue refused the native one)
+
+
+class Need(StrEnum):
+    """What :func:`review` asks for."""
+
+    NONE = "none"
+    PLACE = "place"  # no protection yet
+    RESIZE = "resize"  # the stop covers a different quantity than the position
+    REARM = "rearm"  # the stop is gone (cancelled, expired, rejected, missing at the venue)
+    FLIP = "flip"  # the position changed direction: the stop is on the wrong side
+    RELEASE = "release"  # the position is flat: the stop is no longer needed
+
+
+def protection_key(account_id: str, instrument_key: str, slot: PositionSide) -> str:
+    """``account|venue:symbol|slot``."""
+    return f"{account_id}|{instrument_key}|{slot.value}"
+
+
+@dataclass(frozen=True, slots=True)
+class Protection:
+    """The stop covering one position slot. ``direction`` is +1 for a long, −1 for a short;
+    ``level`` is the stop price (price currency) watched on ``trigger``; ``qty`` what it covers
+    (contracts). ``order_id`` is the working stop's client order id (NATIVE), ``cond_id`` the
+    guard condition's id (GUARD). ``generation`` counts the stop orders placed so far."""
+
+    account_id: str
+    venue: str
+    symbol: str
+    slot: PositionSide
+    direction: int
+    level: Decimal
+    qty: Decimal
+    trigger: TriggerPrice
+    mode: ProtectionMode
+    updated_at: datetime
+    order_id: str | None = None
+    cond_id: str | None = None
+    generation: int = 0
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        if self.direction not in (1, -1):
+            raise InvalidValue(f"must be +1 or -1, got {self.direction}", field="direction")
+        if not self.level.is_finite() or self.level <= 0:
+            raise InvalidValue(f"must be a positive price, got {self.level}", field="level")
+        if not self.qty.is_finite() or self.qty < 0:
+            raise InvalidValue(f"must not be negative, got {self.qty}", field="qty")
+
+    @property
+    def instrument_key(self) -> str:
+        """``venue:symbol``."""
+        return f"{self.venue}:{self.symbol}"
+
+    @property
+    def key(self) -> str:
+        """See :func:`protection_key`."""
+        return protection_key(self.account_id, self.instrument_key, self.slot)
+
+    @property
+    def close_side(self) -> Side:
+        """The side of the order that closes the position."""
+        return Side.SELL if self.direction > 0 else Side.BUY
+
+    def evolve(self, **changes: object) -> Protection:
+        """A copy with ``changes``."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class StopState:
+    """What is known about the working stop: its status and the quantity it still covers."""
+
+    status: OrderStatus | None
+    remaining: Decimal
+
+
+def review(
+    protection: Protection | None,
+    position_qty: Decimal,
+    stop: StopState | None,
+    guard_armed: bool = False,
+) -> Need:
+    """Decide what one position needs. ``position_qty`` is signed (contracts); ``stop`` the
+    state of the native stop order (None when there is none); ``guard_armed`` whether the guard
+    condition is armed."""
+    if position_qty == 0:
+        return Need.NONE if protection is None else Need.RELEASE
+    if protection is None:
+        return Need.PLACE
+    direction = 1 if position_qty > 0 else -1
+    if direction != protection.direction:
+        return Need.FLIP
+    size = abs(position_qty)
+    if protection.mode is ProtectionMode.GUARD:
+        if not guard_armed:
+            return Need.REARM
+        return Need.NONE if protection.qty == size else Need.RESIZE
+    if stop is None or stop.status is None or stop.status.terminal:
+        return Need.REARM
+    return Need.NONE if stop.remaining == size else Need.RESIZE
+
+
+def crossed(direction: int, level: Decimal, price: Decimal) -> bool:
+    """True when ``price`` is already at or through the stop ``level`` (a long's stop at or
+    above the price): placing it would trigger at once, so the position is closed instead."""
+    return price <= level if direction > 0 else price >= level
+
+
+def stop_intent_id(protection: Protection, generation: int) -> str:
+    """Deterministic intent id of the ``generation``-th stop order of a protection."""
+    digest = hashlib.sha256(f"{protection.key}|{generation}".encode()).hexdigest()[:20]
+    return f"protect-{digest}-g{generation}"
+
+
+def stop_intent(protection: Protection, generation: int, ts: datetime) -> OrderIntent:
+    """The reduce-only stop-market order for a protection (``generation`` names it)."""
+    if protection.qty <= ZERO:
+        raise InvalidValue("a protective stop needs a positive quantity", field="qty")
+    return OrderIntent(
+        intent_id=stop_intent_id(protection, generation),
+        account_id=protection.account_id,
+        venue=protection.venue,
+        symbol=protection.symbol,
+        side=protection.close_side,
+        qty=protection.qty,
+        order_type=OrderType.STOP_MARKET,
+        stop_price=protection.level,
+        reduce_only=True,
+        position_side=protection.slot,
+        trigger=protection.trigger,
+        source="protection",
+        created_at=ts,
+    )
+
+
+def guard_condition(protection: Protection, generation: int, ts: datetime) -> ConditionalOrder:
+    """The emulated (guard) stop: when the watched price crosses the level, a reduce-only market
+    order closes what the protection covers (seed 003's guard stop)."""
+    base = stop_intent(protection, generation, ts)
+    intent = replace(
+        base,
+        intent_id=base.intent_id.replace("protect-", "guard-", 1),
+        order_type=OrderType.MARKET,
+        stop_price=None,
+        source="guard_stop",
+    )
+    return ConditionalOrder(
+        cond_id=intent.intent_id,
+        intent=intent,
+        watch=protection.instrument_key,
+        kind=ConditionKind.STOP_LOSS,
+        level=protection.level,
+        source=protection.trigger,
+        group=protection.key,
+        role="guard_stop",
+        created_at=ts,
+        updated_at=ts,
+    )
+
+
+__all__ = [
+    "Need",
+    "Protection",
+    "ProtectionMode",
+    "StopState",
+    "crossed",
+    "guard_condition",
+    "protection_key",
+    "review",
+    "stop_intent",
+    "stop_intent_id",
+]

@@ -1,0 +1,1093 @@
+"""``riskdesk orders …``, ``conditional …``, ``paper …``, ``run``, ``reconcile`` and
+``transfer …``: the order manager, emulated conditional orders, the paper venue, the engine
+loop on a replay, reconciliation with the venue and SPOT → FUT transfers."""
+
+from __future__ import annotations
+
+import signal
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from types import FrameType
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.table import Table
+
+from riskdesk.application.engine import StepReport
+from riskdesk.application.transfer_service import TransferService
+from riskdesk.bootstrap.oms_runtime import OmsRuntime, open_oms, replay_run
+from riskdesk.bootstrap.oms_wiring import open_paper_account
+from riskdesk.bootstrap.settings import Settings
+from riskdesk.domain.accounting.book import Account
+from riskdesk.domain.conditional import ConditionalOrder, ConditionKind
+from riskdesk.domain.errors import InvalidValue, RiskdeskError
+from riskdesk.domain.fills import MarginMode, normalize_symbol
+from riskdesk.domain.matching import Quote
+from riskdesk.domain.order_lifecycle import Order, OrderStatus, order_to_dict
+from riskdesk.domain.orders import OrderIntent, OrderType, TimeInForce, TriggerPrice
+from riskdesk.domain.protection import Protection
+from riskdesk.domain.transfers import TransferRequest, TransferStatus
+from riskdesk.domain.values import PositionSide, Side, positive, to_decimal
+from riskdesk.interfaces.cli import render
+from riskdesk.interfaces.cli.common import DbOption, JsonOption, console, guard
+
+T = TypeVar("T")
+
+orders_app = typer.Typer(
+    help="Orders: submit, cancel, amend, bulk, protective stops.", no_args_is_help=True
+)
+conditional_app = typer.Typer(help="Emulated conditional and linked orders.", no_args_is_help=True)
+paper_app = typer.Typer(help="The paper venue: accounts and prices.", no_args_is_help=True)
+transfer_app = typer.Typer(help="SPOT -> FUT margin transfers.", no_args_is_help=True)
+
+AccountOpt = Annotated[str | None, typer.Option("--account", "-a", help="limit to one account")]
+VenueOpt = Annotated[str | None, typer.Option(help="limit to one venue")]
+SymbolOpt = Annotated[str | None, typer.Option(help="limit to one symbol")]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the order-management commands to the root app."""
+    app.add_typer(orders_app, name="orders")
+    app.add_typer(conditional_app, name="conditional")
+    app.add_typer(paper_app, name="paper")
+    app.add_typer(transfer_app, name="transfer")
+    app.command("run")(run)
+    app.command("reconcile")(reconcile)
+
+
+def _with_oms(db: str | None, as_json: bool, action: Callable[[OmsRuntime], T]) -> T:
+    def call() -> T:
+        runtime = open_oms(Settings(), db)
+        try:
+            return action(runtime)
+        finally:
+            runtime.close()
+
+    return guard(as_json, call)
+
+
+def _dec(value: str | None, field: str) -> Decimal | None:
+    return None if value is None else to_decimal(value, field)
+
+
+def _symbol(value: str | None) -> str | None:
+    return None if value is None else normalize_symbol(value)
+
+
+# ---------------------------------------------------------------------------------- views
+
+
+def order_row(o: Order) -> dict[str, object]:
+    """JSON-safe order with its client id."""
+    return {**order_to_dict(o), "client_order_id": o.client_order_id}
+
+
+def _orders_table(orders: list[Order], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in (
+        "created",
+        "intent",
+        "role",
+        "symbol",
+        "side",
+        "type",
+        "qty",
+        "price",
+        "stop",
+        "filled",
+        "avg",
+        "status",
+        "reason",
+    ):
+        table.add_column(column)
+    for o in orders:
+        i = o.intent
+        table.add_row(
+            render.when(o.created_at),
+            i.intent_id,
+            o.role.value,
+            i.symbol,
+            i.side.value,
+            i.order_type.value + (" RO" if i.reduce_only else ""),
+            str(i.qty),
+            "" if i.price is None else str(i.price),
+            "" if i.stop_price is None else str(i.stop_price),
+            str(o.filled_qty),
+            "" if o.avg_price is None else f"{o.avg_price:.8g}",
+            o.status.value,
+            o.reason,
+        )
+    return table
+
+
+def protection_row(p: Protection) -> dict[str, object]:
+    """JSON-safe protection."""
+    return {
+        "key": p.key,
+        "account_id": p.account_id,
+        "instrument_key": p.instrument_key,
+        "slot": p.slot.value,
+        "side": "long" if p.direction > 0 else "short",
+        "level": str(p.level),
+        "qty": str(p.qty),
+        "trigger": p.trigger.value,
+        "mode": p.mode.value,
+        "order_id": p.order_id,
+        "cond_id": p.cond_id,
+        "generation": p.generation,
+        "updated_at": p.updated_at.isoformat(),
+        "reason": p.reason,
+    }
+
+
+def cond_row(c: ConditionalOrder) -> dict[str, object]:
+    """JSON-safe conditional order."""
+    return {
+        "cond_id": c.cond_id,
+        "status": c.status.value,
+        "kind": c.kind.value,
+        "watch": c.watch,
+        "source": c.source.value,
+        "level": None if c.level is None else str(c.level),
+        "activation": None if c.activation is None else str(c.activation),
+        "callback": None if c.callback is None else str(c.callback),
+        "extreme": None if c.extreme is None else str(c.extreme),
+        "link": c.link.value,
+        "group": c.group,
+        "parent": c.parent,
+        "role": c.role,
+        "reason": c.reason,
+        "order": {
+            "intent_id": c.intent.intent_id,
+            "symbol": c.intent.symbol,
+            "side": c.intent.side.value,
+            "qty": str(c.intent.qty),
+            "type": c.intent.order_type.value,
+            "reduce_only": c.intent.reduce_only,
+        },
+    }
+
+
+def transfer_row(t: TransferRequest) -> dict[str, object]:
+    """JSON-safe transfer request."""
+    return {
+        "transfer_id": t.transfer_id,
+        "status": t.status.value,
+        "from": t.from_account,
+        "to": t.to_account,
+        "currency": t.currency,
+        "amount": str(t.amount),
+        "created_at": t.created_at.isoformat(),
+        "updated_at": t.updated_at.isoformat(),
+        "reason": t.reason,
+        "free_fut": str(t.free_fut),
+        "free_spot": str(t.free_spot),
+        "approved_by": t.approved_by,
+        "error": t.error,
+    }
+
+
+def _print_order(o: Order) -> None:
+    i = o.intent
+    console.print(
+        f"{i.intent_id} [{o.client_order_id}] {i.side.value} {i.qty} {i.symbol} {i.order_type.value}"
+        f"{' reduce-only' if i.reduce_only else ''}: {o.status.value.upper()}"
+        f"{f' filled {o.filled_qty} @ {o.avg_price:.8g}' if o.avg_price is not None else ''}"
+        f"{f' — {o.reason}' if o.reason else ''}",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
+
+
+# ---------------------------------------------------------------------------------- orders
+
+
+@orders_app.command("list")
+def orders_list(
+    show_all: Annotated[bool, typer.Option("--all", help="include finished orders")] = False,
+    account: AccountOpt = None,
+    symbol: SymbolOpt = None,
+    limit: Annotated[int, typer.Option(help="newest N")] = 50,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Working orders (or every order with --all)."""
+
+    def act(r: OmsRuntime) -> list[Order]:
+        statuses = (
+            None
+            if show_all
+            else [
+                OrderStatus.CREATED,
+                OrderStatus.PENDING_SUBMIT,
+                OrderStatus.OPEN,
+                OrderStatus.PARTIALLY_FILLED,
+                OrderStatus.CANCEL_PENDING,
+            ]
+        )
+        return r.oms.orders.orders(statuses, account, _symbol(symbol), limit)
+
+    found = _with_oms(db, as_json, act)
+    if as_json:
+        render.dump_json(console, [order_row(o) for o in found])
+        return
+    console.print(_orders_table(found, "Orders" if show_all else "Working orders"))
+
+
+@orders_app.command("show")
+def orders_show(
+    ref: Annotated[str, typer.Argument(help="intent id or client order id")],
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """One order and every transition it went through."""
+
+    def act(r: OmsRuntime) -> tuple[Order, list[dict[str, object]]]:
+        order = r.oms.orders.require(ref)
+        return order, r.oms.orders.events(ref)
+
+    order, events = _with_oms(db, as_json, act)
+    if as_json:
+        render.dump_json(console, {"order": order_row(order), "events": events})
+        return
+    _print_order(order)
+    for e in events:
+        console.print(
+            f"  {e.get('ts')}  {e.get('kind')}  {e.get('old') or '·'} -> {e.get('new') or '·'}  {e.get('reason') or ''}",
+            highlight=False,
+            markup=False,
+        )
+
+
+@orders_app.command("submit")
+def orders_submit(
+    symbol: Annotated[str, typer.Argument(help="instrument symbol (any form)")],
+    venue: Annotated[str, typer.Option(help="venue (paper)")],
+    account: Annotated[str, typer.Option("--account", "-a", help="account")],
+    side: Annotated[str, typer.Option(help="buy or sell")],
+    qty: Annotated[str, typer.Option(help="quantity in contracts")],
+    order_type: Annotated[
+        str,
+        typer.Option(
+            "--type", help="market, limit, stop_market, stop_limit, take_profit, take_profit_limit"
+        ),
+    ] = "market",
+    price: Annotated[str | None, typer.Option(help="limit price")] = None,
+    stop_price: Annotated[str | None, typer.Option(help="trigger price")] = None,
+    reduce_only: Annotated[bool, typer.Option("--reduce-only", help="may only reduce")] = False,
+    post_only: Annotated[bool, typer.Option("--post-only", help="maker only")] = False,
+    tif: Annotated[str, typer.Option(help="gtc, ioc, fok, day")] = "gtc",
+    trigger: Annotated[str, typer.Option(help="trigger price: mark, last, index")] = "mark",
+    leverage: Annotated[str | None, typer.Option(help="leverage of a margined entry")] = None,
+    protective_stop: Annotated[
+        str | None, typer.Option("--stop", help="protective stop level")
+    ] = None,
+    position_side: Annotated[
+        str | None, typer.Option(help="long/short on hedge-mode accounts")
+    ] = None,
+    intent_id: Annotated[
+        str | None, typer.Option(help="idempotency key (default: a new one)")
+    ] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Submit an order through pre-trade risk; the protective stop follows at once."""
+
+    def act(r: OmsRuntime) -> Order:
+        try:
+            kind = OrderType(order_type.strip().lower())
+        except ValueError:
+            raise InvalidValue(f"unknown order type {order_type!r}", field="type") from None
+        try:
+            force = TimeInForce(tif.strip().lower())
+        except ValueError:
+            raise InvalidValue(f"expected gtc, ioc, fok or day, got {tif!r}", field="tif") from None
+        try:
+            watch = TriggerPrice(trigger.strip().lower())
+        except ValueError:
+            raise InvalidValue(
+                f"expected mark, last or index, got {trigger!r}", field="trigger"
+            ) from None
+        intent = OrderIntent(
+            intent_id=intent_id or f"cli:{uuid.uuid4().hex[:16]}",
+            account_id=account,
+            venue=venue,
+            symbol=normalize_symbol(symbol),
+            side=Side.parse(side),
+            qty=to_decimal(qty, "qty"),
+            order_type=kind,
+            price=_dec(price, "price"),
+            stop_price=_dec(stop_price, "stop_price"),
+            reduce_only=reduce_only,
+            post_only=post_only,
+            tif=force,
+            position_side=PositionSide.parse(position_side),
+            trigger=watch,
+            leverage=None if leverage is None else positive(leverage, "leverage"),
+            protective_stop=None if protective_stop is None else positive(protective_stop, "stop"),
+            source="manual",
+            created_at=r.rt.app.clock.now(),
+        )
+        order = r.oms.orders.submit(intent)
+        r.oms.settle()
+        return r.oms.orders.get(order.client_order_id) or order
+
+    order = _with_oms(db, as_json, act)
+    if as_json:
+        render.dump_json(console, order_row(order))
+    else:
+        _print_order(order)
+    if order.status in (OrderStatus.REJECTED, OrderStatus.FAILED):
+        raise typer.Exit(1)
+
+
+@orders_app.command("cancel")
+def orders_cancel(
+    ref: Annotated[str, typer.Argument(help="intent id or client order id")],
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Cancel an order (it may have filled first: the final state is printed)."""
+
+    def act(r: OmsRuntime) -> Order:
+        order = r.oms.orders.cancel(ref, "canceled by hand")
+        r.oms.settle()
+        return order
+
+    order = _with_oms(db, as_json, act)
+    render.dump_json(console, order_row(order)) if as_json else _print_order(order)
+
+
+@orders_app.command("amend")
+def orders_amend(
+    ref: Annotated[str, typer.Argument(help="intent id or client order id")],
+    qty: Annotated[str | None, typer.Option(help="new total quantity")] = None,
+    price: Annotated[str | None, typer.Option(help="new limit price")] = None,
+    stop_price: Annotated[str | None, typer.Option(help="new trigger price")] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Amend a working order (native amend, else atomic cancel-replace)."""
+
+    def act(r: OmsRuntime) -> Order:
+        return r.oms.orders.amend(
+            ref,
+            qty=_dec(qty, "qty"),
+            price=_dec(price, "price"),
+            stop_price=_dec(stop_price, "stop_price"),
+        )
+
+    order = _with_oms(db, as_json, act)
+    render.dump_json(console, order_row(order)) if as_json else _print_order(order)
+
+
+@orders_app.command("cancel-all")
+def orders_cancel_all(
+    account: AccountOpt = None,
+    venue: VenueOpt = None,
+    symbol: SymbolOpt = None,
+    include_stops: Annotated[
+        bool, typer.Option("--include-stops", help="protective stops too")
+    ] = False,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Cancel every working order in scope (protective stops stay unless --include-stops)."""
+    done = _with_oms(
+        db,
+        as_json,
+        lambda r: r.oms.orders.cancel_all(account, venue, _symbol(symbol), include_stops),
+    )
+    if as_json:
+        render.dump_json(console, [order_row(o) for o in done])
+        return
+    console.print(f"{len(done)} order(s) cancelled", highlight=False)
+    for o in done:
+        _print_order(o)
+
+
+@orders_app.command("close-all")
+def orders_close_all(
+    account: AccountOpt = None,
+    venue: VenueOpt = None,
+    symbol: SymbolOpt = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Close every position in scope at market (reduce-only) and cancel orders that could
+    re-open them; protective stops are released once flat."""
+
+    def act(r: OmsRuntime) -> list[Order]:
+        done = r.oms.orders.close_all(account, venue, _symbol(symbol))
+        r.oms.settle()
+        return done
+
+    done = _with_oms(db, as_json, act)
+    if as_json:
+        render.dump_json(console, [order_row(o) for o in done])
+        return
+    for o in done:
+        _print_order(o)
+
+
+@orders_app.command("stops")
+def orders_stops(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Protective stops: one per open position (native at the venue, or a guard)."""
+
+    def act(r: OmsRuntime) -> tuple[list[Protection], dict[str, bool]]:
+        return r.oms.supervisor.protections(), r.oms.supervisor.covered()
+
+    found, covered = _with_oms(db, as_json, act)
+    if as_json:
+        render.dump_json(
+            console,
+            {"protections": [protection_row(p) for p in found], "covered": covered},
+        )
+        return
+    table = Table(title="Protective stops", title_justify="left")
+    for column in (
+        "position",
+        "side",
+        "level",
+        "qty",
+        "trigger",
+        "mode",
+        "order / guard",
+        "covered",
+        "reason",
+    ):
+        table.add_column(column)
+    for p in found:
+        table.add_row(
+            p.key,
+            "long" if p.direction > 0 else "short",
+            str(p.level),
+            str(p.qty),
+            p.trigger.value,
+            p.mode.value,
+            p.order_id or p.cond_id or "",
+            "yes" if covered.get(p.key) else "NO",
+            p.reason,
+        )
+    console.print(table)
+    missing = [k for k, ok in covered.items() if not ok and k not in {p.key for p in found}]
+    for key in missing:
+        console.print(f"[bold red]unprotected[/] {key}", highlight=False)
+
+
+@orders_app.command("move-stops")
+def orders_move_stops(
+    level: Annotated[str, typer.Argument(help="new stop level")],
+    account: AccountOpt = None,
+    symbol: SymbolOpt = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Batch stop modify: every protective stop in scope to LEVEL (new stop first)."""
+
+    def act(r: OmsRuntime) -> list[Protection]:
+        return r.oms.supervisor.modify_stops(positive(level, "level"), account, _symbol(symbol))
+
+    done = _with_oms(db, as_json, act)
+    if as_json:
+        render.dump_json(console, [protection_row(p) for p in done])
+        return
+    for p in done:
+        console.print(f"{p.key}: stop {p.level} for {p.qty} ({p.mode.value})", highlight=False)
+
+
+@orders_app.command("protect")
+def orders_protect(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Run the protection pass now (sync fills, then place / re-arm / resize stops)."""
+    reports = _with_oms(db, as_json, lambda r: r.oms.settle())
+    if as_json:
+        render.dump_json(console, [p.to_dict() for p in reports])
+        return
+    if not reports:
+        console.print("every open position is protected")
+    for p in reports:
+        console.print(f"{p.key}: {p.action} {p.detail}", highlight=False, markup=False)
+
+
+# ---------------------------------------------------------------------------------- conditional
+
+
+@conditional_app.command("list")
+def conditional_list(
+    show_all: Annotated[
+        bool, typer.Option("--all", help="include triggered and cancelled")
+    ] = False,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Armed and waiting conditions (or all with --all)."""
+    found = _with_oms(
+        db,
+        as_json,
+        lambda r: r.oms.conditionals.all() if show_all else r.oms.conditionals.live(),
+    )
+    if as_json:
+        render.dump_json(console, [cond_row(c) for c in found])
+        return
+    table = Table(title="Conditional orders", title_justify="left")
+    for column in ("id", "status", "kind", "watch", "level", "link", "group", "order", "reason"):
+        table.add_column(column)
+    for c in found:
+        table.add_row(
+            c.cond_id,
+            c.status.value,
+            c.kind.value,
+            f"{c.watch} ({c.source.value})",
+            str(c.level if c.level is not None else f"trail {c.callback}"),
+            c.link.value,
+            c.group or "",
+            f"{c.intent.side.value} {c.intent.qty} {c.intent.symbol} {c.intent.order_type.value}",
+            c.reason,
+        )
+    console.print(table)
+
+
+def _cond_intent(
+    cond_id: str,
+    account: str,
+    venue: str,
+    symbol: str,
+    side: str,
+    qty: str,
+    reduce_only: bool,
+    price: str | None,
+) -> OrderIntent:
+    return OrderIntent(
+        intent_id=cond_id,
+        account_id=account,
+        venue=venue,
+        symbol=normalize_symbol(symbol),
+        side=Side.parse(side),
+        qty=to_decimal(qty, "qty"),
+        order_type=OrderType.MARKET if price is None else OrderType.LIMIT,
+        price=_dec(price, "price"),
+        reduce_only=reduce_only,
+        source="conditional",
+    )
+
+
+@conditional_app.command("add")
+def conditional_add(
+    symbol: Annotated[str, typer.Argument(help="instrument the released order trades")],
+    venue: Annotated[str, typer.Option(help="venue")],
+    account: Annotated[str, typer.Option("--account", "-a", help="account")],
+    side: Annotated[str, typer.Option(help="buy or sell")],
+    qty: Annotated[str, typer.Option(help="quantity of the released order")],
+    kind: Annotated[
+        str, typer.Option(help="stop_loss, take_profit, price_above, price_below, trailing_stop")
+    ],
+    level: Annotated[str | None, typer.Option(help="trigger level")] = None,
+    watch: Annotated[
+        str | None,
+        typer.Option(
+            help="instrument whose price is watched (venue:symbol; default: the traded one)"
+        ),
+    ] = None,
+    source: Annotated[str, typer.Option(help="mark, last or index")] = "mark",
+    callback: Annotated[str | None, typer.Option(help="trailing callback (0.01 = 1 %)")] = None,
+    activation: Annotated[str | None, typer.Option(help="trailing activation price")] = None,
+    price: Annotated[
+        str | None, typer.Option(help="limit price of the released order (default: market)")
+    ] = None,
+    reduce_only: Annotated[bool, typer.Option("--reduce-only")] = False,
+    cond_id: Annotated[str | None, typer.Option(help="id (default: a new one)")] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Arm a conditional order ("if BTC > 100k, buy ETH": --watch paper:BTC/USDT:USDT)."""
+
+    def act(r: OmsRuntime) -> ConditionalOrder:
+        cid = cond_id or f"cond:{uuid.uuid4().hex[:12]}"
+        intent = _cond_intent(cid, account, venue, symbol, side, qty, reduce_only, price)
+        try:
+            condition = ConditionKind(kind.strip().lower())
+        except ValueError:
+            raise InvalidValue(f"unknown kind {kind!r}", field="kind") from None
+        try:
+            src = TriggerPrice(source.strip().lower())
+        except ValueError:
+            raise InvalidValue(
+                f"expected mark, last or index, got {source!r}", field="source"
+            ) from None
+        cond = ConditionalOrder(
+            cond_id=cid,
+            intent=intent,
+            watch=watch or intent.instrument_key,
+            kind=condition,
+            level=_dec(level, "level"),
+            source=src,
+            callback=_dec(callback, "callback"),
+            activation=_dec(activation, "activation"),
+            role="manual",
+        )
+        return r.oms.conditionals.arm([cond])[0]
+
+    cond = _with_oms(db, as_json, act)
+    if as_json:
+        render.dump_json(console, cond_row(cond))
+    else:
+        console.print(f"armed {cond.cond_id}: {cond.kind.value} on {cond.watch}", highlight=False)
+
+
+@conditional_app.command("oco")
+def conditional_oco(
+    symbol: Annotated[str, typer.Argument(help="instrument")],
+    venue: Annotated[str, typer.Option(help="venue")],
+    account: Annotated[str, typer.Option("--account", "-a", help="account")],
+    side: Annotated[str, typer.Option(help="side of both exits (sell for a long)")],
+    qty: Annotated[str, typer.Option(help="quantity")],
+    stop: Annotated[str, typer.Option(help="stop-loss level")],
+    take_profit: Annotated[str, typer.Option(help="take-profit level")],
+    group: Annotated[str | None, typer.Option(help="group id (default: a new one)")] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Arm an OCO pair (stop-loss + take-profit): the first to trigger cancels the other."""
+
+    def act(r: OmsRuntime) -> list[ConditionalOrder]:
+        gid = group or f"oco:{uuid.uuid4().hex[:12]}"
+        legs = [
+            ConditionalOrder(
+                cond_id=f"{gid}:{suffix}",
+                intent=_cond_intent(
+                    f"{gid}:{suffix}", account, venue, symbol, side, qty, True, None
+                ),
+                watch=f"{venue}:{normalize_symbol(symbol)}",
+                kind=kind,
+                level=positive(level, name),
+                role="oco",
+            )
+            for suffix, kind, level, name in (
+                ("sl", ConditionKind.STOP_LOSS, stop, "stop"),
+                ("tp", ConditionKind.TAKE_PROFIT, take_profit, "take_profit"),
+            )
+        ]
+        return r.oms.conditionals.oco(gid, legs)
+
+    legs = _with_oms(db, as_json, act)
+    if as_json:
+        render.dump_json(console, [cond_row(c) for c in legs])
+    else:
+        console.print(
+            f"OCO group {legs[0].group}: {', '.join(c.cond_id for c in legs)}", highlight=False
+        )
+
+
+@conditional_app.command("bracket")
+def conditional_bracket(
+    symbol: Annotated[str, typer.Argument(help="instrument")],
+    venue: Annotated[str, typer.Option(help="venue")],
+    account: Annotated[str, typer.Option("--account", "-a", help="account")],
+    side: Annotated[str, typer.Option(help="side of the entry")],
+    qty: Annotated[str, typer.Option(help="entry quantity")],
+    stop: Annotated[str, typer.Option(help="stop-loss level")],
+    take_profit: Annotated[str, typer.Option(help="take-profit level")],
+    leverage: Annotated[str | None, typer.Option(help="leverage")] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Send a market entry with an OCO stop-loss / take-profit that arms when it fills."""
+
+    def act(r: OmsRuntime) -> tuple[Order, list[ConditionalOrder]]:
+        entry = OrderIntent(
+            intent_id=f"bracket:{uuid.uuid4().hex[:12]}",
+            account_id=account,
+            venue=venue,
+            symbol=normalize_symbol(symbol),
+            side=Side.parse(side),
+            qty=to_decimal(qty, "qty"),
+            leverage=None if leverage is None else positive(leverage, "leverage"),
+            protective_stop=positive(stop, "stop"),
+            source="bracket",
+        )
+        done = r.oms.conditionals.bracket(
+            entry, positive(stop, "stop"), positive(take_profit, "take_profit")
+        )
+        r.oms.settle()
+        return done
+
+    order, legs = _with_oms(db, as_json, act)
+    if as_json:
+        render.dump_json(console, {"entry": order_row(order), "exits": [cond_row(c) for c in legs]})
+        return
+    _print_order(order)
+    for c in legs:
+        console.print(
+            f"  exit {c.cond_id}: {c.kind.value} at {c.level} ({c.status.value})", highlight=False
+        )
+
+
+@conditional_app.command("cancel")
+def conditional_cancel(
+    cond_id: Annotated[str, typer.Argument(help="condition id")],
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Cancel a live condition."""
+    cond = _with_oms(db, as_json, lambda r: r.oms.conditionals.cancel(cond_id, "canceled by hand"))
+    render.dump_json(console, cond_row(cond)) if as_json else console.print(
+        f"{cond.cond_id}: {cond.status.value}"
+    )
+
+
+# ---------------------------------------------------------------------------------- paper
+
+
+@paper_app.command("open")
+def paper_open(
+    account: Annotated[str, typer.Argument(help="account id")],
+    deposit: Annotated[str, typer.Option(help="initial deposit")] = "10000",
+    currency: Annotated[str, typer.Option(help="currency of the deposit")] = "USDT",
+    leverage: Annotated[str, typer.Option(help="default leverage")] = "10",
+    margin_mode: Annotated[str, typer.Option(help="isolated or cross")] = "isolated",
+    reference: Annotated[str | None, typer.Option(help="idempotency key of the deposit")] = None,
+    db: DbOption = None,
+) -> None:
+    """Open (and fund) a paper account, in the book and at the paper venue alike."""
+
+    def act(r: OmsRuntime) -> bool:
+        venue = r.oms.broker.venue
+        acct = Account(
+            account_id=account,
+            venue=venue,
+            default_margin_mode=MarginMode.parse(margin_mode),
+            default_leverage=positive(leverage, "leverage"),
+            name=f"paper ({account})",
+        )
+        amount = to_decimal(deposit, "deposit")
+        ref = reference or f"paper:open:{account}"
+        return open_paper_account(
+            r.rt.app.book, r.oms, acct, amount, currency.upper(), ref, r.rt.app.clock.now()
+        )
+
+    new = _with_oms(db, False, act)
+    console.print(f"paper account {account} ready{' (funded)' if new else ''}", highlight=False)
+
+
+@paper_app.command("quote")
+def paper_quote(
+    symbol: Annotated[str, typer.Argument(help="instrument symbol")],
+    bid: Annotated[str, typer.Option(help="best bid")],
+    ask: Annotated[str, typer.Option(help="best ask")],
+    mark: Annotated[str | None, typer.Option(help="mark price (default: mid)")] = None,
+    db: DbOption = None,
+) -> None:
+    """Feed the paper venue a quote (orders match against it; the mark is recorded)."""
+
+    def act(r: OmsRuntime) -> int:
+        venue = r.oms.venue
+        if venue is None:
+            raise InvalidValue("the configured venue is not simulated", field="venue")
+        key = f"{r.oms.broker.venue}:{normalize_symbol(symbol)}"
+        now = r.rt.app.clock.now()
+        b, a = positive(bid, "bid"), positive(ask, "ask")
+        if b > a:
+            raise InvalidValue(f"bid {b} is above ask {a}", field="bid")
+        m = positive(mark, "mark") if mark is not None else (b + a) / 2
+        r.oms.orders.instrument(key)
+        r.rt.app.book.record_prices({key: m}, {}, now, "paper quote")
+        made = venue.on_quote(key, Quote(now, b, a, last=m, mark=m, index=m))
+        fired = r.oms.conditionals.on_price(key, TriggerPrice.MARK, m)
+        r.oms.settle(now)
+        return made + len(fired)
+
+    made = _with_oms(db, False, act)
+    console.print(f"quote recorded; {made} execution(s) or trigger(s)", highlight=False)
+
+
+# ---------------------------------------------------------------------------------- run
+
+
+def _step_lines(report: StepReport) -> list[str]:
+    when = report.bar.strftime("%Y-%m-%d %H:%M")
+    lines = []
+    for order, fill in report.fills:
+        what = {
+            "entry": "ENTRY",
+            "protective_stop": "STOP FILLED",
+            "reduce": "TAKE-PROFIT",
+            "close": "CLOSE",
+        }.get(order.role.value, order.role.value.upper())
+        lines.append(
+            f"{when}  {what:<12} {fill.side.value} {fill.qty} {fill.symbol} @ {fill.price}  [{order.intent.intent_id}]"
+        )
+    for line in report.stops:
+        lines.append(f"{when}  STOP         {line}")
+    for p in report.protection:
+        lines.append(f"{when}  PROTECTION   {p.key}: {p.action} {p.detail}")
+    for order in report.released:
+        lines.append(f"{when}  TRIGGERED    {order.intent.intent_id}: {order.status.value}")
+    if report.transfer is not None and report.transfer.request is not None:
+        t = report.transfer.request
+        lines.append(
+            f"{when}  TRANSFER     {t.transfer_id} {t.amount} {t.currency}: {t.status.value}"
+        )
+    for e in report.errors:
+        lines.append(f"{when}  ERROR        {e}")
+    return lines
+
+
+def run(
+    replay: Annotated[
+        bool, typer.Option("--replay", help="replay bundled real bars on the paper venue")
+    ] = False,
+    speed: Annotated[
+        float,
+        typer.Option(
+            help="time multiplier (3600: an hourly bar per second; 0: as fast as possible)"
+        ),
+    ] = 0.0,
+    until: Annotated[
+        str | None, typer.Option(help="stop after the bar opening at this UTC time (ISO 8601)")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="only the summary")] = False,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The engine loop: management tick → plans → risk → orders → venue → fills → book.
+
+    With --replay it trades the paper venue on bundled real bars replayed as a live feed
+    (``oms.replay`` settings), persisting everything; a killed run resumes where it was.
+    Ctrl-C stops after the current bar."""
+    if not replay:
+        guard(as_json, _no_live)
+    stop_requested = [False]
+
+    def on_sigint(signum: int, frame: FrameType | None) -> None:
+        stop_requested[0] = True
+
+    def act() -> dict[str, Any]:
+        settings = Settings()
+        limit = None
+        if until is not None:
+            try:
+                limit = datetime.fromisoformat(until.replace("Z", "+00:00"))
+            except ValueError:
+                raise InvalidValue(f"not an ISO 8601 time: {until!r}", field="until") from None
+            if limit.tzinfo is None:
+                limit = limit.replace(tzinfo=UTC)
+        run_ = replay_run(settings, db)
+        previous = signal.signal(signal.SIGINT, on_sigint)
+        try:
+            recovery = run_.engine.recover()
+            if not quiet and not as_json and not recovery.clean:
+                for d in recovery.drifts:
+                    console.print(
+                        f"recovery: {d.kind.value} {d.key}: {d.resolution}",
+                        highlight=False,
+                        markup=False,
+                    )
+
+            def show(report: StepReport) -> None:
+                if quiet or as_json:
+                    return
+                for line in _step_lines(report):
+                    console.print(line, highlight=False, markup=False, soft_wrap=True)
+
+            steps = run_.engine.run(
+                run_.feed,
+                until=limit,
+                speed=speed,
+                sleeper=run_.sleeper,
+                stop=lambda: stop_requested[0],
+                on_step=show,
+            )
+            return _summary(run_, steps, recovery.to_dict(), stop_requested[0])
+        finally:
+            signal.signal(signal.SIGINT, previous)
+            run_.close()
+
+    summary = guard(as_json, act)
+    if as_json:
+        render.dump_json(console, summary)
+        return
+    console.print(
+        f"{summary['steps']} bar(s) replayed{' (stopped by Ctrl-C)' if summary['interrupted'] else ''}; "
+        f"last bar {summary['last_bar']}; orders {summary['orders']}; fills {summary['fills']}",
+        highlight=False,
+    )
+    for p in summary["positions"]:
+        console.print(f"position {p['key']}: {p['qty']} (venue {p['venue_qty']})", highlight=False)
+    for key, value in summary["balances"].items():
+        console.print(f"balance {key}: {value}", highlight=False)
+    console.print(
+        f"ledger equals the venue: {'yes' if summary['ledger_equals_venue'] else 'NO'}",
+        highlight=False,
+    )
+
+
+def _no_live() -> None:
+    raise InvalidValue(
+        "live venues come with a later issue: use --replay (bundled data on the paper venue)",
+        field="replay",
+    )
+
+
+def _summary(
+    run_: Any, steps: int, recovery: dict[str, object], interrupted: bool
+) -> dict[str, Any]:
+    oms = run_.oms
+    ledger = {
+        f"{p.account_id}|{p.instrument_key}|{p.slot.value}": p.qty
+        for p in oms.orders.ledger.open_positions()
+    }
+    venue = {
+        f"{v.account_id}|{v.instrument_key}|{v.slot.value}": v.qty
+        for v in oms.broker.positions(None)
+    }
+    balances: dict[str, str] = {}
+    equal = ledger == venue
+    for account_id, cash in run_.rt.app.book.report().balances.items():
+        try:
+            at_venue = {b.currency: b.total for b in oms.broker.balances(account_id)}
+        except RiskdeskError:
+            at_venue = {}
+        for currency, amount in cash.items():
+            balances[f"{account_id}:{currency}"] = format(amount.normalize(), "f")
+            if at_venue and at_venue.get(currency) != amount:
+                equal = False
+    cursor = run_.engine.cursor()
+    orders = oms.orders.orders()
+    return {
+        "steps": steps,
+        "interrupted": interrupted,
+        "last_bar": None if cursor is None else cursor.isoformat(),
+        "orders": len(orders),
+        "fills": sum(1 for _ in oms.broker.fills_since(None).fills),
+        "positions": [
+            {"key": k, "qty": str(q), "venue_qty": str(venue.get(k, 0))}
+            for k, q in sorted(ledger.items())
+        ],
+        "protections": [protection_row(p) for p in oms.supervisor.protections()],
+        "covered": oms.supervisor.covered(),
+        "balances": balances,
+        "ledger_equals_venue": equal,
+        "recovery": recovery,
+        "governance_plans": len(run_.governance.plans()),
+    }
+
+
+def reconcile(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Reconcile with the venue: book missing fills, adopt the venue's order states and unknown
+    orders, compare positions, re-arm missing stops."""
+    report = _with_oms(db, as_json, lambda r: r.oms.recovery.run())
+    if as_json:
+        render.dump_json(console, report.to_dict())
+        return
+    console.print(
+        f"reconciled at {render.when(report.as_of)}: {report.fills_booked} fill(s) read, "
+        f"{len(report.drifts)} difference(s), {report.conditions} condition(s) armed",
+        highlight=False,
+    )
+    for d in report.drifts:
+        console.print(
+            f"  {d.kind.value} {d.key}: ours {d.ours}; venue {d.venue} → {d.resolution}",
+            highlight=False,
+            markup=False,
+        )
+    for p in report.protection:
+        console.print(f"  protection {p.key}: {p.action} {p.detail}", highlight=False, markup=False)
+
+
+# ---------------------------------------------------------------------------------- transfers
+
+
+@transfer_app.command("list")
+def transfer_list(
+    status: Annotated[
+        str | None, typer.Option(help="pending, approved, executed, failed, rejected")
+    ] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Transfer requests."""
+
+    def act(r: OmsRuntime) -> list[TransferRequest]:
+        service = _transfers(r)
+        wanted = None
+        if status is not None:
+            try:
+                wanted = TransferStatus(status.strip().lower())
+            except ValueError:
+                raise InvalidValue(f"unknown status {status!r}", field="status") from None
+        return service.requests(wanted)
+
+    found = _with_oms(db, as_json, act)
+    if as_json:
+        render.dump_json(console, [transfer_row(t) for t in found])
+        return
+    for t in found:
+        console.print(
+            f"{t.transfer_id} {t.status.value.upper()} {t.amount} {t.currency} {t.from_account} → {t.to_account} "
+            f"({render.when(t.created_at)}){f' — {t.error}' if t.error else ''}",
+            highlight=False,
+        )
+
+
+def _transfers(r: OmsRuntime) -> TransferService:
+    service = r.oms.transfers
+    if service is None:
+        raise InvalidValue("transfers are disabled (oms.transfers.enabled)", field="transfers")
+    return service
+
+
+@transfer_app.command("check")
+def transfer_check(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Evaluate the SPOT → FUT rule now (need = max(0, min_free_fut − free_fut))."""
+    decision = _with_oms(db, as_json, lambda r: _transfers(r).check())
+    if as_json:
+        render.dump_json(
+            console,
+            {
+                "need": str(decision.need),
+                "reason": decision.reason,
+                "request": None if decision.request is None else transfer_row(decision.request),
+            },
+        )
+        return
+    console.print(decision.reason, highlight=False)
+    if decision.request is not None:
+        t = decision.request
+        console.print(
+            f"request {t.transfer_id}: {t.amount} {t.currency} ({t.status.value})", highlight=False
+        )
+
+
+@transfer_app.command("approve")
+def transfer_approve(
+    transfer_id: Annotated[str, typer.Argument(help="transfer id")],
+    by: Annotated[str, typer.Option(help="who approves")],
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Approve a pending transfer and execute it."""
+    t = _with_oms(db, as_json, lambda r: _transfers(r).approve(transfer_id, by))
+    render.dump_json(console, transfer_row(t)) if as_json else console.print(
+        f"{t.transfer_id}: {t.status.value}{f' — {t.error}' if t.error else ''}", highlight=False
+    )
+
+
+@transfer_app.command("reject")
+def transfer_reject(
+    transfer_id: Annotated[str, typer.Argument(help="transfer id")],
+    by: Annotated[str, typer.Option(help="who rejects")],
+    reason: Annotated[str, typer.Option(help="why")],
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Decline a pending transfer."""
+    t = _with_oms(db, as_json, lambda r: _transfers(r).reject(transfer_id, by, reason))
+    render.dump_json(console, transfer_row(t)) if as_json else console.print(
+        f"{t.transfer_id}: {t.status.value}", highlight=False
+    )
+
+
+__all__ = ["register"]

@@ -754,11 +754,18 @@ class _Market:
         self._atr: dict[tuple[str, str, int], float | None] = {}
 
     def bars(self, key: str, timeframe: str) -> Bars | None:
+        """Closed bars, or None when there are none or the newest closed more than two bar
+        lengths ago (stale history must not set today's ATR)."""
         if (key, timeframe) not in self._bars:
             found = None if self.source is None else self.source.bars(key, timeframe, self.now)
-            self._bars[(key, timeframe)] = (
-                found.closed_by(self.now) if found is not None and len(found) else None
+            bars = found.closed_by(self.now) if found is not None else None
+            length = timeframe_seconds(timeframe)
+            fresh = (
+                bars is not None
+                and len(bars) > 0
+                and int(bars.ts[-1]) + 3 * length >= self.now.timestamp()
             )
+            self._bars[(key, timeframe)] = bars if fresh else None
         return self._bars[(key, timeframe)]
 
     def atr(self, key: str, timeframe: str, period: int) -> float | None:

@@ -69,7 +69,7 @@ def test_atr_stop_is_entry_minus_k_atr_and_sets_r() -> None:
 def test_atr_stop_without_atr_falls_back_to_percent_and_says_so() -> None:
     p = profile(stop_method=StopMethod.ATR, stop_percent=0.03)
     action = one(first(p, snap("50000")).actions, ActionKind.PLACE_STOP)
-    assert action.new_value == D("48500.0") and "no ATR14 on 1h bars yet" in action.reason
+    assert action.new_value == D("48500.0") and "no ATR14 from recent 1h bars" in action.reason
 
 
 def test_short_stop_sits_above_and_rounds_down() -> None:

@@ -220,7 +220,7 @@ class _Tick:
             raw = lv.scaled_price(entry, 1.0 - self.d * p.stop_percent)
             why = f"percent stop: entry {lv.money(entry)} {'−' if self.long else '+'} {lv.pct(p.stop_percent)}"
             if p.stop_method is StopMethod.ATR:
-                why += f" (no ATR{p.atr_period} on {p.atr_timeframe} bars yet)"
+                why += f" (no ATR{p.atr_period} from recent {p.atr_timeframe} bars)"
         liq = snap.liquidation
         if liq is not None and liq > 0:
             safe = lv.scaled_price(liq, 1.0 + self.d * p.liquidation_buffer)

@@ -1,0 +1,120 @@
+"""``riskdesk governance …``, ``riskdesk manage`` and the demo's governance section, as a user
+runs them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from riskdesk.interfaces.cli.app import app
+
+runner = CliRunner()
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    db = str(tmp_path_factory.mktemp("gov") / "demo.db")
+    code, out, err = run("demo", "--db", db)
+    assert code == 0, err
+    return db, out
+
+
+def test_demo_shows_moved_stops_and_a_partial_take_profit(demo: tuple[str, str]) -> None:
+    _, out = demo
+    section = out[out.index("Position governance") :]
+    assert "MOVE_STOP" in section and "REDUCE" in section
+    assert "lock-profit tier" in section and "take-profit 2R" in section
+    assert "approved" in section
+
+
+def test_governance_show_and_plans_read_the_demo(demo: tuple[str, str]) -> None:
+    db, _ = demo
+    code, out, err = run("governance", "show", "--db", db)
+    assert code == 0, err and "BTC/USDT:USDT" in out
+    code, out, _ = run("governance", "plans", "--db", db, "--json")
+    plans = json.loads(out)
+    assert code == 0 and len(plans) >= 5
+    assert {p["status"] for p in plans} == {"approved"}
+    code, out, _ = run("governance", "events", "--db", db, "--kind", "LIFECYCLE", "--json")
+    assert code == 0 and any("pending_closing" in e["message"] for e in json.loads(out))
+
+
+def test_manage_dry_run_on_a_fresh_book_then_for_real(tmp_path: Path) -> None:
+    db = str(tmp_path / "book.db")
+    assert run("init", "--db", db)[0] == 0
+    assert (
+        run(
+            "accounts",
+            "add",
+            "usdm",
+            "--venue",
+            "binance",
+            "--margin-mode",
+            "isolated",
+            "--leverage",
+            "10",
+            "--db",
+            db,
+        )[0]
+        == 0
+    )
+    assert run("instruments", "add", "BTC/USDT:USDT", "--venue", "binance", "--db", db)[0] == 0
+    assert (
+        run(
+            "cash",
+            "move",
+            "usdm",
+            "50000",
+            "USDT",
+            "--reference",
+            "d1",
+            "--at",
+            "2025-01-01T00:00:00Z",
+            "--db",
+            db,
+        )[0]
+        == 0
+    )
+    fills = tmp_path / "fills.csv"
+    fills.write_text(
+        "venue,fill_id,symbol,side,qty,price,ts,leverage,margin_mode\n"
+        "binance,1,BTC/USDT:USDT,buy,0.5,60000,2025-01-01T10:00:00Z,10,isolated\n",
+        encoding="utf-8",
+    )
+    assert run("fills", "import", str(fills), "--account", "usdm", "--db", db)[0] == 0
+    assert run("prices", "set", "binance:BTC/USDT:USDT", "60000", "--db", db)[0] == 0
+    at = "2025-01-01T11:00:00Z"
+    code, out, err = run("manage", "--dry-run", "--at", at, "--db", db, "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["dry_run"] and result["positions"] == 1
+    (plan,) = result["plans"]
+    assert plan["plan"]["actions"][0]["action"] == "PLACE_STOP"
+    assert plan["orders"][0]["order_type"] == "stop_market" and plan["orders"][0]["reduce_only"]
+    assert plan["checks"][0]["approved"]
+    assert json.loads(run("governance", "plans", "--db", db, "--json")[1]) == []
+    code, out, err = run("manage", "--at", at, "--db", db)
+    assert code == 0, err and "plans stored" in out and "PLACE_STOP" in out
+    code, out, _ = run("governance", "show", "--db", db, "--json")
+    (shown,) = json.loads(out)
+    assert shown["stop_price"] == "58800.00" and shown["lifecycle"] == "active"
+
+
+def test_bad_input_is_refused_naming_the_field(tmp_path: Path) -> None:
+    db = str(tmp_path / "empty.db")
+    code, _, err = run("manage", "--at", "yesterday", "--db", db)
+    assert code == 2 and "at:" in err
+    code, _, err = run("governance", "attach", "pos_x", "--profile", "nope", "--db", db)
+    assert code == 2 and "profile" in err and "unknown profile 'nope'" in err
+    code, _, err = run(
+        "governance", "attach", "pos_x", "--profile", "swing", "--invalidation", "[1]", "--db", db
+    )
+    assert code == 2 and "invalidation" in err

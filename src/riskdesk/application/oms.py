@@ -361,6 +361,7 @@ class OrderManager:
                 if attempts >= self.config.submit_attempts:
                     return self._fail(order, f"rate limited {attempts} times: {exc.reason}")
                 self._sleeper.sleep(min(exc.retry_after or delay, self.config.backoff_max_seconds))
+                continue
             except OrderRejected as exc:
                 if exc.field == "client_order_id":
                     found = self._lookup(order)

@@ -22,6 +22,7 @@ from riskdesk.domain.transfers import (
     TransferStatus,
     decide,
     move,
+    transfer_id_for,
 )
 from riskdesk.domain.values import ZERO
 from riskdesk.ports.broker import Broker
@@ -105,6 +106,13 @@ class TransferService:
         ]
         moved = sum((t.amount for t in today), ZERO)
         last = max((t.created_at for t in history), default=None)
+        window = transfer_id_for(
+            a.spot_account, a.fut_account, self.policy.currency, now, self.policy.min_interval
+        )
+        asked = next((t for t in history if t.transfer_id == window), None)
+        if asked is not None:
+            need = max(ZERO, self.policy.min_free_fut - free_fut)
+            return TransferDecision(asked, need, "already requested in this interval window")
         decision = decide(
             self.policy,
             from_account=a.spot_account,
@@ -118,9 +126,6 @@ class TransferService:
         request = decision.request
         if request is None:
             return decision
-        existing = next((t for t in history if t.transfer_id == request.transfer_id), None)
-        if existing is not None:
-            return TransferDecision(existing, decision.need, "already requested in this window")
         self._save(request)
         if request.status is TransferStatus.APPROVED:
             request = self.execute(request.transfer_id, now)

@@ -326,6 +326,8 @@ def match_candle(
             return MatchResult([fill], triggered=fresh), segment + _along(start, end, begin_at)
         limit = intent.price
         assert limit is not None  # noqa: S101 - limit orders carry a price
+        # Only what the segment visits after the order arrived can fill it.
+        low, high = min(begin_at, end), max(begin_at, end)
         begin = begin_at * (1 + half) if buy else begin_at * (1 - half)
         reach = low * (1 + half) if buy else high * (1 - half)
         if (buy and begin <= limit) or (not buy and begin >= limit):

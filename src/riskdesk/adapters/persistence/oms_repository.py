@@ -366,7 +366,9 @@ class SqlOmsRepository(_Repository):
 
     def set_cursor(self, name: str, value: str, ts: datetime) -> None:
         """Set a named cursor."""
-        upsert(self._conn, t.oms_cursors, [{"name": name, "value": value, "updated_at": ts}], ["name"])
+        upsert(
+            self._conn, t.oms_cursors, [{"name": name, "value": value, "updated_at": ts}], ["name"]
+        )
 
 
 __all__ = ["SqlOmsRepository"]

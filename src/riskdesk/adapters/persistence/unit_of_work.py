@@ -28,8 +28,8 @@ from riskdesk.adapters.persistence.engine import (
     create_store_engine,
 )
 from riskdesk.adapters.persistence.governance_repository import SqlGovernanceRepository
-from riskdesk.adapters.persistence.oms_repository import SqlOmsRepository
 from riskdesk.adapters.persistence.migrations import current_revision, head_revision, upgrade
+from riskdesk.adapters.persistence.oms_repository import SqlOmsRepository
 from riskdesk.adapters.persistence.repositories import (
     SqlAccountRepository,
     SqlBookRepository,

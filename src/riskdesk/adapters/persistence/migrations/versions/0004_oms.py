@@ -48,9 +48,7 @@ def _json(name: str) -> sa.Column[object]:
 
 
 def _id() -> sa.Column[int]:
-    return sa.Column(
-        "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True
-    )
+    return sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True)
 
 
 def upgrade() -> None:
@@ -76,9 +74,7 @@ def upgrade() -> None:
         _json("payload"),
         sa.PrimaryKeyConstraint("id", name="pk_order_events"),
     )
-    op.create_index(
-        "ix_order_events_client_order_id_id", "order_events", ["client_order_id", "id"]
-    )
+    op.create_index("ix_order_events_client_order_id_id", "order_events", ["client_order_id", "id"])
     op.create_index("ix_order_events_ts", "order_events", ["ts"])
     op.create_table(
         "order_fills",

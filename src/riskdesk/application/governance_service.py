@@ -691,11 +691,12 @@ class GovernanceService:
         report = self._book.report(None, now)
         with self._uow() as uow:
             states = uow.governance.states()
+            catalog = {i.key: i for i in uow.instruments.all()}
         views = {v.position_id: v for v in report.positions}
         out: list[GovernanceView] = []
         for state in states:
             view = views.get(state.position_id or "")
-            out.append(_overview(state, view))
+            out.append(_overview(state, view, catalog.get(state.instrument_key)))
         return out
 
     def plans(
@@ -824,7 +825,9 @@ def _stored(c: CheckedPlan) -> StoredPlan:
     )
 
 
-def _overview(state: GovernanceState, view: PositionView | None) -> GovernanceView:
+def _overview(
+    state: GovernanceState, view: PositionView | None, inst: Instrument | None
+) -> GovernanceView:
     p = state.profile
     d = state.direction or (1 if view is None or view.qty > 0 else -1)
     entry = view.entry_price if view is not None else None
@@ -832,7 +835,9 @@ def _overview(state: GovernanceState, view: PositionView | None) -> GovernanceVi
     for i, tier in enumerate(p.r_ladder):
         trigger = "—"
         if entry is not None and state.risk_per_unit:
-            trigger = lv.money(lv.r_level(entry, d, tier.trigger, state.risk_per_unit))
+            level = lv.r_level(entry, d, tier.trigger, state.risk_per_unit)
+            # Shown on the tick grid (the rule compares the exact level).
+            trigger = lv.money(inst.make_price(level) if inst is not None else level)
         steps.append(
             LadderStep("R", f"{tier.trigger:g}R", trigger, tier.fraction, i < state.tp_r_done)
         )

@@ -27,7 +27,7 @@ tests kill the process at (it does nothing in production).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -49,6 +49,7 @@ from riskdesk.domain.fills import Fill
 from riskdesk.domain.instruments import Instrument
 from riskdesk.domain.order_lifecycle import (
     Order,
+    OrderAmended,
     OrderRole,
     OrderStatus,
     OrderTransitioned,
@@ -68,8 +69,8 @@ from riskdesk.domain.orders import (
     validate_intent,
 )
 from riskdesk.domain.risk.decisions import Approved, Decision, Denied
-from riskdesk.domain.values import PositionSide, Side
-from riskdesk.ports.broker import Broker, OrderRequest, Sleeper, VenueOrder
+from riskdesk.domain.values import PositionSide, Side, exact
+from riskdesk.ports.broker import AmendRequest, Broker, OrderRequest, Sleeper, VenueOrder
 from riskdesk.ports.clock import Clock
 from riskdesk.ports.store import OmsUnitOfWorkFactory
 
@@ -299,6 +300,7 @@ class OrderManager:
 
     # ------------------------------------------------------------------ submit
 
+    @exact
     def submit(
         self,
         intent: OrderIntent,
@@ -326,12 +328,19 @@ class OrderManager:
         if role is None:
             role = OrderRole.REDUCE if intent.reduce_only else OrderRole.ENTRY
         order = new_order(intent, now, role, group or venue_group)
-        self._save([order], [created_event(order)])
-        return self._risk_and_send(order, precheck, venue_group, now)
+        return self._risk_and_send(order, precheck, venue_group, now, [created_event(order)])
 
     def _risk_and_send(
-        self, order: Order, precheck: Decision | None, venue_group: str | None, now: datetime
+        self,
+        order: Order,
+        precheck: Decision | None,
+        venue_group: str | None,
+        now: datetime,
+        events: list[Event] | None = None,
     ) -> Order:
+        """Pre-trade risk, then one commit of the intent and the decision's transition
+        (PENDING_SUBMIT or REJECTED) — always before anything is sent."""
+        journal: list[Event] = events or []
         decision = precheck if precheck is not None else self.risk.check(order.intent, now)
         if isinstance(decision, Denied):
             order, event = transition(
@@ -340,10 +349,10 @@ class OrderManager:
                 now,
                 f"pre-trade risk [{decision.code.value}] {decision.reason}",
             )
-            self._save([order], [event])
+            self._save([order], [*journal, event])
             return order
         order, event = transition(order, OrderStatus.PENDING_SUBMIT, now)
-        self._save([order], [event])
+        self._save([order], [*journal, event])
         self.checkpoint(JOURNAL_WRITTEN)
         return self._send(order, venue_group)
 
@@ -424,14 +433,18 @@ class OrderManager:
         cid = order.client_order_id
         target = view.status
         early = (OrderStatus.CREATED, OrderStatus.PENDING_SUBMIT)
+        venue_id = view.venue_order_id or None
         if order.status in early and view.filled_qty == 0 and target.terminal:
-            order, done = advance(order, target, now, view.reason)
-            self._save([replace(order, venue_order_id=view.venue_order_id or None)], done)
+            order, done = advance(order, target, now, view.reason, venue_id)
+            self._save([order], done)
             return self.get(cid) or order
         events: list[OrderTransitioned] = []
         if order.status in early:
-            order, events = advance(order, OrderStatus.OPEN, now, "acknowledged by the venue")
-        order = replace(order, venue_order_id=view.venue_order_id or order.venue_order_id)
+            order, events = advance(
+                order, OrderStatus.OPEN, now, "acknowledged by the venue", venue_id
+            )
+        elif venue_id and order.venue_order_id != venue_id:
+            order = replace(order, venue_order_id=venue_id)
         self._save([order], events)
         if view.filled_qty > order.filled_qty:
             self.sync(now)
@@ -443,6 +456,7 @@ class OrderManager:
 
     # ------------------------------------------------------------------ cancel and amend
 
+    @exact
     def cancel(self, ref: str, reason: str = "canceled", now: datetime | None = None) -> Order:
         """Cancel an order; returns its final state (it may have filled first)."""
         order = self.require(ref)
@@ -513,6 +527,7 @@ class OrderManager:
                 delay = min(delay * 2, self.config.backoff_max_seconds)
         return None
 
+    @exact
     def amend(
         self,
         ref: str,
@@ -534,7 +549,7 @@ class OrderManager:
                 f"order {order.intent.intent_id} is {order.status.value}: only open orders can be amended",
                 field="status",
             )
-        candidate, _ = amend(order, now, qty=qty, price=price, stop_price=stop_price)
+        candidate, event = amend(order, now, qty=qty, price=price, stop_price=stop_price)
         validate_intent(candidate.intent, self.instrument(order.intent.instrument_key))
         if not self.broker.capabilities().native_amend:
             replaced = replace(candidate.intent, qty=candidate.intent.qty - order.filled_qty)
@@ -553,12 +568,11 @@ class OrderManager:
                 f"the venue did not confirm the amendment of {order.intent.intent_id}",
                 field="amend",
             )
-        order, event = amend(order, now, qty=qty, price=price, stop_price=stop_price)
-        self._save([order], [event])
-        if view.filled_qty > order.filled_qty:
+        self._save([candidate], [event])
+        if view.filled_qty > candidate.filled_qty:
             self.sync(now)
-            order = self.get(order.client_order_id) or order
-        return order
+            return self.get(order.client_order_id) or candidate
+        return candidate
 
     def next_intent_id(self, base: str) -> str:
         """A fresh, deterministic intent id derived from ``base`` (``base~r1``, ``base~r2``…)."""
@@ -607,6 +621,253 @@ class OrderManager:
             )
             self.submit(restore, role=old.role, group=old.group, now=now)
         return new
+
+    # ------------------------------------------------------------------ batches
+
+    def _batches(self, items: list[T]) -> list[list[T]]:
+        size = max(1, self.broker.capabilities().batch_size)
+        return [items[i : i + size] for i in range(0, len(items), size)]
+
+    @exact
+    def submit_many(
+        self,
+        intents: Sequence[OrderIntent],
+        *,
+        role: OrderRole | None = None,
+        prechecks: Mapping[str, Decision] | None = None,
+        now: datetime | None = None,
+    ) -> list[Order]:
+        """Submit several orders through the venue's batch endpoint: every intent is checked
+        first (one bad intent sends nothing), each passes pre-trade risk, all are journaled in
+        one commit before the first request, and the venue's answers are journaled together.
+        The same guarantees as :meth:`submit` hold order by order: an order whose request
+        failed with an unknown outcome is looked up by client id before it is sent again."""
+        now = now or self._clock.now()
+        seen: set[str] = set()
+        for intent in intents:
+            validate_intent(intent, self.instrument(intent.instrument_key))
+            if not self._accounts(intent.account_id):
+                raise UnknownAccount(f"no account {intent.account_id!r}", field="account_id")
+            if intent.intent_id in seen:
+                raise InvalidValue(
+                    f"intent {intent.intent_id!r} twice in one batch", field="intent_id"
+                )
+            seen.add(intent.intent_id)
+        results, pending = self._journal_batch(intents, role, prechecks, now)
+        if pending:
+            self.checkpoint(JOURNAL_WRITTEN)
+        refill = False
+        for chunk in self._batches(pending):
+            refill = self._send_batch(chunk, results, now) or refill
+        if refill:
+            self.sync(now)
+        out: list[Order] = []
+        for order in results:
+            assert order is not None  # noqa: S101 - every slot was filled above
+            out.append(order if order.status.terminal else self.get(order.client_order_id) or order)
+        return out
+
+    def _journal_batch(
+        self,
+        intents: Sequence[OrderIntent],
+        role: OrderRole | None,
+        prechecks: Mapping[str, Decision] | None,
+        now: datetime,
+    ) -> tuple[list[Order | None], list[tuple[int, Order]]]:
+        """Risk-check and journal a batch in one commit; returns the slots decided so far
+        (journaled before, or refused by risk) and the orders to send."""
+        results: list[Order | None] = [None] * len(intents)
+        pending: list[tuple[int, Order]] = []
+        journal: list[Order] = []
+        events: list[Event] = []
+        for i, intent in enumerate(intents):
+            existing = self.get(intent.intent_id)
+            if existing is not None:
+                results[i] = existing
+                continue
+            kind = role or (OrderRole.REDUCE if intent.reduce_only else OrderRole.ENTRY)
+            created = new_order(intent, now, kind)
+            events.append(created_event(created))
+            given = None if prechecks is None else prechecks.get(intent.intent_id)
+            decision = given if given is not None else self.risk.check(intent, now)
+            if isinstance(decision, Denied):
+                why = f"pre-trade risk [{decision.code.value}] {decision.reason}"
+                order, event = transition(created, OrderStatus.REJECTED, now, why)
+                results[i] = order
+            else:
+                order, event = transition(created, OrderStatus.PENDING_SUBMIT, now)
+                pending.append((i, order))
+            events.append(event)
+            journal.append(order)
+        self._save(journal, events)
+        return results, pending
+
+    def _send_batch(
+        self, chunk: list[tuple[int, Order]], results: list[Order | None], now: datetime
+    ) -> bool:
+        """One batch request; True when some order filled at once (a sync is due)."""
+        try:
+            answers = self.broker.submit_batch([o.intent for _, o in chunk])
+        except BrokerError as exc:
+            for i, order in chunk:
+                results[i] = self._after_error(order, exc)
+            return False
+        self.checkpoint(SUBMITTED)
+        refill = False
+        acked: list[Order] = []
+        acks: list[Event] = []
+        for (i, sent), answer in zip(chunk, answers, strict=True):
+            if isinstance(answer, BrokerError):
+                results[i] = self._after_error(sent, answer)
+                continue
+            venue_id = answer.venue_order_id or None
+            if answer.filled_qty == 0 and answer.status.terminal:
+                order, moved = advance(sent, answer.status, now, answer.reason, venue_id)
+            else:
+                order, moved = advance(
+                    sent, OrderStatus.OPEN, now, "acknowledged by the venue", venue_id
+                )
+                refill = refill or answer.filled_qty > 0
+            acked.append(order)
+            acks.extend(moved)
+            results[i] = order
+        self._save(acked, acks)
+        return refill
+
+    def _after_error(self, order: Order, exc: BrokerError) -> Order:
+        """One order of a batch whose request (or its own part) failed: the single-order rules
+        — rate limits wait and resend, an unknown outcome is looked up first, a refusal is
+        final."""
+        if isinstance(exc, RateLimited):
+            self._sleeper.sleep(
+                min(exc.retry_after or self.config.backoff_seconds, self.config.backoff_max_seconds)
+            )
+            return self._send(order)
+        if isinstance(exc, OrderRejected) and exc.field != "client_order_id":
+            moved, event = transition(
+                order, OrderStatus.REJECTED, self._clock.now(), f"venue: {exc.reason}"
+            )
+            self._save([moved], [event])
+            return moved
+        if exc.outcome_unknown or isinstance(exc, OrderRejected):
+            found = self._lookup(order)
+            if isinstance(found, VenueOrder):
+                return self._adopt(order, found)
+            if found is _UNKNOWN:
+                self._note(
+                    order, f"outcome unknown after '{exc.reason}'; resolved by the next sync"
+                )
+                return self.get(order.client_order_id) or order
+            return self._send(order)
+        return self._fail(order, f"venue error: {exc.reason}")
+
+    @exact
+    def cancel_many(
+        self, refs: Sequence[str], reason: str = "canceled", now: datetime | None = None
+    ) -> list[Order]:
+        """Cancel several orders through the venue's batch endpoint (CANCEL_PENDING journaled
+        for all before the request); the final state of each."""
+        now = now or self._clock.now()
+        orders = [self.require(r) for r in refs]
+        results: dict[str, Order] = {}
+        pending: list[Order] = []
+        events: list[Event] = []
+        queued: set[str] = set()
+        for found in orders:
+            cid = found.client_order_id
+            if found.status.terminal:
+                results[cid] = found
+            elif found.status in (OrderStatus.CREATED, OrderStatus.PENDING_SUBMIT):
+                results[cid] = self.cancel(cid, reason, now)
+            elif cid not in queued:
+                queued.add(cid)
+                if found.status is OrderStatus.CANCEL_PENDING:
+                    pending.append(found)
+                    continue
+                marked, event = transition(found, OrderStatus.CANCEL_PENDING, now, reason)
+                events.append(event)
+                pending.append(marked)
+        self._save(pending, events)
+        refill = False
+        for chunk in self._batches(pending):
+            try:
+                answers = self.broker.cancel_batch(
+                    [(o.client_order_id, o.intent.symbol) for o in chunk]
+                )
+            except BrokerError:
+                for asked in chunk:
+                    results[asked.client_order_id] = self.cancel(asked.client_order_id, reason, now)
+                continue
+            done: list[Order] = []
+            moved_events: list[Event] = []
+            for asked, answer in zip(chunk, answers, strict=True):
+                cid = asked.client_order_id
+                if isinstance(answer, OrderNotFound):
+                    order, moved = advance(asked, OrderStatus.CANCELED, now, "no such order")
+                elif isinstance(answer, BrokerError):
+                    results[cid] = asked  # stays CANCEL_PENDING: the next sync resolves it
+                    continue
+                elif answer.filled_qty > asked.filled_qty or not answer.status.terminal:
+                    refill = True  # it filled first: the fills bring it to its final state
+                    results[cid] = asked
+                    continue
+                else:
+                    order, moved = advance(asked, answer.status, now, answer.reason or reason)
+                done.append(order)
+                moved_events.extend(moved)
+                results[cid] = order
+            self._save(done, moved_events)
+        if refill:
+            self.sync(now)
+        return [self.get(o.client_order_id) or results[o.client_order_id] for o in orders]
+
+    @exact
+    def amend_many(
+        self,
+        changes: Sequence[tuple[str, Decimal | None, Decimal | None, Decimal | None]],
+        now: datetime | None = None,
+    ) -> list[Order]:
+        """Amend several working orders ``(ref, qty, price, stop_price)`` in one venue request
+        (native amend), else one by one by cancel-replace. Every change is checked first; an
+        order the venue refuses to amend is returned unchanged."""
+        now = now or self._clock.now()
+        planned: list[tuple[Order, Order, OrderAmended]] = []
+        for ref, qty, price, stop_price in changes:
+            order = self.require(ref)
+            if order.status not in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED):
+                raise InvalidValue(
+                    f"order {order.intent.intent_id} is {order.status.value}: only open orders can be amended",
+                    field="status",
+                )
+            candidate, event = amend(order, now, qty=qty, price=price, stop_price=stop_price)
+            validate_intent(candidate.intent, self.instrument(order.intent.instrument_key))
+            planned.append((order, candidate, event))
+        if not self.broker.capabilities().native_amend:
+            return [
+                self.amend(o.client_order_id, qty=q, price=p, stop_price=sp, now=now)
+                for (o, _, _), (_, q, p, sp) in zip(planned, changes, strict=True)
+            ]
+        results: list[Order] = []
+        for chunk, spec in zip(self._batches(planned), self._batches(list(changes)), strict=True):
+            requests = [
+                AmendRequest(o.client_order_id, o.intent.symbol, q, p, sp)
+                for (o, _, _), (_, q, p, sp) in zip(chunk, spec, strict=True)
+            ]
+            try:
+                answers: list[VenueOrder | BrokerError] = self.broker.amend_batch(requests)
+            except BrokerError as exc:
+                answers = [exc] * len(chunk)
+            saved: list[Order] = []
+            events: list[Event] = []
+            for (order, candidate, event), answer in zip(chunk, answers, strict=True):
+                if isinstance(answer, VenueOrder):
+                    saved.append(candidate)
+                    events.append(event)
+                    results.append(candidate)
+                else:
+                    results.append(order)
+            self._save(saved, events)
+        return results
 
     # ------------------------------------------------------------------ bulk
 
@@ -687,6 +948,7 @@ class OrderManager:
 
     # ------------------------------------------------------------------ sync
 
+    @exact
     def sync(self, now: datetime | None = None) -> SyncResult:
         """Pull venue fills after the cursor, book them, apply them to their orders, then move
         working orders the venue finished without a fill (cancelled, expired) to that status."""

@@ -30,7 +30,7 @@ class MemoryOmsRepository:
 
     def __init__(self) -> None:
         self.order_map: dict[str, Order] = {}
-        self.event_log: list[dict[str, object]] = []
+        self.event_log: list[Event] = []
         self.fill_keys: dict[tuple[str, str], str] = {}
         self.cond_map: dict[str, ConditionalOrder] = {}
         self.protection_map: dict[str, Protection] = {}
@@ -68,18 +68,18 @@ class MemoryOmsRepository:
         return found[-limit:] if limit is not None else found
 
     def add_order_events(self, events: Sequence[Event]) -> None:
-        """Append events (as dicts, like the SQL journal returns them)."""
+        """Append events (kept as objects; turned into dicts when read)."""
         if self.keep_events:
-            self.event_log.extend(e.to_dict() for e in events)
+            self.event_log.extend(events)
 
     def order_events(
         self, client_order_id: str | None = None, limit: int | None = None
     ) -> list[dict[str, object]]:
         """Stored events oldest first."""
         found = [
-            e
-            for e in self.event_log
-            if client_order_id is None or e.get("client_order_id") == client_order_id
+            d
+            for d in (e.to_dict() for e in self.event_log)
+            if client_order_id is None or d.get("client_order_id") == client_order_id
         ]
         return found[-limit:] if limit is not None else found
 

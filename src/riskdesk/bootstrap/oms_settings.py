@@ -218,6 +218,11 @@ class ReplaySettings(_Frozen):
     spot_deposit: Decimal = Field(Decimal(5000), ge=0, description="initial spot deposit (USDT)")
     leverage: Decimal = Field(Decimal(10), gt=0, description="leverage of the entries")
     profile: str = Field("standard", description="governance profile of the entries")
+    speed: float = Field(
+        0.0,
+        ge=0,
+        description="replay pace, a time multiplier (3600: an hourly bar per second; 0: as fast as possible)",
+    )
     entries: list[ReplayEntrySettings] = Field(
         default_factory=_default_entries, description="scripted entries"
     )

@@ -127,6 +127,7 @@ class MatchResult:
 
 
 _NOTHING = MatchResult()
+_TRIGGERED = MatchResult(triggered=True)
 
 
 def _is_stop(kind: OrderType) -> bool:
@@ -224,7 +225,7 @@ def match_quote(
             return MatchResult(
                 cancel=True, triggered=triggered_now, reason=f"{intent.tif.value}: not marketable"
             )
-        return MatchResult(triggered=triggered_now)
+        return _TRIGGERED if triggered_now else _NOTHING
     resting = state.rested and not triggered_now
     if intent.post_only and not resting:
         return MatchResult(

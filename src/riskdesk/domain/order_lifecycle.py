@@ -16,6 +16,7 @@ event; an illegal one raises :class:`~riskdesk.domain.errors.StateError`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -25,8 +26,18 @@ from typing import ClassVar
 
 from riskdesk.domain.errors import InvalidValue, StateError
 from riskdesk.domain.events import Event
-from riskdesk.domain.orders import OrderIntent, OrderType, TimeInForce, TriggerPrice
+from riskdesk.domain.orders import (
+    OrderIntent,
+    OrderType,
+    TimeInForce,
+    TriggerPrice,
+    client_order_id_for,
+)
 from riskdesk.domain.values import ACCOUNTING_CONTEXT, ZERO, PositionSide, Side
+
+#: The client order id of an intent id, memoised: an order's id is read at every step of its
+#: life and hashing it each time was a measurable share of the order path.
+client_id = functools.lru_cache(maxsize=1 << 17)(client_order_id_for)
 
 
 class OrderStatus(StrEnum):
@@ -121,7 +132,7 @@ class Order:
     @property
     def client_order_id(self) -> str:
         """The id sent to the venue, derived from the intent id."""
-        return self.intent.client_order_id
+        return client_id(self.intent.intent_id)
 
     @property
     def remaining(self) -> Decimal:
@@ -176,13 +187,19 @@ def transition(
         )
     if status in (OrderStatus.FILLED, OrderStatus.PARTIALLY_FILLED):
         raise StateError("fills change the status through fill()", field="status")
-    updated = replace(
-        order,
-        status=status,
-        updated_at=ts,
-        reason=reason or order.reason,
-        venue_order_id=venue_order_id or order.venue_order_id,
-        version=order.version + 1,
+    # Built directly (not dataclasses.replace): this runs several times per order.
+    updated = Order(
+        order.intent,
+        status,
+        order.created_at,
+        ts,
+        order.filled_qty,
+        order.avg_price,
+        venue_order_id or order.venue_order_id,
+        reason or order.reason,
+        order.version + 1,
+        order.role,
+        order.group,
     )
     return updated, _event(updated, order.status, ts, reason)
 
@@ -207,14 +224,18 @@ def fill(
         )
     previous = order.avg_price or ZERO
     avg = ACCOUNTING_CONTEXT.divide(previous * order.filled_qty + price * qty, total)
-    updated = replace(
-        order,
-        status=status,
-        filled_qty=total,
-        avg_price=avg,
-        updated_at=ts,
-        venue_order_id=venue_order_id or order.venue_order_id,
-        version=order.version + 1,
+    updated = Order(
+        order.intent,
+        status,
+        order.created_at,
+        ts,
+        total,
+        avg,
+        venue_order_id or order.venue_order_id,
+        order.reason,
+        order.version + 1,
+        order.role,
+        order.group,
     )
     return updated, _event(updated, order.status, ts, f"filled {qty} @ {price}")
 
@@ -298,13 +319,41 @@ def amend(
         raise InvalidValue(
             f"a {intent.order_type.value} order takes no trigger price", field="stop_price"
         )
-    new_intent = replace(
-        intent,
-        qty=intent.qty if qty is None else qty,
-        price=intent.price if price is None else price,
-        stop_price=intent.stop_price if stop_price is None else stop_price,
+    i = intent
+    # Built field by field (not dataclasses.replace): amendments are on the hot path.
+    new_intent = OrderIntent(
+        i.intent_id,
+        i.account_id,
+        i.venue,
+        i.symbol,
+        i.side,
+        i.qty if qty is None else qty,
+        i.order_type,
+        i.price if price is None else price,
+        i.stop_price if stop_price is None else stop_price,
+        i.reduce_only,
+        i.post_only,
+        i.tif,
+        i.position_side,
+        i.trigger,
+        i.leverage,
+        i.protective_stop,
+        i.source,
+        i.created_at,
     )
-    updated = replace(order, intent=new_intent, updated_at=ts, version=order.version + 1)
+    updated = Order(
+        new_intent,
+        order.status,
+        order.created_at,
+        ts,
+        order.filled_qty,
+        order.avg_price,
+        order.venue_order_id,
+        order.reason,
+        order.version + 1,
+        order.role,
+        order.group,
+    )
     event = OrderAmended(
         ts,
         intent.account_id,
@@ -327,8 +376,13 @@ def path_to(current: OrderStatus, target: OrderStatus) -> list[OrderStatus]:
     crash: an order journaled as PENDING_SUBMIT that the venue reports CANCELED goes straight
     there; one still CREATED goes through PENDING_SUBMIT first. Raises :class:`StateError` when
     no legal path exists (a terminal order cannot come back)."""
+    return list(_path(current, target))
+
+
+@functools.lru_cache(maxsize=256)
+def _path(current: OrderStatus, target: OrderStatus) -> tuple[OrderStatus, ...]:
     if current is target:
-        return []
+        return ()
     fills = (OrderStatus.FILLED, OrderStatus.PARTIALLY_FILLED)
     frontier: list[list[OrderStatus]] = [[current]]
     seen = {current}
@@ -339,7 +393,7 @@ def path_to(current: OrderStatus, target: OrderStatus) -> list[OrderStatus]:
                 if nxt in seen or nxt in fills:
                     continue
                 if nxt is target:
-                    return [*route[1:], nxt]
+                    return (*route[1:], nxt)
                 seen.add(nxt)
                 following.append([*route, nxt])
         frontier = following
@@ -347,12 +401,16 @@ def path_to(current: OrderStatus, target: OrderStatus) -> list[OrderStatus]:
 
 
 def advance(
-    order: Order, target: OrderStatus, ts: datetime, reason: str = ""
+    order: Order,
+    target: OrderStatus,
+    ts: datetime,
+    reason: str = "",
+    venue_order_id: str | None = None,
 ) -> tuple[Order, list[OrderTransitioned]]:
     """Move ``order`` to ``target`` along :func:`path_to`, one event per step."""
     events: list[OrderTransitioned] = []
-    for status in path_to(order.status, target):
-        order, event = transition(order, status, ts, reason)
+    for status in _path(order.status, target):
+        order, event = transition(order, status, ts, reason, venue_order_id)
         events.append(event)
     return order, events
 

@@ -20,6 +20,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
+from riskdesk.domain.errors import BrokerError
 from riskdesk.domain.fills import Fill
 from riskdesk.domain.matching import Candle, Quote
 from riskdesk.domain.order_lifecycle import OrderStatus
@@ -43,6 +44,7 @@ class BrokerCapabilities:
     stop_triggers: frozenset[TriggerPrice] = frozenset(TriggerPrice)
     stop_edits_per_second: float = 5.0
     stop_edit_burst: int = 10
+    batch_size: int = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +118,18 @@ class TransferReceipt:
 
 
 @dataclass(frozen=True, slots=True)
+class AmendRequest:
+    """One amendment of a batch: the order and its new total quantity, limit or trigger price
+    (None: unchanged)."""
+
+    client_order_id: str
+    symbol: str
+    qty: Decimal | None = None
+    price: Decimal | None = None
+    stop_price: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class OrderRequest:
     """Extra venue instructions for a submit: ``group`` links orders the venue cancels as one
     (native OCO)."""
@@ -155,6 +169,20 @@ class Broker(Protocol):
         stop_price: Decimal | None = None,
     ) -> VenueOrder:
         """Change a working order in place (only when ``capabilities().native_amend``)."""
+        ...
+
+    def submit_batch(self, intents: Sequence[OrderIntent]) -> list[VenueOrder | BrokerError]:
+        """Send several orders in one request (a venue's batch endpoint): one result per order
+        in order, the accepted order or the error that refused it. A failure of the whole
+        request (timeout, 5xx, rate limit) raises, as for one order."""
+        ...
+
+    def cancel_batch(self, refs: Sequence[tuple[str, str]]) -> list[VenueOrder | BrokerError]:
+        """Cancel several orders ``(client_order_id, symbol)`` in one request."""
+        ...
+
+    def amend_batch(self, changes: Sequence[AmendRequest]) -> list[VenueOrder | BrokerError]:
+        """Amend several orders in one request."""
         ...
 
     def query(self, client_order_id: str, symbol: str) -> VenueOrder | None:
@@ -214,6 +242,7 @@ class Sleeper(Protocol):
 
 
 __all__ = [
+    "AmendRequest",
     "Broker",
     "BrokerCapabilities",
     "FillPage",

@@ -178,3 +178,36 @@ def test_fills_are_applied_once_and_foreign_fills_are_still_booked() -> None:
     assert desk.oms.sync().fills == []
     assert desk.position() == D(1) and desk.ledger_equals_venue()
     assert isinstance(result.foreign[0], Fill)
+
+
+def test_batches_journal_once_check_everything_first_and_keep_the_guarantees() -> None:
+    desk = _desk(risk=DenyEntries())
+    with pytest.raises(OffGrid):
+        desk.oms.submit_many(
+            [
+                intent("a", kind=OrderType.LIMIT, price="7000", reduce_only=False),
+                intent("b", qty="0.0001"),
+            ]
+        )
+    with pytest.raises(InvalidValue) as error:
+        desk.oms.submit_many([intent("a"), intent("a")])
+    assert error.value.field == "intent_id"
+    assert desk.journal.repo.order_map == {} and desk.broker.all_orders() == []
+    ok = _desk(faults=["submit:timeout_after"])  # the whole batch request's answer is lost
+    limits = [intent(f"l{i}", kind=OrderType.LIMIT, price=str(7000 + i)) for i in range(25)]
+    orders = ok.oms.submit_many([*limits, intent("m", "buy", "1")])
+    assert [o.status for o in orders] == [S.OPEN] * 25 + [S.FILLED]
+    assert len(ok.broker.all_orders()) == 26  # looked up, never sent twice
+    amended = ok.oms.amend_many(
+        [(o.client_order_id, None, o.intent.price - 1000, None) for o in orders[:25]]
+    )  # type: ignore[operator]
+    assert [o.intent.price for o in amended] == [D(6000 + i) for i in range(25)]
+    cancelled = ok.oms.cancel_many([o.client_order_id for o in orders])
+    assert [o.status for o in cancelled] == [S.CANCELED] * 25 + [S.FILLED]
+    assert ok.broker.open_orders() == [] and ok.ledger_equals_venue()
+    denied = desk.oms.submit_many([intent("x"), intent("y", "sell", reduce_only=True)])
+    assert [o.status for o in denied] == [
+        S.REJECTED,
+        S.REJECTED,
+    ]  # y: the venue has nothing to reduce
+    assert "pre-trade risk" in denied[0].reason and "venue" in denied[1].reason

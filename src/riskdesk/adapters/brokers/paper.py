@@ -24,7 +24,7 @@ to the order manager:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
@@ -34,6 +34,7 @@ from riskdesk.adapters.brokers.faults import FaultInjector
 from riskdesk.adapters.brokers.paper_store import PaperChanges, PaperStore
 from riskdesk.domain.accounting.book import Account, Book, PositionMode
 from riskdesk.domain.errors import (
+    BrokerError,
     ConfigError,
     InsufficientPosition,
     OrderNotFound,
@@ -58,8 +59,8 @@ from riskdesk.domain.order_lifecycle import (
     Order,
     OrderStatus,
     amend,
+    client_id,
     fill,
-    new_order,
     order_from_dict,
     order_to_dict,
     transition,
@@ -69,6 +70,7 @@ from riskdesk.domain.risk.rate_limit import TokenBucket
 from riskdesk.domain.symbols import SymbolKind
 from riskdesk.domain.values import ZERO, Liquidity, PositionSide, Side, exact
 from riskdesk.ports.broker import (
+    AmendRequest,
     BrokerCapabilities,
     FillPage,
     OrderRequest,
@@ -205,6 +207,7 @@ class PaperBroker:
         self._order_seq = 0
         self._last_bar: dict[str, datetime] = {}
         self._quotes: dict[str, Quote] = {}
+        self._live: dict[str, tuple[Quote, Quote]] = {}
         self._receipts: dict[str, TransferReceipt] = {}
         self._reserved: dict[tuple[str, str], Decimal] = {}
         self._changes = PaperChanges()
@@ -226,6 +229,7 @@ class PaperBroker:
 
     # ------------------------------------------------------------------ persistence
 
+    @exact
     def _load(self, store: PaperStore) -> None:
         state = store.load()
         for seq, kind, doc in state.journal:
@@ -287,9 +291,10 @@ class PaperBroker:
                 )
 
     def _commit(self) -> None:
+        if self._store is None:
+            return
         changes, self._changes = self._changes, PaperChanges()
-        if self._store is not None:
-            self._store.commit(changes)
+        self._store.commit(changes)
 
     def _touch(self, entry: _Entry) -> None:
         if self._store is None:
@@ -344,6 +349,7 @@ class PaperBroker:
         """Whether the paper venue holds the account."""
         return account_id in self._books
 
+    @exact
     def deposit(
         self,
         account_id: str,
@@ -462,6 +468,7 @@ class PaperBroker:
                 )
         return sorted(out, key=lambda v: (v.account_id, v.instrument_key, v.slot.value))
 
+    @exact
     def balances(self, account_id: str) -> list[VenueBalance]:
         """Wallet balances with what is free after margin and open orders."""
         self.faults.before("balances")
@@ -477,7 +484,6 @@ class PaperBroker:
             return None
         return q.mark if q.mark is not None else q.mid
 
-    @exact
     def _free(self, book: Book, currency: str) -> Decimal:
         """Cash + unrealized P&L of cross positions − position margin − open-order reservations."""
         free = book.cash(currency)
@@ -525,7 +531,6 @@ class PaperBroker:
             return intent.stop_price
         return self._mark(key)
 
-    @exact
     def _requirement(self, intent: OrderIntent, inst: Instrument, qty: Decimal) -> Decimal:
         """Margin (margined) or cash (premium buys) ``qty`` of this order holds."""
         if intent.reduce_only or qty <= 0:
@@ -558,7 +563,6 @@ class PaperBroker:
         self._reserved[key] = self._reserved.get(key, ZERO) - entry.reserved
         entry.reserved = ZERO
 
-    @exact
     def _check_funds(self, intent: OrderIntent, inst: Instrument) -> None:
         book = self._books[intent.account_id]
         if intent.reduce_only:
@@ -648,11 +652,34 @@ class PaperBroker:
                     field="stop_price",
                 )
 
+    @exact
     def submit(self, intent: OrderIntent, request: OrderRequest | None = None) -> VenueOrder:
         """Accept (or refuse) an order; marketable orders execute at once."""
         self.faults.before("submit", intent.order_type.value)
         self._rate_limit()
-        cid = intent.client_order_id
+        view = self._submit_one(intent, request)
+        self._commit()
+        self.faults.after("submit", intent.order_type.value)
+        return view
+
+    @exact
+    def submit_batch(self, intents: Sequence[OrderIntent]) -> list[VenueOrder | BrokerError]:
+        """Several orders in one request (one rate-limit token, one write): each accepted
+        order, or the error that refused it, in order."""
+        self.faults.before("submit")
+        self._rate_limit()
+        out: list[VenueOrder | BrokerError] = []
+        for intent in intents:
+            try:
+                out.append(self._submit_one(intent, None))
+            except BrokerError as exc:
+                out.append(exc)
+        self._commit()
+        self.faults.after("submit")
+        return out
+
+    def _submit_one(self, intent: OrderIntent, request: OrderRequest | None) -> VenueOrder:
+        cid = client_id(intent.intent_id)
         if cid in self._orders:
             raise OrderRejected(
                 f"duplicate client order id {cid} (intent {intent.intent_id})",
@@ -664,8 +691,10 @@ class PaperBroker:
         self._check_funds(intent, inst)
         now = self._clock.now()
         self._order_seq += 1
-        order, _ = transition(new_order(intent, now), OrderStatus.PENDING_SUBMIT, now)
-        order, _ = transition(order, OrderStatus.OPEN, now, venue_order_id=f"P{self._order_seq}")
+        # Accepted: the venue's own record starts OPEN (its intermediate states are not ours).
+        order = Order(
+            intent, OrderStatus.OPEN, now, now, venue_order_id=f"P{self._order_seq}", version=2
+        )
         entry = _Entry(
             order,
             WorkingState(now + self.config.model.latency),
@@ -677,8 +706,6 @@ class PaperBroker:
         self._reserve(entry)
         self._arrive(entry, inst, now)
         self._touch(entry)
-        self._commit()
-        self.faults.after("submit", intent.order_type.value)
         return self._view(entry)
 
     def _arrive(self, entry: _Entry, inst: Instrument, now: datetime) -> None:
@@ -690,33 +717,61 @@ class PaperBroker:
             if immediate and quote is None:
                 self._end(entry, OrderStatus.EXPIRED, now, "no market price to execute against")
             return
-        live = Quote(
-            now,
-            quote.bid,
-            quote.ask,
-            quote.bid_size,
-            quote.ask_size,
-            quote.last,
-            quote.mark,
-            quote.index,
-        )
-        self._match_quote(entry, inst, live)
+        live = self._live.get(inst.key)
+        if live is None or live[0] is not quote or live[1].ts != now:
+            # The last quote as of now (one object per moment, shared by a batch of orders).
+            live = (
+                quote,
+                Quote(
+                    now,
+                    quote.bid,
+                    quote.ask,
+                    quote.bid_size,
+                    quote.ask_size,
+                    quote.last,
+                    quote.mark,
+                    quote.index,
+                ),
+            )
+            self._live[inst.key] = live
+        self._match_quote(entry, inst, live[1])
         if entry.order.status.working and intent.order_type.needs_price:
             entry.state.rested = True
 
+    @exact
     def cancel(self, client_order_id: str, symbol: str) -> VenueOrder:
         """Cancel a working order (a finished one is returned as it is)."""
         self.faults.before("cancel")
         self._rate_limit()
+        view = self._cancel_one(client_order_id)
+        self._commit()
+        self.faults.after("cancel")
+        return view
+
+    @exact
+    def cancel_batch(self, refs: Sequence[tuple[str, str]]) -> list[VenueOrder | BrokerError]:
+        """Cancel several orders (client id, symbol) in one request."""
+        self.faults.before("cancel")
+        self._rate_limit()
+        out: list[VenueOrder | BrokerError] = []
+        for cid, _ in refs:
+            try:
+                out.append(self._cancel_one(cid))
+            except BrokerError as exc:
+                out.append(exc)
+        self._commit()
+        self.faults.after("cancel")
+        return out
+
+    def _cancel_one(self, client_order_id: str) -> VenueOrder:
         entry = self._orders.get(client_order_id)
         if entry is None:
             raise OrderNotFound(f"no order {client_order_id}", field="client_order_id")
         if entry.order.status.working:
             self._end(entry, OrderStatus.CANCELED, self._clock.now(), "canceled by the client")
-            self._commit()
-        self.faults.after("cancel")
         return self._view(entry)
 
+    @exact
     def amend(
         self,
         client_order_id: str,
@@ -729,18 +784,40 @@ class PaperBroker:
         """Change a working order in place (quantity, limit or trigger price)."""
         self.faults.before("amend")
         self._rate_limit()
+        view = self._amend_one(AmendRequest(client_order_id, symbol, qty, price, stop_price))
+        self._commit()
+        self.faults.after("amend")
+        return view
+
+    @exact
+    def amend_batch(self, changes: Sequence[AmendRequest]) -> list[VenueOrder | BrokerError]:
+        """Amend several orders in one request."""
+        self.faults.before("amend")
+        self._rate_limit()
+        out: list[VenueOrder | BrokerError] = []
+        for change in changes:
+            try:
+                out.append(self._amend_one(change))
+            except BrokerError as exc:
+                out.append(exc)
+        self._commit()
+        self.faults.after("amend")
+        return out
+
+    def _amend_one(self, change: AmendRequest) -> VenueOrder:
         if not self.config.capabilities.native_amend:
             raise OrderRejected("the venue does not support amending orders", field="amend")
-        entry = self._orders.get(client_order_id)
+        cid = change.client_order_id
+        entry = self._orders.get(cid)
         if entry is None:
-            raise OrderNotFound(f"no order {client_order_id}", field="client_order_id")
+            raise OrderNotFound(f"no order {cid}", field="client_order_id")
         if not entry.order.status.working:
-            raise OrderRejected(
-                f"order {client_order_id} is {entry.order.status.value}", field="status"
-            )
+            raise OrderRejected(f"order {cid} is {entry.order.status.value}", field="status")
         now = self._clock.now()
         try:
-            amended, _ = amend(entry.order, now, qty=qty, price=price, stop_price=stop_price)
+            amended, _ = amend(
+                entry.order, now, qty=change.qty, price=change.price, stop_price=change.stop_price
+            )
         except RiskdeskError as exc:
             raise OrderRejected(exc.reason, field=exc.field) from exc
         inst = self._instrument(amended.intent.instrument_key)
@@ -750,12 +827,11 @@ class PaperBroker:
         self._reserve(entry)
         self._arrive(entry, inst, now)
         self._touch(entry)
-        self._commit()
-        self.faults.after("amend")
         return self._view(entry)
 
     # ------------------------------------------------------------------ transfers
 
+    @exact
     def transfer(
         self,
         transfer_id: str,
@@ -807,6 +883,7 @@ class PaperBroker:
 
     # ------------------------------------------------------------------ market data
 
+    @exact
     def on_quote(self, instrument_key: str, quote: Quote) -> int:
         """Match every working order of the instrument against a quote (price-time order)."""
         inst = self._instrument(instrument_key)
@@ -826,6 +903,7 @@ class PaperBroker:
         self._commit()
         return made
 
+    @exact
     def on_candle(self, instrument_key: str, candle: Candle) -> int:
         """Match working orders against a bar in the order the bar path reaches them."""
         last = self._last_bar.get(instrument_key)
@@ -958,7 +1036,7 @@ class PaperBroker:
         except InsufficientPosition as exc:
             self._end(entry, OrderStatus.EXPIRED, ex.ts, exc.reason)
             return 0
-        self._journal("fill", _fill_doc(f))
+        self._journal("fill", _fill_doc(f) if self._store is not None else None)
         self._fills.append((seq, f))
         entry.order, _ = fill(entry.order, qty, ex.price, ex.ts)
         if entry.order.status.working:

@@ -840,11 +840,12 @@ def run(
         bool, typer.Option("--replay", help="replay bundled real bars on the paper venue")
     ] = False,
     speed: Annotated[
-        float,
+        float | None,
         typer.Option(
-            help="time multiplier (3600: an hourly bar per second; 0: as fast as possible)"
+            help="time multiplier (3600: an hourly bar per second; 0: as fast as possible; "
+            "default oms.replay.speed)"
         ),
-    ] = 0.0,
+    ] = None,
     until: Annotated[
         str | None, typer.Option(help="stop after the bar opening at this UTC time (ISO 8601)")
     ] = None,
@@ -895,7 +896,7 @@ def run(
             steps = run_.engine.run(
                 run_.feed,
                 until=limit,
-                speed=speed,
+                speed=settings.oms.replay.speed if speed is None else speed,
                 sleeper=run_.sleeper,
                 stop=lambda: stop_requested[0],
                 on_step=show,

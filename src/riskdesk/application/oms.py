@@ -55,6 +55,7 @@ from riskdesk.domain.order_lifecycle import (
     OrderTransitioned,
     advance,
     amend,
+    client_id,
     created_event,
     fill,
     late_fill,
@@ -65,7 +66,6 @@ from riskdesk.domain.orders import (
     OrderIntent,
     OrderType,
     TimeInForce,
-    client_order_id_for,
     validate_intent,
 )
 from riskdesk.domain.risk.decisions import Approved, Decision, Denied
@@ -254,12 +254,12 @@ class OrderManager:
 
     def get(self, ref: str) -> Order | None:
         """An order by client order id or intent id."""
-        for key in (ref, _client_id(ref)):
-            order = self._live.get(key)
-            if order is not None:
-                return order
+        cid = _client_id(ref)
+        order = self._live.get(cid)
+        if order is not None:
+            return order
         with self._journal() as uow:
-            return uow.oms.get_order(ref) or uow.oms.get_order(_client_id(ref))
+            return uow.oms.get_order(cid)
 
     def require(self, ref: str) -> Order:
         """Like :meth:`get`, but a clear error when there is no such order."""
@@ -1104,7 +1104,7 @@ _OPEN_STATUSES = (
 
 def _client_id(ref: str) -> str:
     """A client order id as it is, an intent id mapped to its client order id."""
-    return ref if ref.startswith("rd") and len(ref) == 32 else client_order_id_for(ref)
+    return ref if ref.startswith("rd") and len(ref) == 32 else client_id(ref)
 
 
 __all__ = [

@@ -545,10 +545,11 @@ class PaperBroker:
             return inst.notional(qty, price) + fee
         return ZERO
 
-    def _reserve(self, entry: _Entry) -> None:
+    def _reserve(self, entry: _Entry, amount: Decimal | None = None) -> None:
         intent = entry.order.intent
         inst = self._instrument(intent.instrument_key)
-        amount = self._requirement(intent, inst, entry.order.remaining)
+        if amount is None:
+            amount = self._requirement(intent, inst, entry.order.remaining)
         self._unreserve(entry)
         if amount:
             key = (intent.account_id, inst.settle)
@@ -563,7 +564,11 @@ class PaperBroker:
         self._reserved[key] = self._reserved.get(key, ZERO) - entry.reserved
         entry.reserved = ZERO
 
-    def _check_funds(self, intent: OrderIntent, inst: Instrument) -> None:
+    def _check_funds(
+        self, intent: OrderIntent, inst: Instrument, full: Decimal | None = None
+    ) -> None:
+        """Refuse what the account cannot carry; ``full`` is the requirement of the whole order
+        when already computed."""
         book = self._books[intent.account_id]
         if intent.reduce_only:
             if self._reduce_room(intent, inst) <= 0:
@@ -587,7 +592,11 @@ class PaperBroker:
             raise OrderRejected(
                 "the paper venue does not accept uncovered option sales", field="side"
             )
-        need = self._requirement(intent, inst, adds)
+        need = (
+            full
+            if full is not None and adds == intent.qty
+            else self._requirement(intent, inst, adds)
+        )
         if need <= 0:
             if self._ref_price(intent, inst.key) is None and adds > 0:
                 raise OrderRejected(
@@ -688,7 +697,8 @@ class PaperBroker:
         self._book(intent.account_id)
         inst = self._instrument(intent.instrument_key)
         self._accepts(intent, inst)
-        self._check_funds(intent, inst)
+        full = self._requirement(intent, inst, intent.qty)
+        self._check_funds(intent, inst, full)
         now = self._clock.now()
         self._order_seq += 1
         # Accepted: the venue's own record starts OPEN (its intermediate states are not ours).
@@ -703,7 +713,7 @@ class PaperBroker:
         )
         self._orders[cid] = entry
         self._working.setdefault(inst.key, {})[cid] = entry
-        self._reserve(entry)
+        self._reserve(entry, full)
         self._arrive(entry, inst, now)
         self._touch(entry)
         return self._view(entry)

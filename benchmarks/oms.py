@@ -250,8 +250,9 @@ def main() -> None:
         f"ratios {ref_rate / batch_rate:.0f}x (batched) and {ref_rate / rate:.0f}x (single)"
     )
     n, updates = 10_000, 2_000
+    conds = _conditions(n, random.Random(7))
     add = time.perf_counter()
-    TriggerBook().add_many(_conditions(n, random.Random(7)))
+    TriggerBook().add_many(conds)
     add = time.perf_counter() - add
     median, p99, fired = bench_triggers(n, updates)
     ref = bench_reference_triggers(n, 200)

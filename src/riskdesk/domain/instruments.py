@@ -136,7 +136,6 @@ class Instrument:
 
     # ---------------------------------------------------------------------------- identity
 
-
     @property
     def settlement(self) -> Settlement:
         """PREMIUM for spot and options, MARGIN for perpetuals and futures."""

@@ -10,7 +10,8 @@ Tree (code in brackets)::
     │   ├── InvalidValue                [invalid_value]    NaN, infinity, negative, not a number
     │   ├── InvalidSymbol               [invalid_symbol]   names the part of the symbol that is wrong
     │   ├── OffGrid                     [off_grid]         price/qty not on the instrument's tick/lot
-    │   └── CurrencyMismatch            [currency_mismatch]
+    │   ├── CurrencyMismatch            [currency_mismatch]
+    │   └── ExpiredOption               [expired_option]   the option expired at the valuation time
     ├── NotFound                        [not_found]
     │   ├── UnknownInstrument           [unknown_instrument]
     │   └── UnknownAccount              [unknown_account]
@@ -19,6 +20,7 @@ Tree (code in brackets)::
     │   └── PositionModeMismatch        [position_mode]    hedge-mode side on a netting account or v.v.
     ├── StateError                      [illegal_state]    illegal state-machine transition
     ├── ConfigError                     [config]
+    ├── MarketDataError                 [market_data]      option market data unavailable or unusable
     └── BrokerError                     [broker]           a venue call failed (translated at the adapter edge)
         ├── BrokerTimeout               [broker_timeout]   no answer in time: the outcome is unknown
         ├── VenueUnavailable            [venue_unavailable] venue 5xx / maintenance: the outcome is unknown
@@ -118,6 +120,20 @@ class PositionModeMismatch(AccountingError):
     """A fill's position side does not fit the account's position mode."""
 
     code = "position_mode"
+
+
+class ExpiredOption(ValidationError):
+    """The option expired at or before the valuation time."""
+
+    code = "expired_option"
+
+
+class MarketDataError(RiskdeskError):
+    """Market data could not be obtained or is unusable (venue error, bad response).
+
+    Adapters translate venue and HTTP errors into it."""
+
+    code = "market_data"
 
 
 class StateError(RiskdeskError):

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from riskdesk.adapters.market_data.bundled import data_text
 from riskdesk.domain.calendar import MarketStatus
-from riskdesk.domain.errors import NotFound
+from riskdesk.domain.errors import MarketDataError, NotFound
 from riskdesk.domain.instruments import (
     ExerciseStyle,
     equity_option_expiry,
@@ -40,7 +40,6 @@ from riskdesk.domain.rebalance.chain import (
     VenueGreeks,
     plain,
 )
-from riskdesk.domain.rebalance.model import MarketDataError
 from riskdesk.domain.symbols import parse_symbol
 
 AAPL_CHAIN = "options/AAPL_chain_2026-07-24.csv"

@@ -23,7 +23,7 @@ from tenacity import wait_exponential as _wait
 
 from riskdesk.adapters.market_data.chain_snapshot import deribit_terms
 from riskdesk.domain.calendar import MarketStatus
-from riskdesk.domain.errors import NotFound
+from riskdesk.domain.errors import MarketDataError, NotFound
 from riskdesk.domain.rebalance.chain import (
     ChainSnapshot,
     OptionQuote,
@@ -31,7 +31,6 @@ from riskdesk.domain.rebalance.chain import (
     VenueGreeks,
     plain,
 )
-from riskdesk.domain.rebalance.model import MarketDataError
 from riskdesk.domain.symbols import OptionRight, SymbolKind, parse_symbol
 
 T = TypeVar("T")

@@ -33,7 +33,7 @@ from tenacity import (
 
 from riskdesk.adapters.market_data.chain_snapshot import us_equity_terms
 from riskdesk.domain.calendar import MarketSession, MarketStatus
-from riskdesk.domain.errors import InvalidValue, NotFound
+from riskdesk.domain.errors import InvalidValue, MarketDataError, NotFound
 from riskdesk.domain.instruments import equity_option_expiry
 from riskdesk.domain.rebalance.chain import (
     ChainSnapshot,
@@ -42,7 +42,6 @@ from riskdesk.domain.rebalance.chain import (
     VenueGreeks,
     plain,
 )
-from riskdesk.domain.rebalance.model import MarketDataError
 from riskdesk.domain.symbols import SymbolKind, parse_symbol
 from riskdesk.ports.clock import Clock
 

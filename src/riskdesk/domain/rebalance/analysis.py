@@ -33,7 +33,7 @@ from riskdesk.domain.calendar import (
     crypto_market_status,
     us_equity_market_status,
 )
-from riskdesk.domain.errors import ValidationError
+from riskdesk.domain.errors import ExpiredOption
 from riskdesk.domain.instruments import ExerciseStyle, crypto_option, equity_option
 from riskdesk.domain.pricing import american_price, prob_touch, short_put_early_assignment
 from riskdesk.domain.rebalance.chain import (
@@ -53,12 +53,6 @@ from riskdesk.domain.symbols import (
 )
 
 ZERO = Decimal(0)
-
-
-class ExpiredOption(ValidationError):
-    """The option expired at or before the valuation time."""
-
-    code = "expired_option"
 
 
 @dataclass(frozen=True, slots=True)

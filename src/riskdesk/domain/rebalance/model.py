@@ -16,17 +16,9 @@ from enum import StrEnum
 from typing import Final, Literal
 
 from riskdesk.domain.accounting.margin import OptionMarginRates
-from riskdesk.domain.errors import InvalidValue, RiskdeskError, ValidationError
+from riskdesk.domain.errors import InvalidValue, MarketDataError, ValidationError
 from riskdesk.domain.symbols import OptionRight, SymbolKind, SymbolSpec, parse_symbol
 from riskdesk.domain.values import Number, to_decimal
-
-
-class MarketDataError(RiskdeskError):
-    """Option market data could not be obtained or is unusable (venue error, bad response).
-
-    Code ``market_data``; adapters translate venue and HTTP errors into it."""
-
-    code = "market_data"
 
 
 class PositionType(StrEnum):

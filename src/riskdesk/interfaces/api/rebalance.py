@@ -22,11 +22,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from riskdesk.application.facade import Application
 from riskdesk.application.rebalance_service import RebalanceRequest as ServiceRequest
-from riskdesk.domain.errors import NotFound, RiskdeskError
+from riskdesk.domain.errors import MarketDataError, NotFound, RiskdeskError
 from riskdesk.domain.rebalance.analysis import PositionAnalysis
 from riskdesk.domain.rebalance.decision import Factor
 from riskdesk.domain.rebalance.execution import ExecutionPlan
-from riskdesk.domain.rebalance.model import MarketDataError
 from riskdesk.domain.rebalance.rolls import RollCandidate
 
 router = APIRouter(prefix="/api/v1", tags=["options"])

@@ -640,7 +640,7 @@ def demo(
                 highlight=False,
             )
     if result.plans:
-        title = "Position governance: plans of the daily management ticks (stored, not sent: order management comes next)"
+        title = "Position governance: plans of the daily management ticks (stored; the demo keeps its recorded fills — `riskdesk run --replay` sends plans to the paper venue)"
         console.print(governance_commands.plans_table(result.plans, title))
     for note in result.notes:
         console.print(f"Note: {note}", highlight=False)

@@ -29,12 +29,13 @@ from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal
 from riskdesk.domain.instruments import Instrument
 from riskdesk.domain.order_lifecycle import Order
 from riskdesk.domain.orders import OrderType, TimeInForce, TriggerPrice
-from riskdesk.domain.values import ZERO, Liquidity, Side, exact
+from riskdesk.domain.values import ZERO, Liquidity, Side, exact, fast_init
 
 BPS = Decimal("0.0001")
 TWO = Decimal(2)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Quote:
     """Top of book and reference prices at ``ts`` (price currency)."""
@@ -93,6 +94,7 @@ class MatchingModel:
     latency: timedelta = timedelta(0)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Execution:
     """One simulated fill. ``fee`` in the instrument's settlement currency."""
@@ -114,6 +116,7 @@ class WorkingState:
     rested: bool = False
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class MatchResult:
     """Executions and what happens to the rest: ``cancel`` (IOC/FOK leftovers), ``reject``

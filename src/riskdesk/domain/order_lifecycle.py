@@ -33,7 +33,7 @@ from riskdesk.domain.orders import (
     TriggerPrice,
     client_order_id_for,
 )
-from riskdesk.domain.values import ACCOUNTING_CONTEXT, ZERO, PositionSide, Side
+from riskdesk.domain.values import ACCOUNTING_CONTEXT, ZERO, PositionSide, Side, fast_init
 
 #: The client order id of an intent id, memoised: an order's id is read at every step of its
 #: life and hashing it each time was a measurable share of the order path.
@@ -96,6 +96,7 @@ ALLOWED: dict[OrderStatus, frozenset[OrderStatus]] = {
 }
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class OrderTransitioned(Event):
     """An order changed status (one event per transition)."""
@@ -110,6 +111,7 @@ class OrderTransitioned(Event):
     reason: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Order:
     """An order and its state. ``filled_qty`` in contracts; ``avg_price`` the volume-weighted
@@ -275,6 +277,7 @@ def late_fill(order: Order, qty: Decimal, price: Decimal, ts: datetime) -> Order
     return replace(order, filled_qty=total, avg_price=avg, updated_at=ts, version=order.version + 1)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class OrderAmended(Event):
     """A working order's quantity or prices changed in place (native amend)."""

@@ -17,7 +17,7 @@ from enum import StrEnum
 
 from riskdesk.domain.errors import InvalidValue, OffGrid
 from riskdesk.domain.instruments import Instrument
-from riskdesk.domain.values import ZERO, PositionSide, Side
+from riskdesk.domain.values import ZERO, PositionSide, Side, fast_init
 
 
 class OrderType(StrEnum):
@@ -63,6 +63,7 @@ class TriggerPrice(StrEnum):
     INDEX = "index"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class OrderIntent:
     """An order before it is sent. ``qty`` in contracts, ``price``/``stop_price`` in the price

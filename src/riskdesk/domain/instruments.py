@@ -267,10 +267,12 @@ class Instrument:
     def fee(self, qty: Decimal, price: Decimal, maker: bool) -> Decimal:
         """Default fee of a fill (settlement currency): the rate on the notional plus the
         per-contract commission (US equity options charge per contract, e.g. 0.65 USD)."""
+        return self.fee_on(self.notional(qty, price), qty, maker)
+
+    def fee_on(self, notional: Decimal, qty: Decimal, maker: bool) -> Decimal:
+        """:meth:`fee` of ``qty`` whose :meth:`notional` is already known."""
         rate = self.maker_fee_rate if maker else self.taker_fee_rate
-        return ACCOUNTING_CONTEXT.add(
-            _MUL(self.notional(qty, price), rate), _MUL(abs(qty), self.fee_per_contract)
-        )
+        return ACCOUNTING_CONTEXT.add(_MUL(notional, rate), _MUL(abs(qty), self.fee_per_contract))
 
     def expired(self, now: datetime) -> bool:
         """True once ``now`` has reached the expiry."""

@@ -68,7 +68,7 @@ from riskdesk.domain.order_lifecycle import (
 from riskdesk.domain.orders import OrderIntent, OrderType, TimeInForce, validate_intent
 from riskdesk.domain.risk.rate_limit import TokenBucket
 from riskdesk.domain.symbols import SymbolKind
-from riskdesk.domain.values import ZERO, Liquidity, PositionSide, Side, exact
+from riskdesk.domain.values import ZERO, Liquidity, PositionSide, Side, exact, frozen_factory
 from riskdesk.ports.broker import (
     AmendRequest,
     BrokerCapabilities,
@@ -83,8 +83,17 @@ from riskdesk.ports.clock import Clock
 
 InstrumentLookup = Callable[[str], Instrument | None]
 
-_STOPS = (OrderType.STOP_MARKET, OrderType.STOP_LIMIT)
-_TAKE_PROFITS = (OrderType.TAKE_PROFIT, OrderType.TAKE_PROFIT_LIMIT)
+_STOPS = frozenset({OrderType.STOP_MARKET, OrderType.STOP_LIMIT})
+_TAKE_PROFITS = frozenset({OrderType.TAKE_PROFIT, OrderType.TAKE_PROFIT_LIMIT})
+_NEEDS_PRICE = frozenset(k for k in OrderType if k.needs_price)
+_NEEDS_TRIGGER = frozenset(k for k in OrderType if k.needs_trigger)
+_IMMEDIATE = frozenset({TimeInForce.IOC, TimeInForce.FOK})
+_WORKING = frozenset(s for s in OrderStatus if s.working)
+
+# Views and fills are built on every request: the same objects as the classes' constructors
+# build, without their per-field ``object.__setattr__``.
+_new_view = frozen_factory(VenueOrder)
+_new_fill = frozen_factory(Fill)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,13 +114,17 @@ class PaperConfig:
 
 @dataclass(slots=True)
 class _Entry:
-    """One order at the venue with its matching state."""
+    """One order at the venue with its matching state; ``key`` (instrument) and ``cid`` (client
+    order id) are the order's, kept here because every step of its life reads them."""
 
     order: Order
     state: WorkingState
     seq: int
+    key: str
+    cid: str
     group: str | None = None
     reserved: Decimal = ZERO  # margin / cash this order holds (settlement currency)
+    reserved_in: tuple[str, str] = ("", "")  # (account, currency) of ``reserved``
 
 
 def _fill_doc(f: Fill) -> dict[str, Any]:
@@ -210,6 +223,8 @@ class PaperBroker:
         self._live: dict[str, tuple[Quote, Quote]] = {}
         self._receipts: dict[str, TransferReceipt] = {}
         self._reserved: dict[tuple[str, str], Decimal] = {}
+        #: Free margin before open-order reservations, per (account, currency).
+        self._free_cache: dict[tuple[str, str], Decimal] = {}
         self._changes = PaperChanges()
         rate = self.config.rate_limit_per_second
         self._bucket = TokenBucket(rate, self.config.rate_limit_burst) if rate else None
@@ -261,21 +276,24 @@ class PaperBroker:
                 self._fills.append((seq, f))
         for cid, (seq, doc) in sorted(state.orders.items(), key=lambda item: item[1][0]):
             st = doc["state"]
+            order = order_from_dict(doc["order"])
             entry = _Entry(
-                order_from_dict(doc["order"]),
+                order,
                 WorkingState(
                     datetime.fromisoformat(st["active_from"]),
                     triggered=bool(st["triggered"]),
                     rested=bool(st["rested"]),
                 ),
                 seq,
+                order.intent.instrument_key,
+                cid,
                 doc.get("group"),
             )
             self._orders[cid] = entry
             self._order_seq = max(self._order_seq, seq)
-            if entry.order.status.working:
-                self._working.setdefault(entry.order.intent.instrument_key, {})[cid] = entry
-                self._reserve(entry)
+            if order.status.working:
+                self._working.setdefault(entry.key, {})[cid] = entry
+                self._reserve(entry, self._instrument(entry.key))
         meta = state.meta
         for name, value in meta.items():
             if name.startswith("last_bar:"):
@@ -289,6 +307,7 @@ class PaperBroker:
                     datetime.fromisoformat(value["ts"]),
                     value["reason"],
                 )
+        self._changed()
 
     def _commit(self) -> None:
         if self._store is None:
@@ -300,7 +319,7 @@ class PaperBroker:
         if self._store is None:
             return
         st = entry.state
-        self._changes.orders[entry.order.client_order_id] = (
+        self._changes.orders[entry.cid] = (
             entry.seq,
             {
                 "order": order_to_dict(entry.order),
@@ -372,6 +391,7 @@ class PaperBroker:
         book = self._book(account_id)
         ts = self._clock.now()
         book.move_cash(currency, amount, ts, reason, key)
+        self._changed()
         self._cash_keys.add(key)
         self._journal(
             "cash",
@@ -406,15 +426,15 @@ class PaperBroker:
 
     def _view(self, entry: _Entry) -> VenueOrder:
         o = entry.order
-        return VenueOrder(
-            intent=o.intent,
-            status=o.status,
-            filled_qty=o.filled_qty,
-            avg_price=o.avg_price,
-            venue_order_id=o.venue_order_id or "",
-            updated_at=o.updated_at,
-            reason=o.reason,
-            group=entry.group,
+        return _new_view(
+            o.intent,
+            o.status,
+            o.filled_qty,
+            o.avg_price,
+            o.venue_order_id or "",
+            o.updated_at,
+            o.reason,
+            entry.group,
         )
 
     def query(self, client_order_id: str, symbol: str) -> VenueOrder | None:
@@ -486,16 +506,26 @@ class PaperBroker:
 
     def _free(self, book: Book, currency: str) -> Decimal:
         """Cash + unrealized P&L of cross positions − position margin − open-order reservations."""
-        free = book.cash(currency)
-        for p in book.open_positions():
-            inst = self._instrument(p.instrument_key)
-            if inst.settle != currency or inst.settlement is not Settlement.MARGIN:
-                continue
-            mark = self._mark(p.instrument_key) or p.entry_price
-            free -= inst.notional(p.qty, p.entry_price) / (p.leverage or 1)
-            if p.margin_mode is MarginMode.CROSS:
-                free += inst.pnl(p.qty, p.entry_price, mark)
-        return free - self._reserved.get((book.account.account_id, currency), ZERO)
+        account_id = book.account.account_id
+        key = (account_id, currency)
+        free = self._free_cache.get(key)
+        if free is None:
+            free = book.cash(currency)
+            for p in book.open_positions():
+                inst = self._instrument(p.instrument_key)
+                if inst.settle != currency or inst.settlement is not Settlement.MARGIN:
+                    continue
+                mark = self._mark(p.instrument_key) or p.entry_price
+                free -= inst.notional(p.qty, p.entry_price) / (p.leverage or 1)
+                if p.margin_mode is MarginMode.CROSS:
+                    free += inst.pnl(p.qty, p.entry_price, mark)
+            # Valid until the next fill, cash movement or price (see ``_changed``).
+            self._free_cache[key] = free
+        return free - self._reserved.get(key, ZERO)
+
+    def _changed(self) -> None:
+        """Balances, positions or prices changed: free margin is computed again when asked."""
+        self._free_cache.clear()
 
     def _slot(self, book: Book, intent: OrderIntent, inst: Instrument) -> PositionSide:
         hedge = book.account.position_mode is PositionMode.HEDGE and inst.kind in (
@@ -535,32 +565,35 @@ class PaperBroker:
         """Margin (margined) or cash (premium buys) ``qty`` of this order holds."""
         if intent.reduce_only or qty <= 0:
             return ZERO
-        price = self._ref_price(intent, inst.key)
+        price = intent.price
         if price is None:
-            return ZERO
-        fee = inst.fee(qty, price, maker=False)
+            price = intent.stop_price if intent.stop_price is not None else self._mark(inst.key)
+            if price is None:
+                return ZERO
         if inst.settlement is Settlement.MARGIN:
-            return inst.notional(qty, price) / self._leverage(intent) + fee
+            notional = inst.notional(qty, price)
+            return notional / self._leverage(intent) + inst.fee_on(notional, qty, maker=False)
         if intent.side is Side.BUY:
-            return inst.notional(qty, price) + fee
+            notional = inst.notional(qty, price)
+            return notional + inst.fee_on(notional, qty, maker=False)
         return ZERO
 
-    def _reserve(self, entry: _Entry, amount: Decimal | None = None) -> None:
+    def _reserve(self, entry: _Entry, inst: Instrument, amount: Decimal | None = None) -> None:
         intent = entry.order.intent
-        inst = self._instrument(intent.instrument_key)
         if amount is None:
             amount = self._requirement(intent, inst, entry.order.remaining)
-        self._unreserve(entry)
+        if entry.reserved:
+            self._unreserve(entry)
         if amount:
             key = (intent.account_id, inst.settle)
             self._reserved[key] = self._reserved.get(key, ZERO) + amount
             entry.reserved = amount
+            entry.reserved_in = key
 
     def _unreserve(self, entry: _Entry) -> None:
         if not entry.reserved:
             return
-        intent = entry.order.intent
-        key = (intent.account_id, self._instrument(intent.instrument_key).settle)
+        key = entry.reserved_in
         self._reserved[key] = self._reserved.get(key, ZERO) - entry.reserved
         entry.reserved = ZERO
 
@@ -577,10 +610,12 @@ class PaperBroker:
                     field="reduce_only",
                 )
             return
-        pos = self._position(intent, inst)
+        p = book.position(inst.key, self._slot(book, intent, inst))
+        pos = ZERO if p is None else p.qty
         signed = intent.qty if intent.side is Side.BUY else -intent.qty
         adds = max(ZERO, abs(pos + signed) - abs(pos))
-        if inst.kind is SymbolKind.SPOT and intent.side is Side.SELL:
+        kind = inst.kind
+        if kind is SymbolKind.SPOT and intent.side is Side.SELL:
             held = max(pos, ZERO) - self._spot_sells(intent.account_id, inst.key)
             if intent.qty > held:
                 raise OrderRejected(
@@ -588,7 +623,7 @@ class PaperBroker:
                     field="qty",
                 )
             return
-        if inst.kind is SymbolKind.OPTION and intent.side is Side.SELL and adds > 0:
+        if kind is SymbolKind.OPTION and intent.side is Side.SELL and adds > 0:
             raise OrderRejected(
                 "the paper venue does not accept uncovered option sales", field="side"
             )
@@ -641,7 +676,8 @@ class PaperBroker:
             raise OrderRejected("the venue does not accept post-only orders", field="post_only")
         if intent.reduce_only and not caps.reduce_only:
             raise OrderRejected("the venue does not accept reduce-only orders", field="reduce_only")
-        if kind.needs_trigger and intent.trigger not in caps.stop_triggers:
+        conditional = kind in _NEEDS_TRIGGER
+        if conditional and intent.trigger not in caps.stop_triggers:
             raise OrderRejected(
                 f"the venue cannot trigger on the {intent.trigger.value} price", field="trigger"
             )
@@ -649,8 +685,10 @@ class PaperBroker:
             validate_intent(intent, inst)
         except ValidationError as exc:
             raise OrderRejected(exc.reason, field=exc.field) from exc
+        if not conditional:
+            return
         quote = self._quotes.get(inst.key)
-        if kind.needs_trigger and quote is not None and intent.stop_price is not None:
+        if quote is not None and intent.stop_price is not None:
             ref = quote.reference(intent.trigger)
             stop_like = kind in _STOPS
             rising = (intent.side is Side.BUY) == stop_like
@@ -695,36 +733,41 @@ class PaperBroker:
                 field="client_order_id",
             )
         self._book(intent.account_id)
-        inst = self._instrument(intent.instrument_key)
+        key = intent.instrument_key
+        inst = self._instrument(key)
         self._accepts(intent, inst)
         full = self._requirement(intent, inst, intent.qty)
         self._check_funds(intent, inst, full)
         now = self._clock.now()
         self._order_seq += 1
+        seq = self._order_seq
         # Accepted: the venue's own record starts OPEN (its intermediate states are not ours).
-        order = Order(
-            intent, OrderStatus.OPEN, now, now, venue_order_id=f"P{self._order_seq}", version=2
-        )
+        order = Order(intent, OrderStatus.OPEN, now, now, ZERO, None, f"P{seq}", "", 2)
         entry = _Entry(
             order,
             WorkingState(now + self.config.model.latency),
-            self._order_seq,
+            seq,
+            key,
+            cid,
             request.group if request else None,
         )
         self._orders[cid] = entry
-        self._working.setdefault(inst.key, {})[cid] = entry
-        self._reserve(entry, full)
+        working = self._working.get(key)
+        if working is None:
+            working = self._working[key] = {}
+        working[cid] = entry
+        self._reserve(entry, inst, full)
         self._arrive(entry, inst, now)
-        self._touch(entry)
+        if self._store is not None:
+            self._touch(entry)
         return self._view(entry)
 
     def _arrive(self, entry: _Entry, inst: Instrument, now: datetime) -> None:
         """Match a new (or amended) order against the last known price."""
         intent = entry.order.intent
         quote = self._quotes.get(inst.key)
-        immediate = intent.tif in (TimeInForce.IOC, TimeInForce.FOK)
         if quote is None or self.config.model.latency:
-            if immediate and quote is None:
+            if quote is None and intent.tif in _IMMEDIATE:
                 self._end(entry, OrderStatus.EXPIRED, now, "no market price to execute against")
             return
         live = self._live.get(inst.key)
@@ -745,7 +788,7 @@ class PaperBroker:
             )
             self._live[inst.key] = live
         self._match_quote(entry, inst, live[1])
-        if entry.order.status.working and intent.order_type.needs_price:
+        if entry.order.status in _WORKING and intent.order_type in _NEEDS_PRICE:
             entry.state.rested = True
 
     @exact
@@ -777,7 +820,7 @@ class PaperBroker:
         entry = self._orders.get(client_order_id)
         if entry is None:
             raise OrderNotFound(f"no order {client_order_id}", field="client_order_id")
-        if entry.order.status.working:
+        if entry.order.status in _WORKING:
             self._end(entry, OrderStatus.CANCELED, self._clock.now(), "canceled by the client")
         return self._view(entry)
 
@@ -821,7 +864,7 @@ class PaperBroker:
         entry = self._orders.get(cid)
         if entry is None:
             raise OrderNotFound(f"no order {cid}", field="client_order_id")
-        if not entry.order.status.working:
+        if entry.order.status not in _WORKING:
             raise OrderRejected(f"order {cid} is {entry.order.status.value}", field="status")
         now = self._clock.now()
         try:
@@ -830,13 +873,14 @@ class PaperBroker:
             )
         except RiskdeskError as exc:
             raise OrderRejected(exc.reason, field=exc.field) from exc
-        inst = self._instrument(amended.intent.instrument_key)
+        inst = self._instrument(entry.key)
         self._accepts(amended.intent, inst)
         entry.order = amended
         entry.state.rested = False
-        self._reserve(entry)
+        self._reserve(entry, inst)
         self._arrive(entry, inst, now)
-        self._touch(entry)
+        if self._store is not None:
+            self._touch(entry)
         return self._view(entry)
 
     # ------------------------------------------------------------------ transfers
@@ -898,6 +942,7 @@ class PaperBroker:
         """Match every working order of the instrument against a quote (price-time order)."""
         inst = self._instrument(instrument_key)
         self._quotes[instrument_key] = quote
+        self._changed()
         if self._store is not None:
             self._changes.meta[f"quote:{instrument_key}"] = _quote_doc(quote)
         made = 0
@@ -956,6 +1001,7 @@ class PaperBroker:
             index=close,
         )
         self._quotes[instrument_key] = quote
+        self._changed()
         if self._store is not None:
             self._changes.meta[f"last_bar:{instrument_key}"] = candle.ts.isoformat()
             self._changes.meta[f"quote:{instrument_key}"] = _quote_doc(quote)
@@ -979,6 +1025,8 @@ class PaperBroker:
         result = match_quote(entry.order, entry.state, quote, inst, self.config.model, room)
         if result.triggered:
             entry.state.triggered = True
+        if not result.executions and not result.cancel and not result.reject:
+            return 0  # nothing executed and nothing ends the order: nothing to settle
         return self._settle(entry, inst, result, quote.ts)
 
     def _expire_day(self, entry: _Entry, ts: datetime) -> bool:
@@ -1024,47 +1072,49 @@ class PaperBroker:
             if qty == ex.qty
             else inst.fee(qty, ex.price, maker=ex.liquidity is Liquidity.MAKER)
         )
+        venue = self.venue
         seq = self._seq + 1
-        f = Fill(
-            venue=self.venue,
-            fill_id=f"{self.venue}-{seq}",
-            account_id=intent.account_id,
-            symbol=intent.symbol,
-            side=intent.side,
-            qty=qty,
-            price=ex.price,
-            ts=ex.ts,
-            fee=fee,
-            fee_currency=inst.settle,
-            liquidity=ex.liquidity,
-            position_side=intent.position_side,
-            order_id=intent.client_order_id,
-            leverage=self._leverage(intent) if inst.settlement is Settlement.MARGIN else None,
+        f = _new_fill(
+            venue,
+            f"{venue}-{seq}",
+            intent.account_id,
+            intent.symbol,
+            intent.side,
+            qty,
+            ex.price,
+            ex.ts,
+            fee,
+            inst.settle,
+            ex.liquidity,
+            intent.position_side,
+            entry.cid,
+            self._leverage(intent) if inst.settlement is Settlement.MARGIN else None,
         )
         try:
             book.apply_fill(f, inst)
         except InsufficientPosition as exc:
             self._end(entry, OrderStatus.EXPIRED, ex.ts, exc.reason)
             return 0
+        self._changed()
         self._journal("fill", _fill_doc(f) if self._store is not None else None)
         self._fills.append((seq, f))
         entry.order, _ = fill(entry.order, qty, ex.price, ex.ts)
-        if entry.order.status.working:
-            self._reserve(entry)
+        if entry.order.status in _WORKING:
+            self._reserve(entry, inst)
         else:
             self._unreserve(entry)
-            self._working.get(intent.instrument_key, {}).pop(intent.client_order_id, None)
+            self._working.get(entry.key, {}).pop(entry.cid, None)
         return 1
 
     def _end(self, entry: _Entry, status: OrderStatus, ts: datetime, reason: str) -> None:
         entry.order, _ = transition(entry.order, status, ts, reason)
         self._unreserve(entry)
-        intent = entry.order.intent
-        self._working.get(intent.instrument_key, {}).pop(intent.client_order_id, None)
-        self._touch(entry)
+        self._working.get(entry.key, {}).pop(entry.cid, None)
+        if self._store is not None:
+            self._touch(entry)
 
     def _cancel_group(self, source: _Entry, ts: datetime) -> None:
-        for other in list(self._working.get(source.order.intent.instrument_key, {}).values()):
+        for other in list(self._working.get(source.key, {}).values()):
             if other is not source and other.group == source.group:
                 self._end(other, OrderStatus.CANCELED, ts, "OCO: a linked order executed")
 

@@ -48,6 +48,7 @@ from riskdesk.domain.events import Event
 from riskdesk.domain.fills import Fill
 from riskdesk.domain.instruments import Instrument
 from riskdesk.domain.order_lifecycle import (
+    TERMINAL,
     Order,
     OrderAmended,
     OrderRole,
@@ -244,11 +245,12 @@ class OrderManager:
             if cursor is not None:
                 uow.oms.set_cursor(FILL_CURSOR, cursor, self._clock.now())
             uow.commit()
+        live = self._live
         for order in orders:
-            if order.status.terminal:
-                self._live.pop(order.client_order_id, None)
+            if order.status in TERMINAL:
+                live.pop(client_id(order.intent.intent_id), None)
             else:
-                self._live[order.client_order_id] = order
+                live[client_id(order.intent.intent_id)] = order
         if cursor is not None:
             self._cursor = cursor
 
@@ -662,9 +664,14 @@ class OrderManager:
         if refill:
             self.sync(now)
         out: list[Order] = []
+        live = self._live
         for order in results:
             assert order is not None  # noqa: S101 - every slot was filled above
-            out.append(order if order.status.terminal else self.get(order.client_order_id) or order)
+            if order.status in TERMINAL:
+                out.append(order)
+            else:
+                cid = client_id(order.intent.intent_id)
+                out.append(live.get(cid) or self.get(cid) or order)
         return out
 
     def _journal_batch(
@@ -680,8 +687,13 @@ class OrderManager:
         pending: list[tuple[int, Order]] = []
         journal: list[Order] = []
         events: list[Event] = []
+        with self._journal() as uow:  # journaled before? (as get() answers, in one unit)
+            known = [
+                self._live.get(cid) or uow.oms.get_order(cid)
+                for cid in (_client_id(intent.intent_id) for intent in intents)
+            ]
         for i, intent in enumerate(intents):
-            existing = self.get(intent.intent_id)
+            existing = known[i]
             if existing is not None:
                 results[i] = existing
                 continue
@@ -819,7 +831,12 @@ class OrderManager:
             self._save(done, moved_events)
         if refill:
             self.sync(now)
-        return [self.get(o.client_order_id) or results[o.client_order_id] for o in orders]
+        live = self._live
+        with self._journal() as uow:  # as get() answers, in one unit
+            return [
+                live.get(cid) or uow.oms.get_order(cid) or results[cid]
+                for cid in (client_id(o.intent.intent_id) for o in orders)
+            ]
 
     @exact
     def amend_many(

@@ -20,7 +20,7 @@ from riskdesk.domain.conditional import ConditionalOrder, ConditionStatus
 from riskdesk.domain.events import Event
 from riskdesk.domain.fills import Fill
 from riskdesk.domain.instruments import Instrument
-from riskdesk.domain.order_lifecycle import Order, OrderStatus
+from riskdesk.domain.order_lifecycle import Order, OrderStatus, client_id
 from riskdesk.domain.protection import Protection
 from riskdesk.domain.transfers import TransferRequest, TransferStatus
 
@@ -40,8 +40,9 @@ class MemoryOmsRepository:
 
     def put_orders(self, orders: Sequence[Order]) -> None:
         """Insert or replace orders."""
+        order_map = self.order_map
         for o in orders:
-            self.order_map[o.client_order_id] = o
+            order_map[client_id(o.intent.intent_id)] = o
 
     def get_order(self, client_order_id: str) -> Order | None:
         """One order."""

@@ -27,6 +27,8 @@ from typing import ClassVar
 from riskdesk.domain.errors import InvalidValue, StateError
 from riskdesk.domain.events import Event
 from riskdesk.domain.orders import (
+    NEEDS_PRICE,
+    NEEDS_TRIGGER,
     OrderIntent,
     OrderType,
     TimeInForce,
@@ -62,7 +64,7 @@ class OrderStatus(StrEnum):
     @property
     def working(self) -> bool:
         """At the venue and able to fill."""
-        return self in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED, OrderStatus.CANCEL_PENDING)
+        return self in _WORKING
 
 
 class OrderRole(StrEnum):
@@ -78,6 +80,13 @@ class OrderRole(StrEnum):
 
 S = OrderStatus
 _TERMINAL = frozenset({S.FILLED, S.CANCELED, S.REJECTED, S.EXPIRED, S.FAILED})
+_WORKING = frozenset({S.OPEN, S.PARTIALLY_FILLED, S.CANCEL_PENDING})
+_FILL_STATES = frozenset({S.FILLED, S.PARTIALLY_FILLED})
+_AMENDABLE = frozenset({S.OPEN, S.PARTIALLY_FILLED})
+#: Statuses in which an order is finished / working: ``status in TERMINAL`` is what
+#: ``status.terminal`` answers, without the property call (hot paths).
+TERMINAL = _TERMINAL
+WORKING = _WORKING
 ALLOWED: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.CREATED: frozenset({S.PENDING_SUBMIT, S.REJECTED, S.FAILED}),
     S.PENDING_SUBMIT: frozenset(
@@ -165,10 +174,10 @@ def _event(order: Order, old: OrderStatus, ts: datetime, reason: str) -> OrderTr
         ts,
         i.account_id,
         i.intent_id,
-        order.client_order_id,
+        client_id(i.intent_id),
         i.symbol,
-        old.value,
-        order.status.value,
+        old._value_,
+        order.status._value_,
         order.filled_qty,
         reason,
     )
@@ -182,20 +191,23 @@ def transition(
     venue_order_id: str | None = None,
 ) -> tuple[Order, OrderTransitioned]:
     """Move an order to ``status`` (not for fills: use :func:`fill`)."""
-    if status not in ALLOWED[order.status]:
+    old = order.status
+    if status not in ALLOWED[old]:
         raise StateError(
-            f"order {order.intent.intent_id}: {order.status.value} -> {status.value} is not allowed",
+            f"order {order.intent.intent_id}: {old.value} -> {status.value} is not allowed",
             field="status",
         )
-    if status in (OrderStatus.FILLED, OrderStatus.PARTIALLY_FILLED):
+    if status in _FILL_STATES:
         raise StateError("fills change the status through fill()", field="status")
     # Built directly (not dataclasses.replace): this runs several times per order.
+    intent = order.intent
+    filled = order.filled_qty
     updated = Order(
-        order.intent,
+        intent,
         status,
         order.created_at,
         ts,
-        order.filled_qty,
+        filled,
         order.avg_price,
         venue_order_id or order.venue_order_id,
         reason or order.reason,
@@ -203,7 +215,18 @@ def transition(
         order.role,
         order.group,
     )
-    return updated, _event(updated, order.status, ts, reason)
+    event = OrderTransitioned(
+        ts,
+        intent.account_id,
+        intent.intent_id,
+        client_id(intent.intent_id),
+        intent.symbol,
+        old._value_,
+        status._value_,
+        filled,
+        reason,
+    )
+    return updated, event
 
 
 def fill(
@@ -249,10 +272,10 @@ def created_event(order: Order, reason: str = "journaled") -> OrderTransitioned:
         order.created_at,
         i.account_id,
         i.intent_id,
-        order.client_order_id,
+        client_id(i.intent_id),
         i.symbol,
         "",
-        order.status.value,
+        order.status._value_,
         order.filled_qty,
         reason,
     )
@@ -305,7 +328,7 @@ def amend(
     """Change a working order's total quantity, limit or trigger price in place (a native amend:
     same client order id, same place in the life). The new quantity must stay above what has
     filled; a price the order type does not take is refused naming the field."""
-    if order.status not in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED):
+    if order.status not in _AMENDABLE:
         raise StateError(
             f"order {order.intent.intent_id} is {order.status.value}: only open orders can be amended",
             field="status",
@@ -316,9 +339,9 @@ def amend(
             f"the new quantity {qty} must be greater than the filled {order.filled_qty}",
             field="qty",
         )
-    if price is not None and not intent.order_type.needs_price:
+    if price is not None and intent.order_type not in NEEDS_PRICE:
         raise InvalidValue(f"a {intent.order_type.value} order takes no limit price", field="price")
-    if stop_price is not None and not intent.order_type.needs_trigger:
+    if stop_price is not None and intent.order_type not in NEEDS_TRIGGER:
         raise InvalidValue(
             f"a {intent.order_type.value} order takes no trigger price", field="stop_price"
         )
@@ -361,7 +384,7 @@ def amend(
         ts,
         intent.account_id,
         intent.intent_id,
-        order.client_order_id,
+        client_id(intent.intent_id),
         intent.symbol,
         intent.qty,
         new_intent.qty,

@@ -33,17 +33,25 @@ class OrderType(StrEnum):
     @property
     def needs_price(self) -> bool:
         """Limit price required."""
-        return self in (OrderType.LIMIT, OrderType.STOP_LIMIT, OrderType.TAKE_PROFIT_LIMIT)
+        return self in NEEDS_PRICE
 
     @property
     def needs_trigger(self) -> bool:
         """Trigger (stop) price required."""
-        return self in (
-            OrderType.STOP_MARKET,
-            OrderType.STOP_LIMIT,
-            OrderType.TAKE_PROFIT,
-            OrderType.TAKE_PROFIT_LIMIT,
-        )
+        return self in NEEDS_TRIGGER
+
+
+#: Order types that need a limit price / a trigger price (``kind in NEEDS_PRICE`` is what
+#: ``kind.needs_price`` answers, without the property call on hot paths).
+NEEDS_PRICE = frozenset({OrderType.LIMIT, OrderType.STOP_LIMIT, OrderType.TAKE_PROFIT_LIMIT})
+NEEDS_TRIGGER = frozenset(
+    {
+        OrderType.STOP_MARKET,
+        OrderType.STOP_LIMIT,
+        OrderType.TAKE_PROFIT,
+        OrderType.TAKE_PROFIT_LIMIT,
+    }
+)
 
 
 class TimeInForce(StrEnum):
@@ -131,13 +139,14 @@ def validate_intent(intent: OrderIntent, instrument: Instrument) -> OrderIntent:
         raise InvalidValue(f"{qty} is below the minimum quantity {instrument.min_qty}", field="qty")
     kind = intent.order_type
     price = intent.price
-    if kind in _NEEDS_PRICE:
+    if kind in NEEDS_PRICE:
         if price is None:
             raise InvalidValue(f"a {kind.value} order needs a limit price", field="price")
-        _on_tick(price, instrument, "price")
+        if not price.is_finite() or price <= ZERO or price % instrument.tick_size:
+            _on_tick(price, instrument, "price")  # raises naming what is wrong
     elif price is not None:
         raise InvalidValue(f"a {kind.value} order takes no limit price", field="price")
-    if kind in _NEEDS_TRIGGER:
+    if kind in NEEDS_TRIGGER:
         if intent.stop_price is None:
             raise InvalidValue(f"a {kind.value} order needs a trigger price", field="stop_price")
         _on_tick(intent.stop_price, instrument, "stop_price")
@@ -155,10 +164,6 @@ def validate_intent(intent: OrderIntent, instrument: Instrument) -> OrderIntent:
             field="qty",
         )
     return intent
-
-
-_NEEDS_PRICE = frozenset(k for k in OrderType if k.needs_price)
-_NEEDS_TRIGGER = frozenset(k for k in OrderType if k.needs_trigger)
 
 
 def _on_tick(value: Decimal, instrument: Instrument, field: str) -> None:

@@ -56,6 +56,7 @@ from riskdesk.domain.matching import (
     match_quote,
 )
 from riskdesk.domain.order_lifecycle import (
+    WORKING,
     Order,
     OrderStatus,
     amend,
@@ -65,7 +66,14 @@ from riskdesk.domain.order_lifecycle import (
     order_to_dict,
     transition,
 )
-from riskdesk.domain.orders import OrderIntent, OrderType, TimeInForce, validate_intent
+from riskdesk.domain.orders import (
+    NEEDS_PRICE,
+    NEEDS_TRIGGER,
+    OrderIntent,
+    OrderType,
+    TimeInForce,
+    validate_intent,
+)
 from riskdesk.domain.risk.rate_limit import TokenBucket
 from riskdesk.domain.symbols import SymbolKind
 from riskdesk.domain.values import ZERO, Liquidity, PositionSide, Side, exact, frozen_factory
@@ -85,10 +93,7 @@ InstrumentLookup = Callable[[str], Instrument | None]
 
 _STOPS = frozenset({OrderType.STOP_MARKET, OrderType.STOP_LIMIT})
 _TAKE_PROFITS = frozenset({OrderType.TAKE_PROFIT, OrderType.TAKE_PROFIT_LIMIT})
-_NEEDS_PRICE = frozenset(k for k in OrderType if k.needs_price)
-_NEEDS_TRIGGER = frozenset(k for k in OrderType if k.needs_trigger)
 _IMMEDIATE = frozenset({TimeInForce.IOC, TimeInForce.FOK})
-_WORKING = frozenset(s for s in OrderStatus if s.working)
 
 # Views and fills are built on every request: the same objects as the classes' constructors
 # build, without their per-field ``object.__setattr__``.
@@ -676,7 +681,7 @@ class PaperBroker:
             raise OrderRejected("the venue does not accept post-only orders", field="post_only")
         if intent.reduce_only and not caps.reduce_only:
             raise OrderRejected("the venue does not accept reduce-only orders", field="reduce_only")
-        conditional = kind in _NEEDS_TRIGGER
+        conditional = kind in NEEDS_TRIGGER
         if conditional and intent.trigger not in caps.stop_triggers:
             raise OrderRejected(
                 f"the venue cannot trigger on the {intent.trigger.value} price", field="trigger"
@@ -788,7 +793,7 @@ class PaperBroker:
             )
             self._live[inst.key] = live
         self._match_quote(entry, inst, live[1])
-        if entry.order.status in _WORKING and intent.order_type in _NEEDS_PRICE:
+        if entry.order.status in WORKING and intent.order_type in NEEDS_PRICE:
             entry.state.rested = True
 
     @exact
@@ -820,7 +825,7 @@ class PaperBroker:
         entry = self._orders.get(client_order_id)
         if entry is None:
             raise OrderNotFound(f"no order {client_order_id}", field="client_order_id")
-        if entry.order.status in _WORKING:
+        if entry.order.status in WORKING:
             self._end(entry, OrderStatus.CANCELED, self._clock.now(), "canceled by the client")
         return self._view(entry)
 
@@ -864,7 +869,7 @@ class PaperBroker:
         entry = self._orders.get(cid)
         if entry is None:
             raise OrderNotFound(f"no order {cid}", field="client_order_id")
-        if entry.order.status not in _WORKING:
+        if entry.order.status not in WORKING:
             raise OrderRejected(f"order {cid} is {entry.order.status.value}", field="status")
         now = self._clock.now()
         try:
@@ -1099,7 +1104,7 @@ class PaperBroker:
         self._journal("fill", _fill_doc(f) if self._store is not None else None)
         self._fills.append((seq, f))
         entry.order, _ = fill(entry.order, qty, ex.price, ex.ts)
-        if entry.order.status in _WORKING:
+        if entry.order.status in WORKING:
             self._reserve(entry, inst)
         else:
             self._unreserve(entry)

@@ -141,6 +141,42 @@ def frozen_factory(cls: type[_T]) -> Callable[..., _T]:
     return cast(Callable[..., _T], make)
 
 
+def fast_replace(cls: type[_T]) -> Callable[..., _T]:
+    """``dataclasses.replace`` for a slotted dataclass without ``__post_init__``: a copy of an
+    instance with the fields named as keywords changed, the others carried over, built slot by
+    slot (for value objects evolved on hot paths, such as a position on every fill)."""
+    if not dataclasses.is_dataclass(cls) or "__slots__" not in cls.__dict__:
+        raise TypeError(f"{cls.__name__} is not a slotted dataclass")
+    if hasattr(cls, "__post_init__"):
+        raise TypeError(f"{cls.__name__} validates in __post_init__: use dataclasses.replace")
+    names: dict[str, object] = {"__fr_keep": _FACTORY, "__fr_new": object.__new__, "__fr_cls": cls}
+    params: list[str] = []
+    body: list[str] = []
+    for f in dataclasses.fields(cls):
+        slot = getattr(cls, f.name)
+        if type(slot).__name__ != "member_descriptor" or not f.init:
+            raise TypeError(f"{cls.__name__}.{f.name}: unsupported field")
+        names[f"__fr_set_{f.name}"] = slot.__set__
+        params.append(f"{f.name}=__fr_keep")
+        body.append(
+            f"    __fr_set_{f.name}(self, __fr_obj.{f.name} if {f.name} is __fr_keep else {f.name})"
+        )
+    source = "\n".join(
+        [
+            f"def replace(__fr_obj, *, {', '.join(params)}):",
+            "    self = __fr_new(__fr_cls)",
+            *body,
+            "    return self",
+        ]
+    )
+    code = compile(source, f"<fast_replace {cls.__qualname__}>", "exec")
+    exec(code, names)  # noqa: S102 - generated from the dataclass's own field names
+    fn = names["replace"]
+    assert isinstance(fn, types.FunctionType)  # noqa: S101
+    fn.__qualname__ = f"replace_{cls.__qualname__}"
+    return cast(Callable[..., _T], fn)
+
+
 def to_decimal(value: Number, field: str = "value") -> Decimal:
     """Convert an edge input to a finite ``Decimal``, naming ``field`` in the error.
 

@@ -53,9 +53,18 @@ from riskdesk.domain.values import (
     PositionSide,
     Side,
     exact,
+    fast_init,
+    frozen_factory,
 )
 
 SlotKey = tuple[str, PositionSide]
+
+# Events of every fill, built as their constructors build them (without one
+# ``object.__setattr__`` per field).
+_fill_applied = frozen_factory(FillApplied)
+_position_opened = frozen_factory(PositionOpened)
+_position_changed = frozen_factory(PositionChanged)
+_position_closed = frozen_factory(PositionClosed)
 
 
 class PositionMode(StrEnum):
@@ -65,6 +74,7 @@ class PositionMode(StrEnum):
     HEDGE = "hedge"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Account:
     """An account at a venue (or a paper account). ``reporting_currency`` is what views total in."""
@@ -165,7 +175,8 @@ class Book:
     @exact
     def apply_fill(self, fill: Fill, instrument: Instrument) -> BookChange:
         """Book one fill. Replaying a fill already applied returns an empty, ``duplicate`` change."""
-        if fill.key in self.applied:
+        key = fill.key
+        if key in self.applied:
             return BookChange(duplicate=True)
         if fill.symbol != instrument.symbol or fill.venue != instrument.venue:
             raise UnknownInstrument(
@@ -191,14 +202,15 @@ class Book:
             legs = self._charge_base_fee(instrument, legs, fee_in_base, fill)
 
         change = BookChange()
+        side = fill.side._value_
         change.events.append(
-            FillApplied(
+            _fill_applied(
                 fill.ts,
                 fill.account_id,
                 fill.venue,
                 fill.fill_id,
                 fill.symbol,
-                fill.side.value,
+                side,
                 fill.qty,
                 fill.price,
                 fill.fee,
@@ -210,16 +222,16 @@ class Book:
             change.add_cash(instrument.settle, leg.cash_flow)
             change.trades.append(
                 TradeRecord(
-                    account_id=fill.account_id,
-                    position_id=(leg.position or leg.closed or old).position_id,  # type: ignore[union-attr]
-                    ts=fill.ts,
-                    action=leg.action,
-                    instrument_key=instrument.key,
-                    side=fill.side.value,
-                    qty=abs(leg_qty),
-                    price=fill.price,
-                    realized_pnl=leg.realized,
-                    fee=leg_fee,
+                    fill.account_id,
+                    (leg.position or leg.closed or old).position_id,  # type: ignore[union-attr]
+                    fill.ts,
+                    leg.action,
+                    instrument.key,
+                    side,
+                    abs(leg_qty),
+                    fill.price,
+                    leg.realized,
+                    leg_fee,
                 )
             )
             change.events.append(self._leg_event(fill, old, leg))
@@ -230,7 +242,7 @@ class Book:
             old = leg.position
         if fill.fee and not fee_in_base:
             change.add_cash(fee_currency, -fill.fee)
-        self._commit(change, fill.key, slot_key=(instrument.key, slot), final=old)
+        self._commit(change, key, slot_key=(instrument.key, slot), final=old)
         return change
 
     def _slot_for(self, position_side: PositionSide, instrument: Instrument) -> PositionSide:
@@ -261,15 +273,16 @@ class Book:
         signed: Decimal,
         fee: Decimal,
     ) -> list[tuple[LegResult, Decimal, Decimal]]:
-        what = f"{fill.side.value} {fill.qty} {instrument.symbol}"
-        if (slot is PositionSide.LONG and signed < 0) or (
-            slot is PositionSide.SHORT and signed > 0
-        ):
-            check_can_reduce(current, signed, what + f" ({slot.value} side)")
-        if instrument.kind is SymbolKind.SPOT and signed < 0:
-            check_can_reduce(current, signed, what + " (spot cannot go short)")
-        if slot is PositionSide.SHORT and current is None and signed > 0:
-            check_can_reduce(None, signed, what)
+        if slot is not PositionSide.NET or instrument.kind is SymbolKind.SPOT:
+            what = f"{fill.side.value} {fill.qty} {instrument.symbol}"
+            if (slot is PositionSide.LONG and signed < 0) or (
+                slot is PositionSide.SHORT and signed > 0
+            ):
+                check_can_reduce(current, signed, what + f" ({slot.value} side)")
+            if instrument.kind is SymbolKind.SPOT and signed < 0:
+                check_can_reduce(current, signed, what + " (spot cannot go short)")
+            if slot is PositionSide.SHORT and current is None and signed > 0:
+                check_can_reduce(None, signed, what)
 
         if current is None:
             return [(self._open(fill, instrument, slot, signed, fee), signed, fee)]
@@ -354,19 +367,19 @@ class Book:
         acct = fill.account_id
         if leg.closed is not None:
             c = leg.closed
-            return PositionClosed(
+            return _position_closed(
                 fill.ts, acct, c.position_id, fill.symbol, c.realized_pnl, c.fees, c.funding
             )
         assert leg.position is not None  # noqa: S101 - a leg either closes or leaves a position
         p = leg.position
         if old is None or leg.position.position_id != old.position_id:
-            return PositionOpened(fill.ts, acct, p.position_id, fill.symbol, p.qty, p.entry_price)
-        return PositionChanged(
+            return _position_opened(fill.ts, acct, p.position_id, fill.symbol, p.qty, p.entry_price)
+        return _position_changed(
             fill.ts,
             acct,
             p.position_id,
             fill.symbol,
-            leg.action.value.upper(),
+            leg.action._value_.upper(),
             old.qty,
             p.qty,
             old.entry_price,

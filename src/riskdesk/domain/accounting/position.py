@@ -15,7 +15,7 @@ Spot WAC (seed 003) is the linear case: ``WAC' = (Q·WAC + Qb·Pb)/(Q+Qb)``, rea
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -24,7 +24,15 @@ from riskdesk.domain.errors import InsufficientPosition
 from riskdesk.domain.fills import MarginMode
 from riskdesk.domain.instruments import Instrument, Settlement
 from riskdesk.domain.symbols import SymbolKind
-from riskdesk.domain.values import ACCOUNTING_CONTEXT, LEDGER_QUANTUM, ONE, ZERO, PositionSide
+from riskdesk.domain.values import (
+    ACCOUNTING_CONTEXT,
+    LEDGER_QUANTUM,
+    ONE,
+    ZERO,
+    PositionSide,
+    fast_init,
+    fast_replace,
+)
 
 #: Display precision of derived average prices (far below any tick).
 PRICE_QUANTUM = Decimal("1e-12")
@@ -49,6 +57,7 @@ def _q(value: Decimal) -> Decimal:
     return value.quantize(LEDGER_QUANTUM, context=ACCOUNTING_CONTEXT)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Position:
     """An open position (``qty != 0``) in one instrument slot (NET, or LONG/SHORT in hedge mode).
@@ -94,9 +103,7 @@ class Position:
 
     def evolve(self, **changes: object) -> Position:
         """A copy with ``changes`` applied (a faster ``dataclasses.replace`` for the hot path)."""
-        values = {name: getattr(self, name) for name in _POSITION_FIELDS}
-        values.update(changes)
-        return Position(**values)
+        return _evolve(self, **changes)
 
     def unrealized_pnl(self, instrument: Instrument, mark: Decimal) -> Decimal:
         """Unrealized P&L at ``mark`` in the settlement currency (exact for linear contracts)."""
@@ -109,9 +116,10 @@ class Position:
         )
 
 
-_POSITION_FIELDS = tuple(f.name for f in fields(Position))
+_evolve = fast_replace(Position)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ClosedPosition:
     """A position's whole life, once flat again (seed 002 ``closed_positions``)."""
@@ -135,6 +143,7 @@ class ClosedPosition:
     exit_reason: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class TradeRecord:
     """One line of the trade log (seed 002 ``trade_records``): what a fill did, with P&L."""
@@ -151,6 +160,7 @@ class TradeRecord:
     fee: Decimal
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class LegResult:
     """Outcome of applying one leg (a fill that does not cross zero) to one slot."""

@@ -61,6 +61,7 @@ from riskdesk.domain.order_lifecycle import (
     fill,
     late_fill,
     new_order,
+    submitted,
     transition,
 )
 from riskdesk.domain.orders import (
@@ -698,16 +699,18 @@ class OrderManager:
                 results[i] = existing
                 continue
             kind = role or (OrderRole.REDUCE if intent.reduce_only else OrderRole.ENTRY)
-            created = new_order(intent, now, kind)
-            events.append(created_event(created))
             given = None if prechecks is None else prechecks.get(intent.intent_id)
             decision = given if given is not None else self.risk.check(intent, now)
             if isinstance(decision, Denied):
+                created = new_order(intent, now, kind)
                 why = f"pre-trade risk [{decision.code.value}] {decision.reason}"
                 order, event = transition(created, OrderStatus.REJECTED, now, why)
+                events.append(created_event(created))
                 results[i] = order
             else:
-                order, event = transition(created, OrderStatus.PENDING_SUBMIT, now)
+                # CREATED then PENDING_SUBMIT, as new_order + created_event + transition.
+                order, created_ev, event = submitted(intent, now, kind)
+                events.append(created_ev)
                 pending.append((i, order))
             events.append(event)
             journal.append(order)

@@ -28,7 +28,7 @@ from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal
 
 from riskdesk.domain.instruments import Instrument
 from riskdesk.domain.order_lifecycle import Order
-from riskdesk.domain.orders import OrderType, TimeInForce, TriggerPrice
+from riskdesk.domain.orders import NEEDS_TRIGGER, OrderType, TimeInForce, TriggerPrice
 from riskdesk.domain.values import ZERO, Liquidity, Side, exact, fast_init
 
 BPS = Decimal("0.0001")
@@ -138,7 +138,11 @@ def _is_stop(kind: OrderType) -> bool:
 
 
 def _is_conditional(kind: OrderType) -> bool:
-    return kind.needs_trigger
+    return kind in NEEDS_TRIGGER
+
+
+_AS_MARKET = frozenset({OrderType.MARKET, OrderType.STOP_MARKET, OrderType.TAKE_PROFIT})
+_IMMEDIATE = frozenset({TimeInForce.IOC, TimeInForce.FOK})
 
 
 def _crossed(side: Side, kind: OrderType, trigger: Decimal, price: Decimal) -> bool:
@@ -184,21 +188,25 @@ def match_quote(
     if quote.ts < state.active_from:
         return _NOTHING
     intent = order.intent
-    qty = order.remaining if remaining is None else min(remaining, order.remaining)
+    left = intent.qty - order.filled_qty  # order.remaining
+    qty = left if remaining is None else min(remaining, left)
     if qty <= 0:
         return _NOTHING
     kind = intent.order_type
     triggered_now = False
-    if _is_conditional(kind) and not state.triggered:
+    if kind in NEEDS_TRIGGER and not state.triggered:
         assert intent.stop_price is not None  # noqa: S101 - validated intents carry a trigger
         if not _crossed(intent.side, kind, intent.stop_price, quote.reference(intent.trigger)):
             return _NOTHING
         triggered_now = True
     buy = intent.side is Side.BUY
     touch = quote.ask if buy else quote.bid
+    if kind not in _AS_MARKET and intent.tif not in _IMMEDIATE:
+        limit = intent.price
+        if limit is not None and not (touch <= limit if buy else touch >= limit):
+            return _TRIGGERED if triggered_now else _NOTHING  # not marketable: it rests
     size = quote.ask_size if buy else quote.bid_size
-    as_market = kind in (OrderType.MARKET, OrderType.STOP_MARKET, OrderType.TAKE_PROFIT)
-    if as_market:
+    if kind in _AS_MARKET:
         take = _cap(qty, size, model, instrument)
         if intent.tif is TimeInForce.FOK and take < qty:
             return MatchResult(
@@ -217,14 +225,14 @@ def match_quote(
         leftover = qty - take
         return MatchResult(
             fills,
-            cancel=leftover > 0 and intent.tif in (TimeInForce.IOC, TimeInForce.FOK),
+            cancel=leftover > 0 and intent.tif in _IMMEDIATE,
             triggered=triggered_now,
         )
     limit = intent.price
     assert limit is not None  # noqa: S101 - limit orders carry a price
     marketable = touch <= limit if buy else touch >= limit
     if not marketable:
-        if intent.tif in (TimeInForce.IOC, TimeInForce.FOK):
+        if intent.tif in _IMMEDIATE:
             return MatchResult(
                 cancel=True, triggered=triggered_now, reason=f"{intent.tif.value}: not marketable"
             )

@@ -281,6 +281,27 @@ def created_event(order: Order, reason: str = "journaled") -> OrderTransitioned:
     )
 
 
+def submitted(
+    intent: OrderIntent,
+    ts: datetime,
+    role: OrderRole = OrderRole.OTHER,
+    group: str | None = None,
+) -> tuple[Order, OrderTransitioned, OrderTransitioned]:
+    """An intent journaled and approved for sending in one step: the PENDING_SUBMIT order and
+    its two events — exactly what :func:`new_order`, :func:`created_event` and
+    :func:`transition` to PENDING_SUBMIT give (the first commit of every order sent)."""
+    account_id, intent_id, symbol = intent.account_id, intent.intent_id, intent.symbol
+    cid = client_id(intent_id)
+    created = OrderTransitioned(
+        ts, account_id, intent_id, cid, symbol, "", "created", ZERO, "journaled"
+    )
+    pending = OrderTransitioned(
+        ts, account_id, intent_id, cid, symbol, "created", "pending_submit", ZERO, ""
+    )
+    order = Order(intent, OrderStatus.PENDING_SUBMIT, ts, ts, ZERO, None, None, "", 1, role, group)
+    return order, created, pending
+
+
 def late_fill(order: Order, qty: Decimal, price: Decimal, ts: datetime) -> Order:
     """Record a fill the venue reports after the order ended (it executed just before a cancel
     or an expiry took effect): the quantity and average change, the status stays."""
@@ -328,6 +349,33 @@ def amend(
     """Change a working order's total quantity, limit or trigger price in place (a native amend:
     same client order id, same place in the life). The new quantity must stay above what has
     filled; a price the order type does not take is refused naming the field."""
+    updated = amended(order, ts, qty, price, stop_price)
+    intent, new_intent = order.intent, updated.intent
+    event = OrderAmended(
+        ts,
+        intent.account_id,
+        intent.intent_id,
+        client_id(intent.intent_id),
+        intent.symbol,
+        intent.qty,
+        new_intent.qty,
+        intent.price,
+        new_intent.price,
+        intent.stop_price,
+        new_intent.stop_price,
+    )
+    return updated, event
+
+
+def amended(
+    order: Order,
+    ts: datetime,
+    qty: Decimal | None = None,
+    price: Decimal | None = None,
+    stop_price: Decimal | None = None,
+) -> Order:
+    """The order :func:`amend` returns, without its event (a venue's own record of the order,
+    which journals nothing)."""
     if order.status not in _AMENDABLE:
         raise StateError(
             f"order {order.intent.intent_id} is {order.status.value}: only open orders can be amended",
@@ -367,7 +415,7 @@ def amend(
         i.source,
         i.created_at,
     )
-    updated = Order(
+    return Order(
         new_intent,
         order.status,
         order.created_at,
@@ -380,20 +428,6 @@ def amend(
         order.role,
         order.group,
     )
-    event = OrderAmended(
-        ts,
-        intent.account_id,
-        intent.intent_id,
-        client_id(intent.intent_id),
-        intent.symbol,
-        intent.qty,
-        new_intent.qty,
-        intent.price,
-        new_intent.price,
-        intent.stop_price,
-        new_intent.stop_price,
-    )
-    return updated, event
 
 
 def path_to(current: OrderStatus, target: OrderStatus) -> list[OrderStatus]:
@@ -434,6 +468,10 @@ def advance(
     venue_order_id: str | None = None,
 ) -> tuple[Order, list[OrderTransitioned]]:
     """Move ``order`` to ``target`` along :func:`path_to`, one event per step."""
+    if target in ALLOWED[order.status] and target not in _FILL_STATES:
+        # One legal step (the usual case): the path is the target itself.
+        order, event = transition(order, target, ts, reason, venue_order_id)
+        return order, [event]
     events: list[OrderTransitioned] = []
     for status in _path(order.status, target):
         order, event = transition(order, status, ts, reason, venue_order_id)

@@ -59,7 +59,7 @@ from riskdesk.domain.order_lifecycle import (
     WORKING,
     Order,
     OrderStatus,
-    amend,
+    amended,
     client_id,
     fill,
     order_from_dict,
@@ -873,14 +873,12 @@ class PaperBroker:
             raise OrderRejected(f"order {cid} is {entry.order.status.value}", field="status")
         now = self._clock.now()
         try:
-            amended, _ = amend(
-                entry.order, now, qty=change.qty, price=change.price, stop_price=change.stop_price
-            )
+            updated = amended(entry.order, now, change.qty, change.price, change.stop_price)
         except RiskdeskError as exc:
             raise OrderRejected(exc.reason, field=exc.field) from exc
         inst = self._instrument(entry.key)
-        self._accepts(amended.intent, inst)
-        entry.order = amended
+        self._accepts(updated.intent, inst)
+        entry.order = updated
         entry.state.rested = False
         self._reserve(entry, inst)
         self._arrive(entry, inst, now)

@@ -71,7 +71,7 @@ from riskdesk.domain.orders import (
     validate_intent,
 )
 from riskdesk.domain.risk.decisions import Approved, Decision, Denied
-from riskdesk.domain.values import PositionSide, Side, exact
+from riskdesk.domain.values import PositionSide, Side, exact, frozen_factory
 from riskdesk.ports.broker import AmendRequest, Broker, OrderRequest, Sleeper, VenueOrder
 from riskdesk.ports.clock import Clock
 from riskdesk.ports.store import OmsUnitOfWorkFactory
@@ -88,6 +88,8 @@ STOP_REPLACE = "stop_replace"  # new protective stop working, old one not cancel
 Checkpoint = Callable[[str], None]
 
 FILL_CURSOR = "fills"
+
+_amend_request = frozen_factory(AmendRequest)  # AmendRequest(...), built the cheap way
 
 
 def no_checkpoint(_: str) -> None:
@@ -870,7 +872,7 @@ class OrderManager:
         results: list[Order] = []
         for chunk, spec in zip(self._batches(planned), self._batches(list(changes)), strict=True):
             requests = [
-                AmendRequest(o.client_order_id, o.intent.symbol, q, p, sp)
+                _amend_request(client_id(o.intent.intent_id), o.intent.symbol, q, p, sp)
                 for (o, _, _), (_, q, p, sp) in zip(chunk, spec, strict=True)
             ]
             try:

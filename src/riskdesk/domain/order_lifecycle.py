@@ -35,7 +35,14 @@ from riskdesk.domain.orders import (
     TriggerPrice,
     client_order_id_for,
 )
-from riskdesk.domain.values import ACCOUNTING_CONTEXT, ZERO, PositionSide, Side, fast_init
+from riskdesk.domain.values import (
+    ACCOUNTING_CONTEXT,
+    ZERO,
+    PositionSide,
+    Side,
+    fast_init,
+    frozen_factory,
+)
 
 #: The client order id of an intent id, memoised: an order's id is read at every step of its
 #: life and hashing it each time was a measurable share of the order path.
@@ -151,6 +158,13 @@ class Order:
         return self.intent.qty - self.filled_qty
 
 
+# The constructors of the hot path (transitions, amendments), the cheap way: the same objects
+# ``Order(...)`` and ``OrderTransitioned(...)`` build (see ``values.frozen_factory``).
+_order = frozen_factory(Order)
+_transitioned = frozen_factory(OrderTransitioned)
+_intent = frozen_factory(OrderIntent)
+
+
 def new_order(
     intent: OrderIntent,
     ts: datetime,
@@ -158,19 +172,12 @@ def new_order(
     group: str | None = None,
 ) -> Order:
     """A CREATED order for an intent."""
-    return Order(
-        intent=intent,
-        status=OrderStatus.CREATED,
-        created_at=ts,
-        updated_at=ts,
-        role=role,
-        group=group,
-    )
+    return _order(intent, OrderStatus.CREATED, ts, ts, ZERO, None, None, "", 0, role, group)
 
 
 def _event(order: Order, old: OrderStatus, ts: datetime, reason: str) -> OrderTransitioned:
     i = order.intent
-    return OrderTransitioned(
+    return _transitioned(
         ts,
         i.account_id,
         i.intent_id,
@@ -202,7 +209,7 @@ def transition(
     # Built directly (not dataclasses.replace): this runs several times per order.
     intent = order.intent
     filled = order.filled_qty
-    updated = Order(
+    updated = _order(
         intent,
         status,
         order.created_at,
@@ -215,7 +222,7 @@ def transition(
         order.role,
         order.group,
     )
-    event = OrderTransitioned(
+    event = _transitioned(
         ts,
         intent.account_id,
         intent.intent_id,
@@ -249,7 +256,7 @@ def fill(
         )
     previous = order.avg_price or ZERO
     avg = ACCOUNTING_CONTEXT.divide(previous * order.filled_qty + price * qty, total)
-    updated = Order(
+    updated = _order(
         order.intent,
         status,
         order.created_at,
@@ -268,7 +275,7 @@ def fill(
 def created_event(order: Order, reason: str = "journaled") -> OrderTransitioned:
     """The event recording that an order entered the journal (``old`` is empty)."""
     i = order.intent
-    return OrderTransitioned(
+    return _transitioned(
         order.created_at,
         i.account_id,
         i.intent_id,
@@ -292,13 +299,13 @@ def submitted(
     :func:`transition` to PENDING_SUBMIT give (the first commit of every order sent)."""
     account_id, intent_id, symbol = intent.account_id, intent.intent_id, intent.symbol
     cid = client_id(intent_id)
-    created = OrderTransitioned(
+    created = _transitioned(
         ts, account_id, intent_id, cid, symbol, "", "created", ZERO, "journaled"
     )
-    pending = OrderTransitioned(
+    pending = _transitioned(
         ts, account_id, intent_id, cid, symbol, "created", "pending_submit", ZERO, ""
     )
-    order = Order(intent, OrderStatus.PENDING_SUBMIT, ts, ts, ZERO, None, None, "", 1, role, group)
+    order = _order(intent, OrderStatus.PENDING_SUBMIT, ts, ts, ZERO, None, None, "", 1, role, group)
     return order, created, pending
 
 
@@ -338,6 +345,9 @@ class OrderAmended(Event):
     new_stop_price: Decimal | None
 
 
+_amended_event = frozen_factory(OrderAmended)
+
+
 def amend(
     order: Order,
     ts: datetime,
@@ -351,7 +361,7 @@ def amend(
     filled; a price the order type does not take is refused naming the field."""
     updated = amended(order, ts, qty, price, stop_price)
     intent, new_intent = order.intent, updated.intent
-    event = OrderAmended(
+    event = _amended_event(
         ts,
         intent.account_id,
         intent.intent_id,
@@ -395,7 +405,7 @@ def amended(
         )
     i = intent
     # Built field by field (not dataclasses.replace): amendments are on the hot path.
-    new_intent = OrderIntent(
+    new_intent = _intent(
         i.intent_id,
         i.account_id,
         i.venue,
@@ -415,7 +425,7 @@ def amended(
         i.source,
         i.created_at,
     )
-    return Order(
+    return _order(
         new_intent,
         order.status,
         order.created_at,

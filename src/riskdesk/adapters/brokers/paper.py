@@ -99,6 +99,7 @@ _IMMEDIATE = frozenset({TimeInForce.IOC, TimeInForce.FOK})
 # build, without their per-field ``object.__setattr__``.
 _new_view = frozen_factory(VenueOrder)
 _new_fill = frozen_factory(Fill)
+_new_order = frozen_factory(Order)
 
 
 @dataclass(frozen=True, slots=True)
@@ -747,7 +748,7 @@ class PaperBroker:
         self._order_seq += 1
         seq = self._order_seq
         # Accepted: the venue's own record starts OPEN (its intermediate states are not ours).
-        order = Order(intent, OrderStatus.OPEN, now, now, ZERO, None, f"P{seq}", "", 2)
+        order = _new_order(intent, OrderStatus.OPEN, now, now, ZERO, None, f"P{seq}", "", 2)
         entry = _Entry(
             order,
             WorkingState(now + self.config.model.latency),

@@ -291,6 +291,8 @@ class ConditionalEngine:
 
     def on_sync(self, result: SyncResult) -> None:
         """Arm OTO/bracket children of filled parents; apply OUO reductions."""
+        if not self._conds:
+            return  # nothing armed or waiting: no child to arm, no sibling to reduce
         for order, fill in result.fills:
             self._arm_children(order)
             self._ouo(order, fill.qty)

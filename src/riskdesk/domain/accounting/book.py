@@ -30,6 +30,7 @@ from riskdesk.domain.accounting.position import (
     open_leg,
     position_id_for,
     reduce_leg,
+    trade_record,
 )
 from riskdesk.domain.errors import InvalidValue, PositionModeMismatch, UnknownInstrument
 from riskdesk.domain.events import (
@@ -221,7 +222,7 @@ class Book:
         for leg, leg_qty, leg_fee in legs:
             change.add_cash(instrument.settle, leg.cash_flow)
             change.trades.append(
-                TradeRecord(
+                trade_record(
                     fill.account_id,
                     (leg.position or leg.closed or old).position_id,  # type: ignore[union-attr]
                     fill.ts,

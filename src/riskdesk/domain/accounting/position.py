@@ -32,6 +32,7 @@ from riskdesk.domain.values import (
     PositionSide,
     fast_init,
     fast_replace,
+    frozen_factory,
 )
 
 #: Display precision of derived average prices (far below any tick).
@@ -172,6 +173,13 @@ class LegResult:
     cash_flow: Decimal
 
 
+# Built on every fill: the same objects as the constructors build, the cheap way.
+_position = frozen_factory(Position)
+_closed = frozen_factory(ClosedPosition)
+_leg = frozen_factory(LegResult)
+trade_record = frozen_factory(TradeRecord)
+
+
 def _entry_price(instrument: Instrument, qty: Decimal, basis: Decimal) -> Decimal:
     return instrument.price_from_basis(qty, basis).quantize(
         PRICE_QUANTUM, context=ACCOUNTING_CONTEXT
@@ -202,7 +210,7 @@ def open_leg(
     basis = instrument.entry_value(signed_qty, price)
     margined = instrument.settlement is Settlement.MARGIN
     isolated = margined and margin_mode is MarginMode.ISOLATED
-    position = Position(
+    position = _position(
         position_id=position_id,
         account_id=account_id,
         instrument_key=instrument.key,
@@ -223,7 +231,7 @@ def open_leg(
         fill_count=1,
     )
     cash = ZERO if margined else -signed_qty * instrument.contract_size * price
-    return LegResult(position, None, TradeAction.OPEN, ZERO, cash)
+    return _leg(position, None, TradeAction.OPEN, ZERO, cash)
 
 
 def add_leg(
@@ -254,7 +262,7 @@ def add_leg(
         fill_count=position.fill_count + 1,
     )
     cash = ZERO if margined else -signed_qty * instrument.contract_size * price
-    return LegResult(new, None, TradeAction.ADD, ZERO, cash)
+    return _leg(new, None, TradeAction.ADD, ZERO, cash)
 
 
 def reduce_leg(
@@ -296,8 +304,8 @@ def reduce_leg(
     )
     if remaining_qty != 0:
         new = new.evolve(entry_price=_entry_price(instrument, remaining_qty, new.basis))
-        return LegResult(new, None, TradeAction.REDUCE, realized, cash)
-    return LegResult(
+        return _leg(new, None, TradeAction.REDUCE, realized, cash)
+    return _leg(
         None, close_position(instrument, new, ts, exit_reason), TradeAction.CLOSE, realized, cash
     )
 
@@ -318,7 +326,7 @@ def close_position(
         if committed == 0
         else (net * 100 / committed).quantize(Decimal("1e-6"), context=ACCOUNTING_CONTEXT)
     )
-    return ClosedPosition(
+    return _closed(
         position_id=final.position_id,
         account_id=final.account_id,
         instrument_key=final.instrument_key,

@@ -738,7 +738,7 @@ class OrderManager:
                 results[i] = self._after_error(sent, answer)
                 continue
             venue_id = answer.venue_order_id or None
-            if answer.filled_qty == 0 and answer.status.terminal:
+            if answer.filled_qty == 0 and answer.status in TERMINAL:
                 order, moved = advance(sent, answer.status, now, answer.reason, venue_id)
             else:
                 order, moved = advance(
@@ -791,14 +791,15 @@ class OrderManager:
         events: list[Event] = []
         queued: set[str] = set()
         for found in orders:
-            cid = found.client_order_id
-            if found.status.terminal:
+            cid = client_id(found.intent.intent_id)
+            status = found.status
+            if status in TERMINAL:
                 results[cid] = found
-            elif found.status in (OrderStatus.CREATED, OrderStatus.PENDING_SUBMIT):
+            elif status is OrderStatus.CREATED or status is OrderStatus.PENDING_SUBMIT:
                 results[cid] = self.cancel(cid, reason, now)
             elif cid not in queued:
                 queued.add(cid)
-                if found.status is OrderStatus.CANCEL_PENDING:
+                if status is OrderStatus.CANCEL_PENDING:
                     pending.append(found)
                     continue
                 marked, event = transition(found, OrderStatus.CANCEL_PENDING, now, reason)
@@ -809,7 +810,7 @@ class OrderManager:
         for chunk in self._batches(pending):
             try:
                 answers = self.broker.cancel_batch(
-                    [(o.client_order_id, o.intent.symbol) for o in chunk]
+                    [(client_id(o.intent.intent_id), o.intent.symbol) for o in chunk]
                 )
             except BrokerError:
                 for asked in chunk:
@@ -818,13 +819,13 @@ class OrderManager:
             done: list[Order] = []
             moved_events: list[Event] = []
             for asked, answer in zip(chunk, answers, strict=True):
-                cid = asked.client_order_id
+                cid = client_id(asked.intent.intent_id)
                 if isinstance(answer, OrderNotFound):
                     order, moved = advance(asked, OrderStatus.CANCELED, now, "no such order")
                 elif isinstance(answer, BrokerError):
                     results[cid] = asked  # stays CANCEL_PENDING: the next sync resolves it
                     continue
-                elif answer.filled_qty > asked.filled_qty or not answer.status.terminal:
+                elif answer.filled_qty > asked.filled_qty or answer.status not in TERMINAL:
                     refill = True  # it filled first: the fills bring it to its final state
                     results[cid] = asked
                     continue
@@ -856,7 +857,10 @@ class OrderManager:
         planned: list[tuple[Order, Order, OrderAmended]] = []
         for ref, qty, price, stop_price in changes:
             order = self.require(ref)
-            if order.status not in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED):
+            if (
+                order.status is not OrderStatus.OPEN
+                and order.status is not OrderStatus.PARTIALLY_FILLED
+            ):
                 raise InvalidValue(
                     f"order {order.intent.intent_id} is {order.status.value}: only open orders can be amended",
                     field="status",

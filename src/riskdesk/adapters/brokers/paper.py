@@ -578,10 +578,11 @@ class PaperBroker:
                 return ZERO
         if inst.settlement is Settlement.MARGIN:
             notional = inst.notional(qty, price)
-            return notional / self._leverage(intent) + inst.fee_on(notional, qty, maker=False)
+            leverage = intent.leverage or self._leverage(intent)
+            return notional / leverage + inst.fee_on(notional, qty, False)
         if intent.side is Side.BUY:
             notional = inst.notional(qty, price)
-            return notional + inst.fee_on(notional, qty, maker=False)
+            return notional + inst.fee_on(notional, qty, False)
         return ZERO
 
     def _reserve(self, entry: _Entry, inst: Instrument, amount: Decimal | None = None) -> None:
@@ -616,7 +617,7 @@ class PaperBroker:
                     field="reduce_only",
                 )
             return
-        p = book.position(inst.key, self._slot(book, intent, inst))
+        p = book.positions.get((inst.key, self._slot(book, intent, inst)))
         pos = ZERO if p is None else p.qty
         signed = intent.qty if intent.side is Side.BUY else -intent.qty
         adds = max(ZERO, abs(pos + signed) - abs(pos))
@@ -738,9 +739,10 @@ class PaperBroker:
                 f"duplicate client order id {cid} (intent {intent.intent_id})",
                 field="client_order_id",
             )
-        self._book(intent.account_id)
+        if intent.account_id not in self._books:
+            self._book(intent.account_id)  # raises: no such account
         key = intent.instrument_key
-        inst = self._instrument(key)
+        inst = self._instruments.get(key) or self._instrument(key)
         self._accepts(intent, inst)
         full = self._requirement(intent, inst, intent.qty)
         self._check_funds(intent, inst, full)
@@ -749,9 +751,10 @@ class PaperBroker:
         seq = self._order_seq
         # Accepted: the venue's own record starts OPEN (its intermediate states are not ours).
         order = _new_order(intent, OrderStatus.OPEN, now, now, ZERO, None, f"P{seq}", "", 2)
+        latency = self.config.model.latency
         entry = _Entry(
             order,
-            WorkingState(now + self.config.model.latency),
+            WorkingState(now + latency if latency else now),
             seq,
             key,
             cid,
@@ -877,7 +880,7 @@ class PaperBroker:
             updated = amended(entry.order, now, change.qty, change.price, change.stop_price)
         except RiskdeskError as exc:
             raise OrderRejected(exc.reason, field=exc.field) from exc
-        inst = self._instrument(entry.key)
+        inst = self._instruments.get(entry.key) or self._instrument(entry.key)
         self._accepts(updated.intent, inst)
         entry.order = updated
         entry.state.rested = False

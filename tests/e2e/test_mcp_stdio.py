@@ -9,6 +9,7 @@ from typing import Any
 
 import anyio
 import httpx2
+import pytest
 from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
@@ -62,15 +63,34 @@ async def exercise(session: ClientSession) -> None:
         assert tool in guide
     assert "dry_run=true" in guide and "confirm=true" in guide
 
-    analyzed = await session.call_tool("analyze_option_position", POSITION)
+    parsed = await session.call_tool("parse_option_symbol", {"symbol": "AAPL260821P00330000"})
+    assert not parsed.is_error and parsed.structured_content is not None
+    assert parsed.structured_content["symbol"]["strike"] == "330"
+    for not_option in ("garbage", "AAPL"):
+        refused = await session.call_tool("parse_option_symbol", {"symbol": not_option})
+        assert refused.is_error and "not an option symbol" in text(refused)
+
+    chain = await session.call_tool("option_chain", {"underlying": "BTC"})
+    assert not chain.is_error and chain.structured_content is not None
+    assert chain.structured_content["chain"]["total"] == 6
+    unknown = await session.call_tool("option_chain", {"underlying": "TSLA"})
+    assert unknown.is_error and "BTC (deribit-snapshot: 2026-09-21)" in text(unknown)
+
+    analyzed = await session.call_tool(
+        "analyze_option_position", {**POSITION, "position_type": "SHORT_PUT"}
+    )
     assert not analyzed.is_error
     data = analyzed.structured_content
     assert data is not None
-    assert data["valuation_time"] == "2026-07-24T19:59:59Z"
+    assert data["valuation_time"] == "2026-07-25T07:44:38Z"
     a = data["analysis"]
     assert a["unrealized_pnl"] == "-600.00" and a["breakeven"] == "321.5"
     assert 0.3 < a["assignment_probability"] < 0.6
-    assert a["market"]["session"] == "open"
+    assert a["market"]["session"] == "closed"  # Saturday 03:44 New York
+    # Seed 000's risk metrics, the same as the REST response: P&L in percent.
+    metrics = data["risk_metrics"]
+    assert metrics["current_pnl"] == -600.0 and metrics["days_to_expiry"] == 27
+    assert metrics["pnl_percentage"] == pytest.approx(a["pnl_pct"] * 100)
 
     rolls = await session.call_tool(
         "evaluate_rolls", {**POSITION, "max_additional_capital": 1000000}
@@ -81,12 +101,18 @@ async def exercise(session: ClientSession) -> None:
     assert candidates and rolls.structured_content["passed"] >= len(candidates)
     first = candidates[0]
     assert {"net_credit_natural", "net_credit_mid", "risk_reduction", "new_breakeven"} <= set(first)
+    strategies = rolls.structured_content["roll_strategies"]
+    assert [s["target_symbol"] for s in strategies] == [c["open"]["symbol"] for c in candidates]
+    assert {"roll_type", "target_size", "net_credit", "success_probability"} <= set(strategies[0])
 
     plan = await session.call_tool("rebalance_option_position", POSITION)
     assert not plan.is_error and plan.structured_content is not None
     out = plan.structured_content
-    assert out["decision"] in ("HOLD", "CLOSE", "ROLL") and out["dry_run"] and not out["recorded"]
-    assert out["report"]["decision"]["factors"]
+    # Seed 000's response, as POST /api/v1/rebalance returns it.
+    assert out["decision"] in ("hold", "close", "roll") and out["dry_run"] and not out["recorded"]
+    assert out["plan_id"] is None
+    assert {"status", "confidence", "execution_plan", "risk_metrics", "warnings"} <= set(out)
+    assert out["evidence"]["factors"] and out["ticket_text"]
 
     refused = await session.call_tool("rebalance_option_position", {**POSITION, "dry_run": False})
     assert refused.is_error and "confirm" in text(refused)
@@ -95,6 +121,7 @@ async def exercise(session: ClientSession) -> None:
     )
     assert not recorded.is_error and recorded.structured_content is not None
     plan_id = recorded.structured_content["plan_id"]
+    assert plan_id.endswith("-0001")  # dry runs do not use up plan ids
     latest = await session.read_resource("riskdesk://plans/latest")
     assert plan_id in latest.contents[0].text  # type: ignore[union-attr]
 
@@ -102,9 +129,13 @@ async def exercise(session: ClientSession) -> None:
         ({**POSITION, "option_symbol": "AAPL26X821P00330000"}, "[invalid_symbol]"),
         ({**POSITION, "option_symbol": "AAPL240119P00150000"}, "[expired_option]"),
         ({**POSITION, "position_size": 0}, "[invalid_value] position_size: must not be zero"),
+        ({**POSITION, "entry_price": 1000}, "[invalid_value] entry_price:"),
+        ({**POSITION, "entry_date": "2027-01-01T00:00:00Z"}, "[invalid_value] entry_date:"),
     ):
         result = await session.call_tool("analyze_option_position", bad)
         assert result.is_error and message in text(result), text(result)
+    target = await session.call_tool("rebalance_option_position", {**POSITION, "profit_target": 5})
+    assert target.is_error and "[invalid_value] profit_target:" in text(target)
     missing = await session.call_tool("analyze_option_position", {"option_symbol": "AAPL"})
     assert missing.is_error and "position_size" in text(missing)
 
@@ -146,6 +177,6 @@ def test_mcp_over_streamable_http(tmp_path: Path) -> None:
                 await session.initialize()
                 result = await session.call_tool("option_quote", {"symbol": "AAPL260821P00330000"})
                 assert not result.is_error and result.structured_content is not None
-                assert result.structured_content["valuation_time"] == "2026-07-24T19:59:59Z"
+                assert result.structured_content["valuation_time"] == "2026-07-25T07:44:38Z"
 
     anyio.run(main)

@@ -1,7 +1,8 @@
 """Golden: a near-the-money short put on the bundled CBOE AAPL chain of 2026-07-24.
 
 Short 10 AAPL 21 Aug 2026 330 puts sold at 8.50, AAPL 333.80, valued at the snapshot's own time
-(2026-07-24 15:59:59 New York). Every roll candidate must be a contract of the chain, and its net
+(the CBOE response of 2026-07-25 03:44:38 New York; the quotes are the closing quotes of the
+24th, last trade 15:59:59). Every roll candidate must be a contract of the chain, and its net
 credits must equal the chain's own bid/ask (read here straight from the CSV, independently of the
 adapter) to the cent: natural = new bid x new qty - old ask x old qty, mid likewise with mids.
 """
@@ -51,12 +52,12 @@ def report():  # type: ignore[no-untyped-def]
 
 def test_valuation_time_and_position(report) -> None:  # type: ignore[no-untyped-def]
     a = report.analysis
-    assert report.as_of == datetime(2026, 7, 24, 19, 59, 59, tzinfo=UTC)
+    assert report.as_of == datetime(2026, 7, 25, 7, 44, 38, tzinfo=UTC)
     assert a.underlying_price == Decimal("333.8")
     assert (a.quote.bid, a.quote.ask, a.mark) == (Decimal("8.95"), Decimal("9.25"), Decimal("9.10"))
     assert a.unrealized_pnl == Decimal("-600.00")
     assert a.breakeven == Decimal("321.5") and a.max_profit == Decimal("8500.0")
-    assert a.dte_days == 28 and 0.40 < (a.assignment_probability or 0) < 0.50
+    assert a.dte_days == 27 and 0.40 < (a.assignment_probability or 0) < 0.50
 
 
 def test_candidates_and_net_credits_equal_the_chain(report, chain_rows) -> None:  # type: ignore[no-untyped-def]
@@ -91,7 +92,7 @@ def test_known_calendar_roll(report, chain_rows) -> None:  # type: ignore[no-unt
     aug28 = next(c for c in report.rolls.candidates if c.open.symbol == "AAPL260828P00330000")
     assert aug28.net_credit_natural == Decimal("500.00")
     assert aug28.net_credit_mid == Decimal("850.00")  # mids 9.95 - 9.10
-    assert aug28.new_dte == 35
+    assert aug28.new_dte == 34
     # Whole-trade breakeven: 330 - (8.50 - 9.25 + 9.75) = 321.00.
     assert aug28.new_breakeven == Decimal("321.00")
     assert aug28.leg_breakeven == Decimal("320.25")

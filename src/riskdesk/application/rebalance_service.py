@@ -9,7 +9,12 @@ own time, never the wall clock; the clock is only used to choose which expiratio
 from a live source.
 
 Plans are recorded (kept in memory, newest first) only when the caller asks for it
-(``record=True``): that is the one state this service changes.
+(``record=True``): that is the one state this service changes; a plan id is only given to a
+recorded plan.
+
+A chain is looked up by underlying in every source (the crypto snapshots serve BTC, ETH and
+XRP, the equity snapshot AAPL; a live Tradier source serves any US symbol); an unknown
+underlying names the available ones with their expiries.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import numpy as np
 
 from riskdesk.application.book_service import BookService
 from riskdesk.domain.calendar import MarketStatus
-from riskdesk.domain.errors import InvalidValue, RiskdeskError
+from riskdesk.domain.errors import InvalidValue, NotFound, RiskdeskError
 from riskdesk.domain.instruments import ExerciseStyle, deribit_expiry, equity_option_expiry
 from riskdesk.domain.rebalance.analysis import PositionAnalysis, market_status_for, venue_symbol
 from riskdesk.domain.rebalance.chain import (
@@ -188,9 +193,9 @@ class RollSearch:
 
 @dataclass(frozen=True, slots=True)
 class PlanRecord:
-    """A recorded plan: ``plan_id`` and the full report."""
+    """A plan and its full report; ``plan_id`` is set only when the plan was recorded."""
 
-    plan_id: str
+    plan_id: str | None
     symbol: str
     action: str
     report: RebalanceReport
@@ -265,22 +270,56 @@ class RebalanceService:
     def _wanted_expirations(
         self, source: OptionsData, underlying: str, expiry: date | None
     ) -> list[date] | None:
-        """A live source is asked only for the position's expiry and the roll window (planned
-        from the clock; the valuation time is still the data's own)."""
-        if source.is_snapshot:
+        """A live source is asked only for the position's expiry and the roll window beyond it
+        (the valuation time is still the data's own); without a position expiry, all."""
+        if source.is_snapshot or expiry is None:
             return None
-        today = self._clock.now().date()
         eng = self.config.engine
         wanted = [
             d
             for d in source.expirations(underlying)
-            if d == expiry or eng.roll_dte_min <= (d - today).days <= eng.roll_dte_max
+            if d == expiry or eng.roll_min_days_out <= (d - expiry).days <= eng.roll_max_days_out
         ]
         return wanted or None
 
+    def source_for_underlying(self, underlying: str) -> OptionsData:
+        """The source whose chains include ``underlying`` (a snapshot lists its underlyings; a
+        live source with an empty list serves any symbol of its market). :class:`NotFound`
+        names every available underlying with its expiries."""
+        name = underlying.strip().upper()
+        for source in (self._crypto, self._equity):
+            if name in source.underlyings():
+                return source
+        for source in (self._equity, self._crypto):
+            if not source.is_snapshot and not source.underlyings():
+                return source
+        raise NotFound(
+            f"no option chain for {underlying!r}; available: {self._available()}",
+            field="underlying",
+        )
+
+    def _available(self) -> str:
+        parts: list[str] = []
+        for source in (self._equity, self._crypto):
+            for name in source.underlyings():
+                try:
+                    days = source.expirations(name)
+                except RiskdeskError:
+                    days = []
+                span = (
+                    f"{len(days)} expiries {days[0]:%Y-%m-%d}..{days[-1]:%Y-%m-%d}"
+                    if len(days) > 1
+                    else ", ".join(f"{d:%Y-%m-%d}" for d in days) or "no expiries"
+                )
+                parts.append(f"{name} ({source.name}: {span})")
+        return "; ".join(parts) or "none"
+
     def chain_index(self, spec: SymbolSpec, expiry: date | None = None) -> ChainIndex:
         """The analysed chain of ``spec``'s underlying (cached per snapshot time)."""
-        source = self.source_for(spec)
+        if spec.kind is SymbolKind.OPTION:
+            source = self.source_for(spec)
+        else:
+            source = self.source_for_underlying(spec.base)
         underlying = spec.base
         snapshot = source.chain(underlying, self._wanted_expirations(source, underlying, expiry))
         key = (source.name, underlying, snapshot.as_of)
@@ -288,13 +327,26 @@ class RebalanceService:
         if cached is not None and cached.snapshot is snapshot:
             self._indexes.move_to_end(key)
             return cached
-        index = analyse_chain(snapshot, self._rates(underlying))
+        index = analyse_chain(snapshot, self._rates(underlying), self.config.engine.quote_policy)
         self._indexes[key] = index
         while len(self._indexes) > _INDEX_CACHE_SIZE:
             self._indexes.popitem(last=False)
         return index
 
     # ----------------------------------------------------------------------------- lookups
+
+    def parse_option_symbol(self, symbol: str) -> SymbolInfo:
+        """:meth:`parse_symbol` for option symbols only: anything else (a bare ticker, a spot
+        pair, a perpetual) is refused with :class:`InvalidValue` naming ``symbol``."""
+        spec = parse_symbol(symbol)
+        if spec.kind is not SymbolKind.OPTION:
+            raise InvalidValue(
+                f"{symbol!r} is not an option symbol (it reads as {spec.kind.value} "
+                f"{spec.base}); expected OCC like AAPL260821P00330000 or Deribit like "
+                "BTC-21SEP26-70000-P",
+                field="symbol",
+            )
+        return self.parse_symbol(symbol)
 
     def parse_symbol(self, symbol: str) -> SymbolInfo:
         """Every notation of ``symbol`` (OCC, Deribit, CCXT) and its contract terms."""
@@ -323,7 +375,7 @@ class RebalanceService:
             quote_currency=spec.quote,
             settle=spec.settle,
             right=spec.right.word if spec.right else None,
-            strike=spec.strike,
+            strike=plain(spec.strike) if spec.strike is not None else None,
             expiry_date=spec.expiry,
             expiry_time=expiry_time,
             equity=spec.equity,
@@ -469,8 +521,10 @@ class RebalanceService:
         report = rebalance(
             position, index, params, self.config.engine, snapshot_data=source.is_snapshot
         )
-        self._plan_seq += 1
-        plan_id = f"plan-{report.as_of:%Y%m%dT%H%M%SZ}-{self._plan_seq:04d}"
+        plan_id = None
+        if record:
+            self._plan_seq += 1
+            plan_id = f"plan-{report.as_of:%Y%m%dT%H%M%SZ}-{self._plan_seq:04d}"
         record_obj = PlanRecord(
             plan_id, report.analysis.symbol, report.decision.action.value, report
         )

@@ -21,6 +21,7 @@ from riskdesk.adapters.market_data.chain_snapshot import (
 from riskdesk.application.book_service import BookService
 from riskdesk.application.rebalance_service import RebalanceConfig, RebalanceService
 from riskdesk.domain.accounting.margin import OptionMarginRates
+from riskdesk.domain.rebalance.chain import QuotePolicy
 from riskdesk.domain.rebalance.model import (
     CandidatePoints,
     DecisionPoints,
@@ -136,7 +137,10 @@ class LiquiditySettings(_Frozen):
     min_volume: int = Field(0, ge=0, description="minimum day volume (contracts)")
     max_spread_pct: float = Field(0.25, gt=0, description="maximum (ask - bid) / mid of a contract")
     min_bid: Decimal = Field(
-        Decimal("0.05"), ge=0, description="minimum bid of a contract to sell (premium per unit)"
+        Decimal("0.05"),
+        ge=0,
+        description="minimum bid of a contract to sell, USD per unit (coin premiums converted "
+        "at the expiry's forward)",
     )
 
 
@@ -180,8 +184,9 @@ class DecisionPointsSettings(_Frozen):
     roll_risk_reduction: Points = Field(
         (0.0, 0.0, 10.0), description="best roll cuts the probability-weighted loss enough"
     )
-    roll_adds_risk: Points = Field(
-        (0.0, 10.0, -25.0), description="defensive situation but the best roll adds risk"
+    no_risk_reducing_roll: Points = Field(
+        (0.0, 10.0, -25.0),
+        description="a defensive factor fired but no roll reduces the risk that fired",
     )
     poor_liquidity: Points = Field((5.0, -5.0, -10.0), description="current option is illiquid")
 
@@ -242,19 +247,42 @@ class OptionsSettings(_Frozen):
         21, ge=0, le=3650, description="DTE at or below which the expiry factor fires"
     )
     profit_target: float = Field(
-        0.50, gt=0, le=10, description="fraction of max profit that fires the profit factor"
+        0.50,
+        gt=0,
+        le=10,
+        description="fraction of the entry premium that fires the profit factor: in (0, 1] for "
+        "shorts (a short earns at most its premium), up to 10 for longs",
     )
     defensive_roll_trigger: float = Field(
         0.15, gt=0, le=10, description="loss / entry premium that fires the defensive factor"
     )
     max_additional_capital: Decimal = Field(
-        Decimal(0), ge=0, description="money a roll may add (premium currency)"
+        Decimal(0),
+        ge=0,
+        description="money a roll may add (premium currency); seed 000's default 0 means a "
+        "roll must not need new money (excluded candidates are counted in the output)",
     )
     preferred_roll_types: tuple[str, ...] = Field(
         ("calendar", "diagonal", "resize"), description="roll types evaluated by default"
     )
-    roll_dte_min: int = Field(14, ge=0, description="minimum DTE of a roll's new expiry")
-    roll_dte_max: int = Field(60, ge=1, description="maximum DTE of a roll's new expiry")
+    roll_min_days_out: int = Field(
+        7,
+        ge=1,
+        description="calendar/diagonal/resize window: fewest calendar days the new expiry lies "
+        "beyond the current one",
+    )
+    roll_max_days_out: int = Field(
+        60,
+        ge=1,
+        description="calendar/diagonal/resize window: most calendar days the new expiry lies "
+        "beyond the current one (the window moves with the position's expiry)",
+    )
+    iv_max_spread_pct: float = Field(
+        0.50,
+        gt=0,
+        description="widest (ask - bid) / mid whose mid is used to imply a vol; one-sided, "
+        "zero-bid or wider books use the venue mark (Deribit) or the venue IV instead",
+    )
     resize_levels: int = Field(
         3, ge=1, le=20, description="smaller quantities a resize roll evaluates"
     )
@@ -318,8 +346,8 @@ class OptionsSettings(_Frozen):
 
     @model_validator(mode="after")
     def _window(self) -> OptionsSettings:
-        if self.roll_dte_min > self.roll_dte_max:
-            raise ValueError("roll_dte_min must not exceed roll_dte_max")
+        if self.roll_min_days_out > self.roll_max_days_out:
+            raise ValueError("roll_min_days_out must not exceed roll_max_days_out")
         if self.equity_source == "tradier" and self.tradier_token is None:
             raise ValueError("equity_source 'tradier' needs tradier_token")
         return self
@@ -355,8 +383,9 @@ class OptionsSettings(_Frozen):
             decision_points=self.decision_points.to_domain(),
             candidate_points=self.candidate_points.to_domain(),
             margin_rates=margin_rates,
-            roll_dte_min=self.roll_dte_min,
-            roll_dte_max=self.roll_dte_max,
+            roll_min_days_out=self.roll_min_days_out,
+            roll_max_days_out=self.roll_max_days_out,
+            quote_policy=QuotePolicy(max_iv_spread=self.iv_max_spread_pct),
             resize_levels=self.resize_levels,
             max_candidates=self.max_candidates,
             capital_basis=self.capital_basis,

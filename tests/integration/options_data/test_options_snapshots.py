@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -21,7 +21,10 @@ from riskdesk.domain.errors import InvalidValue, NotFound
 from riskdesk.domain.fills import Fill
 from riskdesk.domain.instruments import equity_option
 
-SNAPSHOT_TIME = datetime(2026, 7, 24, 19, 59, 59, tzinfo=UTC)
+# The CBOE response time, 2026-07-25 03:44:38 New York (the underlying's last trade is 15:59:59
+# the day before: the closing quotes still stand at the response).
+SNAPSHOT_TIME = datetime(2026, 7, 25, 7, 44, 38, tzinfo=UTC)
+LAST_TRADE = datetime(2026, 7, 24, 19, 59, 59, tzinfo=UTC)
 DATA = Path(__file__).parents[3] / "src" / "riskdesk" / "data" / "options"
 
 
@@ -29,8 +32,9 @@ def test_bundled_aapl_chain() -> None:
     source = bundled_equity_snapshots()
     snap = source.chain("AAPL")
     assert len(snap.contracts) == 3576
-    assert snap.as_of == SNAPSHOT_TIME  # 15:59:59 New York, the underlying's last trade
-    assert snap.underlying.price == Decimal("333.8")
+    assert snap.as_of == SNAPSHOT_TIME
+    assert snap.underlying.price == Decimal("333.8") and snap.underlying.ts == LAST_TRADE
+    assert "response 2026-07-25 07:44:38 UTC" in snap.source
     assert len(snap.expirations()) == 24
     assert source.is_snapshot and source.market_clock() is None
     assert source.chain("aapl") is snap  # loaded once
@@ -44,11 +48,26 @@ def test_bundled_aapl_chain() -> None:
 
 def test_bundled_deribit_snapshots() -> None:
     source = bundled_crypto_snapshots()
-    assert source.underlyings() == ["BTC", "XRP"]
+    assert source.underlyings() == ["BTC", "ETH", "XRP"]
     btc = source.chain("BTC")
     assert len(btc.contracts) == 6 and btc.terms.coin_settled
+    assert btc.terms.lot_size == Decimal("0.1")
     xrp = source.chain("XRP")
     assert xrp.terms.linear_settle and xrp.terms.premium_currency == "USDC"
+
+
+def test_bundled_deribit_eth_book() -> None:
+    # The full ETH option book of 2024-01-08 11:19 UTC (MIT-licensed recording): 684
+    # contracts over 11 expiries, bid/ask and mark in ETH, forwards per expiry, no IV.
+    eth = bundled_crypto_snapshots().chain("ETH")
+    assert len(eth.contracts) == 684 and len(eth.expirations()) == 11
+    assert eth.as_of == datetime(2024, 1, 8, 11, 19, 41, 429000, tzinfo=UTC)
+    assert eth.underlying.price == Decimal("2222.19")
+    assert eth.terms.coin_settled and eth.terms.premium_currency == "ETH"
+    assert eth.terms.lot_size == Decimal(1)
+    [put] = [c for c in eth.contracts if c.symbol == "ETH-26JAN24-2100-P"]
+    assert put.expiry == datetime(2024, 1, 26, 8, tzinfo=UTC)
+    assert put.forward is not None and put.mark is not None and put.venue_greeks is None
 
 
 def test_user_files_in_cboe_format() -> None:
@@ -104,10 +123,12 @@ def test_book_rebalances_every_option_position(service) -> None:  # type: ignore
 def test_service_records_plans_only_when_asked(service) -> None:  # type: ignore[no-untyped-def]
     request = RebalanceRequest("AAPL260807P00300000", -3, "1.00")
     before = len(service.latest_plans())
-    service.rebalance(request)
-    assert len(service.latest_plans()) == before
+    dry = service.rebalance(request)
+    assert len(service.latest_plans()) == before and dry.plan_id is None
     record = service.rebalance(request, record=True)
     assert service.latest_plans()[0] is record and service.plan(record.plan_id) is record
+    # Dry runs do not use up plan ids: recorded plans are numbered 1, 2, ...
+    assert record.plan_id is not None and record.plan_id.endswith(f"-{before + 1:04d}")
     with pytest.raises(InvalidValue):
         service.plan("plan-unknown")
 
@@ -123,3 +144,26 @@ def test_service_lookups(service) -> None:  # type: ignore[no-untyped-def]
     assert all(r.right == "put" and 320 <= r.strike <= 330 for r in chain.rows)
     with pytest.raises(InvalidValue):
         service.chain("AAPL", right="straddle")
+
+
+def test_chains_are_found_by_underlying(service) -> None:  # type: ignore[no-untyped-def]
+    btc = service.chain("BTC")
+    assert btc.total == 6 and {r.symbol for r in btc.rows} >= {"BTC-21SEP26-70000-C"}
+    eth = service.chain("eth", expiry=date(2024, 1, 26), right="put", limit=5)
+    assert eth.total > 5 and all(r.symbol.startswith("ETH-26JAN24-") for r in eth.rows)
+    with pytest.raises(NotFound) as info:
+        service.chain("TSLA")
+    reason = info.value.reason
+    assert "AAPL (cboe-snapshot: 24 expiries 2026-07-24..2028-12-15)" in reason
+    assert "BTC (deribit-snapshot: 2026-09-21)" in reason
+    assert "ETH (deribit-snapshot: 11 expiries 2024-01-09..2024-12-27)" in reason
+
+
+def test_parse_option_symbol(service) -> None:  # type: ignore[no-untyped-def]
+    info = service.parse_option_symbol("AAPL260821P00330000")
+    assert str(info.strike) == "330"  # a plain decimal, not 3.3E+2
+    assert str(service.parse_option_symbol("XRP_USDC-21SEP26-1d25-C").strike) == "1.25"
+    for bad in ("garbage", "AAPL", "BTC/USDT:USDT"):
+        with pytest.raises(InvalidValue) as refused:
+            service.parse_option_symbol(bad)
+        assert refused.value.field == "symbol" and "not an option symbol" in refused.value.reason

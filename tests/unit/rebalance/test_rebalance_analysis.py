@@ -22,7 +22,8 @@ from riskdesk.domain.rebalance import (
 from riskdesk.domain.rebalance.chain import expected_excess, prob_beyond
 from riskdesk.domain.rebalance.model import RebalanceParams
 
-SNAPSHOT_TIME = datetime(2026, 7, 24, 19, 59, 59, tzinfo=UTC)
+# The CBOE response time (2026-07-25 03:44:38 New York), not the last trade of the day before.
+SNAPSHOT_TIME = datetime(2026, 7, 25, 7, 44, 38, tzinfo=UTC)
 
 
 def test_short_put_money_is_exact(aapl: ChainIndex, config: EngineConfig) -> None:
@@ -37,10 +38,13 @@ def test_short_put_money_is_exact(aapl: ChainIndex, config: EngineConfig) -> Non
     assert a.max_loss == (Decimal(330) - Decimal("8.50")) * 1000
     assert a.breakeven == Decimal("321.50")
     assert a.capital_required == Decimal(330_000)
-    assert a.dte_days == 28
+    assert a.dte_days == 27
     assert a.as_of == SNAPSHOT_TIME
-    assert "2026-07-24 19:59:59 UTC" in a.valuation_note
-    assert a.market.session.value == "open"
+    assert "2026-07-25 07:44:38 UTC" in a.valuation_note
+    # Saturday 03:44 in New York: closed until Monday's open.
+    assert a.market.session.value == "closed"
+    assert a.market.next_open == datetime(2026, 7, 27, 13, 30, tzinfo=UTC)
+    assert a.mark_source == "mid of the two-sided quote"
 
 
 @pytest.mark.parametrize(
@@ -159,7 +163,11 @@ def test_expired_and_unlisted_options(aapl: ChainIndex, config: EngineConfig) ->
     with pytest.raises(ExpiredOption) as expired:
         analyse(make_position("AAPL240119P00150000", -1, "1"), aapl, config)
     assert expired.value.code == "expired_option"
-    assert "2024-01-19" in expired.value.reason and "2026-07-24" in expired.value.reason
+    assert "2024-01-19" in expired.value.reason and "2026-07-25" in expired.value.reason
+    # The same-day expiry of the recording expired at 16:00 New York, before the response.
+    with pytest.raises(ExpiredOption) as same_day:
+        analyse(make_position("AAPL260724P00335000", -1, "1"), aapl, config)
+    assert "2026-07-24 20:00 UTC" in same_day.value.reason
     with pytest.raises(NotFound) as missing:
         analyse(make_position("AAPL260821P00331000", -1, "1"), aapl, config)
     assert "listed expiries" in missing.value.reason
@@ -191,3 +199,9 @@ def test_coin_settled_option(btc: ChainIndex, config: EngineConfig) -> None:
     assert a.unrealized_pnl == (a.mark - Decimal("0.14")) * Decimal("-0.5")
     # Deribit's forward of the expiry values the option.
     assert a.forward == pytest.approx(float(btc.snapshot.contracts[i].forward or 0))
+    # Levels by hand: a coin call pays (S - K)/S coin, so the 0.14 coin premium breaks even
+    # at S = K / (1 - 0.14) = 69000 / 0.86 = 80232.56; the coin loss is bounded by
+    # (1 - 0.14) x 0.5 = 0.43 BTC; in USD the best case is at S = K: 0.14 x 69000 x 0.5.
+    assert a.breakeven == Decimal("80232.56")
+    assert a.max_profit == Decimal("0.070") and a.max_loss == Decimal("0.430")
+    assert a.max_profit_usd == Decimal("4830.000") and a.max_loss_usd is None

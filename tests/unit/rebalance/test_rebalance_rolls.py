@@ -42,7 +42,8 @@ def test_candidates_come_from_the_chain_and_the_window(
         assert c.open.symbol in aapl.by_symbol
         assert c.open.right.value == "P"
         assert c.open.expiry > c.close.expiry
-        assert config.roll_dte_min <= c.new_dte <= config.roll_dte_max
+        days_out = (c.open.expiry - c.close.expiry).days
+        assert config.roll_min_days_out <= days_out <= config.roll_max_days_out
         assert c.close.symbol == "AAPL260821P00330000" and c.close.action == "BTC"
         assert c.open.action == "STO"
         if c.roll_type is RollType.CALENDAR:
@@ -128,7 +129,14 @@ def test_capital_limit_and_preferences_filter(aapl: ChainIndex, config: EngineCo
     position = make_position("AAPL260821P00330000", -10, "8.50")
     _, strict = search_rolls(position, aapl, RebalanceParams(), config)
     assert all(c.additional_capital == 0 for c in strict.candidates)
-    assert strict.rejected.get("additional capital > 0", 0) > 0
+    excluded = strict.rejected.get("additional capital > 0", 0)
+    assert excluded > 0 and strict.capital_excluded == excluded
+    # The output says why: seed 000's default of 0 additional capital, and what it would take.
+    _, wide = search_rolls(position, aapl, WIDE, replace(config, max_candidates=100))
+    needed = min(c.additional_capital for c in wide.candidates if c.additional_capital > 0)
+    assert strict.capital_needed == needed.quantize(Decimal("0.01"))
+    note = next(n for n in strict.notes if "max_additional_capital" in n)
+    assert f"{excluded} of {strict.evaluated} candidates" in note and "seed 000" in note
     calendar_only = replace(WIDE, preferred_roll_types=frozenset({RollType.CALENDAR}))
     _, only = search_rolls(position, aapl, calendar_only, config)
     assert {c.roll_type for c in only.candidates} == {RollType.CALENDAR}
@@ -142,11 +150,57 @@ def test_liquidity_filter_rejects_thin_contracts(aapl: ChainIndex, config: Engin
     assert rolls.rejected == {"open interest < 100000": rolls.evaluated}
 
 
-def test_no_later_expiry_in_the_window(aapl: ChainIndex, config: EngineConfig) -> None:
+def test_the_window_moves_with_the_position(aapl: ChainIndex, config: EngineConfig) -> None:
+    # 55 days to expiry: a window counted from today (14-60 DTE) had no later expiry; counted
+    # from the position's own expiry it reaches 16 Oct (28 days beyond 18 Sep).
     position = make_position("AAPL260918P00290000", -2, "2.50")
     _, rolls = search_rolls(position, aapl, WIDE, config)
-    assert rolls.evaluated == 0 and rolls.chosen is None
-    assert "no later expiry" in rolls.notes[0]
+    assert rolls.evaluated > 0 and rolls.candidates
+    assert {c.open.expiry.date().isoformat() for c in rolls.candidates} == {"2026-10-16"}
+    # Long-dated (17 Dec 2027): candidates 35 days beyond (21 Jan 2028); 17 Mar 2028 lies
+    # 91 days beyond, outside the default 7-60 days, inside a 120-day window.
+    leaps = make_position("AAPL271217P00300000", -1, "30")
+    _, far = search_rolls(leaps, aapl, WIDE, config)
+    assert far.evaluated > 0
+    assert {c.open.expiry.date().isoformat() for c in far.candidates} <= {"2028-01-21"}
+    wider = replace(config, roll_max_days_out=120)
+    _, far_wider = search_rolls(leaps, aapl, WIDE, wider)
+    assert "2028-03-17" in {c.open.expiry.date().isoformat() for c in far_wider.candidates}
+    last = make_position("AAPL281215P00300000", -1, "40")
+    _, none = search_rolls(last, aapl, WIDE, config)
+    assert none.evaluated == 0 and none.chosen is None
+    assert "7-60 days beyond 2028-12-15" in none.notes[0]
+
+
+def test_probability_of_profit_is_that_of_the_combined_position(
+    aapl: ChainIndex, config: EngineConfig, quotes: dict[str, dict[str, str]]
+) -> None:
+    import numpy as np
+
+    from riskdesk.domain.rebalance.chain import prob_beyond
+
+    entry = Decimal("8.50")
+    position = make_position("AAPL260821P00330000", -10, entry)
+    _, rolls = search_rolls(position, aapl, WIDE, replace(config, max_candidates=100))
+    old_ask = Decimal(quotes["AAPL260821P00330000"]["ask"])
+    for c in rolls.candidates:
+        new_bid = Decimal(quotes[c.open.symbol]["bid"])
+        # Entry credit + the roll's net credit at natural, per new contract: the combined
+        # position breaks even at K - that (a put).
+        kept = (entry - old_ask) * c.close.quantity + new_bid * c.open.quantity
+        per_contract = kept / c.open.quantity
+        j = aapl.find(c.open.symbol)
+        args = (aapl.spot[j], aapl.years[j], aapl.drift[j], aapl.vol[j])
+        if per_contract <= 0:
+            assert c.new_breakeven is None and c.prob_profit == 0.0
+        else:
+            assert c.new_breakeven == c.open.strike - per_contract
+            pop = prob_beyond(args[0], float(c.open.strike - per_contract), *args[1:], above=True)
+            assert c.prob_profit == pytest.approx(float(pop))
+        leg = prob_beyond(args[0], float(c.open.strike - new_bid), *args[1:], above=True)
+        assert c.leg_prob_profit == pytest.approx(float(leg))
+        assert c.leg_breakeven == c.open.strike - new_bid
+        assert np.isfinite(c.prob_profit)
 
 
 def test_long_positions_roll_by_selling_and_buying(aapl: ChainIndex, config: EngineConfig) -> None:

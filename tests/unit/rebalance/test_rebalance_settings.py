@@ -26,7 +26,7 @@ def test_token_is_secret_and_required_for_tradier() -> None:
     with pytest.raises(ValidationError):
         OptionsSettings(equity_source="tradier")
     with pytest.raises(ValidationError):
-        OptionsSettings(roll_dte_min=70, roll_dte_max=60)
+        OptionsSettings(roll_min_days_out=70, roll_max_days_out=60)
     with pytest.raises(ValidationError):
         OptionsSettings(preferred_roll_types=("butterfly",))
     with pytest.raises(ValidationError):

@@ -6,13 +6,23 @@ Formats:
   bid, bid_size, ask, ask_size, iv, open_interest, volume, delta, gamma, vega, theta, rho,
   theo, last_trade_price, last_trade_time, …``; vega per vol point, theta per day, iv a
   decimal) plus the underlying quote JSON (``current_price``, ``bid``, ``ask``,
-  ``last_trade_time`` in New York time). The snapshot time is the underlying's last trade time.
+  ``last_trade_time`` and ``response_timestamp``, both New York time like every CBOE time
+  stamp). The snapshot time is the **response time**: the instant the recording shows. The
+  quotes of a response taken after the close are the closing quotes, which stand until the
+  next open, so at that instant the market is closed and same-day expiries have expired.
+  Without a response time the underlying's last trade time is used.
 * **Deribit tickers** flattened to CSV (``instrument_name, timestamp_ms, underlying_price,
   index_price, …, mark_iv (%), best_bid_price, best_ask_price, …, greeks``); one snapshot per
   underlying currency, timed at the tickers' own timestamp.
+* **Deribit book summaries** (``public/get_book_summary_by_currency``, kind option) as CSV
+  (``instrument_name, creation_timestamp, estimated_delivery_price, underlying_price,
+  mark_price, bid_price, ask_price, last, open_interest, volume``): bid/ask and mark in coin,
+  the expiry's forward (or Deribit's synthetic forward) in ``underlying_price``, no IV or
+  Greeks (riskdesk implies its own). Timed at the newest ``creation_timestamp``.
 
-The bundled files are the full CBOE AAPL chain of 2026-07-24 and 12 Deribit tickers of
-2026-09-20 (sources and licences in ``riskdesk/data/metadata.json``).
+The bundled files are the full CBOE AAPL chain of 2026-07-24, 12 Deribit tickers of
+2026-09-20 (BTC, XRP) and the full Deribit ETH option book of 2024-01-08 11:19 UTC (684
+contracts, 11 expiries; sources and licences in ``riskdesk/data/metadata.json``).
 """
 
 from __future__ import annotations
@@ -29,6 +39,7 @@ from riskdesk.domain.calendar import MarketStatus
 from riskdesk.domain.errors import MarketDataError, NotFound
 from riskdesk.domain.instruments import (
     ExerciseStyle,
+    deribit_expiry,
     equity_option_expiry,
     us_eastern_utc_offset_hours,
 )
@@ -45,6 +56,9 @@ from riskdesk.domain.symbols import parse_symbol
 AAPL_CHAIN = "options/AAPL_chain_2026-07-24.csv"
 AAPL_UNDERLYING = "options/AAPL_underlying_2026-07-24.json"
 DERIBIT_TICKERS = "options/deribit_option_tickers_2026-09-20.csv"
+DERIBIT_ETH_BOOK = "options/deribit_ETH_book_summary_2024-01-08.csv"
+#: Smallest order of Deribit inverse options, in coins (BTC 0.1, ETH 1).
+DERIBIT_MIN_AMOUNT = {"BTC": Decimal("0.1"), "ETH": Decimal(1)}
 
 
 def us_equity_terms() -> ContractTerms:
@@ -64,9 +78,14 @@ def us_equity_terms() -> ContractTerms:
     )
 
 
-def deribit_terms(settle: str, contract_size: Decimal, linear: bool) -> ContractTerms:
+def deribit_terms(
+    settle: str, contract_size: Decimal, linear: bool, lot_size: Decimal | None = None
+) -> ContractTerms:
     """Deribit options: European; inverse BTC/ETH options in coin (tick 0.0001 below 0.005,
-    0.0005 above; lots of 0.1), USDC-linear ones in USDC."""
+    0.0005 above; lots of 0.1 BTC or 1 ETH, ``lot_size`` when given), USDC-linear ones in
+    USDC."""
+    if lot_size is None:
+        lot_size = Decimal(1) if linear else DERIBIT_MIN_AMOUNT.get(settle, Decimal("0.1"))
     return ContractTerms(
         multiplier=contract_size,
         premium_currency=settle,
@@ -76,7 +95,7 @@ def deribit_terms(settle: str, contract_size: Decimal, linear: bool) -> Contract
         tick_size_above=Decimal("0.0005"),
         tick_threshold=Decimal("0.005") if not linear else Decimal("1000000"),
         combo_tick=Decimal("0.0001"),
-        lot_size=Decimal("0.1") if not linear else Decimal(1),
+        lot_size=lot_size,
         venue="deribit",
         linear_settle=linear,
     )
@@ -111,12 +130,25 @@ def parse_cboe_chain(chain_csv: str, underlying_json: str, source: str) -> Chain
     try:
         under = json.loads(underlying_json)
         symbol = str(under["symbol"]).upper()
-        as_of = _new_york(str(under["last_trade_time"]))
+        last_trade = _new_york(str(under["last_trade_time"]))
+        responded = under.get("response_timestamp")
+        as_of = _new_york(str(responded).replace(" ", "T")) if responded else last_trade
         price = Decimal(str(under["current_price"]))
     except (KeyError, ValueError, TypeError, InvalidOperation) as exc:
         raise MarketDataError(f"unreadable underlying quote: {exc}", field="underlying") from None
+    if as_of < last_trade:
+        raise MarketDataError(
+            f"response time {as_of:%Y-%m-%d %H:%M:%S} UTC precedes the last trade "
+            f"{last_trade:%Y-%m-%d %H:%M:%S} UTC",
+            field="response_timestamp",
+        )
+    if as_of != last_trade:
+        source = (
+            f"{source}; response {as_of:%Y-%m-%d %H:%M:%S} UTC, underlying last trade "
+            f"{last_trade:%Y-%m-%d %H:%M:%S} UTC"
+        )
     underlying = UnderlyingQuote(
-        symbol, price, _dec(under.get("bid")), _dec(under.get("ask")), as_of
+        symbol, price, _dec(under.get("bid")), _dec(under.get("ask")), last_trade
     )
     contracts: list[OptionQuote] = []
     for line, row in enumerate(csv.DictReader(chain_csv.splitlines()), start=2):
@@ -213,6 +245,54 @@ def parse_deribit_tickers(tickers_csv: str, source: str) -> dict[str, ChainSnaps
     return out
 
 
+def parse_deribit_book_summary(summary_csv: str, source: str) -> ChainSnapshot:
+    """A Deribit option book summary of one currency as a snapshot (module doc). Expiries at
+    08:00 UTC of the date in each instrument name; the underlying is the index
+    (``estimated_delivery_price``)."""
+    contracts: list[OptionQuote] = []
+    times: list[datetime] = []
+    base = ""
+    index_price = Decimal(0)
+    for line, row in enumerate(csv.DictReader(summary_csv.splitlines()), start=2):
+        try:
+            name = row["instrument_name"].strip()
+            spec = parse_symbol(name)
+            assert spec.expiry is not None and spec.strike is not None and spec.right  # noqa: S101
+            ts = datetime.fromtimestamp(int(row["creation_timestamp"]) / 1000, UTC)
+        except (KeyError, AssertionError, ValueError) as exc:
+            raise MarketDataError(f"line {line}: unreadable row ({exc})", field="chain") from None
+        base = spec.base
+        times.append(ts)
+        index_price = _dec(row.get("estimated_delivery_price")) or index_price
+        contracts.append(
+            OptionQuote(
+                symbol=name,
+                underlying=base,
+                expiry=deribit_expiry(spec.expiry),
+                strike=plain(spec.strike),
+                right=spec.right,
+                bid=_dec(row.get("bid_price")),
+                ask=_dec(row.get("ask_price")),
+                last=_dec(row.get("last")),
+                mark=_dec(row.get("mark_price")),
+                volume=_dec(row.get("volume")),
+                open_interest=_dec(row.get("open_interest")),
+                forward=_dec(row.get("underlying_price")),
+                ts=ts,
+            )
+        )
+    if not contracts:
+        raise MarketDataError("empty book summary", field="chain")
+    as_of = max(times)
+    return ChainSnapshot(
+        UnderlyingQuote(base, index_price, ts=as_of),
+        tuple(contracts),
+        as_of,
+        source,
+        deribit_terms(base, Decimal(1), linear=False),
+    )
+
+
 class SnapshotOptionsData:
     """``OptionsData`` over recorded snapshots, loaded lazily once per underlying."""
 
@@ -302,8 +382,14 @@ def bundled_equity_snapshots() -> SnapshotOptionsData:
 
 
 def bundled_crypto_snapshots() -> SnapshotOptionsData:
-    """The bundled Deribit tickers of 2026-09-20 (BTC inverse and XRP_USDC linear options)."""
+    """The bundled Deribit tickers of 2026-09-20 (BTC inverse and XRP_USDC linear options) and
+    the Deribit ETH option book of 2024-01-08 (every listed ETH option, inverse)."""
     cache: dict[str, ChainSnapshot] = {}
+
+    def eth() -> ChainSnapshot:
+        return parse_deribit_book_summary(
+            data_text(DERIBIT_ETH_BOOK), "Deribit ETH option book summary, bundled 2024-01-08"
+        )
 
     def loader(base: str) -> Callable[[], ChainSnapshot]:
         def load() -> ChainSnapshot:
@@ -318,7 +404,7 @@ def bundled_crypto_snapshots() -> SnapshotOptionsData:
         return load
 
     return SnapshotOptionsData(
-        {"BTC": loader("BTC"), "XRP": loader("XRP")}, name="deribit-snapshot"
+        {"BTC": loader("BTC"), "ETH": eth, "XRP": loader("XRP")}, name="deribit-snapshot"
     )
 
 
@@ -347,6 +433,7 @@ __all__ = [
     "cboe_files",
     "deribit_terms",
     "parse_cboe_chain",
+    "parse_deribit_book_summary",
     "parse_deribit_tickers",
     "us_equity_terms",
 ]

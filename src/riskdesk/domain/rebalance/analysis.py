@@ -4,19 +4,27 @@ Money (P&L, values, capital, max profit/loss) is exact ``Decimal`` in the premiu
 Greeks, probabilities and expected values are float64. Every figure is valued at the snapshot's
 own time (``as_of``). Conventions (docs/options.md):
 
-* Mark = the mid of bid and ask; the natural close price is the ask for a short (buy to close)
-  and the bid for a long (sell to close).
+* Inputs are checked against the contract first: the entry premium must lie inside the
+  no-arbitrage bounds (a put below its strike, a call below max(underlying, strike), a
+  coin-settled call below 1 coin, a coin put below max(K/F, 1) coin) and the entry date must
+  not be after the valuation time.
+* Mark = the mid of a usable (two-sided, tight) quote; when the book is one-sided or too wide
+  and the venue publishes a mark price (Deribit), the venue mark; else the mid of what there is.
+  The natural close price is the ask for a short (buy to close) and the bid for a long.
 * P&L = (mark − entry) × quantity × multiplier (quantity signed); ``pnl_pct`` is P&L over the
   entry premium (entry × |quantity| × multiplier).
-* Max profit / max loss / breakeven at expiry from the entry price: short put K − entry,
-  short call K + entry (max loss unlimited: None), long put/call likewise.
+* Breakeven, max profit and max loss at expiry from the entry premium: ``levels`` (linear:
+  K ∓ p; coin-settled: K/(1 ∓ p), coin and USD levels).
 * Assignment probability: N(−d2) (puts) / N(d2) (calls) at the analytics vol — the
-  probability of finishing in the money; ``prob_touch`` the probability of touching the strike
-  before expiry; the American early-exercise flag for short puts compares the extrinsic value
-  with the carry of the strike, K·(1 − e^{−rT}).
-* Forward view (relative to closing now at the natural price, the common baseline of HOLD,
-  CLOSE and ROLL): hold P&L(S_T) = n·m·(close price − payoff(S_T)); ``expected_value`` its mean
-  and ``expected_loss`` E[max(0, −P&L)] (the probability-weighted loss).
+  probability of finishing in the money (1 / 0 / 0.5 without time left); ``prob_touch`` the
+  probability of touching the strike before expiry (1 when already in the money); the American early-exercise flag for short
+  puts compares the extrinsic value with the carry of the strike, K·(1 − e^{−rT}).
+* ``prob_profit`` (POP) is measured against the **entry**: the probability that the position
+  held to expiry ends beyond its breakeven, i.e. makes money on the premium it was opened at.
+* Hold-versus-close view (relative to closing now at the natural price, the common baseline of
+  HOLD, CLOSE and ROLL): hold P&L(S_T) = n·m·(close price − payoff(S_T)) for a short;
+  ``hold_vs_close_expected_value`` its mean, ``prob_hold_beats_close`` P(> 0) and
+  ``expected_loss`` E[max(0, −P&L)] (the probability-weighted loss).
 """
 
 from __future__ import annotations
@@ -33,16 +41,18 @@ from riskdesk.domain.calendar import (
     crypto_market_status,
     us_equity_market_status,
 )
-from riskdesk.domain.errors import ExpiredOption
+from riskdesk.domain.errors import ExpiredOption, InvalidValue
 from riskdesk.domain.instruments import ExerciseStyle, crypto_option, equity_option
 from riskdesk.domain.pricing import american_price, prob_touch, short_put_early_assignment
 from riskdesk.domain.rebalance.chain import (
+    VOL_SOURCES,
     ChainIndex,
     VenueGreeks,
     expected_excess,
     plain,
     prob_beyond,
 )
+from riskdesk.domain.rebalance.levels import expiry_levels
 from riskdesk.domain.rebalance.model import CapitalBasis, OptionPosition, PositionType
 from riskdesk.domain.symbols import (
     OptionRight,
@@ -77,7 +87,8 @@ class QuoteView:
 class OwnGreeks:
     """riskdesk's Greeks at the analytics vol: per unit (delta, gamma per unit move, theta per
     day, vega per vol point, rho per 1 %; USD) and for the position (× quantity × multiplier;
-    ``position_delta`` in units of underlying, ``delta_dollars`` = position delta × S in USD)."""
+    ``position_delta`` in units of underlying, ``delta_dollars`` = position delta × S in USD).
+    ``vol_source`` says which price the vol was taken from (``chain.VOL_SOURCES``)."""
 
     model: str
     vol: float | None
@@ -100,9 +111,11 @@ class OwnGreeks:
 class PositionAnalysis:
     """Everything known about the position at ``as_of`` (units in the module doc).
 
-    ``theta_per_day`` is the position's daily time decay in USD (positive = earns);
-    ``capital_required`` what the position ties up (cash-secured strike value, margin, or the
-    premium of a long); ``max_loss`` None means unlimited.
+    ``theta_per_day`` is the position's daily time decay in USD (positive = earns) and
+    ``theta_per_day_premium`` the same in the premium currency; ``capital_required`` what the
+    position ties up (cash-secured strike value, margin, or the premium of a long);
+    ``max_profit``/``max_loss`` in the premium currency and ``max_profit_usd``/``max_loss_usd``
+    in USD (None = unbounded; ``levels_note``); ``mark_source`` says what the mark is.
     """
 
     as_of: datetime
@@ -129,6 +142,7 @@ class PositionAnalysis:
     entry_price: Decimal
     entry_date: datetime | None
     mark: Decimal
+    mark_source: str
     close_price: Decimal
     entry_value: Decimal
     market_value: Decimal
@@ -137,23 +151,33 @@ class PositionAnalysis:
     pnl_at_close: Decimal
     max_profit: Decimal | None
     max_loss: Decimal | None
+    max_profit_usd: Decimal | None
+    max_loss_usd: Decimal | None
     breakeven: Decimal
+    levels_note: str
     iv: float | None
     greeks: OwnGreeks
     venue_greeks: VenueGreeks | None
     assignment_probability: float | None
     prob_touch: float | None
     prob_profit: float | None
+    prob_hold_beats_close: float | None
     early_assignment_risk: bool
     early_assignment_note: str
-    expected_value: float | None
+    hold_vs_close_expected_value: float | None
     expected_loss: float | None
     theta_per_day: float
+    theta_per_day_premium: float
     capital_required: Decimal
     capital_basis: str
     market: MarketStatus
     usd_per_premium: float
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def in_the_money(self) -> bool:
+        """True when the option has intrinsic value at the valuation time."""
+        return self.intrinsic > 0.0
 
 
 def market_status_for(index: ChainIndex) -> MarketStatus:
@@ -262,6 +286,66 @@ def _american_price(index: ChainIndex, i: int) -> float | None:
     )
 
 
+def check_entry(position: OptionPosition, index: ChainIndex, i: int) -> None:
+    """Reject an entry the contract could never have traded at, or an entry date after the
+    valuation time (module doc). Raises :class:`InvalidValue` naming the field."""
+    c = index.contract(i)
+    terms = index.terms
+    p = position.entry_price
+    k = c.strike
+    if position.entry_date is not None and position.entry_date > index.as_of:
+        raise InvalidValue(
+            f"{position.entry_date:%Y-%m-%d %H:%M} UTC is after the valuation time "
+            f"{index.as_of:%Y-%m-%d %H:%M} UTC (the snapshot's own time)",
+            field="entry_date",
+        )
+    ccy = terms.premium_currency
+    if terms.coin_settled:
+        forward = Decimal(repr(float(index.spot[i])))
+        if c.right is OptionRight.CALL:
+            bound, why = Decimal(1), "a coin-settled call pays (S - K)/S < 1 coin per coin"
+        else:
+            bound = max(k / forward, Decimal(1)).quantize(Decimal("0.0001"))
+            why = (
+                "a coin-settled put is worth at most K/S coin (K/F = "
+                f"{k / forward:.4f} at today's forward {forward:,.2f}); the bound is "
+                "max(K/F, 1)"
+            )
+    elif c.right is OptionRight.PUT:
+        bound, why = k, f"a put is worth less than its strike {plain(k)} {ccy}"
+    else:
+        s_now = index.snapshot.underlying.price
+        bound = max(s_now, k)
+        why = (
+            f"a call is worth less than the underlying; the bound is max(underlying "
+            f"{plain(s_now)}, strike {plain(k)}) because the underlying at entry is unknown"
+        )
+    if p >= bound:
+        raise InvalidValue(
+            f"entry premium {p} {ccy} per unit is outside the no-arbitrage bound of "
+            f"{c.symbol}: {why}",
+            field="entry_price",
+        )
+
+
+def _mark(index: ChainIndex, i: int, quote: QuoteView) -> tuple[Decimal, str, list[str]]:
+    """The position's mark per unit and where it comes from (module doc)."""
+    c = index.contract(i)
+    if bool(index.usable[i]) and quote.mid is not None:
+        return quote.mid, "mid of the two-sided quote", []
+    book = (
+        "one-sided book"
+        if c.bid is None or c.bid <= 0 or quote.mid is None
+        else f"spread {quote.spread_pct:.0%} of mid"
+    )
+    if c.mark is not None and c.mark >= 0:
+        return c.mark, f"venue mark ({book})", [f"{book}: marked at the venue mark {c.mark}"]
+    if quote.mid is not None:
+        return quote.mid, f"mid ({book})", [f"{book}: marked at the mid {quote.mid}"]
+    last = c.last or ZERO
+    return last, "last trade (no quote)", [f"no quote: marked at the last trade {last}"]
+
+
 def analyse_position(
     position: OptionPosition,
     index: ChainIndex,
@@ -274,8 +358,9 @@ def analyse_position(
 ) -> tuple[PositionAnalysis, int]:
     """Analyse ``position`` on ``index``; returns the analysis and the contract's index.
 
-    Raises :class:`ExpiredOption` when the option expired at or before the snapshot time and
-    :class:`~riskdesk.domain.errors.NotFound` when the chain does not list it."""
+    Raises :class:`ExpiredOption` when the option expired at or before the snapshot time,
+    :class:`~riskdesk.domain.errors.NotFound` when the chain does not list it and
+    :class:`InvalidValue` for an impossible entry premium or a future entry date."""
     terms = index.terms
     symbol = venue_symbol(position.spec, terms.venue)
     expiry_day = position.spec.expiry
@@ -295,6 +380,7 @@ def analyse_position(
             f"{index.as_of:%Y-%m-%d %H:%M} UTC",
             field="option_symbol",
         )
+    check_entry(position, index, i)
     m = terms.multiplier
     q = position.quantity
     n = abs(q)
@@ -302,11 +388,7 @@ def analyse_position(
     is_call = c.right is OptionRight.CALL
     w = 1.0 if is_call else -1.0
     quote = quote_view(index, i, min_open_interest, min_volume, max_spread_pct)
-    notes: list[str] = []
-    mark = quote.mid
-    if mark is None:
-        mark = c.mark if c.mark is not None else (c.last or ZERO)
-        notes.append(f"no two-sided quote: marked at {'venue mark' if c.mark else 'last'} {mark}")
+    mark, mark_source, notes = _mark(index, i, quote)
     if short:
         close_price = c.ask if c.ask is not None and c.ask > 0 else mark
     else:
@@ -326,24 +408,11 @@ def analyse_position(
     pnl_pct = float(unrealized / entry_value) if entry_value else 0.0
     pnl_at_close = (close_price - position.entry_price) * q * m
     entry = position.entry_price
-    if position.position_type is PositionType.SHORT_PUT:
-        max_profit: Decimal | None = entry * n * m
-        max_loss: Decimal | None = (c.strike - entry) * n * m
-        breakeven = c.strike - entry
-    elif position.position_type is PositionType.SHORT_CALL:
-        max_profit, max_loss, breakeven = entry * n * m, None, c.strike + entry
-    elif position.position_type is PositionType.LONG_PUT:
-        max_profit, max_loss, breakeven = (
-            (c.strike - entry) * n * m,
-            entry * n * m,
-            c.strike - entry,
-        )
-    else:
-        max_profit, max_loss, breakeven = None, entry * n * m, c.strike + entry
+    levels = expiry_levels(c.right, short, c.strike, entry, n * m, terms.coin_settled)
     if terms.coin_settled:
         notes.append(
-            "coin-settled: P&L and capital in the coin; breakeven levels in USD use premiums "
-            f"converted at the forward {spot:,.2f}"
+            f"coin-settled: P&L, premiums and capital in {terms.premium_currency}; Greeks, "
+            f"expected values and losses in USD at the forward {spot:,.2f}"
         )
     # Greeks and probabilities (USD per unit).
     scale = float(q) * float(m)
@@ -359,8 +428,8 @@ def analyse_position(
     greeks = OwnGreeks(
         model=model,
         vol=vol if has_vol else None,
-        vol_source="own IV of the mid (OTM side)" if has_vol else "no vol: no usable quote",
-        price=float(index.model_price[i]) if has_vol else None,
+        vol_source=VOL_SOURCES[int(index.vol_source[i])],
+        price=float(index.model_price[i]),
         american_price=american,
         delta=unit["delta"],
         gamma=unit["gamma"],
@@ -373,14 +442,28 @@ def analyse_position(
         position_theta_per_day=unit["theta"] * scale,
         position_vega_per_pct=unit["vega"] * scale,
     )
-    if not has_vol:
-        notes.append("no implied vol (no usable quote): probabilities unavailable")
+    live = years > 0.0
+    if not has_vol and live:
+        notes.append(
+            "no implied vol (no usable quote, mark or venue IV): probabilities unavailable"
+        )
+    if not live:
+        notes.append(
+            "under an hour to expiry: valued at intrinsic value; the outcome at expiry is "
+            "taken as decided (probabilities 0, 0.5 or 1)"
+        )
     intrinsic = max(w * (spot - k), 0.0)
     mark_usd = float(mark) * usd
-    extrinsic = mark_usd - intrinsic if quote.mid is not None else None
+    extrinsic = mark_usd - intrinsic if quote.mid is not None or c.mark is not None else None
     # Assignment (short) / exercise (long) probability at expiry, touch probability.
-    p_itm = float(index.prob_itm[i]) if has_vol else None
-    p_touch = float(prob_touch(spot, k, years, drift, vol)) if has_vol and years > 0 else None
+    p_itm = float(index.prob_itm[i]) if np.isfinite(index.prob_itm[i]) else None
+    # Touch = in the money at some time before expiry: certain when it already is.
+    if w * (spot - k) >= 0:
+        p_touch: float | None = 1.0
+    elif has_vol and live:
+        p_touch = float(prob_touch(spot, k, years, drift, vol))
+    else:
+        p_touch = 0.0 if not live else None
     early = False
     early_note = "European exercise: no early assignment"
     if terms.exercise is ExerciseStyle.AMERICAN:
@@ -395,20 +478,19 @@ def analyse_position(
             )
         else:
             early_note = "ex-dividend dates are not in the data: call early assignment not assessed"
-    # Forward view vs closing now at the natural price.
-    close_usd = float(close_price) * usd
-    expected_value = expected_loss = prob_profit = None
-    if has_vol:
-        payoff = float(expected_excess(spot, k, years, drift, vol, is_call))
-        units = float(n) * float(m)
-        sign = 1.0 if short else -1.0
-        expected_value = units * sign * (close_usd - payoff)
-        expected_loss = units * _expected_loss(
-            spot, k, close_usd, years, drift, vol, is_call, short
-        )
-        level = k - close_usd if not is_call else k + close_usd
-        above = (not is_call) if short else is_call
-        prob_profit = float(prob_beyond(spot, level, years, drift, vol, above))
+    outlook = _outlook(
+        spot=spot,
+        strike=k,
+        breakeven=float(levels.breakeven),
+        close_usd=float(close_price) * usd,
+        intrinsic=intrinsic,
+        years=years,
+        drift=drift,
+        vol=vol if has_vol and live else None,
+        is_call=is_call,
+        short=short,
+        units=float(n) * float(m),
+    )
     capital, basis_text = capital_for(
         position.spec, q, c.strike, mark, s_dec, capital_basis, margin_rates, m
     )
@@ -442,26 +524,32 @@ def analyse_position(
         entry_price=entry,
         entry_date=position.entry_date,
         mark=mark,
+        mark_source=mark_source,
         close_price=close_price,
         entry_value=entry_value,
         market_value=market_value,
         unrealized_pnl=unrealized,
         pnl_pct=pnl_pct,
         pnl_at_close=pnl_at_close,
-        max_profit=max_profit,
-        max_loss=max_loss,
-        breakeven=breakeven,
+        max_profit=levels.max_profit,
+        max_loss=levels.max_loss,
+        max_profit_usd=levels.max_profit_usd,
+        max_loss_usd=levels.max_loss_usd,
+        breakeven=levels.breakeven,
+        levels_note=levels.note,
         iv=float(index.iv[i]) if np.isfinite(index.iv[i]) else None,
         greeks=greeks,
         venue_greeks=c.venue_greeks,
         assignment_probability=p_itm,
         prob_touch=p_touch,
-        prob_profit=prob_profit,
+        prob_profit=outlook[0],
+        prob_hold_beats_close=outlook[1],
         early_assignment_risk=early,
         early_assignment_note=early_note,
-        expected_value=expected_value,
-        expected_loss=expected_loss,
+        hold_vs_close_expected_value=outlook[2],
+        expected_loss=outlook[3],
         theta_per_day=greeks.position_theta_per_day,
+        theta_per_day_premium=greeks.position_theta_per_day / usd,
         capital_required=capital,
         capital_basis=basis_text,
         market=market,
@@ -469,6 +557,41 @@ def analyse_position(
         notes=notes,
     )
     return analysis, i
+
+
+def _outlook(
+    *,
+    spot: float,
+    strike: float,
+    breakeven: float,
+    close_usd: float,
+    intrinsic: float,
+    years: float,
+    drift: float,
+    vol: float | None,
+    is_call: bool,
+    short: bool,
+    units: float,
+) -> tuple[float | None, float | None, float | None, float | None]:
+    """(POP vs the entry, P(holding beats closing now), hold-vs-close expected value, expected
+    loss), USD (module doc). ``vol`` None with ``years`` 0: the outcome is decided (intrinsic
+    value); None with time left: no vol, nothing is known."""
+    profit_above = (not is_call) if short else is_call
+    sign = 1.0 if short else -1.0
+    if vol is not None:
+        level = strike + close_usd if is_call else strike - close_usd
+        payoff = float(expected_excess(spot, strike, years, drift, vol, is_call))
+        return (
+            float(prob_beyond(spot, breakeven, years, drift, vol, profit_above)),
+            float(prob_beyond(spot, level, years, drift, vol, profit_above)),
+            units * sign * (close_usd - payoff),
+            units * _expected_loss(spot, strike, close_usd, years, drift, vol, is_call, short),
+        )
+    if years > 0.0:
+        return None, None, None, None
+    wins = spot != breakeven and (spot > breakeven) == profit_above
+    hold_ev = units * sign * (close_usd - intrinsic)
+    return 1.0 if wins else 0.0, 1.0 if hold_ev > 0 else 0.0, hold_ev, max(-hold_ev, 0.0)
 
 
 def _expected_loss(
@@ -527,6 +650,7 @@ __all__ = [
     "QuoteView",
     "analyse_position",
     "capital_for",
+    "check_entry",
     "expected_loss_per_unit",
     "market_status_for",
     "quote_view",

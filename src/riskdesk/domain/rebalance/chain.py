@@ -12,10 +12,25 @@ Method (docs/options.md):
   (generalised Black-Scholes-Merton); coin-settled and USDC-linear (Deribit) options on the
   expiry's forward ``F`` (Black-76; ``S`` := F and ``q`` := r). Coin premiums are converted to
   USD at F before implying vols.
-* Own implied vol: the European vol of the quote's mid. For American equity options the vol of
-  each (expiry, strike) is taken from its **out-of-the-money side** (the call at or above the
-  forward, the put below it), whose early-exercise premium is negligible, so an in-the-money
-  American put is not read as a higher vol; the other side, then the venue's IV, are fallbacks.
+* A quote is **usable** for a vol when it is two-sided (bid > 0 and ask > 0) and its spread
+  (ask − bid) / mid is at most ``QuotePolicy.max_iv_spread``. A vol is never implied from a
+  one-sided or zero-bid quote: its "mid" is half the ask, a number nobody trades at.
+* Own implied vol (``iv``): the European vol of a usable quote's mid.
+* Analytics vol (``vol``, the one every Greek and probability uses), first available of
+  (``vol_source`` codes, ``VOL_SOURCES``):
+
+  1. the usable mid of the **out-of-the-money side** of the (expiry, strike): the call at or
+     above the forward, the put below it. Its early-exercise premium is negligible, so an
+     in-the-money American put is not read as a higher vol, and a deep in-the-money option
+     (whose time value is smaller than its spread) is not read at all;
+  2. when the venue publishes a mark (Deribit's ``mark_price`` / ``mark_iv``): the venue's
+     mark IV (the contract's, then its partner's), else the IV implied from the mark price;
+  3. the contract's own usable mid (in the money);
+  4. the venue's IV (CBOE, Tradier/ORATS), the contract's then its partner's.
+
+  Contracts within an hour of expiry (or expired) get no vol: they are valued at intrinsic
+  value, and their probability of finishing in the money is 1 (in the money), 0 (out of the
+  money) or 0.5 (exactly at the money).
 * Greeks: analytic GBSM/Black-76 at that vol (delta per unit of underlying, theta per year,
   vega and rho per 1.00). Probability of finishing in the money: N(±d2) under the drift
   (risk-neutral r − q unless a real-world drift is configured).
@@ -42,6 +57,20 @@ SECONDS_PER_YEAR = 365.0 * 86400.0
 DAYS_PER_YEAR = 365.0
 #: Contracts with less than an hour to expiry get no implied vol (years).
 MIN_LIVE_YEARS = 3600.0 / SECONDS_PER_YEAR
+
+#: What the analytics vol of a contract was taken from (index = ``ChainIndex.vol_source``).
+VOL_SOURCES: tuple[str, ...] = (
+    "none: no usable quote, venue mark or venue IV",
+    "two-sided mid of this contract (the out-of-the-money side)",
+    "two-sided mid of the out-of-the-money option of the same strike and expiry",
+    "venue mark IV (the book is one-sided or too wide on the out-of-the-money side)",
+    "IV implied from the venue mark price",
+    "two-sided mid of this contract (in the money; the out-of-the-money side has no usable quote)",
+    "venue IV (no usable quote)",
+    "intrinsic value: under an hour to expiry, no vol",
+)
+VOL_NONE, VOL_OWN_OTM, VOL_PARTNER, VOL_MARK_IV, VOL_MARK_PRICE, VOL_OWN_ITM, VOL_VENUE = range(7)
+VOL_INTRINSIC = 7
 
 
 def plain(value: Decimal) -> Decimal:
@@ -156,6 +185,15 @@ class ChainSnapshot:
 
 
 @dataclass(frozen=True, slots=True)
+class QuotePolicy:
+    """When a quote says something about volatility: ``max_iv_spread`` is the widest spread
+    (ask − bid) / mid whose mid is used to imply a vol (wider books fall back to the venue's
+    mark, see the module doc)."""
+
+    max_iv_spread: float = 0.50
+
+
+@dataclass(frozen=True, slots=True)
 class RateInputs:
     """Rates for a chain: ``rate`` and ``carry_yield`` continuous per year (equity), ``coin_rate``
     the discount rate of coin/USDC options (Deribit: 0), ``drift`` the expected return per year
@@ -174,9 +212,11 @@ class ChainIndex:
     Units: ``strike``, ``bid``, ``ask``, ``mid`` in the premium currency per unit; ``usd_factor``
     converts a premium to USD (the forward for coin-settled options, else 1); ``spot`` the
     valuation underlying (S, or F for forward-priced options) and ``carry`` its yield (q, or r);
-    ``years`` and ``dte`` to expiry; ``iv`` the own European IV of the mid (NaN if none);
-    ``vol`` the analytics vol (OTM side, see module doc); Greeks per unit at ``vol`` in USD
-    (theta per year, vega/rho per 1.00); ``prob_itm`` under the drift.
+    ``years`` and ``dte`` to expiry; ``usable`` whether the quote is two-sided and tight
+    enough to imply a vol; ``venue_mark`` the venue's mark price (NaN if none); ``iv`` the own
+    European IV of a usable mid (NaN if none); ``vol`` the analytics vol and ``vol_source``
+    where it came from (``VOL_SOURCES``; module doc); Greeks per unit at ``vol`` in USD (theta
+    per year, vega/rho per 1.00); ``prob_itm`` under the drift (0/0.5/1 without time left).
     """
 
     snapshot: ChainSnapshot
@@ -196,8 +236,11 @@ class ChainIndex:
     carry: FloatArray
     rate: FloatArray
     drift: FloatArray
+    usable: BoolArray
+    venue_mark: FloatArray
     iv: FloatArray
     vol: FloatArray
+    vol_source: npt.NDArray[np.int8]
     model_price: FloatArray
     delta: FloatArray
     gamma: FloatArray
@@ -240,9 +283,12 @@ def _dec(value: Decimal | None) -> float:
     return float(value) if value is not None else np.nan
 
 
-def analyse_chain(snapshot: ChainSnapshot, rates: RateInputs) -> ChainIndex:
+def analyse_chain(
+    snapshot: ChainSnapshot, rates: RateInputs, policy: QuotePolicy | None = None
+) -> ChainIndex:
     """Vectorised analytics of every contract (module doc). Expired contracts (expiry at or
     before ``as_of``) get T = 0: intrinsic value, no vol."""
+    policy = policy or QuotePolicy()
     contracts = snapshot.contracts
     n = len(contracts)
     terms = snapshot.terms
@@ -260,6 +306,8 @@ def analyse_chain(snapshot: ChainSnapshot, rates: RateInputs) -> ChainIndex:
     mid = np.where(has_ask, 0.5 * (bid + np.where(has_ask, ask, 0.0)), np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         spread_pct = np.where(mid > 0.0, (ask - bid) / mid, np.inf)
+    usable = has_ask & (bid > 0.0) & (spread_pct <= policy.max_iv_spread)
+    venue_mark = np.array([_dec(c.mark) for c in contracts], dtype=np.float64)
     oi = np.array([_dec(c.open_interest) for c in contracts], dtype=np.float64)
     volume = np.array([_dec(c.volume) for c in contracts], dtype=np.float64)
     forward_given = np.array([_dec(c.forward) for c in contracts], dtype=np.float64)
@@ -277,23 +325,14 @@ def analyse_chain(snapshot: ChainSnapshot, rates: RateInputs) -> ChainIndex:
         carry = np.full(n, rates.carry_yield)
         drift = np.full(n, rates.rate - rates.carry_yield if rates.drift is None else rates.drift)
     usd_factor = spot if terms.coin_settled else np.ones(n)
-    usd_mid = mid * usd_factor
     # Within the last hour a mid says nothing about volatility (the IV of a 1-second option is
     # noise): such contracts are valued at intrinsic value, without a vol.
     live = years > MIN_LIVE_YEARS
-    iv = np.full(n, np.nan)
-    if live.any():
-        solved = implied_vol_bsm(
-            usd_mid[live],
-            spot[live],
-            strike[live],
-            years[live],
-            rate[live],
-            carry[live],
-            is_call[live],
-            backend="numpy",
-        )
-        iv[live] = np.where(solved.vol > 0.0, solved.vol, np.nan)
+    iv = _implied(mid * usd_factor, live & usable, spot, strike, years, rate, carry, is_call)
+    has_mark = np.isfinite(venue_mark) & (venue_mark > 0.0)
+    mark_iv = _implied(
+        venue_mark * usd_factor, live & has_mark, spot, strike, years, rate, carry, is_call
+    )
     venue_iv = np.array(
         [
             c.venue_greeks.iv
@@ -305,11 +344,23 @@ def analyse_chain(snapshot: ChainSnapshot, rates: RateInputs) -> ChainIndex:
         ],
         dtype=np.float64,
     )
-    vol = _surface_vol(contracts, strike, is_call, spot, carry, rate, years, iv, venue_iv)
+    publishes_mark = np.array([c.mark is not None for c in contracts], dtype=np.bool_)
+    vol, source = _surface_vol(
+        contracts,
+        strike,
+        is_call,
+        spot * np.exp((rate - carry) * years),
+        iv,
+        venue_iv,
+        mark_iv,
+        publishes_mark,
+    )
     vol = np.where(live, vol, np.nan)
+    source = np.where(live, source, VOL_INTRINSIC).astype(np.int8)
     years = np.where(live, years, 0.0)
     vol_ok = np.where(np.isfinite(vol), vol, 0.0)
     greeks = bsm_greeks(spot, strike, years, rate, carry, vol_ok, is_call, backend="numpy")
+    # Without time (or vol) d2 is ±inf, or 0 exactly at the money: N(d2) is 1, 0 or 0.5.
     _, d2 = gbsm_d1_d2(spot, strike, years, drift, 0.0, vol_ok)
     prob_itm = ndtr(np.where(is_call, d2, -d2))
     prob_itm = np.where(np.isfinite(vol) | ~live, prob_itm, np.nan)
@@ -337,8 +388,11 @@ def analyse_chain(snapshot: ChainSnapshot, rates: RateInputs) -> ChainIndex:
         carry=carry,
         rate=rate,
         drift=drift,
+        usable=usable,
+        venue_mark=venue_mark,
         iv=iv,
         vol=vol,
+        vol_source=source,
         model_price=greeks.price,
         delta=greeks.delta,
         gamma=greeks.gamma,
@@ -351,19 +405,45 @@ def analyse_chain(snapshot: ChainSnapshot, rates: RateInputs) -> ChainIndex:
     )
 
 
+def _implied(
+    price_usd: FloatArray,
+    mask: BoolArray,
+    spot: FloatArray,
+    strike: FloatArray,
+    years: FloatArray,
+    rate: FloatArray,
+    carry: FloatArray,
+    is_call: BoolArray,
+) -> FloatArray:
+    """European IV of ``price_usd`` where ``mask`` holds (NaN elsewhere and where no vol
+    reproduces the price, e.g. below intrinsic value)."""
+    out = np.full(price_usd.shape, np.nan)
+    if mask.any():
+        solved = implied_vol_bsm(
+            price_usd[mask],
+            spot[mask],
+            strike[mask],
+            years[mask],
+            rate[mask],
+            carry[mask],
+            is_call[mask],
+            backend="numpy",
+        )
+        out[mask] = np.where(solved.vol > 0.0, solved.vol, np.nan)
+    return out
+
+
 def _surface_vol(
     contracts: tuple[OptionQuote, ...],
     strike: FloatArray,
     is_call: BoolArray,
-    spot: FloatArray,
-    carry: FloatArray,
-    rate: FloatArray,
-    years: FloatArray,
+    forward: FloatArray,
     iv: FloatArray,
     venue_iv: FloatArray,
-) -> FloatArray:
-    """Per contract: the IV of the OTM side of its (expiry, strike), then its own, then the
-    partner's, then the venue's."""
+    mark_iv: FloatArray,
+    publishes_mark: BoolArray,
+) -> tuple[FloatArray, npt.NDArray[np.int8]]:
+    """Per contract: the analytics vol and its source code (module doc, ``VOL_SOURCES``)."""
     n = len(contracts)
     partner = np.full(n, -1, dtype=np.int64)
     slots: dict[tuple[datetime, Decimal], list[int]] = {}
@@ -375,14 +455,30 @@ def _surface_vol(
         if calls and puts:
             partner[calls[0]] = puts[0]
             partner[puts[0]] = calls[0]
-    forward = spot * np.exp((rate - carry) * years)
     otm_self = np.where(is_call, strike >= forward, strike < forward)
     has_partner = partner >= 0
-    partner_iv = np.where(has_partner, iv[np.where(has_partner, partner, 0)], np.nan)
-    first = np.where(otm_self, iv, partner_iv)
-    second = np.where(otm_self, partner_iv, iv)
-    vol = np.where(np.isfinite(first), first, second)
-    return np.where(np.isfinite(vol), vol, venue_iv)
+    at = np.where(has_partner, partner, 0)
+
+    def of_partner(values: FloatArray) -> FloatArray:
+        return np.where(has_partner, values[at], np.nan)
+
+    steps: list[tuple[FloatArray, int]] = [
+        (np.where(otm_self, iv, np.nan), VOL_OWN_OTM),
+        (np.where(otm_self, np.nan, of_partner(iv)), VOL_PARTNER),
+        (np.where(publishes_mark, venue_iv, np.nan), VOL_MARK_IV),
+        (np.where(publishes_mark, of_partner(venue_iv), np.nan), VOL_MARK_IV),
+        (mark_iv, VOL_MARK_PRICE),
+        (np.where(otm_self, np.nan, iv), VOL_OWN_ITM),
+        (venue_iv, VOL_VENUE),
+        (of_partner(venue_iv), VOL_VENUE),
+    ]
+    vol = np.full(n, np.nan)
+    source = np.full(n, VOL_NONE, dtype=np.int8)
+    for values, code in steps:
+        take = ~np.isfinite(vol) & np.isfinite(values)
+        vol = np.where(take, values, vol)
+        source = np.where(take, code, source).astype(np.int8)
+    return vol, source
 
 
 def expected_excess(
@@ -431,10 +527,12 @@ def prob_beyond(
 
 
 __all__ = [
+    "VOL_SOURCES",
     "ChainIndex",
     "ChainSnapshot",
     "ContractTerms",
     "OptionQuote",
+    "QuotePolicy",
     "RateInputs",
     "UnderlyingQuote",
     "VenueGreeks",

@@ -6,6 +6,12 @@ table in docs/options.md). The action with the most points wins (ties: HOLD, the
 ROLL — doing less wins a tie). Every factor is listed in the decision, fired or not, with its
 value, threshold, points and a plain sentence, so the result can be checked by hand.
 
+The roll a decision considers: when a defensive factor fired (loss, delta, assignment risk,
+early assignment), only a roll that reduces the risk that fired (``defense``) — the best one,
+a credit one if any; when none does, ``no_roll`` and ``no_risk_reducing_roll`` fire with the
+reason, and CLOSE or HOLD wins on points. Otherwise (only the expiry is near) the best-scored
+credit roll, else the best-scored roll.
+
 Confidence = 0.5 + 0.5 × (winner's lead over the runner-up) / ``confidence_scale``, within
 [0.5, 0.99]. Risk level: *high* when assignment risk or early assignment fires, or a defensive
 factor fires with at most ``expiry_critical_days`` left, or both defensive factors fire;
@@ -20,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from riskdesk.domain.rebalance.analysis import PositionAnalysis
+from riskdesk.domain.rebalance.defense import defense_failures, defensive_triggers
 from riskdesk.domain.rebalance.model import (
     Action,
     EngineConfig,
@@ -70,7 +77,61 @@ def _pct(x: float | None) -> str:
 
 
 def _money(x: object, ccy: str) -> str:
-    return f"{x:,.2f} {ccy}" if ccy in ("USD", "USDC", "USDT") else f"{x} {ccy}"
+    if ccy in ("USD", "USDC", "USDT"):
+        return f"{x:,.2f} {ccy}"
+    return f"{x} {ccy}"
+
+
+def theta_text(analysis: PositionAnalysis) -> str:
+    """The position's theta per day in its premium currency (and USD for coin options)."""
+    ccy = analysis.premium_currency
+    if ccy in ("USD", "USDC", "USDT"):
+        return f"{analysis.theta_per_day:,.2f} {ccy}/day"
+    return f"{analysis.theta_per_day_premium:.6f} {ccy}/day ({analysis.theta_per_day:,.2f} USD/day)"
+
+
+def _change(rr: float | None, what: str) -> str:
+    """'cuts X by 12.0 %' / 'raises X by 1.3 %' for a relative reduction ``rr``."""
+    if rr is None:
+        return f"does not change a comparable {what}"
+    verb = "cuts" if rr >= 0 else "raises"
+    return f"{verb} the {what} by {abs(rr):.1%}"
+
+
+def _defensive_pick(
+    rolls: RollEvaluation,
+    triggers: frozenset[str],
+    tol: ToleranceThresholds,
+    config: EngineConfig,
+) -> tuple[RollCandidate | None, bool, str | None]:
+    """The roll a defensive decision may use, whether a qualifying credit roll exists, and why
+    none qualifies. Uses the search's own check when it checked the same triggers; otherwise
+    re-checks the reported candidates."""
+    if rolls.defensive_triggers == tuple(sorted(triggers)):
+        return rolls.best_defensive, rolls.qualifying_credit, rolls.defense_note
+    fits = [
+        c
+        for c in rolls.candidates
+        if not defense_failures(
+            triggers,
+            assignment=c.assignment,
+            delta_dollars=c.delta_dollars,
+            expected_loss=c.expected_loss,
+            new_abs_delta=abs(c.new_delta),
+            tol=tol,
+            min_risk_reduction=config.min_risk_reduction,
+        )
+    ]
+    credit = [c for c in fits if c.is_credit]
+    pool = credit or fits
+    best = pool[0] if pool else None
+    note = None
+    if best is None and rolls.candidates:
+        note = (
+            f"none of the {len(rolls.candidates)} reported candidates reduces the risk that "
+            f"fired ({', '.join(sorted(triggers))})"
+        )
+    return best, bool(credit), note
 
 
 def decide(
@@ -86,6 +147,7 @@ def decide(
     ccy = analysis.premium_currency
     factors: list[Factor] = []
     scores = dict.fromkeys((a.value for a in _ORDER), 0.0)
+    triggers = defensive_triggers(analysis, params, tol)
 
     def add(
         name: str,
@@ -120,7 +182,7 @@ def decide(
     )
     loss = add(
         "defensive_loss",
-        analysis.pnl_pct <= -params.defensive_roll_trigger,
+        "defensive_loss" in triggers,
         analysis.pnl_pct,
         -params.defensive_roll_trigger,
         pts.defensive_loss,
@@ -130,7 +192,7 @@ def decide(
     abs_delta = abs(analysis.greeks.delta)
     delta_hit = add(
         "defensive_delta",
-        short and abs_delta >= tol.defensive_delta,
+        "defensive_delta" in triggers,
         abs_delta,
         tol.defensive_delta,
         pts.defensive_delta,
@@ -140,7 +202,7 @@ def decide(
     p_assign = analysis.assignment_probability
     assign = add(
         "assignment_risk",
-        short and p_assign is not None and p_assign >= tol.assignment_probability,
+        "assignment_risk" in triggers,
         p_assign,
         tol.assignment_probability,
         pts.assignment_risk,
@@ -149,7 +211,7 @@ def decide(
     )
     early = add(
         "early_assignment",
-        short and analysis.early_assignment_risk,
+        "early_assignment" in triggers,
         "yes" if analysis.early_assignment_risk else "no",
         None,
         pts.early_assignment,
@@ -163,38 +225,43 @@ def decide(
         analysis.theta_per_day,
         None,
         pts.healthy,
-        "no risk factor fired"
-        + (f"; theta earns {analysis.theta_per_day:,.2f} USD/day" if short else ""),
+        "no risk factor fired" + (f"; theta earns {theta_text(analysis)}" if short else ""),
     )
     warranted = any_risk
-    defensive = loss or delta_hit or assign or early
-    # A defensive decision rolls only into risk-reducing credit rolls when one exists.
-    best = rolls.best_risk_reducing if defensive and rolls.best_risk_reducing else rolls.chosen
+    defensive = bool(triggers)
+    defense_note: str | None = None
+    if defensive:
+        best, credit_exists, defense_note = _defensive_pick(rolls, triggers, tol, config)
+        kind = "risk-reducing roll"
+    else:
+        best, credit_exists, kind = rolls.chosen, rolls.credit_available, "roll"
     add(
         "credit_roll",
-        warranted and rolls.credit_available,
-        "yes" if rolls.credit_available else "no",
+        warranted and best is not None and credit_exists,
+        "yes" if credit_exists else "no",
         None,
         pts.credit_roll,
-        "a roll that nets a credit at the mid exists"
-        if rolls.credit_available
-        else "no credit roll",
+        f"a {kind} that nets a credit at the mid exists"
+        if credit_exists
+        else f"no {kind} nets a credit",
     )
     add(
         "no_credit_roll",
-        warranted and not rolls.credit_available,
-        "yes" if not rolls.credit_available else "no",
+        warranted and best is not None and not credit_exists,
+        "yes" if best is not None and not credit_exists else "no",
         None,
         pts.no_credit_roll,
-        "risk calls for action but no roll nets a credit: rolling would pay to extend the risk",
+        f"risk calls for action but no {kind} nets a credit: rolling would pay to extend the risk",
     )
+    no_fit = defensive and best is None and rolls.passed > 0
     add(
         "no_roll",
         best is None,
         float(rolls.passed),
         None,
         pts.no_roll,
-        f"{rolls.evaluated} candidates evaluated, {rolls.passed} passed the filters",
+        f"{rolls.evaluated} candidates evaluated, {rolls.passed} passed the filters"
+        + (", none reduces the risk that fired" if no_fit else ""),
     )
     rr = best.risk_reduction if best is not None else None
     add(
@@ -203,17 +270,17 @@ def decide(
         rr,
         config.min_risk_reduction,
         pts.roll_risk_reduction,
-        f"best roll cuts the probability-weighted loss by {_pct(rr)} "
-        f"(needs {_pct(config.min_risk_reduction)})",
+        f"the {kind} {_change(rr, 'probability-weighted loss')} "
+        f"(earns points from {_pct(config.min_risk_reduction)})",
     )
     add(
-        "roll_adds_risk",
-        defensive and rr is not None and rr < 0,
-        rr,
-        0.0,
-        pts.roll_adds_risk,
-        f"a defensive roll should cut risk, but the best roll raises the probability-weighted "
-        f"loss by {_pct(None if rr is None else -rr)}",
+        "no_risk_reducing_roll",
+        no_fit,
+        ", ".join(sorted(triggers)) or None,
+        config.min_risk_reduction,
+        pts.no_risk_reducing_roll,
+        defense_note
+        or "a defensive roll must reduce the risk that fired by the minimum risk reduction",
     )
     add(
         "poor_liquidity",
@@ -242,7 +309,8 @@ def decide(
     else:
         timing = "next_open"
     roll = best if action is Action.ROLL else None
-    reasoning = _reasoning(action, analysis, factors, roll, profit, ccy, timing)
+    reasoning = _reasoning(action, analysis, factors, roll, profit, ccy, timing, triggers)
+    notes = list(rolls.notes)
     return Decision(
         action=action,
         confidence=round(confidence, 4),
@@ -254,7 +322,7 @@ def decide(
         risk_tolerance=params.risk_tolerance,
         thresholds=tol,
         roll=roll,
-        notes=list(rolls.notes),
+        notes=notes,
     )
 
 
@@ -266,6 +334,7 @@ def _reasoning(
     profit: bool,
     ccy: str,
     timing: str,
+    triggers: frozenset[str],
 ) -> list[str]:
     lines: list[str] = []
     fired = [f for f in factors if f.triggered and f.name != "base"]
@@ -284,15 +353,24 @@ def _reasoning(
         )
     elif roll is not None:
         kind = "credit" if roll.net_credit_mid >= 0 else "debit"
+        be = "n/a" if roll.new_breakeven is None else f"{roll.new_breakeven:,.2f}"
         lines.append(
             f"ROLL ({roll.roll_type.value}) {roll.label}: net {kind} "
             f"{_money(abs(roll.net_credit_mid), ccy)} at mid "
             f"({_money(roll.net_credit_natural, ccy)} at natural); assignment probability "
             f"{_pct(a.assignment_probability)} -> {_pct(roll.assignment_probability)}; "
-            f"probability-weighted loss {_fmt(roll.expected_loss.before)} -> "
-            f"{_fmt(roll.expected_loss.after)} USD ({_pct(roll.risk_reduction)} lower); "
-            f"new breakeven {roll.new_breakeven:.2f}."
+            f"delta dollars {_fmt(roll.delta_dollars.before)} -> "
+            f"{_fmt(roll.delta_dollars.after)} USD; probability-weighted loss "
+            f"{_fmt(roll.expected_loss.before)} -> {_fmt(roll.expected_loss.after)} USD "
+            f"({_change(roll.risk_reduction, 'loss')}); combined position breakeven {be}, "
+            f"probability of profit {_pct(roll.prob_profit)}."
         )
+        if triggers:
+            lines.append(
+                "The roll reduces the risk that fired ("
+                + ", ".join(t.replace("_", " ") for t in sorted(triggers))
+                + ")."
+            )
     for f in fired:
         lines.append(f"{f.name.replace('_', ' ')}: {f.explanation}.")
     lines.append(
@@ -305,4 +383,4 @@ def _fmt(x: float | None) -> str:
     return "n/a" if x is None else f"{x:,.0f}"
 
 
-__all__ = ["Decision", "Factor", "RiskLevel", "Timing", "decide"]
+__all__ = ["Decision", "Factor", "RiskLevel", "Timing", "decide", "theta_text"]

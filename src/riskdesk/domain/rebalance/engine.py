@@ -12,8 +12,14 @@ from datetime import datetime
 from riskdesk.domain.rebalance.analysis import PositionAnalysis, analyse_position
 from riskdesk.domain.rebalance.chain import ChainIndex
 from riskdesk.domain.rebalance.decision import Decision, decide
+from riskdesk.domain.rebalance.defense import defensive_triggers
 from riskdesk.domain.rebalance.execution import ExecutionPlan, build_plan
-from riskdesk.domain.rebalance.model import EngineConfig, OptionPosition, RebalanceParams
+from riskdesk.domain.rebalance.model import (
+    EngineConfig,
+    OptionPosition,
+    RebalanceParams,
+    check_params,
+)
 from riskdesk.domain.rebalance.rolls import RollEvaluation, evaluate_rolls
 
 
@@ -50,9 +56,12 @@ def analyse(
 def search_rolls(
     position: OptionPosition, index: ChainIndex, params: RebalanceParams, config: EngineConfig
 ) -> tuple[PositionAnalysis, RollEvaluation]:
-    """Analysis and roll evaluation."""
+    """Analysis and roll evaluation; the roll search checks every candidate against the
+    defensive triggers that fire on the position (``defense``)."""
+    check_params(position, params)
     analysis, i0 = analyse(position, index, config)
-    return analysis, evaluate_rolls(position, analysis, i0, index, params, config)
+    triggers = defensive_triggers(analysis, params, config.thresholds(params.risk_tolerance))
+    return analysis, evaluate_rolls(position, analysis, i0, index, params, config, triggers)
 
 
 def rebalance(

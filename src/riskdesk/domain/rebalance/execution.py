@@ -246,9 +246,12 @@ def monitoring_points(
     points.append(
         MonitoringPoint("price", strike, None, f"strike of {symbol}: in the money beyond it")
     )
-    points.append(
-        MonitoringPoint("price", breakeven.quantize(Decimal("0.01")), None, "breakeven at expiry")
-    )
+    if breakeven is not None:
+        points.append(
+            MonitoringPoint(
+                "price", breakeven.quantize(Decimal("0.01")), None, "breakeven at expiry"
+            )
+        )
     roll_day = expiry.date() - timedelta(days=params.target_days_to_roll)
     if roll_day > analysis.as_of.date():
         points.append(
@@ -282,9 +285,23 @@ def _warnings(
             "Illiquid current option (" + "; ".join(analysis.quote.liquidity_notes) + ")"
         )
     if analysis.position_type.value == "short_call":
-        warnings.append("Short call: loss is unlimited if the underlying rises.")
-    if analysis.exercise.value == "american" and analysis.position_type.is_short:
-        warnings.append("American exercise: a short in-the-money option can be assigned any day.")
+        if analysis.max_loss is None:
+            warnings.append("Short call: loss is unlimited if the underlying rises.")
+        else:
+            warnings.append(
+                f"Short call: the loss in USD is unlimited if the underlying rises (in "
+                f"{analysis.premium_currency} at most {analysis.max_loss})."
+            )
+    if (
+        analysis.exercise.value == "american"
+        and analysis.position_type.is_short
+        and analysis.in_the_money
+        and decision.action is not Action.CLOSE
+    ):
+        warnings.append(
+            f"American exercise: {analysis.symbol} is in the money "
+            f"({analysis.intrinsic:,.2f} intrinsic) and can be assigned any day."
+        )
     if roll is not None:
         if roll.combo_ratio != (1, 1):
             warnings.append(

@@ -17,6 +17,7 @@ from typing import Final, Literal
 
 from riskdesk.domain.accounting.margin import OptionMarginRates
 from riskdesk.domain.errors import InvalidValue, MarketDataError, ValidationError
+from riskdesk.domain.rebalance.chain import QuotePolicy
 from riskdesk.domain.symbols import OptionRight, SymbolKind, SymbolSpec, parse_symbol
 from riskdesk.domain.values import Number, to_decimal
 
@@ -108,7 +109,8 @@ def default_tolerances() -> dict[RiskTolerance, ToleranceThresholds]:
 class LiquidityFilter:
     """A contract is tradable when all hold: open interest and volume (contracts) at least the
     minimum, spread (ask − bid) at most ``max_spread_pct`` of the mid, and a bid of at least
-    ``min_bid`` (premium currency per unit) on the side that must be sold."""
+    ``min_bid`` (USD per unit; a coin premium is converted at the expiry's forward) on the side
+    that must be sold."""
 
     min_open_interest: int = 100
     min_volume: int = 0
@@ -147,7 +149,7 @@ class DecisionPoints:
     no_credit_roll: tuple[float, float, float] = (0.0, 15.0, -40.0)
     no_roll: tuple[float, float, float] = (0.0, 0.0, -100.0)
     roll_risk_reduction: tuple[float, float, float] = (0.0, 0.0, 10.0)
-    roll_adds_risk: tuple[float, float, float] = (0.0, 10.0, -25.0)
+    no_risk_reducing_roll: tuple[float, float, float] = (0.0, 10.0, -25.0)
     poor_liquidity: tuple[float, float, float] = (5.0, -5.0, -10.0)
 
 
@@ -178,8 +180,11 @@ class CandidatePoints:
 class EngineConfig:
     """Static configuration of the rebalancer (built by bootstrap from ``OptionsSettings``).
 
-    ``roll_dte_min``/``roll_dte_max``: calendar-day window of the new expiry; ``resize_levels``:
+    ``roll_min_days_out``/``roll_max_days_out``: calendar days the new expiry may lie beyond
+    the current one (the window moves with the position, so a long-dated position has roll
+    candidates too); ``resize_levels``:
     how many smaller quantities a resize roll evaluates (evenly spaced below the current size);
+    ``quote_policy``: when a quote's mid may imply a vol (``chain.QuotePolicy``);
     ``max_candidates``: candidates reported; ``capital_basis``: short puts as cash-secured
     (strike × multiplier) or on Reg-T margin (short calls always use margin);
     ``min_risk_reduction``: the best roll's probability-weighted loss reduction that earns the
@@ -199,8 +204,9 @@ class EngineConfig:
     decision_points: DecisionPoints = field(default_factory=DecisionPoints)
     candidate_points: CandidatePoints = field(default_factory=CandidatePoints)
     margin_rates: OptionMarginRates = field(default_factory=OptionMarginRates)
-    roll_dte_min: int = 14
-    roll_dte_max: int = 60
+    roll_min_days_out: int = 7
+    roll_max_days_out: int = 60
+    quote_policy: QuotePolicy = field(default_factory=QuotePolicy)
     resize_levels: int = 3
     max_candidates: int = 10
     capital_basis: CapitalBasis = "cash_secured"
@@ -392,6 +398,27 @@ def make_params(
     )
 
 
+def check_params(position: OptionPosition, params: RebalanceParams) -> None:
+    """Ranges that depend on the position's side (``make_params`` checks the rest).
+
+    A short option earns at most its premium, so its ``profit_target`` (a fraction of the
+    premium received) must be in (0, 1]; a long option can gain several times its premium, so
+    its target may go up to 10 (1000 %). A long option loses at most its premium, so its
+    ``defensive_roll_trigger`` must be in (0, 1]; a short option can lose more (up to 10)."""
+    if position.is_short and params.profit_target > 1.0:
+        raise InvalidValue(
+            f"a short option earns at most the premium received: profit_target must be in "
+            f"(0, 1] (0.5 = 50 % of the premium), got {params.profit_target:g}",
+            field="profit_target",
+        )
+    if not position.is_short and params.defensive_roll_trigger > 1.0:
+        raise InvalidValue(
+            f"a long option loses at most the premium paid: defensive_roll_trigger must be in "
+            f"(0, 1] (0.15 = 15 % of the premium), got {params.defensive_roll_trigger:g}",
+            field="defensive_roll_trigger",
+        )
+
+
 def _fraction(value: float, name: str, upper: float) -> float:
     try:
         number = float(value)
@@ -420,6 +447,7 @@ __all__ = [
     "RiskTolerance",
     "RollType",
     "ToleranceThresholds",
+    "check_params",
     "default_tolerances",
     "make_params",
     "make_position",

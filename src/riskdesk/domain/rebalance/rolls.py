@@ -1,7 +1,8 @@
 """Roll candidates enumerated from the real chain, evaluated side by side (vectorised).
 
-Enumeration (same right, expiries later than the current one whose DTE lies in the configured
-window, and only the roll types the request prefers):
+Enumeration (same right, expiries that lie ``roll_min_days_out`` to ``roll_max_days_out``
+calendar days beyond the current expiry — a window that moves with the position — and only the
+roll types the request prefers):
 
 * **calendar** — the same strike in each later expiry;
 * **diagonal** — per expiry, the listed strike whose |delta| is nearest the tolerance's target
@@ -17,9 +18,20 @@ sell, ask to buy) or at the mid. Forward metrics are measured against closing no
 natural price (the common baseline; module doc of ``analysis``): before = holding the current
 position to its expiry, after = the new leg to its expiry. Risk reduction compares the
 probability-weighted loss E[max(0, −P&L)], the delta dollars and the max loss of the two —
-computed, never assumed. Candidates must pass the liquidity filter on the new leg and the
-capital limit: additional capital = max(0, debit at the mid) + max(0, new requirement −
-released requirement) ≤ ``max_additional_capital`` (a roll may not take new money beyond it).
+computed, never assumed; the assignment probability before and after is compared too.
+Candidates must pass the liquidity filter on the new leg and the capital limit: additional
+capital = max(0, debit at the mid) + max(0, new requirement − released requirement) ≤
+``max_additional_capital`` (a roll may not take new money beyond it); the evaluation says how
+many candidates that limit excluded and how much capital they would need.
+
+Probability of profit of a candidate (``prob_profit``) is that of the **combined position**:
+the premium kept from the current leg (entry − close at the natural price) plus the roll's
+net credit, against the new leg's payoff at its expiry, i.e. the probability that the whole
+trade, entry to new expiry, makes money (beyond ``new_breakeven``). ``leg_prob_profit`` is the
+new leg alone against its own premium.
+
+When defensive triggers fired (``defense``), each passing candidate is checked against them
+and ``best_defensive`` is the best-scored one that qualifies (a credit one if any).
 """
 
 from __future__ import annotations
@@ -39,7 +51,9 @@ from riskdesk.domain.rebalance.analysis import (
     capital_for,
     expected_loss_per_unit,
 )
-from riskdesk.domain.rebalance.chain import ChainIndex, expected_excess, prob_beyond
+from riskdesk.domain.rebalance.chain import ChainIndex, expected_excess, plain, prob_beyond
+from riskdesk.domain.rebalance.defense import defense_failures
+from riskdesk.domain.rebalance.levels import CENT, breakeven
 from riskdesk.domain.rebalance.model import (
     EngineConfig,
     OptionPosition,
@@ -87,10 +101,13 @@ class RollCandidate:
     roll (+ credit, − debit); ``net_price_natural``/``net_price_mid`` per combo unit (per share
     of the ratio ``combo_ratio`` = (close, open) contracts, traded ``combo_quantity`` times);
     ``capital_required`` of the new leg, ``capital_released`` by closing, ``additional_capital``.
-    Levels: ``leg_breakeven`` of the new leg alone, ``new_breakeven`` of the whole trade
-    (entry, close and new premium together). Probabilities of the new leg at expiry;
-    ``expected_value`` (USD) of the new leg vs the closing baseline; ``score`` with its
-    ``score_breakdown`` (points per criterion).
+    Levels: ``leg_breakeven`` of the new leg alone, ``new_breakeven`` of the combined position
+    (entry, close and new premium together; None when it can no longer make money).
+    ``prob_profit`` of the combined position and ``leg_prob_profit`` of the new leg alone (module
+    doc); ``expected_value`` (USD) of the new leg vs the closing baseline; risk comparisons
+    before/after (``expected_loss``, ``delta_dollars``, ``max_loss``, ``assignment``);
+    ``defense_failures`` what it misses against the fired defensive triggers ([] = qualifies
+    or none fired); ``score`` with its ``score_breakdown`` (points per criterion).
     """
 
     roll_type: RollType
@@ -112,22 +129,24 @@ class RollCandidate:
     capital_released: Decimal
     additional_capital: Decimal
     capital_basis: str
-    leg_breakeven: Decimal
-    new_breakeven: Decimal
+    leg_breakeven: Decimal | None
+    new_breakeven: Decimal | None
     assignment_probability: float
     prob_profit: float
-    prob_campaign_profit: float
+    leg_prob_profit: float
     expected_value: float
     annualised_return_on_capital: float | None
     risk_reduction: float | None
     expected_loss: RiskComparison
     delta_dollars: RiskComparison
     max_loss: RiskComparison
+    assignment: RiskComparison
     spread_pct: float
     open_interest: float
     volume: float
     score: float
     score_breakdown: dict[str, float] = field(default_factory=dict)
+    defense_failures: list[str] = field(default_factory=list)
 
     @property
     def is_credit(self) -> bool:
@@ -138,11 +157,15 @@ class RollCandidate:
 @dataclass(frozen=True, slots=True)
 class RollEvaluation:
     """Result of the roll search: the best ``candidates`` (by score), the ``chosen`` one (the
-    best credit roll if any exists, else the best), ``best_risk_reducing`` (the best credit roll
-    that cuts the probability-weighted loss by at least ``min_risk_reduction``; what a
-    defensive decision rolls into), counts and the reasons candidates were rejected."""
+    best credit roll if any exists, else the best), counts and the reasons candidates were
+    rejected. ``window_days_out``: days beyond the current expiry searched. Defensive search:
+    ``defensive_triggers`` (the fired ones the search checked), ``qualifying`` (passing
+    candidates that reduce the risk that fired), ``best_defensive`` (the best of them, a credit
+    one if any; what a defensive decision rolls into) and ``defense_note`` (why none qualifies).
+    ``capital_excluded`` candidates passed every other filter but need more capital than
+    ``max_additional_capital``; ``capital_needed`` is the least of them would need."""
 
-    window_dte: tuple[int, int]
+    window_days_out: tuple[int, int]
     target_delta: float
     target_otm: float
     evaluated: int
@@ -151,7 +174,13 @@ class RollEvaluation:
     credit_available: bool
     candidates: list[RollCandidate]
     chosen: RollCandidate | None
-    best_risk_reducing: RollCandidate | None = None
+    defensive_triggers: tuple[str, ...] = ()
+    qualifying: int = 0
+    qualifying_credit: bool = False
+    best_defensive: RollCandidate | None = None
+    defense_note: str | None = None
+    capital_excluded: int = 0
+    capital_needed: Decimal | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -179,11 +208,13 @@ def _enumerate(
 ) -> list[_Pick]:
     is_call = bool(index.is_call[i0])
     k0 = float(index.strike[i0])
+    day_ns = 86_400 * 1_000_000_000
+    out_days = (index.expiry_ns - index.expiry_ns[i0]) / day_ns
     base = (
         (index.is_call == is_call)
         & (index.expiry_ns > index.expiry_ns[i0])
-        & (index.dte >= config.roll_dte_min)
-        & (index.dte <= config.roll_dte_max)
+        & (out_days >= config.roll_min_days_out)
+        & (out_days <= config.roll_max_days_out)
     )
     members = np.flatnonzero(base)
     picks: list[_Pick] = []
@@ -263,6 +294,7 @@ class _Context:
     i0: int
     lots0: int
     short: bool
+    triggers: frozenset[str] = frozenset()
 
 
 _GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(48)
@@ -408,17 +440,21 @@ def _metrics(ctx: _Context, picks: list[_Pick]) -> dict[str, FloatArray]:
         net_mid = units_old * close_mid - units_new * mid
     spot, k_new, t_new = index.spot[idx], index.strike[idx], index.years[idx]
     vol_new, drift_new, call = index.vol[idx], index.drift[idx], index.is_call[idx]
-    sign = np.where(call, 1.0, -1.0)
     open_usd = open_nat * usd_new
     # Before: hold the current position (forward P&L vs closing now at the natural price).
     spot0, k0 = float(index.spot[i0]), float(index.strike[i0])
     close_usd = close_nat * float(index.usd_factor[i0])
     before_loss, after_loss = _horizon_losses(ctx, idx, units_new, open_usd, close_usd)
     before_delta = abs(float(index.delta[i0]) * units_old * spot0)
+    coin = index.terms.coin_settled
     if short:
         unlimited = bool(index.is_call[i0])
-        before_max = np.nan if unlimited else units_old * max(k0 - close_usd, 0.0)
-        after_max = np.where(call, np.nan, units_new * np.maximum(k_new - open_usd, 0.0))
+        # USD, vs closing now: a coin-settled short put loses K·units as S -> 0 (its coin
+        # premium is then worthless); a linear one K − premium.
+        before_max = np.nan if unlimited else units_old * (k0 if coin else max(k0 - close_usd, 0.0))
+        after_max = np.where(
+            call, np.nan, units_new * (k_new if coin else np.maximum(k_new - open_usd, 0.0))
+        )
     else:
         before_max = units_old * close_usd
         after_max = units_new * open_usd
@@ -434,13 +470,22 @@ def _metrics(ctx: _Context, picks: list[_Pick]) -> dict[str, FloatArray]:
     # The new leg at its expiry.
     payoff = expected_excess(spot, k_new, t_new, drift_new, vol_new, call)
     ev = units_new * (open_usd - payoff) if short else units_new * (payoff - open_usd)
-    above = ~call if short else call
-    p_profit = prob_beyond(spot, k_new + sign * open_usd, t_new, drift_new, vol_new, above)
+    leg_pop = _pop(spot, k_new, open_nat, t_new, drift_new, vol_new, call, short, coin)
     realised = (float(position.entry_price) - close_nat) * units_old * (1.0 if short else -1.0)
-    # Whole-trade breakeven: every premium so far spread over the new leg.
+    # The combined position: every premium so far (entry, close, new leg) spread over the new
+    # leg — the entry credit plus the roll's net credit for a short.
     campaign = realised + units_new * open_nat if short else units_new * open_nat - realised
-    campaign_be = k_new + sign * campaign * usd_new / units_new
-    p_campaign = prob_beyond(spot, campaign_be, t_new, drift_new, vol_new, above)
+    p_combined = _pop(
+        spot, k_new, campaign / units_new, t_new, drift_new, vol_new, call, short, coin
+    )
+    p_before = analysis.assignment_probability
+    p_after = index.prob_itm[idx]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rr_assign = (
+            (p_before - p_after) / p_before
+            if p_before is not None and p_before > 0
+            else np.full(len(picks), np.nan)
+        )
     cash_put = (
         short
         and position.spec.equity
@@ -477,12 +522,46 @@ def _metrics(ctx: _Context, picks: list[_Pick]) -> dict[str, FloatArray]:
         "after_max": np.asarray(after_max, dtype=np.float64) * full,
         "rr_max": rr_max,
         "ev": ev,
-        "p_profit": p_profit,
-        "p_campaign": p_campaign,
-        "p_assign": index.prob_itm[idx],
+        "p_profit": p_combined,
+        "p_leg": leg_pop,
+        "p_assign": p_after,
+        "before_assign": full * (np.nan if p_before is None else p_before),
+        "rr_assign": rr_assign,
+        "abs_delta": np.abs(index.delta[idx]),
         "roc": roc,
         "cost": cost,
     }
+
+
+def _pop(
+    spot: FloatArray,
+    strike: FloatArray,
+    premium: FloatArray,
+    years: FloatArray,
+    drift: FloatArray,
+    vol: FloatArray,
+    call: npt.NDArray[np.bool_],
+    short: bool,
+    coin: bool,
+) -> FloatArray:
+    """Probability that a position opened at ``premium`` per unit (premium currency: a credit
+    for a short, a cost for a long) ends beyond its breakeven at expiry (``levels``: K ± p,
+    or K/(1 ∓ p) for coin-settled options). A short without credit never profits, a long
+    without cost always does; a coin call premium of 1 coin or more has no breakeven."""
+    sign = np.where(call, 1.0, -1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if coin:
+            denominator = 1.0 - sign * premium
+            level = np.where(denominator > 0.0, strike / denominator, np.inf)
+        else:
+            level = strike + sign * premium
+    above = ~call if short else call
+    p = prob_beyond(spot, np.where(np.isfinite(level), level, 1.0), years, drift, vol, above)
+    # Coin call with premium >= 1: payoff < 1 coin, so a short always and a long never profits.
+    p = np.where(np.isfinite(level), p, 1.0 if short else 0.0)
+    if short:
+        return np.where(premium > 0.0, p, 0.0)
+    return np.where(premium > 0.0, p, 1.0)
 
 
 def _reasons(
@@ -498,7 +577,8 @@ def _reasons(
 
     reject(~np.isfinite(index.vol[idx]), "no implied vol")
     if ctx.short:
-        reject(~(index.bid[idx] >= float(liq.min_bid)), f"bid below {liq.min_bid}")
+        bid_usd = index.bid[idx] * index.usd_factor[idx]
+        reject(~(bid_usd >= float(liq.min_bid)), f"bid below {liq.min_bid} USD")
         close_ask = ctx.index.contract(ctx.i0).ask
         if close_ask is None or close_ask <= 0:
             reject(np.ones(len(picks), dtype=np.bool_), "current leg has no ask")
@@ -512,7 +592,7 @@ def _reasons(
         ~(index.spread_pct[idx] <= liq.max_spread_pct), f"spread > {liq.max_spread_pct:.0%} of mid"
     )
     limit = ctx.params.max_additional_capital
-    reject(mx["additional"] > float(limit) + 1e-9, f"additional capital > {limit}")
+    reject(mx["additional"] > float(limit) + 1e-9, _capital_reason(limit))
     return reasons
 
 
@@ -541,6 +621,23 @@ def _scores(ctx: _Context, mx: dict[str, FloatArray]) -> dict[str, FloatArray]:
     return parts
 
 
+def _row_failures(ctx: _Context, mx: dict[str, FloatArray], j: int) -> list[str]:
+    """``defense.defense_failures`` of candidate row ``j`` (from the float metrics)."""
+
+    def cmp(before: str, after: str, reduction: str) -> RiskComparison:
+        return RiskComparison(_opt(mx[before][j]), _opt(mx[after][j]), _opt(mx[reduction][j]))
+
+    return defense_failures(
+        ctx.triggers,
+        assignment=cmp("before_assign", "p_assign", "rr_assign"),
+        delta_dollars=cmp("before_delta", "after_delta", "rr_delta"),
+        expected_loss=cmp("before_loss", "after_loss", "rr_loss"),
+        new_abs_delta=float(mx["abs_delta"][j]),
+        tol=ctx.config.thresholds(ctx.params.risk_tolerance),
+        min_risk_reduction=ctx.config.min_risk_reduction,
+    )
+
+
 def evaluate_rolls(
     position: OptionPosition,
     analysis: PositionAnalysis,
@@ -548,12 +645,15 @@ def evaluate_rolls(
     index: ChainIndex,
     params: RebalanceParams,
     config: EngineConfig,
+    triggers: frozenset[str] = frozenset(),
 ) -> RollEvaluation:
-    """Enumerate and evaluate the roll candidates of ``position`` (module doc)."""
+    """Enumerate and evaluate the roll candidates of ``position`` (module doc); ``triggers``
+    are the defensive factors that fired (``defense.defensive_triggers``)."""
     tol = config.thresholds(params.risk_tolerance)
     short = position.is_short
     lots0 = int(position.contracts / index.terms.lot_size)
-    window = (config.roll_dte_min, config.roll_dte_max)
+    window = (config.roll_min_days_out, config.roll_max_days_out)
+    fired = tuple(sorted(triggers))
     notes: list[str] = []
     close_c = index.contract(i0)
     if short and (close_c.ask is None or close_c.ask <= 0):
@@ -564,13 +664,14 @@ def evaluate_rolls(
     if not picks:
         kinds = sorted(t.value for t in params.preferred_roll_types)
         notes.append(
-            f"no later expiry of the same right with {window[0]}-{window[1]} DTE in the chain "
-            f"for roll types {kinds}"
+            f"no expiry of the same right {window[0]}-{window[1]} days beyond "
+            f"{close_c.expiry:%Y-%m-%d} in the chain for roll types {kinds}"
         )
         return RollEvaluation(
-            window, tol.target_delta, tol.target_otm, 0, 0, {}, False, [], None, None, notes
-        )
-    ctx = _Context(position, analysis, index, config, params, i0, lots0, short)
+            window, tol.target_delta, tol.target_otm, 0, 0, {}, False, [], None,
+            defensive_triggers=fired, notes=notes,
+        )  # fmt: skip
+    ctx = _Context(position, analysis, index, config, params, i0, lots0, short, triggers)
     mx = _metrics(ctx, picks)
     reasons = _reasons(ctx, picks, mx)
     parts = _scores(ctx, mx)
@@ -578,22 +679,43 @@ def evaluate_rolls(
     rejected = dict(Counter(str(r) for r in reasons[~passed]))
     order = [int(j) for j in np.argsort(-parts["score"], kind="stable") if passed[j]]
     credit_rows = [j for j in order if mx["net_mid"][j] >= 0.0]
-    reducing_rows = [
-        j
-        for j in credit_rows
-        if np.nan_to_num(mx["rr_loss"][j], nan=-1.0) >= config.min_risk_reduction
-    ]
     top = order[: config.max_candidates]
     chosen_row = credit_rows[0] if credit_rows else (order[0] if order else None)
-    reducing_row = reducing_rows[0] if reducing_rows else None
-    for extra in (chosen_row, reducing_row):
+    defensive_row: int | None = None
+    qualifying: list[int] = []
+    defense_note = None
+    if triggers:
+        qualifying = [j for j in order if not _row_failures(ctx, mx, j)]
+        credit_fit = [j for j in qualifying if mx["net_mid"][j] >= 0.0]
+        fit = credit_fit or qualifying
+        defensive_row = fit[0] if fit else None
+        if defensive_row is None and order:
+            best = order[0]
+            defense_note = (
+                f"none of the {len(order)} candidates that passed the filters reduces the risk "
+                f"that fired ({', '.join(fired)}); the best-scored one misses: "
+                + "; ".join(_row_failures(ctx, mx, best))
+            )
+    for extra in (chosen_row, defensive_row):
         if extra is not None and extra not in top:
             top = [*top[: config.max_candidates - 1], extra] if top else [extra]
     built = {j: _build(ctx, picks[j], j, mx, parts) for j in top}
     if not order:
         notes.append("no candidate passed the liquidity and capital filters")
+    limit = params.max_additional_capital
+    capital_rows = np.flatnonzero(reasons == _capital_reason(limit))
+    needed = None
+    if capital_rows.size:
+        needed = plain(Decimal(repr(float(np.min(mx["additional"][capital_rows])))).quantize(CENT))
+        ccy = index.terms.premium_currency
+        notes.append(
+            f"{capital_rows.size} of {len(picks)} candidates passed every other filter but need "
+            f"additional capital (at least {needed} {ccy}) above max_additional_capital "
+            f"{limit} {ccy} (seed 000's default 0: a roll may not take new money); raise it "
+            "to consider them"
+        )
     return RollEvaluation(
-        window_dte=window,
+        window_days_out=window,
         target_delta=tol.target_delta,
         target_otm=tol.target_otm,
         evaluated=len(picks),
@@ -602,9 +724,19 @@ def evaluate_rolls(
         credit_available=bool(credit_rows),
         candidates=[built[j] for j in top],
         chosen=built[chosen_row] if chosen_row is not None else None,
-        best_risk_reducing=built[reducing_row] if reducing_row is not None else None,
+        defensive_triggers=fired,
+        qualifying=len(qualifying),
+        qualifying_credit=any(mx["net_mid"][j] >= 0.0 for j in qualifying),
+        best_defensive=built[defensive_row] if defensive_row is not None else None,
+        defense_note=defense_note,
+        capital_excluded=int(capital_rows.size),
+        capital_needed=needed,
         notes=notes,
     )
+
+
+def _capital_reason(limit: Decimal) -> str:
+    return f"additional capital > {limit}"
 
 
 def _direction(pick: _Pick, old: Decimal, new: Decimal, put: bool) -> str:
@@ -660,16 +792,15 @@ def _build(
         mm,
     )
     additional = max(-net_mid, ZERO) + max(capital - analysis.capital_required, ZERO)
-    usd = Decimal(repr(float(index.usd_factor[pick.idx]))) if terms.coin_settled else Decimal(1)
     campaign = (
         (position.entry_price - close_nat) * qty_old + open_nat * qty_new
         if short
         else open_nat * qty_new - (close_nat - position.entry_price) * qty_old
     )
     put = c_new.right is OptionRight.PUT
-    sign = -1 if put else 1
-    leg_be = c_new.strike + sign * open_nat * usd
-    new_be = c_new.strike + sign * campaign * usd / qty_new
+    coin = terms.coin_settled
+    leg_be = _breakeven_or_none(c_new.right, c_new.strike, open_nat, coin)
+    new_be = _breakeven_or_none(c_new.right, c_new.strike, campaign / qty_new, coin)
     label = (
         f"{pick.roll_type.value}: {close_c.expiry:%d %b %y} {_strike(close_c.strike)}"
         f"{close_c.right.value} -> {c_new.expiry:%d %b %y} {_strike(c_new.strike)}"
@@ -712,10 +843,10 @@ def _build(
         new_delta=float(index.delta[pick.idx]),
         combo_ratio=ratio,
         combo_quantity=combo_qty,
-        net_price_natural=net_nat / per_combo,
-        net_price_mid=net_mid / per_combo,
-        net_credit_natural=net_nat,
-        net_credit_mid=net_mid,
+        net_price_natural=plain(net_nat / per_combo),
+        net_price_mid=plain(net_mid / per_combo),
+        net_credit_natural=plain(net_nat),
+        net_credit_mid=plain(net_mid),
         capital_required=capital,
         capital_released=analysis.capital_required,
         additional_capital=additional,
@@ -724,7 +855,7 @@ def _build(
         new_breakeven=new_be,
         assignment_probability=float(mx["p_assign"][j]),
         prob_profit=float(mx["p_profit"][j]),
-        prob_campaign_profit=float(mx["p_campaign"][j]),
+        leg_prob_profit=float(mx["p_leg"][j]),
         expected_value=float(mx["ev"][j]),
         annualised_return_on_capital=_opt(mx["roc"][j]),
         risk_reduction=_opt(mx["rr_loss"][j]),
@@ -737,12 +868,27 @@ def _build(
         max_loss=RiskComparison(
             _opt(mx["before_max"][j]), _opt(mx["after_max"][j]), _opt(mx["rr_max"][j])
         ),
+        assignment=RiskComparison(
+            _opt(mx["before_assign"][j]), _opt(mx["p_assign"][j]), _opt(mx["rr_assign"][j])
+        ),
         spread_pct=float(index.spread_pct[pick.idx]),
         open_interest=float(index.open_interest[pick.idx]),
         volume=float(index.volume[pick.idx]),
         score=float(parts["score"][j]),
         score_breakdown={k: float(v[j]) for k, v in parts.items() if k != "score"},
+        defense_failures=_row_failures(ctx, mx, j),
     )
+
+
+def _breakeven_or_none(
+    right: OptionRight, strike: Decimal, premium: Decimal, coin: bool
+) -> Decimal | None:
+    """``levels.breakeven`` for a net premium per unit, None when there is none (no net
+    premium, a coin call premium of 1 coin or more, or a level at or below zero)."""
+    if premium <= 0 or (coin and right is OptionRight.CALL and premium >= 1):
+        return None
+    level = breakeven(right, strike, premium, coin)
+    return plain(level) if level > 0 else None
 
 
 def _opt(value: float | np.float64) -> float | None:

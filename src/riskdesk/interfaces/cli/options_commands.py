@@ -30,6 +30,7 @@ from riskdesk.bootstrap.options_settings import build_options_service
 from riskdesk.bootstrap.settings import Settings
 from riskdesk.bootstrap.wiring import build
 from riskdesk.domain.errors import InvalidValue
+from riskdesk.domain.rebalance.decision import theta_text
 from riskdesk.domain.rebalance.engine import RebalanceReport
 from riskdesk.interfaces.cli.common import AccountOption, DbOption, JsonOption, console, guard
 
@@ -58,6 +59,17 @@ def _p(x: float | None) -> str:
 
 def _d(x: Decimal | None) -> str:
     return "—" if x is None else f"{x:,}"
+
+
+def _money(x: Decimal | None, ccy: str, unbounded: str = "unlimited") -> str:
+    """Money in ``ccy``: cents for fiat-like currencies (more digits only when the exact
+    value has them), the exact plain decimal for coins; None is ``unbounded``."""
+    if x is None:
+        return unbounded
+    if ccy in ("USD", "USDC", "USDT"):
+        cents = x.quantize(Decimal("0.01"))
+        return f"{cents:,.2f}" if cents == x else f"{x.normalize():,f}"
+    return format(x.normalize(), "f")
 
 
 def _cell(value: float | str | None) -> str:
@@ -104,14 +116,28 @@ def print_report(report: RebalanceReport) -> None:
                 else f"  [yellow]{escape('; '.join(a.quote.liquidity_notes))}[/]"
             ),
         ),
-        ("P&L (at mid)", f"{a.unrealized_pnl:,} {ccy} ({_p(a.pnl_pct)} of entry premium)"),
-        ("P&L closing at natural", f"{a.pnl_at_close:,} {ccy}"),
+        ("mark", f"{a.mark} {ccy} ({a.mark_source})"),
         (
-            "max profit / max loss",
-            f"{_d(a.max_profit)} / {_d(a.max_loss) if a.max_loss is not None else 'unlimited'}",
+            "P&L (at mark)",
+            f"{_money(a.unrealized_pnl, ccy)} {ccy} ({_p(a.pnl_pct)} of entry premium)",
+        ),
+        ("P&L closing at natural", f"{_money(a.pnl_at_close, ccy)} {ccy}"),
+        (
+            f"max profit / max loss ({ccy})",
+            f"{_money(a.max_profit, ccy)} / {_money(a.max_loss, ccy)}",
+        ),
+        *(
+            [
+                (
+                    "max profit / max loss (USD)",
+                    f"{_money(a.max_profit_usd, 'USD')} / {_money(a.max_loss_usd, 'USD')}",
+                )
+            ]
+            if ccy not in ("USD", "USDC", "USDT")
+            else []
         ),
         ("breakeven at expiry", f"{a.breakeven}"),
-        ("capital", f"{a.capital_required:,} {ccy} ({a.capital_basis})"),
+        ("capital", f"{_money(a.capital_required, ccy)} {ccy} ({a.capital_basis})"),
     )
     for key, value in rows:
         pos.add_row(key, value)
@@ -139,10 +165,14 @@ def print_report(report: RebalanceReport) -> None:
     console.print(greeks)
     console.print(
         f"Assignment probability {_p(a.assignment_probability)}, touch {_p(a.prob_touch)}, "
-        f"probability of profit {_p(a.prob_profit)}; hold vs close now: expected value "
-        f"{_n(a.expected_value)} USD, probability-weighted loss {_n(a.expected_loss)} USD. "
-        f"Early assignment: {escape(a.early_assignment_note)}."
+        f"probability of profit vs the entry {_p(a.prob_profit)}; theta "
+        f"{escape(theta_text(a))}. Holding to expiry vs closing now at the natural price: "
+        f"expected value {_n(a.hold_vs_close_expected_value)} USD, probability it does "
+        f"better {_p(a.prob_hold_beats_close)}, probability-weighted loss "
+        f"{_n(a.expected_loss)} USD. Early assignment: {escape(a.early_assignment_note)}."
     )
+    for note in a.notes:
+        console.print(f"[dim]{escape(note)}[/]")
     colour = {"HOLD": "green", "CLOSE": "yellow", "ROLL": "cyan"}[d.action.value]
     console.print(
         f"\n[bold {colour}]{d.action.value}[/] confidence {d.confidence:.0%}, risk {d.risk_level}, "
@@ -162,20 +192,24 @@ def print_report(report: RebalanceReport) -> None:
     for line in d.reasoning:
         console.print(f"• {escape(line)}")
     if rolls.candidates:
+        days = rolls.window_days_out
         cands = _table(
-            f"Roll candidates ({rolls.passed} of {rolls.evaluated} passed; window "
-            f"{rolls.window_dte[0]}-{rolls.window_dte[1]} DTE; net + = credit, {ccy})",
+            f"Roll candidates ({rolls.passed} of {rolls.evaluated} passed; new expiry "
+            f"{days[0]}-{days[1]} days beyond the current one; net + = credit, {ccy}; POP of "
+            "the combined position)",
             "Roll", "DTE", "Net natural", "Net mid", "Add. capital", "P(assign)", "POP",
             "Risk cut", "ROC/yr", "Score",
         )  # fmt: skip
         for c in rolls.candidates:
             cands.add_row(
-                escape(c.label), str(c.new_dte), f"{c.net_credit_natural:,}",
-                f"{c.net_credit_mid:,}", f"{c.additional_capital:,}",
+                escape(c.label), str(c.new_dte), _money(c.net_credit_natural, ccy),
+                _money(c.net_credit_mid, ccy), _money(c.additional_capital, ccy),
                 _p(c.assignment_probability), _p(c.prob_profit), _p(c.risk_reduction),
                 _p(c.annualised_return_on_capital), f"{c.score:.1f}",
             )  # fmt: skip
         console.print(cands)
+    if rolls.defense_note:
+        console.print(f"[yellow]{escape(rolls.defense_note)}[/]")
     if rolls.rejected:
         console.print(
             "Rejected: " + ", ".join(f"{n} ({escape(why)})" for why, n in rolls.rejected.items())
@@ -243,7 +277,8 @@ def _book_table(result: BookRebalance) -> Table:
         a, d = row.report.analysis, row.report.decision
         table.add_row(
             row.instrument_key, f"{row.quantity}", f"{row.entry_price}", f"{a.mark}",
-            f"{a.unrealized_pnl:,}", str(a.dte_days), _p(a.assignment_probability),
+            _money(a.unrealized_pnl, a.premium_currency), str(a.dte_days),
+            _p(a.assignment_probability),
             d.action.value, f"{d.confidence:.0%}", d.risk_level,
             escape(row.report.plan.primary_action),
         )  # fmt: skip

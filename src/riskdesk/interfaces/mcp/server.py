@@ -2,14 +2,19 @@
 
 Tools (structured output with JSON schemas; read-only unless stated):
 
-* ``parse_option_symbol`` — every notation of a symbol (OCC, Deribit, CCXT) and its terms;
+* ``parse_option_symbol`` — every notation of an option symbol (OCC, Deribit, CCXT) and its
+  terms; anything that is not an option symbol is a tool error;
 * ``option_quote`` — a contract's quote with riskdesk's Greeks beside the venue's;
 * ``option_chain`` — filtered chain rows with own IV, delta and probability;
 * ``analyze_option_position`` — P&L, Greeks, assignment probability, breakeven, liquidity,
-  market status, capital;
-* ``evaluate_rolls`` — every roll candidate enumerated from the real chain, scored;
-* ``rebalance_option_position`` — HOLD / CLOSE / ROLL with every factor and the ticket; it
-  records the plan only with ``dry_run=false`` and ``confirm=true`` (the one state change);
+  market status, capital, and seed 000's ``risk_metrics``;
+* ``evaluate_rolls`` — every roll candidate enumerated from the real chain, scored, and the
+  same as seed 000's ``roll_strategies``;
+* ``rebalance_option_position`` — seed 000's response (the same JSON as ``POST
+  /api/v1/rebalance``: ``decision`` hold / close / roll, ``execution_plan``, ``risk_metrics``,
+  ``roll_strategies``, ``warnings``, ``valuation_time``, ``evidence``) plus ``ticket_text``,
+  ``dry_run``, ``recorded`` and ``plan_id``; it records the plan only with ``dry_run=false``
+  and ``confirm=true`` (the one state change);
 * ``portfolio_greeks`` — the book's Greeks per position, underlying and total.
 
 Prompt ``option_position_rebalancer`` (seed 000's parameters) walks an agent through the tools.
@@ -31,10 +36,20 @@ import pydantic_core
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.types import ToolAnnotations
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from riskdesk.application.facade import Application
 from riskdesk.application.pricing_service import GreeksReport
+from riskdesk.application.rebalance_seed import (
+    SeedDecision,
+    SeedEvidence,
+    SeedExecutionPlan,
+    SeedRiskMetrics,
+    SeedRollStrategy,
+    seed_response,
+    seed_risk_metrics,
+    seed_roll_strategies,
+)
 from riskdesk.application.rebalance_service import (
     BookRebalance,
     ChainReport,
@@ -45,12 +60,20 @@ from riskdesk.application.rebalance_service import (
 )
 from riskdesk.domain.errors import RiskdeskError
 from riskdesk.domain.rebalance.analysis import PositionAnalysis
-from riskdesk.domain.rebalance.engine import RebalanceReport
 
 T = TypeVar("T")
 _READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True)
-Tolerance = Literal["conservative", "moderate", "aggressive"]
-PositionTypeName = Literal["short_put", "short_call", "long_put", "long_call"]
+
+
+def _lower(value: object) -> object:
+    """Enum values in any case, as the REST endpoint accepts them (``SHORT_PUT``)."""
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+Tolerance = Annotated[Literal["conservative", "moderate", "aggressive"], BeforeValidator(_lower)]
+PositionTypeName = Annotated[
+    Literal["short_put", "short_call", "long_put", "long_call"], BeforeValidator(_lower)
+]
 
 INSTRUCTIONS = (
     "riskdesk computes option analytics deterministically from real chain data. Call the tools "
@@ -80,39 +103,46 @@ class ChainResult(BaseModel):
 
 
 class AnalysisResult(BaseModel):
-    """A position analysis at ``valuation_time``."""
+    """A position analysis at ``valuation_time``; ``risk_metrics`` in seed 000's schema (the
+    same as ``POST /api/v1/rebalance``)."""
 
     valuation_time: datetime
     valuation_note: str
+    risk_metrics: SeedRiskMetrics
     analysis: PositionAnalysis
 
 
 class RollsResult(BaseModel):
-    """Roll candidates at ``valuation_time``: ``best`` is the label of the chosen roll."""
+    """Roll candidates at ``valuation_time``: ``best`` is the label of the chosen roll;
+    ``roll_strategies`` the candidates in seed 000's schema (best first)."""
 
     valuation_time: datetime
     evaluated: int
     passed: int
     credit_available: bool
     best: str | None
+    roll_strategies: list[SeedRollStrategy]
     search: RollSearch
 
 
 class RebalanceResult(BaseModel):
-    """The decision and plan. ``recorded`` is true only when the plan was stored (``plan_id``
-    then names it in ``riskdesk://plans/{plan_id}``)."""
+    """Seed 000's response (the same fields as ``POST /api/v1/rebalance``) plus the ticket
+    text and the recording state: ``recorded`` is true only when the plan was stored
+    (``plan_id`` then names it in ``riskdesk://plans/{plan_id}``)."""
 
-    valuation_time: datetime
-    decision: Literal["HOLD", "CLOSE", "ROLL"]
+    status: str
+    decision: SeedDecision
     confidence: float
-    risk_level: str
-    timing: str
-    reasoning: list[str]
+    execution_plan: SeedExecutionPlan
+    risk_metrics: SeedRiskMetrics
+    roll_strategies: list[SeedRollStrategy] | None
+    warnings: list[str]
+    valuation_time: datetime
+    evidence: SeedEvidence
     ticket_text: str
     dry_run: bool
     recorded: bool
     plan_id: str | None
-    report: RebalanceReport
 
 
 class GreeksResult(BaseModel):
@@ -184,11 +214,14 @@ def _lookup_tools(server: MCPServer, application: Application) -> None:
 
     @server.tool(annotations=_READ_ONLY)
     def parse_option_symbol(
-        symbol: Annotated[str, Field(description="any symbol: OCC, Deribit or CCXT unified")],
+        symbol: Annotated[
+            str, Field(description="option symbol: OCC, Deribit or CCXT unified option")
+        ],
     ) -> SymbolResult:
-        """Parse a symbol and show it in every notation (OCC, Deribit, CCXT) with its
-        underlying, right, strike, expiry date and time (UTC), exercise style, multiplier."""
-        return SymbolResult(symbol=_guard(lambda: options.parse_symbol(symbol)))
+        """Parse an option symbol and show it in every notation (OCC, Deribit, CCXT) with its
+        underlying, right, strike (plain decimal), expiry date and time (UTC), exercise style,
+        multiplier. A symbol that is not an option (a ticker, a spot pair) is an error."""
+        return SymbolResult(symbol=_guard(lambda: options.parse_option_symbol(symbol)))
 
     @server.tool(annotations=_READ_ONLY)
     def option_quote(symbol: Annotated[str, Field(description=SYMBOL_DOC)]) -> QuoteResult:
@@ -200,7 +233,9 @@ def _lookup_tools(server: MCPServer, application: Application) -> None:
 
     @server.tool(annotations=_READ_ONLY)
     def option_chain(
-        underlying: Annotated[str, Field(description="underlying, e.g. AAPL or BTC")],
+        underlying: Annotated[
+            str, Field(description="underlying, e.g. AAPL, BTC, ETH (an unknown one lists all)")
+        ],
         expiry: Annotated[str | None, Field(description="expiration date YYYY-MM-DD")] = None,
         right: Annotated[Literal["call", "put"] | None, Field(description="call or put")] = None,
         min_strike: Annotated[float | None, Field(description="lowest strike")] = None,
@@ -260,6 +295,7 @@ def _position_tools(server: MCPServer, application: Application) -> None:
         return AnalysisResult(
             valuation_time=analysis.as_of,
             valuation_note=analysis.valuation_note,
+            risk_metrics=seed_risk_metrics(analysis),
             analysis=analysis,
         )
 
@@ -304,6 +340,9 @@ def _position_tools(server: MCPServer, application: Application) -> None:
             passed=search.rolls.passed,
             credit_available=search.rolls.credit_available,
             best=chosen.label if chosen else None,
+            roll_strategies=seed_roll_strategies(
+                search.rolls, search.analysis.position_type.is_short
+            ),
             search=search,
         )
 
@@ -356,19 +395,21 @@ def _position_tools(server: MCPServer, application: Application) -> None:
                 record=record,
             )
         )
-        d = plan.report.decision
+        seed = seed_response(plan.report)
         return RebalanceResult(
-            valuation_time=plan.report.as_of,
-            decision=d.action.value,
-            confidence=d.confidence,
-            risk_level=d.risk_level,
-            timing=d.timing,
-            reasoning=d.reasoning,
+            status=seed.status,
+            decision=seed.decision,
+            confidence=seed.confidence,
+            execution_plan=seed.execution_plan,
+            risk_metrics=seed.risk_metrics,
+            roll_strategies=seed.roll_strategies,
+            warnings=seed.warnings,
+            valuation_time=seed.valuation_time,
+            evidence=seed.evidence,
             ticket_text=plan.report.plan.ticket_text,
             dry_run=dry_run,
             recorded=record,
-            plan_id=plan.plan_id if record else None,
-            report=plan.report,
+            plan_id=plan.plan_id,
         )
 
     @server.tool(annotations=_READ_ONLY)

@@ -167,3 +167,18 @@ def test_parse_option_symbol(service) -> None:  # type: ignore[no-untyped-def]
         with pytest.raises(InvalidValue) as refused:
             service.parse_option_symbol(bad)
         assert refused.value.field == "symbol" and "not an option symbol" in refused.value.reason
+
+
+def test_bundled_option_files_are_documented() -> None:
+    from importlib import resources
+
+    from riskdesk.adapters.market_data.bundled import metadata
+
+    listed = set(metadata()["files"])
+    folder = resources.files("riskdesk.data").joinpath("options")
+    for entry in folder.iterdir():
+        if entry.name.endswith((".csv", ".json")):
+            assert f"options/{entry.name}" in listed, entry.name
+    eth = metadata()["files"]["options/deribit_ETH_book_summary_2024-01-08.csv"]
+    assert eth["licence"].startswith("MIT")
+    assert folder.joinpath("LICENSE-deribit_ETH_book_summary.txt").is_file()

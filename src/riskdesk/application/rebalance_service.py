@@ -33,6 +33,7 @@ from riskdesk.domain.errors import InvalidValue, NotFound, RiskdeskError
 from riskdesk.domain.instruments import ExerciseStyle, deribit_expiry, equity_option_expiry
 from riskdesk.domain.rebalance.analysis import PositionAnalysis, market_status_for, venue_symbol
 from riskdesk.domain.rebalance.chain import (
+    VOL_SOURCES,
     ChainIndex,
     OptionQuote,
     RateInputs,
@@ -117,10 +118,11 @@ class SymbolInfo:
 @dataclass(frozen=True, slots=True)
 class OwnQuoteGreeks:
     """riskdesk's per-unit figures at the analytics vol (USD; theta per day, vega per vol
-    point, rho per 1 %)."""
+    point, rho per 1 %); ``vol_source`` says which price the vol comes from."""
 
     iv: float | None
     vol: float | None
+    vol_source: str
     price: float | None
     delta: float | None
     gamma: float | None
@@ -398,13 +400,14 @@ class RebalanceService:
         own = OwnQuoteGreeks(
             iv=_opt(index.iv[i]),
             vol=_opt(index.vol[i]),
+            vol_source=VOL_SOURCES[int(index.vol_source[i])],
             price=_opt(index.model_price[i]) if has_vol else None,
             delta=_opt(index.delta[i]) if has_vol else None,
             gamma=_opt(index.gamma[i]) if has_vol else None,
             theta_per_day=_opt(index.theta[i] / 365.0) if has_vol else None,
             vega_per_pct=_opt(index.vega[i] / 100.0) if has_vol else None,
             rho_per_pct=_opt(index.rho[i] / 100.0) if has_vol else None,
-            prob_itm=_opt(index.prob_itm[i]) if has_vol else None,
+            prob_itm=_opt(index.prob_itm[i]),
         )
         return QuoteReport(
             as_of=index.as_of,

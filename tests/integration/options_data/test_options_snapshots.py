@@ -139,6 +139,9 @@ def test_service_lookups(service) -> None:  # type: ignore[no-untyped-def]
     assert info.expiry_time == datetime(2026, 8, 21, 20, 0, tzinfo=UTC)
     quote = service.quote("AAPL260821P00330000")
     assert quote.as_of == SNAPSHOT_TIME and quote.own.iv is not None
+    assert quote.own.vol_source.startswith("two-sided mid of this contract")
+    btc = service.quote("BTC-21SEP26-70000-C")
+    assert btc.own.vol_source.startswith("venue mark IV") and btc.own.vol == 0.6157
     chain = service.chain("AAPL", right="put", min_strike=320, max_strike=330, limit=5)
     assert len(chain.rows) == 5 and chain.total > 5
     assert all(r.right == "put" and 320 <= r.strike <= 330 for r in chain.rows)

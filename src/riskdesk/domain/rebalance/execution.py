@@ -296,7 +296,6 @@ def _warnings(
         analysis.exercise.value == "american"
         and analysis.position_type.is_short
         and analysis.in_the_money
-        and decision.action is not Action.CLOSE
     ):
         warnings.append(
             f"American exercise: {analysis.symbol} is in the money "

@@ -240,6 +240,7 @@ def _quote_table(q: QuoteReport) -> Table:
     table.add_row("theta / day", _n(q.own.theta_per_day, 4), _n(v.theta_per_day if v else None, 4))
     table.add_row("vega / 1 %", _n(q.own.vega_per_pct, 4), _n(v.vega_per_pct if v else None, 4))
     table.add_row("P(in the money)", _p(q.own.prob_itm), "")
+    table.add_row("own vol from", escape(q.own.vol_source), "")
     table.add_row("volume / OI", f"{_d(c.volume)} / {_d(c.open_interest)}", "")
     return table
 

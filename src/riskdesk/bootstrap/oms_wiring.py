@@ -47,11 +47,14 @@ from riskdesk.bootstrap.governance_settings import BarFileSettings, build_govern
 from riskdesk.bootstrap.oms_settings import OmsSettings, PaperSettings, ReplaySettings
 from riskdesk.bootstrap.settings import Settings
 from riskdesk.domain.accounting.book import Account
+from riskdesk.domain.errors import ConfigError
 from riskdesk.domain.fills import MarginMode
+from riskdesk.domain.governance.state import Lifecycle
 from riskdesk.domain.instruments import Instrument, perpetual_or_future
 from riskdesk.domain.matching import Candle, MatchingModel
 from riskdesk.domain.orders import OrderIntent, OrderType
-from riskdesk.domain.values import Side
+from riskdesk.domain.protection import protection_key
+from riskdesk.domain.values import PositionSide, Side
 from riskdesk.ports.broker import BrokerCapabilities
 from riskdesk.ports.clock import Clock
 
@@ -184,7 +187,18 @@ def build_oms(
         StoreAlerts(store),
         oms_settings.supervisor.to_config(),
     )
-    recovery = Recovery(orders, conditionals, supervisor, clock)
+    def intended() -> dict[str, Decimal]:
+        # Governance's intended stop of every active governed position (recovery moves a
+        # working stop there when a crash cut the plan that moves it).
+        with store() as uow:
+            states = uow.governance.states(open_only=True)
+        return {
+            protection_key(s.account_id, s.instrument_key, PositionSide.parse(s.slot)): s.stop_price
+            for s in states
+            if s.lifecycle is Lifecycle.ACTIVE and s.stop_price is not None
+        }
+
+    recovery = Recovery(orders, conditionals, supervisor, clock, StoreAlerts(store), intended)
     tsettings = oms_settings.transfers
     transfers = (
         TransferService(
@@ -263,6 +277,17 @@ _LENGTHS = {
     "4h": timedelta(hours=4),
     "1d": timedelta(days=1),
 }
+
+
+def replay_bar_length(replay: ReplaySettings) -> timedelta:
+    """The bar length of the replayed file."""
+    length = _LENGTHS.get(replay.timeframe)
+    if length is None:
+        raise ConfigError(
+            f"unknown timeframe {replay.timeframe!r} (known: {', '.join(_LENGTHS)})",
+            field="oms.replay.timeframe",
+        )
+    return length
 
 
 def replay_instrument(replay: ReplaySettings, venue: str) -> Instrument:
@@ -360,8 +385,7 @@ def replay_engine(
             else None
         ),
     )
-    length = _LENGTHS[replay.timeframe]
-    feed = CsvBarFeed(inst.key, replay.file, length, replay.start, replay.end)
+    feed = CsvBarFeed(inst.key, replay.file, replay_bar_length(replay), replay.start, replay.end)
     return engine, feed, governance
 
 
@@ -375,6 +399,7 @@ __all__ = [
     "paper_config",
     "paper_state_path",
     "prepare_replay",
+    "replay_bar_length",
     "replay_engine",
     "replay_instrument",
 ]

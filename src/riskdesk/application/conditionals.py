@@ -265,7 +265,7 @@ class ConditionalEngine:
             self._save([fired, *siblings])
             if cond.link is LinkType.OUO:
                 self._released[cond.intent.intent_id] = fired
-            role = OrderRole.CLOSE if cond.role == "guard_stop" else None
+            role = _role_of(cond)
             released.append(self._oms.submit(cond.intent, role=role, group=cond.group, now=now))
         return released
 
@@ -355,6 +355,16 @@ class ConditionalEngine:
                 updated.append(replace(cond, intent=replace(cond.intent, qty=qty), updated_at=now))
         self._save(updated)
         self.book.add_many(c for c in updated if c.status is ConditionStatus.ARMED)
+
+
+def _role_of(cond: ConditionalOrder) -> OrderRole | None:
+    """What a released order is for: a guard stop closes, an emulated take-profit takes profit;
+    anything else is an entry or a reduction (decided by the order manager)."""
+    if cond.role == "guard_stop":
+        return OrderRole.CLOSE
+    if cond.kind is ConditionKind.TAKE_PROFIT and cond.intent.reduce_only:
+        return OrderRole.TAKE_PROFIT
+    return None
 
 
 __all__ = ["ConditionalEngine"]

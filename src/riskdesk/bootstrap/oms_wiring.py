@@ -81,13 +81,30 @@ def crash_checkpoint(environ: Mapping[str, str] | None = None) -> Checkpoint:
     return checkpoint
 
 
+#: Longest slice of an interruptible wait, seconds (how fast a Ctrl-C ends replay pacing).
+WAIT_SLICE_SECONDS = 0.05
+
+
 class SystemSleeper:
-    """Really waits (live use: retry backoff, replay pacing)."""
+    """Really waits (live use: retry backoff, replay pacing). ``interrupted``, when given, is
+    asked every :data:`WAIT_SLICE_SECONDS`: a wait ends early once it answers True (Ctrl-C)."""
+
+    def __init__(self, interrupted: Callable[[], bool] | None = None) -> None:
+        self.interrupted = interrupted
 
     def sleep(self, seconds: float) -> None:
-        """Wait ``seconds`` of wall time."""
-        if seconds > 0:
+        """Wait ``seconds`` of wall time (less when interrupted)."""
+        if seconds <= 0:
+            return
+        if self.interrupted is None:
             time.sleep(seconds)
+            return
+        end = time.monotonic() + seconds
+        while not self.interrupted():
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(left, WAIT_SLICE_SECONDS))
 
 
 def paper_state_path(paper: PaperSettings, url: str, data_dir: Path) -> Path | None:
@@ -187,6 +204,7 @@ def build_oms(
         StoreAlerts(store),
         oms_settings.supervisor.to_config(),
     )
+
     def intended() -> dict[str, Decimal]:
         # Governance's intended stop of every active governed position (recovery moves a
         # working stop there when a crash cut the plan that moves it).

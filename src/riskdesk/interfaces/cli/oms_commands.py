@@ -4,6 +4,7 @@ loop on a replay, reconciliation with the venue and SPOT → FUT transfers."""
 
 from __future__ import annotations
 
+import os
 import signal
 import uuid
 from collections.abc import Callable
@@ -25,13 +26,13 @@ from riskdesk.domain.conditional import ConditionalOrder, ConditionKind
 from riskdesk.domain.errors import InvalidValue, RiskdeskError
 from riskdesk.domain.fills import MarginMode, normalize_symbol
 from riskdesk.domain.matching import Quote
-from riskdesk.domain.order_lifecycle import Order, OrderStatus, order_to_dict
+from riskdesk.domain.order_lifecycle import Order, OrderRole, OrderStatus, order_to_dict
 from riskdesk.domain.orders import OrderIntent, OrderType, TimeInForce, TriggerPrice
 from riskdesk.domain.protection import Protection
 from riskdesk.domain.transfers import TransferRequest, TransferStatus
 from riskdesk.domain.values import PositionSide, Side, positive, to_decimal
 from riskdesk.interfaces.cli import render
-from riskdesk.interfaces.cli.common import DbOption, JsonOption, console, guard
+from riskdesk.interfaces.cli.common import DbOption, JsonOption, console, err_console, guard
 
 T = TypeVar("T")
 
@@ -806,16 +807,36 @@ def paper_quote(
 # ---------------------------------------------------------------------------------- run
 
 
+#: How a close is named by who sent it (the order's ``source``).
+_CLOSE_LABELS = {
+    "guard_stop": "GUARD STOP",  # the emulated stop released its market order
+    "protection": "STOP-OUT",  # the stop level was already through the price: closed at market
+    "close_all": "CLOSE-ALL",
+    "manual": "MANUAL CLOSE",
+}
+
+
+def fill_label(order: Order) -> str:
+    """What a fill was for, from its order's purpose (role, and who sent it)."""
+    role, source = order.role, order.intent.source
+    if role is OrderRole.PROTECTIVE_STOP:
+        return "STOP FILLED"
+    if role is OrderRole.TAKE_PROFIT:
+        return "TAKE-PROFIT"
+    if role is OrderRole.CLOSE:
+        return _CLOSE_LABELS.get(source, "CLOSE")
+    if role is OrderRole.ENTRY:
+        return "ADD-ON" if source.startswith("governance") else "ENTRY"
+    if role is OrderRole.REDUCE:
+        return "MANUAL CLOSE" if source == "manual" else "REDUCE"
+    return "FILL"
+
+
 def _step_lines(report: StepReport) -> list[str]:
     when = report.bar.strftime("%Y-%m-%d %H:%M")
     lines = []
     for order, fill in report.fills:
-        what = {
-            "entry": "ENTRY",
-            "protective_stop": "STOP FILLED",
-            "reduce": "TAKE-PROFIT",
-            "close": "CLOSE",
-        }.get(order.role.value, order.role.value.upper())
+        what = fill_label(order)
         lines.append(
             f"{when}  {what:<12} {fill.side.value} {fill.qty} {fill.symbol} @ {fill.price}  [{order.intent.intent_id}]"
         )
@@ -833,6 +854,51 @@ def _step_lines(report: StepReport) -> list[str]:
     for e in report.errors:
         lines.append(f"{when}  ERROR        {e}")
     return lines
+
+
+class _StopNow(BaseException):
+    """A second Ctrl-C: raised at the next crash point (right after a journal commit)."""
+
+
+class Interrupts:
+    """Ctrl-C while ``riskdesk run`` works: the first stops the replay after the current bar
+    (a Ctrl-C during start-up ends the run before its first bar); the second stops at the next
+    atomic step of the order path (the state is what a crash there leaves, which the next run
+    recovers); a third one aborts at once."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def handler(self, signum: int, frame: FrameType | None) -> None:
+        """The SIGINT handler (writes straight to stderr: it may interrupt a print)."""
+        self.count += 1
+        if self.count == 1:
+            _say("Ctrl-C: stopping after the current bar (Ctrl-C again to stop sooner)")
+        elif self.count == 2:
+            _say("Ctrl-C again: stopping after the current order step; the next run recovers")
+        else:
+            raise KeyboardInterrupt
+
+    @property
+    def stop(self) -> bool:
+        """A first Ctrl-C was pressed."""
+        return self.count >= 1
+
+    def checkpoint(self, inner: Callable[[str], None]) -> Callable[[str], None]:
+        """``inner`` followed by the hard stop of a second Ctrl-C."""
+
+        def checkpoint(name: str) -> None:
+            inner(name)
+            if self.count >= 2:
+                raise _StopNow(name)
+
+        return checkpoint
+
+
+def _say(message: str) -> None:
+    # Straight to the file descriptor: a signal handler may interrupt a buffered write, and
+    # re-entering that buffer would fail.
+    os.write(2, f"{message}\n".encode())
 
 
 def run(
@@ -857,58 +923,29 @@ def run(
 
     With --replay it trades the paper venue on bundled real bars replayed as a live feed
     (``oms.replay`` settings), persisting everything; a killed run resumes where it was.
-    Ctrl-C stops after the current bar."""
+    Ctrl-C stops after the current bar (exit 0); a second Ctrl-C stops after the current order
+    step (exit 130; the next run recovers)."""
     if not replay:
         guard(as_json, _no_live)
-    stop_requested = [False]
-
-    def on_sigint(signum: int, frame: FrameType | None) -> None:
-        stop_requested[0] = True
-
-    def act() -> dict[str, Any]:
-        settings = Settings()
-        limit = None
-        if until is not None:
-            try:
-                limit = datetime.fromisoformat(until.replace("Z", "+00:00"))
-            except ValueError:
-                raise InvalidValue(f"not an ISO 8601 time: {until!r}", field="until") from None
-            if limit.tzinfo is None:
-                limit = limit.replace(tzinfo=UTC)
-        run_ = replay_run(settings, db)
-        previous = signal.signal(signal.SIGINT, on_sigint)
-        try:
-            recovery = run_.engine.recover()
-            if not quiet and not as_json and not recovery.clean:
-                for d in recovery.drifts:
-                    console.print(
-                        f"recovery: {d.kind.value} {d.key}: {d.resolution}",
-                        highlight=False,
-                        markup=False,
-                    )
-
-            def show(report: StepReport) -> None:
-                if quiet or as_json:
-                    return
-                for line in _step_lines(report):
-                    console.print(line, highlight=False, markup=False, soft_wrap=True)
-
-            steps = run_.engine.run(
-                run_.feed,
-                until=limit,
-                speed=settings.oms.replay.speed if speed is None else speed,
-                sleeper=run_.sleeper,
-                stop=lambda: stop_requested[0],
-                on_step=show,
-            )
-            return _summary(run_, steps, recovery.to_dict(), stop_requested[0])
-        finally:
-            signal.signal(signal.SIGINT, previous)
-            run_.close()
-
-    summary = guard(as_json, act)
+    interrupts = Interrupts()
+    # Installed before anything is built: a Ctrl-C during start-up ends the run cleanly.
+    previous = signal.signal(signal.SIGINT, interrupts.handler)
+    try:
+        summary = guard(as_json, lambda: _run_replay(interrupts, speed, until, quiet, db, as_json))
+    except _StopNow as stopped:
+        err_console.print(
+            f"stopped after the order step '{stopped.args[0]}'; run again to recover and resume",
+            highlight=False,
+            markup=False,
+        )
+        raise typer.Exit(130) from None
+    finally:
+        signal.signal(signal.SIGINT, previous)
     if as_json:
         render.dump_json(console, summary)
+        return
+    if summary["started"] is False:
+        console.print("interrupted during start-up: no bar was replayed", highlight=False)
         return
     console.print(
         f"{summary['steps']} bar(s) replayed{' (stopped by Ctrl-C)' if summary['interrupted'] else ''}; "
@@ -923,6 +960,58 @@ def run(
         f"ledger equals the venue: {'yes' if summary['ledger_equals_venue'] else 'NO'}",
         highlight=False,
     )
+
+
+def _run_replay(
+    interrupts: Interrupts,
+    speed: float | None,
+    until: str | None,
+    quiet: bool,
+    db: str | None,
+    as_json: bool,
+) -> dict[str, Any]:
+    settings = Settings()
+    limit = None
+    if until is not None:
+        try:
+            limit = datetime.fromisoformat(until.replace("Z", "+00:00"))
+        except ValueError:
+            raise InvalidValue(f"not an ISO 8601 time: {until!r}", field="until") from None
+        if limit.tzinfo is None:
+            limit = limit.replace(tzinfo=UTC)
+    run_ = replay_run(settings, db)
+    try:
+        if interrupts.stop:  # Ctrl-C while starting: nothing is run, nothing half-done
+            return {**_summary(run_, 0, {}, True), "started": False}
+        orders = run_.oms.orders
+        orders.checkpoint = interrupts.checkpoint(orders.checkpoint)
+        run_.sleeper.interrupted = lambda: interrupts.stop
+        recovery = run_.engine.recover()
+        if not quiet and not as_json and not recovery.clean:
+            for d in recovery.drifts:
+                console.print(
+                    f"recovery: {d.kind.value} {d.key}: {d.resolution}",
+                    highlight=False,
+                    markup=False,
+                )
+
+        def show(report: StepReport) -> None:
+            if quiet or as_json:
+                return
+            for line in _step_lines(report):
+                console.print(line, highlight=False, markup=False, soft_wrap=True)
+
+        steps = run_.engine.run(
+            run_.feed,
+            until=limit,
+            speed=settings.oms.replay.speed if speed is None else speed,
+            sleeper=run_.sleeper,
+            stop=lambda: interrupts.stop,
+            on_step=show,
+        )
+        return {**_summary(run_, steps, recovery.to_dict(), interrupts.stop), "started": True}
+    finally:
+        run_.close()
 
 
 def _no_live() -> None:

@@ -54,13 +54,13 @@ def test_displayed_size_caps_fills_so_a_large_order_fills_over_several_quotes() 
     assert desk.ledger_equals_venue()
 
 
-def test_ioc_keeps_what_filled_and_cancels_the_rest_fok_all_or_nothing() -> None:
+def test_ioc_keeps_what_filled_and_expires_the_rest_fok_all_or_nothing() -> None:
     desk = make_desk(model=MatchingModel(max_fill_fraction=D(1)))
     q(desk, "7999", "8000", "1")
     ioc = desk.oms.submit(mk("ioc", "buy", "3", OrderType.LIMIT, price="8000", tif=TimeInForce.IOC))
-    assert (ioc.status, ioc.filled_qty) == (S.CANCELED, D(1))
+    assert (ioc.status, ioc.filled_qty) == (S.EXPIRED, D(1))  # the venue ends the rest
     fok = desk.oms.submit(mk("fok", "buy", "3", OrderType.LIMIT, price="8000", tif=TimeInForce.FOK))
-    assert (fok.status, fok.filled_qty) == (S.CANCELED, D(0))
+    assert (fok.status, fok.filled_qty) == (S.EXPIRED, D(0))
     assert desk.position() == D(1)
 
 

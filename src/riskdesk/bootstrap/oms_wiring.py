@@ -173,6 +173,7 @@ def build_oms(
     )
     ledger = BookLedger(book, store)
     gate = ServiceRiskGate(risk)
+    crash = checkpoint or crash_checkpoint()
     orders = OrderManager(
         store,
         broker,
@@ -183,7 +184,7 @@ def build_oms(
         ledger.has_account,
         None if isinstance(clock, ManualClock) else SystemSleeper(),
         oms_settings.retries.to_config(),
-        checkpoint or crash_checkpoint(),
+        crash,
     )
     conditionals = ConditionalEngine(store, orders, clock)
 
@@ -226,6 +227,7 @@ def build_oms(
             tsettings.to_policy(),
             TransferAccounts(tsettings.spot_account, tsettings.fut_account),
             book.move_cash,
+            crash,
         )
         if tsettings.enabled
         else None

@@ -16,8 +16,10 @@ One pure function decides how a working order executes against market data:
 Stops and take-profits trigger on the price named by the order's ``trigger`` (mark, last or
 index; a quote without that price falls back to mark, then to the mid). A buy stop triggers at
 or above its level, a sell stop at or below; a take-profit the other way round. Time-in-force:
-IOC cancels what is not filled at once, FOK fills completely at once or cancels, post-only is
-rejected if it would take liquidity.
+IOC expires what is not filled at once, FOK fills completely at once or expires, post-only is
+rejected (expires) if it would take liquidity — the venue reports these leftovers as EXPIRED
+(Binance's semantics; CANCELED is kept for cancels the client asked for and for linked orders
+the venue cancelled).
 """
 
 from __future__ import annotations
@@ -119,11 +121,12 @@ class WorkingState:
 @fast_init
 @dataclass(frozen=True, slots=True)
 class MatchResult:
-    """Executions and what happens to the rest: ``cancel`` (IOC/FOK leftovers), ``reject``
-    (post-only would take), with the reason."""
+    """Executions and what happens to the rest: ``expire`` (IOC/FOK leftovers: the venue ends
+    them as EXPIRED, as Binance does), ``reject`` (post-only would take: EXPIRED too), with the
+    reason."""
 
     executions: list[Execution] = field(default_factory=list)
-    cancel: bool = False
+    expire: bool = False
     reject: bool = False
     triggered: bool = False
     reason: str = ""
@@ -210,7 +213,7 @@ def match_quote(
         take = _cap(qty, size, model, instrument)
         if intent.tif is TimeInForce.FOK and take < qty:
             return MatchResult(
-                cancel=True, triggered=triggered_now, reason="FOK: not enough size at the touch"
+                expire=True, triggered=triggered_now, reason="FOK: not enough size at the touch"
             )
         price = _taker_price(intent.side, touch, model, instrument)
         fills = [
@@ -225,7 +228,7 @@ def match_quote(
         leftover = qty - take
         return MatchResult(
             fills,
-            cancel=leftover > 0 and intent.tif in _IMMEDIATE,
+            expire=leftover > 0 and intent.tif in _IMMEDIATE,
             triggered=triggered_now,
         )
     limit = intent.price
@@ -234,7 +237,7 @@ def match_quote(
     if not marketable:
         if intent.tif in _IMMEDIATE:
             return MatchResult(
-                cancel=True, triggered=triggered_now, reason=f"{intent.tif.value}: not marketable"
+                expire=True, triggered=triggered_now, reason=f"{intent.tif.value}: not marketable"
             )
         return _TRIGGERED if triggered_now else _NOTHING
     resting = state.rested and not triggered_now
@@ -245,7 +248,7 @@ def match_quote(
     take = _cap(qty, size, model, instrument)
     if intent.tif is TimeInForce.FOK and take < qty:
         return MatchResult(
-            cancel=True, triggered=triggered_now, reason="FOK: not enough size at the touch"
+            expire=True, triggered=triggered_now, reason="FOK: not enough size at the touch"
         )
     if resting:
         liquidity, price = Liquidity.MAKER, limit
@@ -253,7 +256,7 @@ def match_quote(
         liquidity, price = Liquidity.TAKER, touch
     fills = [Execution(take, price, liquidity, _fee(instrument, take, price, liquidity), quote.ts)]
     return MatchResult(
-        fills, cancel=(qty - take) > 0 and intent.tif is TimeInForce.IOC, triggered=triggered_now
+        fills, expire=(qty - take) > 0 and intent.tif is TimeInForce.IOC, triggered=triggered_now
     )
 
 
@@ -292,7 +295,7 @@ def match_candle(
 
     A plain order arrives at the open; a conditional one arrives when its trigger is crossed
     (at the level, or at the segment start when the price gapped through it). IOC and FOK are
-    decided at arrival: not marketable then means cancelled. A limit that is marketable at
+    decided at arrival: not marketable then means expired. A limit that is marketable at
     arrival takes liquidity at the arrival price (half-spread applied); one reached later in the
     path fills at its limit as a maker."""
     if candle.ts + candle.length <= state.active_from:
@@ -356,7 +359,7 @@ def match_candle(
                 where = begin_at
         elif segment == arrival and intent.tif in (TimeInForce.IOC, TimeInForce.FOK):
             return MatchResult(
-                cancel=True, triggered=fresh, reason=f"{intent.tif.value}: not marketable"
+                expire=True, triggered=fresh, reason=f"{intent.tif.value}: not marketable"
             ), segment + _along(start, end, begin_at)
         elif (buy and reach <= limit) or (not buy and reach >= limit):
             liquidity, price = Liquidity.MAKER, limit

@@ -726,6 +726,106 @@ def conditional_bracket(
         )
 
 
+@conditional_app.command("oto")
+def conditional_oto(
+    symbol: Annotated[str, typer.Argument(help="instrument of the first order")],
+    venue: Annotated[str, typer.Option(help="venue")],
+    account: Annotated[str, typer.Option("--account", "-a", help="account")],
+    side: Annotated[str, typer.Option(help="side of the first order")],
+    qty: Annotated[str, typer.Option(help="quantity of the first order")],
+    then: Annotated[
+        str,
+        typer.Option(
+            help="what the second order waits for once armed: stop_loss, take_profit, "
+            "price_above, price_below, trailing_stop"
+        ),
+    ],
+    price: Annotated[
+        str | None, typer.Option(help="limit price of the first order (default: market)")
+    ] = None,
+    leverage: Annotated[str | None, typer.Option(help="leverage of the first order")] = None,
+    level: Annotated[str | None, typer.Option(help="trigger level of the second order")] = None,
+    callback: Annotated[str | None, typer.Option(help="trailing callback (0.01 = 1 %)")] = None,
+    activation: Annotated[str | None, typer.Option(help="trailing activation price")] = None,
+    then_symbol: Annotated[
+        str | None, typer.Option(help="instrument of the second order (default: the same)")
+    ] = None,
+    then_side: Annotated[
+        str | None, typer.Option(help="its side (default: the opposite, an exit)")
+    ] = None,
+    then_qty: Annotated[
+        str | None,
+        typer.Option(help="its quantity on another instrument (an exit is sized to the fill)"),
+    ] = None,
+    then_price: Annotated[
+        str | None, typer.Option(help="its limit price (default: market)")
+    ] = None,
+    oto_id: Annotated[str | None, typer.Option("--id", help="id (default: a new one)")] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """One-triggers-the-other: send an order; a second, conditional one waits until it fills
+    and is then armed (an exit on the same instrument is sized to what filled)."""
+
+    def act(r: OmsRuntime) -> tuple[Order, ConditionalOrder]:
+        base = oto_id or f"oto:{uuid.uuid4().hex[:12]}"
+        first = OrderIntent(
+            intent_id=base,
+            account_id=account,
+            venue=venue,
+            symbol=normalize_symbol(symbol),
+            side=Side.parse(side),
+            qty=to_decimal(qty, "qty"),
+            order_type=OrderType.MARKET if price is None else OrderType.LIMIT,
+            price=_dec(price, "price"),
+            leverage=None if leverage is None else positive(leverage, "leverage"),
+            source="oto",
+            created_at=r.rt.app.clock.now(),
+        )
+        try:
+            kind = ConditionKind(then.strip().lower())
+        except ValueError:
+            raise InvalidValue(f"unknown kind {then!r}", field="then") from None
+        child_symbol = first.symbol if then_symbol is None else normalize_symbol(then_symbol)
+        exit_ = child_symbol == first.symbol and then_side is None
+        child_side = (
+            first.side.opposite if then_side is None else Side.parse(then_side, "then_side")
+        )
+        child_id = f"{base}:then"
+        inst = r.oms.orders.instrument(f"{venue}:{child_symbol}")
+        child = ConditionalOrder(
+            cond_id=child_id,
+            intent=_cond_intent(
+                child_id,
+                account,
+                venue,
+                child_symbol,
+                child_side.value,
+                then_qty or qty,
+                exit_ and inst.is_derivative,
+                then_price,
+            ),
+            watch=f"{venue}:{child_symbol}",
+            kind=kind,
+            level=_dec(level, "level"),
+            callback=_dec(callback, "callback"),
+            activation=_dec(activation, "activation"),
+        )
+        done = r.oms.conditionals.oto(first, child)
+        r.oms.settle()
+        return done
+
+    order, child = _with_oms(db, as_json, act)
+    if as_json:
+        render.dump_json(console, {"first": order_row(order), "then": cond_row(child)})
+        return
+    _print_order(order)
+    console.print(
+        f"  then {child.cond_id}: {child.kind.value} at {child.level} ({child.status.value})",
+        highlight=False,
+    )
+
+
 @conditional_app.command("cancel")
 def conditional_cancel(
     cond_id: Annotated[str, typer.Argument(help="condition id")],

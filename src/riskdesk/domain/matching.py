@@ -6,7 +6,10 @@ One pure function decides how a working order executes against market data:
   the touch (ask for a buy, bid for a sell) plus ``slippage_bps``; a limit order that is
   marketable when it arrives takes the touch as a taker, one that rests fills at its limit as a
   maker when the market crosses it; displayed size caps each fill (``max_fill_fraction`` of it),
-  so large orders fill partially over several updates;
+  so large orders fill partially over several updates. A quote with the book's depth
+  (``bid_levels`` / ``ask_levels``) is walked level by level instead: a taker order fills at
+  each level's price up to its size (a limit stops at its price), so a large order pays the
+  levels it eats through;
 * **bars** (OHLC): the bar is walked along the path open → nearer extreme → farther extreme →
   close (the usual intrabar assumption). A stop or limit level crossed inside a segment executes
   at the level; one already passed at the segment's start (a gap) executes at that start price.
@@ -30,17 +33,23 @@ from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal
 
 from riskdesk.domain.instruments import Instrument
 from riskdesk.domain.order_lifecycle import Order
-from riskdesk.domain.orders import NEEDS_TRIGGER, OrderType, TimeInForce, TriggerPrice
+from riskdesk.domain.orders import NEEDS_TRIGGER, OrderIntent, OrderType, TimeInForce, TriggerPrice
 from riskdesk.domain.values import ZERO, Liquidity, Side, exact, fast_init
 
 BPS = Decimal("0.0001")
 TWO = Decimal(2)
 
 
+#: Book levels ``(price, size)``, best first (price currency, contracts).
+Levels = tuple[tuple[Decimal, Decimal], ...]
+
+
 @fast_init
 @dataclass(frozen=True, slots=True)
 class Quote:
-    """Top of book and reference prices at ``ts`` (price currency)."""
+    """Top of book and reference prices at ``ts`` (price currency). ``bid_levels`` /
+    ``ask_levels`` optionally give the book's depth, best level first (``(price, size)``, the
+    touch included): an order that takes liquidity then walks the levels."""
 
     ts: datetime
     bid: Decimal
@@ -50,6 +59,8 @@ class Quote:
     last: Decimal | None = None
     mark: Decimal | None = None
     index: Decimal | None = None
+    bid_levels: Levels = ()
+    ask_levels: Levels = ()
 
     @property
     def mid(self) -> Decimal:
@@ -176,6 +187,94 @@ def _cap(
     return min(qty, room)
 
 
+def _walk(
+    side: Side,
+    qty: Decimal,
+    levels: Levels,
+    limit: Decimal | None,
+    model: MatchingModel,
+    instrument: Instrument,
+    ts: datetime,
+) -> list[Execution]:
+    """Take ``qty`` from the book's levels, best first, as a taker: each level gives at most its
+    size (``max_fill_fraction`` of it when set) at its price (plus slippage); a limit stops the
+    walk at the first level beyond it."""
+    fills: list[Execution] = []
+    fraction = model.max_fill_fraction
+    left = qty
+    for level, size in levels:
+        if left <= 0:
+            break
+        if limit is not None and (level > limit if side is Side.BUY else level < limit):
+            break
+        room = instrument.make_qty(size if fraction is None else size * fraction, ROUND_DOWN)
+        take = min(left, room)
+        if take <= 0:
+            continue
+        price = _taker_price(side, level, model, instrument)
+        fills.append(
+            Execution(
+                take, price, Liquidity.TAKER, _fee(instrument, take, price, Liquidity.TAKER), ts
+            )
+        )
+        left -= take
+    return fills
+
+
+def _match_depth(
+    intent: OrderIntent,
+    qty: Decimal,
+    levels: Levels,
+    model: MatchingModel,
+    instrument: Instrument,
+    ts: datetime,
+    triggered_now: bool,
+) -> MatchResult:
+    """A taker order against the book's depth (:func:`_walk`): FOK all or nothing, IOC's rest
+    expires, a GTC order keeps working for what the book could not give."""
+    limit = None if intent.order_type in _AS_MARKET else intent.price
+    fills = _walk(intent.side, qty, levels, limit, model, instrument, ts)
+    taken = sum((f.qty for f in fills), ZERO)
+    if intent.tif is TimeInForce.FOK and taken < qty:
+        return MatchResult(
+            expire=True, triggered=triggered_now, reason="FOK: not enough size in the book"
+        )
+    if not fills and intent.tif not in _IMMEDIATE:
+        return _TRIGGERED if triggered_now else _NOTHING
+    return MatchResult(
+        fills,
+        expire=taken < qty and intent.tif in _IMMEDIATE,
+        triggered=triggered_now,
+        reason="" if fills else f"{intent.tif.value}: nothing in the book within the limit",
+    )
+
+
+def _match_market(
+    intent: OrderIntent,
+    qty: Decimal,
+    touch: Decimal,
+    size: Decimal | None,
+    model: MatchingModel,
+    instrument: Instrument,
+    ts: datetime,
+    triggered_now: bool,
+) -> MatchResult:
+    """A market order (or a triggered stop / take-profit market) at the touch, capped by the
+    displayed size."""
+    take = _cap(qty, size, model, instrument)
+    if intent.tif is TimeInForce.FOK and take < qty:
+        return MatchResult(
+            expire=True, triggered=triggered_now, reason="FOK: not enough size at the touch"
+        )
+    price = _taker_price(intent.side, touch, model, instrument)
+    fills = [
+        Execution(take, price, Liquidity.TAKER, _fee(instrument, take, price, Liquidity.TAKER), ts)
+    ]
+    return MatchResult(
+        fills, expire=qty > take and intent.tif in _IMMEDIATE, triggered=triggered_now
+    )
+
+
 @exact
 def match_quote(
     order: Order,
@@ -209,28 +308,11 @@ def match_quote(
         if limit is not None and not (touch <= limit if buy else touch >= limit):
             return _TRIGGERED if triggered_now else _NOTHING  # not marketable: it rests
     size = quote.ask_size if buy else quote.bid_size
+    levels = quote.ask_levels if buy else quote.bid_levels
     if kind in _AS_MARKET:
-        take = _cap(qty, size, model, instrument)
-        if intent.tif is TimeInForce.FOK and take < qty:
-            return MatchResult(
-                expire=True, triggered=triggered_now, reason="FOK: not enough size at the touch"
-            )
-        price = _taker_price(intent.side, touch, model, instrument)
-        fills = [
-            Execution(
-                take,
-                price,
-                Liquidity.TAKER,
-                _fee(instrument, take, price, Liquidity.TAKER),
-                quote.ts,
-            )
-        ]
-        leftover = qty - take
-        return MatchResult(
-            fills,
-            expire=leftover > 0 and intent.tif in _IMMEDIATE,
-            triggered=triggered_now,
-        )
+        if levels:
+            return _match_depth(intent, qty, levels, model, instrument, quote.ts, triggered_now)
+        return _match_market(intent, qty, touch, size, model, instrument, quote.ts, triggered_now)
     limit = intent.price
     assert limit is not None  # noqa: S101 - limit orders carry a price
     marketable = touch <= limit if buy else touch >= limit
@@ -245,6 +327,8 @@ def match_quote(
         return MatchResult(
             reject=True, triggered=triggered_now, reason="post-only order would take liquidity"
         )
+    if levels and not resting:  # a marketable limit takes the book down to its limit
+        return _match_depth(intent, qty, levels, model, instrument, quote.ts, triggered_now)
     take = _cap(qty, size, model, instrument)
     if intent.tif is TimeInForce.FOK and take < qty:
         return MatchResult(

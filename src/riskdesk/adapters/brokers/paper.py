@@ -793,6 +793,8 @@ class PaperBroker:
                     quote.last,
                     quote.mark,
                     quote.index,
+                    quote.bid_levels,
+                    quote.ask_levels,
                 ),
             )
             self._live[inst.key] = live

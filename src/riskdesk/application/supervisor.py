@@ -13,17 +13,23 @@ executed, so "at once" when an entry fills) it compares each open position with 
 * **fall back to a guard stop** (an emulated stop watched on the mark price, releasing a
   reduce-only market order) when the venue refuses the stop or has no stop orders, and raise
   an alert;
-* **release** it when the position is flat, and cancel orphaned stops (left by a replacement a
-  crash interrupted).
+* **release** it when the position is flat, and cancel orphaned stops (the superseded stop of a
+  replacement a crash interrupted), with an alert.
 
 Moving or resizing a stop never leaves the position unprotected: a native amend where the venue
 has one (atomic); otherwise the new stop is placed first and the old one cancelled only once the
 new one works — if the new one fails the old one stays. A stop already through the price is not
 placed (the venue would refuse it or fill it at once): the position is closed at market instead.
 
+Every change is journaled with the protection (``pending``) *before* the venue is asked, so a
+crash at any moment leaves its intent: the next pass (recovery's first) finishes it — keeps the
+replacement the venue holds and cancels the stop it supersedes, places again one that never
+worked, confirms or makes an amendment — instead of mistaking the new stop for an orphan.
+
 Stop edits are budgeted against the venue's rate limit (a token bucket of
 ``stop_edits_per_second`` / ``stop_edit_burst``): tightening a stop or shrinking it waits for the
-next pass when the budget is spent; placing, re-arming and growing a stop never wait.
+next pass when the budget is spent — recorded as a deferred pending change, with an alert, and
+retried; placing, re-arming and growing a stop never wait (a deferred move goes with them).
 """
 
 from __future__ import annotations

@@ -140,6 +140,7 @@ def protection_row(p: Protection) -> dict[str, object]:
         "generation": p.generation,
         "updated_at": p.updated_at.isoformat(),
         "reason": p.reason,
+        "pending": None if p.pending is None else p.pending.to_dict(),
     }
 
 
@@ -458,6 +459,7 @@ def orders_stops(db: DbOption = None, as_json: JsonOption = False) -> None:
         "mode",
         "order / guard",
         "covered",
+        "pending",
         "reason",
     ):
         table.add_column(column)
@@ -471,6 +473,9 @@ def orders_stops(db: DbOption = None, as_json: JsonOption = False) -> None:
             p.mode.value,
             p.order_id or p.cond_id or "",
             "yes" if covered.get(p.key) else "NO",
+            ""
+            if p.pending is None
+            else f"{'deferred ' if p.pending.deferred else ''}→ {p.pending.level} for {p.pending.qty}",
             p.reason,
         )
     console.print(table)

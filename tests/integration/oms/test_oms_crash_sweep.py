@@ -96,6 +96,7 @@ def references(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Final]:
     return out
 
 
+@pytest.mark.slow  # about two minutes in all; CI runs it (deselect locally with -m "not slow")
 @pytest.mark.parametrize(("native", "point", "n"), CASES)
 def test_kill_at_every_occurrence_then_restart(
     native: str,

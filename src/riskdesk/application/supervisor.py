@@ -698,6 +698,9 @@ class ProtectionSupervisor:
                 Need.NONE,
                 "replacement unresolved",
                 f"the venue cannot say yet whether it holds {carrier.intent.intent_id}; the old stop stays",
+                DriftKind.STOP_REPLACEMENT,
+                f"{ours}, moving to {pend.level}",
+                "unknown (the venue did not answer)",
             )
         if carrier.status.working and self._verified(carrier):
             level = carrier.intent.stop_price or pend.level

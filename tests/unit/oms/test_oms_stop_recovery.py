@@ -187,3 +187,20 @@ def test_a_stop_replaced_by_hand_is_adopted_not_undone() -> None:
     assert _working_stops(desk) == [(D(7900), D(2))]
     p = desk.sup.get(KEY)
     assert p is not None and p.level == D(7900)
+
+
+def test_a_replacement_the_venue_cannot_confirm_keeps_the_old_stop_until_it_can() -> None:
+    desk = _protected()
+    desk.oms.checkpoint = crash_at("journal_written")
+    with pytest.raises(Crash):
+        _move(desk, "7900")
+    desk = restart(desk)
+    desk.broker.faults.add("query:unavailable::*")  # the venue cannot say what it holds
+    report = desk.recovery.run()
+    [drift] = [d for d in report.drifts if d.kind is DriftKind.STOP_REPLACEMENT]
+    assert "unresolved" in drift.resolution
+    assert _working_stops(desk) == [(D(7800), D(2))]  # the old stop still covers
+    assert all(desk.sup.covered().values())
+    desk.broker.faults.rules.clear()
+    desk.recovery.run()  # the venue answers again: finished
+    assert _working_stops(desk) == [(D(7900), D(2))]

@@ -293,3 +293,63 @@ def test_the_replay_with_until(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert isinstance(summary, dict)
     assert summary["steps"] == 2 and summary["ledger_equals_venue"] is True
     assert all(summary["covered"].values())  # type: ignore[union-attr]
+
+
+def test_one_triggers_the_other_from_the_command_line(db: str) -> None:
+    done = ok_json(
+        "conditional",
+        "oto",
+        SYMBOL,
+        "--venue",
+        "paper",
+        "-a",
+        "paper-usdm",
+        "--side",
+        "buy",
+        "--qty",
+        "0.1",
+        "--leverage",
+        "5",
+        "--then",
+        "take_profit",
+        "--level",
+        "8200",
+        "--id",
+        "o1",
+        "--db",
+        db,
+    )
+    assert isinstance(done, dict)
+    first, then = done["first"], done["then"]
+    assert isinstance(first, dict) and isinstance(then, dict)
+    assert (first["status"], first["filled_qty"]) == ("filled", "0.1")  # market, at the quote
+    assert (then["status"], then["link"], then["parent"]) == ("armed", "oto", "o1")
+    assert then["order"]["side"] == "sell" and then["order"]["reduce_only"] is True  # type: ignore[index]
+    assert then["order"]["qty"] == "0.1"  # type: ignore[index]
+    quote = ("paper", "quote", SYMBOL, "--bid", "8200", "--ask", "8201", "--mark", "8200")
+    assert run(*quote, "--db", db)[0] == 0
+    every = ok_json("conditional", "list", "--all", "--db", db)
+    assert isinstance(every, list) and {c["cond_id"]: c["status"] for c in every} == {
+        "o1:then": "triggered"
+    }
+    assert ok_json("reconcile", "--db", db)["clean"] is True  # type: ignore[index]
+    bad = run("conditional", "oto", SYMBOL, "--venue", "paper", "-a", "paper-usdm", "--side", "buy")
+    assert bad[0] != 0
+    code, _, err = run(
+        "conditional",
+        "oto",
+        SYMBOL,
+        "--venue",
+        "paper",
+        "-a",
+        "paper-usdm",
+        "--side",
+        "buy",
+        "--qty",
+        "0.1",
+        "--then",
+        "sideways",
+        "--db",
+        db,
+    )
+    assert code == 2 and "then" in err and "sideways" in err

@@ -1,9 +1,11 @@
 """Golden price paths on bars: every order type through the paper venue, and the OCO tie rule.
 
-Each case: a flat or 1-BTC-long account, the last bar closing at 8000 (no spread, no slippage),
-the orders placed, then one bar — and the expected status, filled quantity and fill price of
-every order. The bar path is open → nearer extreme → farther extreme → close; a tie in distance
-visits the high first.
+Each case: a flat, 1-BTC-long or 1-BTC-short account, the last bar closing at 8000 (no spread,
+no slippage), the orders placed, then one bar — and the expected status, filled quantity and fill
+price of every order. The bar path is open → nearer extreme → farther extreme → close; a tie in
+distance visits the high first. Every case runs twice: straight at the venue, and through the
+order manager (intent journal, state machine, sync of fills and statuses), where the journaled
+order must end exactly as the venue's.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "oms"))
 
-from oms_unit_kit import PERP, make_desk
+from oms_unit_kit import PERP, Desk, make_desk
 from oms_unit_kit import intent as mk
 
 from riskdesk.adapters.market_data.bundled import read_bars
@@ -47,6 +49,7 @@ class Case:
     bar: tuple[str, str, str, str]
     expected: tuple[tuple[str, S, str, str | None], ...]  # intent id, status, filled, avg price
     group: bool = False
+    short: bool = False  # a 1-BTC short instead (``long`` False)
 
 
 CASES = [
@@ -149,11 +152,56 @@ CASES = [
         (("p", S.FILLED, "1", "7950"),),
     ),
     Case(
-        "IOC not marketable is cancelled at once",
+        "IOC not marketable expires at once",
         False,
         (mk("i", "buy", "1", LMT, price="7990", tif=TimeInForce.IOC),),
         ("8000", "8000", "7900", "7950"),
-        (("i", S.CANCELED, "0", None),),
+        (("i", S.EXPIRED, "0", None),),
+    ),
+    Case(
+        "FOK not marketable at arrival expires, though the bar reaches its price later",
+        False,
+        (mk("f", "buy", "1", LMT, price="7990", tif=TimeInForce.FOK),),
+        ("8000", "8000", "7900", "7950"),
+        (("f", S.EXPIRED, "0", None),),
+    ),
+    Case(
+        "sell limit rests above the market, fills at its price (opens a short)",
+        False,
+        (mk("l", "sell", "1", LMT, price="8050"),),
+        ("8000", "8060", "7990", "8040"),
+        (("l", S.FILLED, "1", "8050"),),
+    ),
+    Case(
+        "marketable sell limit takes the last price",
+        False,
+        (mk("l", "sell", "1", LMT, price="7950"),),
+        ("8000", "8000", "8000", "8000"),
+        (("l", S.FILLED, "1", "8000"),),
+    ),
+    Case(
+        "a short's take-profit: a buy take-profit below fills at its trigger",
+        False,
+        (mk("t", "buy", "1", TP, stop="7900", reduce_only=True),),
+        ("8000", "8010", "7880", "7890"),
+        (("t", S.FILLED, "1", "7900"),),
+        short=True,
+    ),
+    Case(
+        "a short's stop: a buy stop above fills at its level",
+        False,
+        (mk("s", "buy", "1", STP, stop="8050", reduce_only=True),),
+        ("8000", "8080", "7990", "8060"),
+        (("s", S.FILLED, "1", "8050"),),
+        short=True,
+    ),
+    Case(
+        "a short's take-profit not reached keeps working",
+        False,
+        (mk("t", "buy", "1", TP, stop="7900", reduce_only=True),),
+        ("8000", "8040", "7950", "7990"),
+        (("t", S.OPEN, "0", None),),
+        short=True,
     ),
     Case(
         "FOK marketable fills completely",
@@ -197,13 +245,20 @@ CASES = [
 ]
 
 
+def _open(desk: Desk, case: Case) -> None:
+    if case.long:
+        desk.oms.submit(mk("long", "buy", "1", MKT))
+        assert desk.position() == D(1)
+    if case.short:
+        desk.oms.submit(mk("short", "sell", "1", MKT))
+        assert desk.position() == D(-1)
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_golden_bar(case: Case) -> None:
     desk = make_desk()
     desk.bar("8000", "8000", "8000", "8000")
-    if case.long:
-        desk.oms.submit(mk("long", "buy", "1", MKT))
-        assert desk.position() == D(1)
+    _open(desk, case)
     for order in case.orders:
         view = desk.broker.submit(order, OrderRequest(group="oco") if case.group else None)
         assert view.status is not S.REJECTED
@@ -215,6 +270,49 @@ def test_golden_bar(case: Case) -> None:
         if avg is not None:
             assert view.avg_price == D(avg)
     assert desk.ledger_equals_venue()
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_golden_bar_through_the_order_manager(case: Case) -> None:
+    desk = make_desk()
+    desk.bar("8000", "8000", "8000", "8000")
+    _open(desk, case)
+    for order in case.orders:
+        sent = desk.oms.submit(order, venue_group="oco" if case.group else None)
+        assert sent.status not in (S.REJECTED, S.FAILED), sent.reason
+    desk.bar(*case.bar)
+    for iid, status, filled, avg in case.expected:
+        order = desk.oms.require(iid)  # the journal's order, brought up to date by the sync
+        assert (order.status, order.filled_qty) == (status, D(filled)), (iid, order.reason)
+        assert order.avg_price == (None if avg is None else D(avg))
+        view = desk.broker.query(order.client_order_id, PERP.symbol)
+        assert view is not None and (view.status, view.filled_qty) == (status, D(filled))
+        events = desk.oms.events(iid)
+        assert events[0]["new"] == "created" and events[-1]["new"] == status.value
+    assert desk.ledger_equals_venue()
+
+
+def test_gtc_works_bar_after_bar_and_across_days_until_reached() -> None:
+    for through_oms in (False, True):
+        desk = make_desk()
+        desk.bar("8000", "8000", "8000", "8000")
+        gtc = mk("g", "buy", "1", LMT, price="7900", tif=TimeInForce.GTC)
+        if through_oms:
+            desk.oms.submit(gtc)
+        else:
+            desk.broker.submit(gtc)
+        for _ in range(3):
+            desk.bar("8000", "8020", "7950", "8000")
+        desk.clock.advance(timedelta(days=2))  # a DAY order would have expired by now
+        desk.bar("8000", "8020", "7950", "8000")
+        view = desk.broker.query(gtc.client_order_id, PERP.symbol)
+        assert view is not None and (view.status, view.filled_qty) == (S.OPEN, D(0))
+        desk.bar("7980", "7990", "7880", "7920")
+        view = desk.broker.query(gtc.client_order_id, PERP.symbol)
+        assert view is not None and (view.status, view.avg_price) == (S.FILLED, D(7900))
+        if through_oms:
+            assert desk.oms.require("g").status is S.FILLED
+        assert desk.ledger_equals_venue()
 
 
 def test_day_orders_expire_with_the_day() -> None:

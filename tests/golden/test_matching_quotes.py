@@ -54,13 +54,13 @@ def test_displayed_size_caps_fills_so_a_large_order_fills_over_several_quotes() 
     assert desk.ledger_equals_venue()
 
 
-def test_ioc_keeps_what_filled_and_cancels_the_rest_fok_all_or_nothing() -> None:
+def test_ioc_keeps_what_filled_and_expires_the_rest_fok_all_or_nothing() -> None:
     desk = make_desk(model=MatchingModel(max_fill_fraction=D(1)))
     q(desk, "7999", "8000", "1")
     ioc = desk.oms.submit(mk("ioc", "buy", "3", OrderType.LIMIT, price="8000", tif=TimeInForce.IOC))
-    assert (ioc.status, ioc.filled_qty) == (S.CANCELED, D(1))
+    assert (ioc.status, ioc.filled_qty) == (S.EXPIRED, D(1))  # the venue ends the rest
     fok = desk.oms.submit(mk("fok", "buy", "3", OrderType.LIMIT, price="8000", tif=TimeInForce.FOK))
-    assert (fok.status, fok.filled_qty) == (S.CANCELED, D(0))
+    assert (fok.status, fok.filled_qty) == (S.EXPIRED, D(0))
     assert desk.position() == D(1)
 
 
@@ -134,3 +134,70 @@ def test_stops_trigger_on_their_own_price_source() -> None:
     assert view(desk, "on-mark").avg_price == D(7945)  # a triggered stop takes the bid
     assert desk.position() == 0
     assert desk.clock.now() == T0
+
+
+def _book(desk, bids: list[tuple[str, str]], asks: list[tuple[str, str]]) -> None:  # type: ignore[no-untyped-def]
+    quote = Quote(
+        desk.clock.now(),
+        D(bids[0][0]),
+        D(asks[0][0]),
+        D(bids[0][1]),
+        D(asks[0][1]),
+        bid_levels=tuple((D(p), D(s)) for p, s in bids),
+        ask_levels=tuple((D(p), D(s)) for p, s in asks),
+    )
+    desk.broker.on_quote(K, quote)
+    desk.oms.sync()
+
+
+BIDS = [("7999", "1"), ("7998", "1"), ("7995", "5")]
+ASKS = [("8000", "1"), ("8001", "1"), ("8003", "5")]
+
+
+def test_a_taker_walks_the_book_levels_and_pays_each_levels_price() -> None:
+    desk = make_desk()
+    _book(desk, BIDS, ASKS)
+    buy = desk.oms.submit(mk("b", "buy", "3", OrderType.MARKET))
+    assert (buy.status, buy.filled_qty) == (S.FILLED, D(3))
+    assert buy.avg_price == (D(8000) + D(8001) + D(8003)) / 3
+    fills = [f for f in desk.broker.fills_since(None).fills if f.order_id == buy.client_order_id]
+    assert [(f.qty, f.price) for f in fills] == [(D(1), D(8000)), (D(1), D(8001)), (D(1), D(8003))]
+    assert all(f.fee == PERP.fee(f.qty, f.price, maker=False) for f in fills)  # taker each time
+    sell = desk.oms.submit(mk("s", "sell", "2.5", OrderType.MARKET))
+    assert sell.avg_price == (D(7999) + D(7998) + D("0.5") * D(7995)) / D("2.5")
+    assert desk.ledger_equals_venue()
+
+
+def test_depth_with_a_limit_ioc_fok_and_gtc() -> None:
+    desk = make_desk()
+    _book(desk, BIDS, ASKS)
+    # The limit stops the walk: IOC keeps what the levels within it gave, the rest expires.
+    ioc = desk.oms.submit(mk("i", "buy", "5", OrderType.LIMIT, price="8001", tif=TimeInForce.IOC))
+    assert (ioc.status, ioc.filled_qty, ioc.avg_price) == (S.EXPIRED, D(2), D("8000.5"))
+    # FOK: all or nothing within the limit.
+    fok = desk.oms.submit(mk("f", "buy", "3", OrderType.LIMIT, price="8001", tif=TimeInForce.FOK))
+    assert (fok.status, fok.filled_qty) == (S.EXPIRED, D(0))
+    fok = desk.oms.submit(mk("f2", "buy", "3", OrderType.LIMIT, price="8003", tif=TimeInForce.FOK))
+    assert (fok.status, fok.filled_qty) == (S.FILLED, D(3))
+    # GTC: takes the levels within its limit, rests with the rest and later fills as a maker.
+    gtc = desk.oms.submit(mk("g", "buy", "3", OrderType.LIMIT, price="8001"))
+    assert (gtc.status, gtc.filled_qty) == (S.PARTIALLY_FILLED, D(2))
+    _book(desk, [("7990", "1")], [("8001", "4")])
+    gtc = desk.oms.require("g")
+    assert (gtc.status, gtc.filled_qty) == (S.FILLED, D(3))
+    last = [f for f in desk.broker.fills_since(None).fills if f.order_id == gtc.client_order_id][-1]
+    assert (last.qty, last.price, last.liquidity) == (D(1), D(8001), Liquidity.MAKER)
+    assert desk.ledger_equals_venue()
+
+
+def test_depth_respects_the_fill_fraction_per_level() -> None:
+    desk = make_desk(model=MatchingModel(max_fill_fraction=D("0.5")))
+    _book(desk, BIDS, ASKS)
+    # Half of each level: 0.5 @ 8000, 0.5 @ 8001, 2.5 @ 8003 → 3.5 available; 3 wanted.
+    buy = desk.oms.submit(mk("b", "buy", "3", OrderType.MARKET))
+    fills = [f for f in desk.broker.fills_since(None).fills if f.order_id == buy.client_order_id]
+    assert [(f.qty, f.price) for f in fills] == [
+        (D("0.5"), D(8000)),
+        (D("0.5"), D(8001)),
+        (D(2), D(8003)),
+    ]

@@ -8,8 +8,9 @@ after a restart (trailing stops keep their best price). When one fires:
    so of two exits the bar path reaches in turn, only the first is ever released;
 2. its order goes to the order manager, which runs pre-trade risk like for any order.
 
-OTO / bracket children wait (WAITING) until their parent order fills and are armed with the
-quantity that filled; in an OUO group a fill on one leg's order reduces its siblings by the same
+OTO / bracket children wait (WAITING) until their parent order fills and are armed — an exit on
+the parent's instrument with the quantity that filled, a child on another instrument with its
+own; in an OUO group a fill on one leg's order reduces its siblings by the same
 quantity (a sibling reduced to nothing is cancelled).
 """
 
@@ -175,6 +176,33 @@ class ConditionalEngine:
             )
         return order, armed
 
+    def oto(self, parent: OrderIntent, child: ConditionalOrder) -> tuple[Order, ConditionalOrder]:
+        """One-triggers-the-other (seed 004 §1.3): send ``parent`` (through pre-trade risk like
+        any order); ``child`` waits (WAITING) until the parent fills and is then armed. A child
+        on the parent's instrument (an exit) is sized to what filled, and follows later partial
+        fills; a child on another instrument keeps its own quantity. A parent that ends without
+        a fill cancels the child. Both are journaled before the parent is sent."""
+        inst = self._oms.instrument(parent.instrument_key)
+        validate_intent(parent, inst)
+        if child.cond_id == parent.intent_id:
+            raise InvalidValue("the child needs an id of its own", field="cond_id")
+        waiting = replace(
+            child,
+            parent=parent.intent_id,
+            link=LinkType.OTO,
+            status=ConditionStatus.WAITING,
+            group=child.group or f"oto:{parent.intent_id}",
+            role=child.role or "oto",
+        )
+        [armed] = self.arm([waiting])
+        role = OrderRole.REDUCE if parent.reduce_only else OrderRole.ENTRY
+        order = self._oms.submit(parent, role=role)
+        if order.status.terminal and order.filled_qty == 0:
+            [armed] = self._end(
+                [armed], ConditionStatus.CANCELED, f"parent {order.status.value}: {order.reason}"
+            )
+        return order, self._conds.get(armed.cond_id) or armed
+
     def cancel(self, cond_id: str, reason: str = "canceled") -> ConditionalOrder:
         """Cancel a live condition."""
         cond = self._conds.get(cond_id)
@@ -265,7 +293,7 @@ class ConditionalEngine:
             self._save([fired, *siblings])
             if cond.link is LinkType.OUO:
                 self._released[cond.intent.intent_id] = fired
-            role = OrderRole.CLOSE if cond.role == "guard_stop" else None
+            role = _role_of(cond)
             released.append(self._oms.submit(cond.intent, role=role, group=cond.group, now=now))
         return released
 
@@ -314,19 +342,27 @@ class ConditionalEngine:
             if c.parent == parent.intent.intent_id and c.status is ConditionStatus.ARMED
         ]
         now = self._clock.now()
+        key = parent.intent.instrument_key
+
+        def sized(c: ConditionalOrder) -> OrderIntent:
+            # An exit on the parent's instrument covers what filled; other children keep theirs.
+            if c.intent.instrument_key != key:
+                return c.intent
+            return replace(c.intent, qty=parent.filled_qty)
+
         armed = [
             replace(
                 self._conds[i],
                 status=ConditionStatus.ARMED,
-                intent=replace(self._conds[i].intent, qty=parent.filled_qty),
+                intent=sized(self._conds[i]),
                 updated_at=now,
             )
             for i in ids
         ]
         resized = [
-            replace(c, intent=replace(c.intent, qty=parent.filled_qty), updated_at=now)
+            replace(c, intent=sized(c), updated_at=now)
             for c in waiting
-            if c.intent.qty != parent.filled_qty
+            if sized(c).qty != c.intent.qty
         ]
         if armed or resized:
             self._save([*armed, *resized])
@@ -355,6 +391,16 @@ class ConditionalEngine:
                 updated.append(replace(cond, intent=replace(cond.intent, qty=qty), updated_at=now))
         self._save(updated)
         self.book.add_many(c for c in updated if c.status is ConditionStatus.ARMED)
+
+
+def _role_of(cond: ConditionalOrder) -> OrderRole | None:
+    """What a released order is for: a guard stop closes, an emulated take-profit takes profit;
+    anything else is an entry or a reduction (decided by the order manager)."""
+    if cond.role == "guard_stop":
+        return OrderRole.CLOSE
+    if cond.kind is ConditionKind.TAKE_PROFIT and cond.intent.reduce_only:
+        return OrderRole.TAKE_PROFIT
+    return None
 
 
 __all__ = ["ConditionalEngine"]

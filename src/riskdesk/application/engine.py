@@ -41,6 +41,7 @@ from riskdesk.domain.fills import Fill
 from riskdesk.domain.matching import Candle
 from riskdesk.domain.order_lifecycle import Order, OrderRole
 from riskdesk.domain.orders import OrderIntent, OrderType
+from riskdesk.domain.protection import Protection
 from riskdesk.domain.risk.aggregates import RiskBook
 from riskdesk.domain.risk.decisions import Approved, Decision
 from riskdesk.domain.risk.monitors import Alert
@@ -193,6 +194,9 @@ class Plan:
     cancels: Sequence[str] = ()
     prechecks: Mapping[str, Decision] = field(default_factory=dict)
     why: str = ""
+    #: What each order is for, by intent id (a take-profit, an add-on, a close…); orders not
+    #: named are entries, or reductions when reduce-only.
+    roles: Mapping[str, OrderRole] = field(default_factory=dict)
 
 
 class PlanSource(Protocol):
@@ -201,6 +205,16 @@ class PlanSource(Protocol):
     def plans(self, now: datetime) -> Sequence[Plan]:
         """Plans to execute now."""
         ...
+
+
+#: The order role of a governance action, by (action kind, rule family): a REDUCE by the
+#: take-profit ladders is a take-profit, any other REDUCE a reduction.
+_ACTION_ROLES: dict[tuple[str, str], OrderRole] = {
+    ("REDUCE", "take_profit"): OrderRole.TAKE_PROFIT,
+    ("REDUCE", ""): OrderRole.REDUCE,
+    ("CLOSE", ""): OrderRole.CLOSE,
+    ("ADD", ""): OrderRole.ENTRY,
+}
 
 
 class GovernancePlanSource:
@@ -225,7 +239,13 @@ class GovernancePlanSource:
                 i: Approved(i, 0, (approved[i].reason,)) for i in approved
             }
             if orders or plan.cancels:
-                out.append(Plan(plan.plan_id, orders, plan.cancels, prechecks, plan.why))
+                roles = {
+                    a.intent_id: _ACTION_ROLES.get((a.kind.value, a.rule.split(":", 1)[0]))
+                    or _ACTION_ROLES.get((a.kind.value, ""), OrderRole.OTHER)
+                    for a in plan.actions
+                    if a.intent_id is not None
+                }
+                out.append(Plan(plan.plan_id, orders, plan.cancels, prechecks, plan.why, roles))
         self.last_plans = len(out)
         return out
 
@@ -306,6 +326,22 @@ class BarFeed(Protocol):
     ) -> Iterator[tuple[datetime, Mapping[str, Candle]]]:
         """Steps whose bars open after ``after`` and no later than ``until``."""
         ...
+
+
+def _stop_change(before: Protection | None, after: Protection) -> str:
+    """What setting a stop did, in words (the step report)."""
+    if after.pending is not None and after.pending.deferred:
+        return (
+            f"stop move to {after.pending.level} deferred (stop-edit budget spent; retried on "
+            f"the next pass), stop stays at {after.level}"
+        )
+    if before is None:
+        return f"stop placed at {after.level} for {after.qty}"
+    if before.level != after.level:
+        return f"stop moved {before.level} → {after.level} for {after.qty}"
+    if before.qty != after.qty:
+        return f"stop resized {before.qty} → {after.qty} at {after.level}"
+    return f"stop kept at {after.level} for {after.qty}"
 
 
 class TradingEngine:
@@ -406,7 +442,9 @@ class TradingEngine:
         for intent in plan.orders:
             if intent in stops:
                 continue
-            role = OrderRole.REDUCE if intent.reduce_only else OrderRole.ENTRY
+            role = plan.roles.get(intent.intent_id) or (
+                OrderRole.REDUCE if intent.reduce_only else OrderRole.ENTRY
+            )
             try:
                 sent.append(
                     oms.orders.submit(
@@ -438,14 +476,7 @@ class TradingEngine:
                     report.errors.append(f"{plan.plan_id}: stop {intent.intent_id}: {exc}")
                 continue
             if report is not None:
-                if before is None:
-                    what = f"stop placed at {after.level} for {after.qty}"
-                elif before.level != after.level:
-                    what = f"stop moved {before.level} → {after.level} for {after.qty}"
-                elif before.qty != after.qty:
-                    what = f"stop resized {before.qty} → {after.qty} at {after.level}"
-                else:
-                    what = f"stop kept at {after.level} for {after.qty}"
+                what = _stop_change(before, after)
                 report.stops.append(f"{key}: {what} ({after.mode.value}); {after.reason}")
         for ref in plan.cancels:
             order = oms.orders.get(ref)
@@ -487,6 +518,8 @@ class TradingEngine:
                 break
             if speed > 0 and sleeper is not None and previous is not None:
                 sleeper.sleep((bar - previous).total_seconds() / speed)
+                if stop():  # asked while waiting for the bar
+                    break
             report = self.step(bar, candles)
             previous = bar
             done += 1

@@ -84,6 +84,7 @@ SUBMITTED = "submitted"  # the venue accepted it, its answer not journaled yet
 FILLS_FETCHED = "fills_fetched"  # venue fills read, not booked in the ledger yet
 LEDGER_APPLIED = "ledger_applied"  # fills booked, orders and cursor not updated yet
 STOP_REPLACE = "stop_replace"  # new protective stop working, old one not cancelled yet
+AMENDED = "amended"  # the venue amended an order in place, the journal not told yet
 
 Checkpoint = Callable[[str], None]
 
@@ -573,6 +574,7 @@ class OrderManager:
                 f"the venue did not confirm the amendment of {order.intent.intent_id}",
                 field="amend",
             )
+        self.checkpoint(AMENDED)
         self._save([candidate], [event])
         if view.filled_qty > candidate.filled_qty:
             self.sync(now)
@@ -1106,6 +1108,26 @@ class OrderManager:
         self._save([order], [e1, e2])
         return order
 
+    def adopt_terms(self, order: Order, view: VenueOrder, now: datetime) -> Order | None:
+        """Journal an amendment the venue applied but the journal missed (a crash between the
+        venue's answer and the journal): the venue's quantity and prices become the order's,
+        with an ``OrderAmended`` event. None when they already agree (or cannot be adopted)."""
+        ours, theirs = order.intent, view.intent
+        if (ours.qty, ours.price, ours.stop_price) == (theirs.qty, theirs.price, theirs.stop_price):
+            return None
+        try:
+            updated, event = amend(
+                order,
+                now,
+                qty=None if theirs.qty == ours.qty else theirs.qty,
+                price=None if theirs.price == ours.price else theirs.price,
+                stop_price=None if theirs.stop_price == ours.stop_price else theirs.stop_price,
+            )
+        except (InvalidValue, StateError):
+            return None
+        self._save([updated], [event])
+        return updated
+
     def move(self, order: Order, target: OrderStatus, reason: str, now: datetime) -> Order:
         """Move a journaled order to a status the venue reported (reconciliation)."""
         moved, events = advance(order, target, now, reason)
@@ -1134,6 +1156,7 @@ def _client_id(ref: str) -> str:
 
 
 __all__ = [
+    "AMENDED",
     "FILLS_FETCHED",
     "JOURNAL_WRITTEN",
     "LEDGER_APPLIED",

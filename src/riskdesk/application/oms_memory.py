@@ -36,6 +36,7 @@ class MemoryOmsRepository:
         self.protection_map: dict[str, Protection] = {}
         self.transfer_map: dict[str, TransferRequest] = {}
         self.cursors: dict[str, str] = {}
+        self.cursor_times: dict[str, datetime] = {}
         self.keep_events = True
 
     def put_orders(self, orders: Sequence[Order]) -> None:
@@ -143,6 +144,16 @@ class MemoryOmsRepository:
     def set_cursor(self, name: str, value: str, ts: datetime) -> None:
         """Set a named cursor."""
         self.cursors[name] = value
+        self.cursor_times[name] = ts
+
+    def last_activity(self) -> datetime | None:
+        """The latest time anything was journaled (None for an empty journal)."""
+        found: list[datetime] = [e.ts for e in self.event_log]
+        found.extend(self.cursor_times.values())
+        found.extend(c.updated_at for c in self.cond_map.values() if c.updated_at is not None)
+        found.extend(p.updated_at for p in self.protection_map.values())
+        found.extend(x.updated_at for x in self.transfer_map.values())
+        return max(found) if found else None
 
 
 class _MemoryUnit:

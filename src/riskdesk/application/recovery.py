@@ -10,26 +10,35 @@ Run on start (``riskdesk run`` does it before its first step) and on demand
    one the venue holds is moved to the venue's status; one journaled but never received is sent
    (same client id) when young enough, else marked failed; one the venue cannot be asked about
    stays as it is.
+   A working order whose quantity or prices differ from the venue's (an amendment the journal
+   missed) takes the venue's terms.
 3. **Unknown orders.** Working orders at the venue the journal lacks are adopted into it.
 4. **Positions.** Ledger and venue positions are compared after every fill; a difference fills
    cannot explain is reported.
 5. **Protection.** Conditional orders and protections are reloaded, and the supervisor runs: a
-   position without a working stop gets one (reported as drift), an orphaned stop from an
-   interrupted replacement is cancelled.
+   stop change a crash interrupted is finished by its journaled intent (the replacement the
+   venue holds is kept and the stop it supersedes cancelled; one that never worked is placed
+   again), a position without a working stop gets one, an orphaned stop is cancelled.
+6. **Intended stops.** Where governance intends a stop level (``intended``) and the working stop
+   is elsewhere — a crash cut a plan between governance's decision and the order — the stop is
+   moved there.
 
-Then governance resumes with the engine's next step.
+Everything recovery adopts, cancels or moves is reported as drift and raises an alert
+(``riskdesk risk alerts``). Then governance resumes with the engine's next step.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
 from riskdesk.application.conditionals import ConditionalEngine
 from riskdesk.application.oms import OrderManager
-from riskdesk.application.supervisor import ProtectionReport, ProtectionSupervisor
-from riskdesk.domain.errors import BrokerError
-from riskdesk.domain.order_lifecycle import OrderStatus
+from riskdesk.application.supervisor import AlertSink, ProtectionReport, ProtectionSupervisor
+from riskdesk.domain.errors import BrokerError, RiskdeskError
+from riskdesk.domain.order_lifecycle import Order, OrderStatus
 from riskdesk.domain.protection import Need, protection_key
 from riskdesk.domain.reconcile import (
     Drift,
@@ -38,6 +47,7 @@ from riskdesk.domain.reconcile import (
     order_drift,
     position_drift,
 )
+from riskdesk.domain.risk.monitors import Alert, AlertLevel
 from riskdesk.ports.broker import VenueOrder
 from riskdesk.ports.clock import Clock
 
@@ -71,6 +81,18 @@ class RecoveryReport:
         }
 
 
+#: Governance's intended stop level per protection key (``account|venue:symbol|slot``).
+IntendedStops = Callable[[], Mapping[str, Decimal]]
+
+
+def _no_intended() -> Mapping[str, Decimal]:
+    return {}
+
+
+def _no_alerts(_: Alert) -> None:
+    """Nowhere to send alerts (unit tests)."""
+
+
 class Recovery:
     """Reconciles the journal, the ledger and the protections with the venue."""
 
@@ -80,11 +102,15 @@ class Recovery:
         conditionals: ConditionalEngine,
         supervisor: ProtectionSupervisor,
         clock: Clock,
+        alerts: AlertSink = _no_alerts,
+        intended: IntendedStops = _no_intended,
     ) -> None:
         self._oms = oms
         self._cond = conditionals
         self._sup = supervisor
         self._clock = clock
+        self._alerts = alerts
+        self._intended = intended
 
     def run(self, now: datetime | None = None) -> RecoveryReport:
         """Reconcile (see the module docstring)."""
@@ -130,8 +156,11 @@ class Recovery:
                 continue
             if drift is not None:
                 drifts.append(drift)
+            current = order
             if target is not None:
-                oms.move(order, target, "reconciled with the venue", now)
+                current = oms.move(order, target, "reconciled with the venue", now)
+            if view is not None and view.status.working and current.status.working:
+                drifts.extend(self._terms(current, view, now))
         drifts.extend(self._unknown(now))
         drifts.extend(self._positions())
         conditions = self._cond.load()
@@ -139,7 +168,17 @@ class Recovery:
         before = {k for k, ok in self._sup.covered().items() if not ok}
         protection = self._sup.review(now)
         for report in protection:
-            if report.key in before and report.need in (Need.PLACE, Need.REARM, Need.RESIZE):
+            if report.drift is not None:
+                drifts.append(
+                    Drift(
+                        report.drift,
+                        report.key,
+                        report.ours,
+                        report.venue,
+                        f"{report.action}: {report.detail}",
+                    )
+                )
+            elif report.key in before and report.need in (Need.PLACE, Need.REARM, Need.RESIZE):
                 drifts.append(
                     Drift(
                         DriftKind.MISSING_STOP,
@@ -149,7 +188,94 @@ class Recovery:
                         report.action,
                     )
                 )
+        moved, more = self._intended_stops(now)
+        protection.extend(moved)
+        drifts.extend(more)
+        for drift in drifts:
+            self._alert(drift, now)
         return RecoveryReport(now, synced.booked, drifts, protection, resumed, conditions)
+
+    def _alert(self, drift: Drift, now: datetime) -> None:
+        level = (
+            AlertLevel.CRITICAL
+            if drift.kind in (DriftKind.POSITION_QTY, DriftKind.MISSING_STOP)
+            else AlertLevel.WARNING
+        )
+        self._alerts(
+            Alert(
+                f"recovery:{drift.key}",
+                f"recovery_{drift.kind.value}",
+                level,
+                f"recovery: {drift.kind.value} {drift.key}: ours {drift.ours}; venue "
+                f"{drift.venue} → {drift.resolution}",
+                0.0,
+                0.0,
+                now,
+            )
+        )
+
+    def _terms(self, order: Order, view: VenueOrder, now: datetime) -> list[Drift]:
+        before = order.intent
+        adopted = self._oms.adopt_terms(order, view, now)
+        if adopted is None:
+            return []
+        after = adopted.intent
+        return [
+            Drift(
+                DriftKind.ORDER_TERMS,
+                order.client_order_id,
+                f"qty {before.qty}, price {before.price}, stop {before.stop_price}",
+                f"qty {after.qty}, price {after.price}, stop {after.stop_price}",
+                "the venue's amendment adopted",
+            )
+        ]
+
+    def _intended_stops(self, now: datetime) -> tuple[list[ProtectionReport], list[Drift]]:
+        """Move working stops to the level governance intends (see the module docstring)."""
+        reports: list[ProtectionReport] = []
+        drifts: list[Drift] = []
+        intended = self._intended()
+        if not intended:
+            return reports, drifts
+        for p in self._sup.protections():
+            level = intended.get(p.key)
+            if level is None or p.pending is not None or level == p.level:
+                continue
+            try:
+                after = self._sup.set_stop(
+                    p.account_id,
+                    p.instrument_key,
+                    p.slot,
+                    level,
+                    reason="governance's intended stop (recovery)",
+                    now=now,
+                )
+            except RiskdeskError as exc:
+                drifts.append(
+                    Drift(
+                        DriftKind.STOP_LEVEL,
+                        p.key,
+                        f"governance intends {level}",
+                        f"stop at {p.level}",
+                        f"not moved: {exc}",
+                    )
+                )
+                continue
+            reports.append(
+                ProtectionReport(
+                    p.key, Need.NONE, "moved to the intended stop", f"{p.level} → {after.level}"
+                )
+            )
+            drifts.append(
+                Drift(
+                    DriftKind.STOP_LEVEL,
+                    p.key,
+                    f"governance intends {level}",
+                    f"stop at {p.level}",
+                    f"stop moved to {after.level} ({after.mode.value})",
+                )
+            )
+        return reports, drifts
 
     def _unknown(self, now: datetime) -> list[Drift]:
         try:
@@ -186,4 +312,4 @@ class Recovery:
         return position_drift(ledger, theirs)
 
 
-__all__ = ["Recovery", "RecoveryReport"]
+__all__ = ["IntendedStops", "Recovery", "RecoveryReport"]

@@ -13,17 +13,23 @@ executed, so "at once" when an entry fills) it compares each open position with 
 * **fall back to a guard stop** (an emulated stop watched on the mark price, releasing a
   reduce-only market order) when the venue refuses the stop or has no stop orders, and raise
   an alert;
-* **release** it when the position is flat, and cancel orphaned stops (left by a replacement a
-  crash interrupted).
+* **release** it when the position is flat, and cancel orphaned stops (the superseded stop of a
+  replacement a crash interrupted), with an alert.
 
 Moving or resizing a stop never leaves the position unprotected: a native amend where the venue
 has one (atomic); otherwise the new stop is placed first and the old one cancelled only once the
 new one works — if the new one fails the old one stays. A stop already through the price is not
 placed (the venue would refuse it or fill it at once): the position is closed at market instead.
 
+Every change is journaled with the protection (``pending``) *before* the venue is asked, so a
+crash at any moment leaves its intent: the next pass (recovery's first) finishes it — keeps the
+replacement the venue holds and cancels the stop it supersedes, places again one that never
+worked, confirms or makes an amendment — instead of mistaking the new stop for an orphan.
+
 Stop edits are budgeted against the venue's rate limit (a token bucket of
 ``stop_edits_per_second`` / ``stop_edit_burst``): tightening a stop or shrinking it waits for the
-next pass when the budget is spent; placing, re-arming and growing a stop never wait.
+next pass when the budget is spent — recorded as a deferred pending change, with an alert, and
+retried; placing, re-arming and growing a stop never wait (a deferred move goes with them).
 """
 
 from __future__ import annotations
@@ -37,10 +43,11 @@ from riskdesk.application.conditionals import ConditionalEngine
 from riskdesk.application.oms import STOP_REPLACE, OrderManager, PositionLine
 from riskdesk.domain.conditional import ConditionStatus
 from riskdesk.domain.errors import BrokerError, InvalidValue, NotFound, RiskdeskError
-from riskdesk.domain.order_lifecycle import Order, OrderRole, OrderStatus
+from riskdesk.domain.order_lifecycle import Order, OrderRole, OrderStatus, client_id
 from riskdesk.domain.orders import OrderIntent, OrderType, TriggerPrice
 from riskdesk.domain.protection import (
     Need,
+    PendingStop,
     Protection,
     ProtectionMode,
     StopState,
@@ -50,6 +57,7 @@ from riskdesk.domain.protection import (
     review,
     stop_intent,
 )
+from riskdesk.domain.reconcile import DriftKind
 from riskdesk.domain.risk.decisions import Decision
 from riskdesk.domain.risk.monitors import Alert, AlertLevel
 from riskdesk.domain.risk.rate_limit import TokenBucket
@@ -80,15 +88,23 @@ class ProtectionReport:
     need: Need
     action: str
     detail: str = ""
+    #: Set when the pass repaired something a crash or an outside change left (recovery reports
+    #: it as drift): what riskdesk held and what the venue held before the repair.
+    drift: DriftKind | None = None
+    ours: str = ""
+    venue: str = ""
 
     def to_dict(self) -> dict[str, str]:
         """JSON-safe form."""
-        return {
+        out = {
             "key": self.key,
             "need": self.need.value,
             "action": self.action,
             "detail": self.detail,
         }
+        if self.drift is not None:
+            out["drift"] = self.drift.value
+        return out
 
 
 class ProtectionSupervisor:
@@ -187,7 +203,23 @@ class ProtectionSupervisor:
         positions = self.positions()
         for key, line in positions.items():
             p = self._protections.get(key)
+            if p is not None and p.pending is not None:
+                # A change under way (deferred, or cut by a crash): finish it first.
+                resumed = self._resume(p, line, now)
+                if resumed is not None:
+                    reports.append(resumed)
+                p = self._protections.get(key)
+                if p is not None and p.pending is not None:
+                    continue  # still waiting (budget, or a venue that cannot answer yet)
+            if p is not None:
+                p = self._follow(p, now)
             need = review(p, line.qty, self._stop_state(p), self._guard_armed(p))
+            if need is Need.REARM and p is not None:
+                adopted = self._adopt_working(p, line, now)
+                if adopted is not None:
+                    reports.append(adopted)
+                    p = self._protections[key]
+                    need = review(p, line.qty, self._stop_state(p), self._guard_armed(p))
             if need is Need.NONE:
                 continue
             reports.append(self._act(need, key, line, p, now))
@@ -195,6 +227,61 @@ class ProtectionSupervisor:
             reports.append(self._release(self._protections[key], now))
         reports.extend(self._orphans(now))
         return reports
+
+    def _follow(self, p: Protection, now: datetime) -> Protection:
+        """A native stop whose trigger price changed outside the supervisor (an amendment by
+        hand, or one recovery adopted from the venue): the protection follows the order."""
+        if p.mode is not ProtectionMode.NATIVE or p.order_id is None:
+            return p
+        order = self._oms.get(p.order_id)
+        if order is None or not order.status.working:
+            return p
+        level = order.intent.stop_price
+        if level is None or level == p.level:
+            return p
+        return self._put(p.evolve(level=level, updated_at=now, reason="follows its stop order"))
+
+    def _adopt_working(
+        self, p: Protection, line: PositionLine, now: datetime
+    ) -> ProtectionReport | None:
+        """The protection's stop is gone but another working stop covers the position (it was
+        replaced outside the supervisor, e.g. ``riskdesk orders amend`` by cancel-replace): the
+        newest such stop becomes the protection's, instead of a second one being placed."""
+        found = [
+            o
+            for o in self._oms.live()
+            if o.role is OrderRole.PROTECTIVE_STOP
+            and o.group == p.key
+            and o.client_order_id != p.order_id
+            and o.status.working
+            and o.intent.side is p.close_side
+            and o.intent.stop_price is not None
+        ]
+        if not found:
+            return None
+        newest = found[-1]  # live() is oldest first
+        level = newest.intent.stop_price
+        assert level is not None  # noqa: S101 - filtered above
+        self._put(
+            p.evolve(
+                mode=ProtectionMode.NATIVE,
+                order_id=newest.client_order_id,
+                cond_id=None,
+                level=level,
+                qty=newest.remaining,
+                updated_at=now,
+                reason="adopted the working stop that replaced it",
+            )
+        )
+        return ProtectionReport(
+            p.key,
+            Need.REARM,
+            "adopted stop",
+            f"{newest.intent.intent_id} at {level} for {newest.remaining}",
+            DriftKind.STOP_REPLACEMENT,
+            f"stop {p.level} ({self._gone(p)})",
+            f"working stop {newest.intent.intent_id} at {level}",
+        )
 
     def _act(
         self, need: Need, key: str, line: PositionLine, p: Protection | None, now: datetime
@@ -224,7 +311,7 @@ class ProtectionSupervisor:
         # RESIZE
         growing = size > p.qty
         if not growing and not self._spend(now, critical=False):
-            self.deferred += 1
+            self._defer(p, p.level, size, now, "resized to the position", None, alert=False)
             return ProtectionReport(
                 key,
                 need,
@@ -296,7 +383,47 @@ class ProtectionSupervisor:
             return True
         return critical  # protection first: critical edits go anyway (the venue may refuse)
 
+    def _defer(
+        self,
+        p: Protection,
+        level: Decimal,
+        qty: Decimal,
+        now: datetime,
+        reason: str,
+        intent: OrderIntent | None,
+        *,
+        alert: bool = True,
+    ) -> Protection:
+        """Record a change the stop-edit budget postponed: it stays visible (``pending``, an
+        alert) and the next pass retries it, so the stop catches up with what was decided."""
+        self.deferred += 1
+        before = p.pending
+        if alert and (before is None or before.level != level or not before.deferred):
+            self._alert(
+                p.key,
+                "stop_edit_deferred",
+                f"stop-edit budget spent: the stop of {p.key} stays at {p.level} for now; the move "
+                f"to {level} is retried on the next pass",
+                AlertLevel.WARNING,
+            )
+        return self._put(
+            p.evolve(pending=PendingStop(level, qty, now, intent, reason, deferred=True))
+        )
+
     # ------------------------------------------------------------------ placing
+
+    def _carrier(
+        self, intent: OrderIntent | None, default: OrderIntent, level: Decimal, qty: Decimal
+    ) -> OrderIntent:
+        """The order that carries a stop: the plan's own intent (its id kept, so the journal
+        links the stop to the plan) or the supervisor's; an id the journal already holds is
+        never reused (it names an order that already lived)."""
+        if intent is None:
+            return default
+        carried = replace(intent, qty=qty, stop_price=level, reduce_only=True)
+        if self._oms.get(carried.intent_id) is not None:
+            carried = replace(carried, intent_id=self._oms.next_intent_id(carried.intent_id))
+        return carried
 
     def _place(
         self,
@@ -305,7 +432,8 @@ class ProtectionSupervisor:
         intent: OrderIntent | None = None,
         precheck: Decision | None = None,
     ) -> Protection:
-        """Place a stop for ``p`` (native, else guard); close at market when already crossed."""
+        """Place a stop for ``p`` (native, else guard); close at market when already crossed.
+        The stop is journaled as the protection's pending change before it is sent."""
         mark = self._marks(p.instrument_key)
         if mark is not None and crossed(p.direction, p.level, mark):
             return self._close_crossed(p, mark, now)
@@ -313,9 +441,13 @@ class ProtectionSupervisor:
             return self._guard(p, now, "the venue has no stop orders")
         self._spend(now, critical=True)
         gen = p.generation + 1
-        order_intent = stop_intent(p, gen, now)
-        if intent is not None:
-            order_intent = replace(intent, qty=p.qty, stop_price=p.level, reduce_only=True)
+        order_intent = self._carrier(intent, stop_intent(p, gen, now), p.level, p.qty)
+        self._put(
+            p.evolve(
+                generation=gen,
+                pending=PendingStop(p.level, p.qty, now, order_intent, p.reason),
+            )
+        )
         order = self._oms.submit(
             order_intent, role=OrderRole.PROTECTIVE_STOP, group=p.key, precheck=precheck, now=now
         )
@@ -339,6 +471,7 @@ class ProtectionSupervisor:
                 cond_id=None,
                 generation=gen,
                 updated_at=now,
+                pending=None,
             )
         )
 
@@ -370,6 +503,7 @@ class ProtectionSupervisor:
                 generation=gen,
                 updated_at=now,
                 reason=why,
+                pending=None,
             )
         )
 
@@ -400,6 +534,7 @@ class ProtectionSupervisor:
                 cond_id=None,
                 updated_at=now,
                 reason="stop crossed: closed at market",
+                pending=None,
             )
         )
 
@@ -415,8 +550,9 @@ class ProtectionSupervisor:
         intent: OrderIntent | None = None,
         precheck: Decision | None = None,
     ) -> Protection:
-        """Move / resize without a gap: amend, guard modify, or new-first replacement."""
-        target = p.evolve(level=level, qty=qty, updated_at=now, reason=reason)
+        """Move / resize without a gap: amend, guard modify, or new-first replacement. The change
+        is journaled (``pending``) before the venue is asked, so recovery can finish it."""
+        target = p.evolve(level=level, qty=qty, updated_at=now, reason=reason, pending=None)
         mark = self._marks(p.instrument_key)
         if mark is not None and crossed(p.direction, level, mark):
             # Keep the working stop; the new level is already hit: close at market.
@@ -429,6 +565,7 @@ class ProtectionSupervisor:
             return self._place(target, now, intent, precheck)
         caps = self._oms.broker.capabilities()
         if caps.native_amend:
+            self._put(p.evolve(pending=PendingStop(level, qty, now, None, reason)))
             try:
                 amended = self._oms.amend(
                     old.client_order_id, qty=qty + old.filled_qty, stop_price=level, now=now
@@ -444,9 +581,10 @@ class ProtectionSupervisor:
                 if amended.status.working:
                     return self._put(target)
         gen = p.generation + 1
-        new_intent = stop_intent(target, gen, now)
-        if intent is not None:
-            new_intent = replace(intent, qty=qty, stop_price=level, reduce_only=True)
+        new_intent = self._carrier(intent, stop_intent(target, gen, now), level, qty)
+        self._put(
+            p.evolve(generation=gen, pending=PendingStop(level, qty, now, new_intent, reason))
+        )
         new = self._oms.submit(
             new_intent, role=OrderRole.PROTECTIVE_STOP, group=p.key, precheck=precheck, now=now
         )
@@ -456,7 +594,7 @@ class ProtectionSupervisor:
                 "stop_replace_failed",
                 f"the new stop of {p.key} at {level} was not taken ({new.status.value}: {new.reason}); the old stop at {p.level} stays",
             )
-            return p
+            return self._put(p.evolve(generation=gen, pending=None))
         moved = self._put(
             target.evolve(
                 order_id=new.client_order_id,
@@ -468,6 +606,158 @@ class ProtectionSupervisor:
         self._oms.checkpoint(STOP_REPLACE)
         self._oms.cancel(old.client_order_id, "replaced by a new stop", now)
         return moved
+
+    def _resume(self, p: Protection, line: PositionLine, now: datetime) -> ProtectionReport | None:
+        """Finish a pending change by its intent: the journal knows where the stop must go and
+        which stop it replaces. A replacement the venue holds is kept and the stop it supersedes
+        cancelled; one that never worked is placed again; an amendment the venue applied is
+        confirmed, one it never saw is made; a deferred edit is retried when the budget allows.
+        Never a moment without a working stop: the old one goes only once the new one works."""
+        pend = p.pending
+        assert pend is not None  # noqa: S101 - review() calls this only with a pending change
+        base = p.evolve(pending=None)
+        size = abs(line.qty)
+        carrier = self._oms.get(pend.intent.intent_id) if pend.intent is not None else None
+        if carrier is not None and carrier.client_order_id != p.order_id:
+            return self._resume_replacement(p, base, carrier, size, now)
+        current = self._oms.get(p.order_id) if p.order_id else None
+        if (
+            pend.intent is None
+            and current is not None
+            and current.status.working
+            and current.intent.stop_price == pend.level
+        ):
+            # The venue applied the amendment before the crash (recovery adopted its terms).
+            self._put(
+                base.evolve(
+                    level=pend.level, qty=current.remaining, updated_at=now, reason=pend.reason
+                )
+            )
+            return ProtectionReport(
+                p.key,
+                Need.NONE,
+                "amendment confirmed",
+                f"{current.intent.intent_id} at {pend.level}",
+                None if pend.deferred else DriftKind.STOP_REPLACEMENT,
+                f"stop {p.level}, moving to {pend.level}",
+                f"stop {current.intent.intent_id} at {pend.level}",
+            )
+        covering = self._stop_state(p)
+        still_covers = (
+            p.mode is ProtectionMode.GUARD and self._guard_armed(p) and p.qty >= size
+        ) or (
+            covering is not None
+            and covering.status is not None
+            and covering.status.working
+            and covering.remaining >= size
+        )
+        # A deferred edit waits for the budget only while the working stop still covers the
+        # position; growing or re-arming protection never waits (the edit goes with it).
+        if pend.deferred and still_covers and not self._spend(now, critical=False):
+            self.deferred += 1
+            return ProtectionReport(
+                p.key,
+                Need.NONE,
+                "deferred",
+                f"stop-edit budget spent; the move to {pend.level} waits for the next pass",
+            )
+        if (
+            current is not None
+            and current.status.working
+            and base.level == pend.level
+            and current.remaining == size
+        ):
+            self._put(base.evolve(updated_at=now))
+            return None
+        done = self._change(base, pend.level, size, now, pend.reason, pend.intent)
+        if pend.deferred:
+            return ProtectionReport(
+                p.key, Need.NONE, "deferred edit made", f"{p.level} → {done.level} for {done.qty}"
+            )
+        return ProtectionReport(
+            p.key,
+            Need.NONE,
+            "interrupted change made",
+            f"{p.level} → {done.level} for {done.qty}",
+            DriftKind.STOP_REPLACEMENT,
+            f"stop {p.level}, moving to {pend.level} (cut before the venue was asked)",
+            f"stop {p.level}",
+        )
+
+    def _resume_replacement(
+        self, p: Protection, base: Protection, carrier: Order, size: Decimal, now: datetime
+    ) -> ProtectionReport | None:
+        """The pending change's order is journaled (a replacement, or a first stop)."""
+        pend = p.pending
+        assert pend is not None  # noqa: S101 - see _resume
+        old = self._oms.get(p.order_id) if p.order_id else None
+        ours = f"stop {p.level}" + (f" ({old.intent.intent_id})" if old is not None else "")
+        if carrier.status in (OrderStatus.CREATED, OrderStatus.PENDING_SUBMIT):
+            return ProtectionReport(
+                p.key,
+                Need.NONE,
+                "replacement unresolved",
+                f"the venue cannot say yet whether it holds {carrier.intent.intent_id}; the old stop stays",
+                DriftKind.STOP_REPLACEMENT,
+                f"{ours}, moving to {pend.level}",
+                "unknown (the venue did not answer)",
+            )
+        if carrier.status.working and self._verified(carrier):
+            level = carrier.intent.stop_price or pend.level
+            self._put(
+                base.evolve(
+                    mode=ProtectionMode.NATIVE,
+                    order_id=carrier.client_order_id,
+                    cond_id=None,
+                    level=level,
+                    qty=carrier.remaining,
+                    updated_at=now,
+                    reason=pend.reason,
+                )
+            )
+            if old is not None and not old.status.terminal:
+                self._oms.cancel(old.client_order_id, "superseded by its replacement", now)
+            self._alert(
+                p.key,
+                "stop_replacement_resumed",
+                f"a stop replacement of {p.key} was interrupted: kept the new stop "
+                f"{carrier.intent.intent_id} at {level}"
+                + (
+                    f", cancelled the superseded {old.intent.intent_id} at {p.level}" if old else ""
+                ),
+                AlertLevel.WARNING,
+            )
+            return ProtectionReport(
+                p.key,
+                Need.NONE,
+                "replacement finished",
+                f"kept {carrier.intent.intent_id} at {level}"
+                + (f"; cancelled {old.intent.intent_id} at {p.level}" if old else ""),
+                DriftKind.STOP_REPLACEMENT,
+                f"{ours}, moving to {pend.level}",
+                f"both working: {carrier.intent.intent_id} at {level}",
+            )
+        if carrier.status is OrderStatus.FILLED:
+            self._put(base.evolve(order_id=carrier.client_order_id, updated_at=now))
+            return None  # it closed the position: released by this pass
+        # It never worked (refused, failed, too old to send): place the intended stop again.
+        done = self._change(base, pend.level, size, now, pend.reason, pend.intent)
+        self._alert(
+            p.key,
+            "stop_replacement_resumed",
+            f"a stop replacement of {p.key} was interrupted and {carrier.intent.intent_id} never "
+            f"worked ({carrier.status.value}: {carrier.reason}); the stop is now at {done.level}",
+            AlertLevel.WARNING,
+        )
+        return ProtectionReport(
+            p.key,
+            Need.NONE,
+            "replacement redone",
+            f"{carrier.intent.intent_id} {carrier.status.value}; stop at {done.level} for {done.qty}",
+            DriftKind.STOP_REPLACEMENT,
+            f"{ours}, moving to {pend.level}",
+            f"{carrier.intent.intent_id} {carrier.status.value}",
+        )
 
     def set_stop(
         self,
@@ -482,7 +772,9 @@ class ProtectionSupervisor:
         now: datetime | None = None,
     ) -> Protection:
         """Put the stop of an open position at ``level`` (governance's PLACE/MOVE_STOP, the
-        batch stop modify, the CLI). The stop covers the whole position."""
+        batch stop modify, the CLI). The stop covers the whole position. When the stop-edit
+        budget is spent the change is recorded as ``pending`` (deferred, with an alert) and the
+        next pass makes it."""
         now = now or self._clock.now()
         if not level.is_finite() or level <= 0:
             raise InvalidValue(f"must be a positive price, got {level}", field="level")
@@ -498,12 +790,16 @@ class ProtectionSupervisor:
             if p is not None:
                 self._release(p, now)
             return self._place(self._fresh(line, level, reason, now), now, intent, precheck)
-        if p.level == level and p.qty == size and self._stop_state(p) is not None:
+        if (
+            p.level == level
+            and p.qty == size
+            and p.pending is None
+            and self._stop_state(p) is not None
+        ):
             return p
         if not self._spend(now, critical=False):
-            self.deferred += 1
-            return p
-        return self._change(p, level, size, now, reason, intent, precheck)
+            return self._defer(p, level, size, now, reason, intent)
+        return self._change(p.evolve(pending=None), level, size, now, reason, intent, precheck)
 
     def modify_stops(
         self,
@@ -533,8 +829,11 @@ class ProtectionSupervisor:
     # ------------------------------------------------------------------ releasing
 
     def _release(self, p: Protection, now: datetime) -> ProtectionReport:
-        if p.order_id:
-            order = self._oms.get(p.order_id)
+        refs = [p.order_id] if p.order_id else []
+        if p.pending is not None and p.pending.intent is not None:
+            refs.append(p.pending.intent.intent_id)
+        for ref in refs:
+            order = self._oms.get(ref)
             if order is not None and not order.status.terminal:
                 self._oms.cancel(order.client_order_id, "position closed", now)
         if p.cond_id and self._cond.get(p.cond_id) is not None:
@@ -543,19 +842,39 @@ class ProtectionSupervisor:
         return ProtectionReport(p.key, Need.RELEASE, "released", "the position is flat")
 
     def _orphans(self, now: datetime) -> list[ProtectionReport]:
-        """Working protective stops that no protection points at (a replacement interrupted by
-        a crash, a stop of a position that is gone)."""
+        """Working protective stops that no protection points at (the superseded stop of a
+        replacement a crash interrupted, a stop of a position that is gone): cancelled, with an
+        alert."""
         reports = []
         current = {p.order_id for p in self._protections.values() if p.order_id}
+        current.update(
+            client_id(p.pending.intent.intent_id)
+            for p in self._protections.values()
+            if p.pending is not None and p.pending.intent is not None
+        )
         for order in self._oms.live():
             if order.role is not OrderRole.PROTECTIVE_STOP or order.client_order_id in current:
                 continue
             if not order.status.working and order.status is not OrderStatus.PENDING_SUBMIT:
                 continue
             self._oms.cancel(order.client_order_id, "orphaned protective stop", now)
+            key = order.group or "?"
+            stop = f"{order.intent.intent_id} at {order.intent.stop_price} for {order.remaining}"
+            self._alert(
+                key,
+                "orphan_stop_cancelled",
+                f"protective stop {stop} was not the stop of any position: cancelled",
+                AlertLevel.WARNING,
+            )
             reports.append(
                 ProtectionReport(
-                    order.group or "?", Need.NONE, "cancelled orphan", order.intent.intent_id
+                    key,
+                    Need.NONE,
+                    "cancelled orphan",
+                    order.intent.intent_id,
+                    DriftKind.ORPHAN_STOP,
+                    "not the stop of any position",
+                    f"working stop {stop}",
                 )
             )
         return reports

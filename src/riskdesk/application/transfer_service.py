@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from riskdesk.application.oms import Checkpoint, no_checkpoint
 from riskdesk.domain.errors import BrokerError, InvalidValue, NotFound
 from riskdesk.domain.transfers import (
     TransferDecision,
@@ -38,6 +39,10 @@ class TransferAccounts:
     fut_account: str
 
 
+#: Crash point (see ``docs/oms.md``): both legs booked in the ledger, the request not yet
+#: marked EXECUTED — the next check (or ``retry_approved``) finishes it without moving twice.
+TRANSFER_BOOKED = "transfer_booked"
+
 #: Books a cash movement in the ledger: (account, currency, amount, ts, reason, reference);
 #: idempotent by reference (``BookService.move_cash``).
 CashBooking = Callable[[str, str, Decimal, datetime, str, str], object]
@@ -55,8 +60,10 @@ class TransferService:
         policy: TransferPolicy,
         accounts: TransferAccounts,
         book_cash: CashBooking | None = None,
+        checkpoint: Checkpoint = no_checkpoint,
     ) -> None:
         self._journal = journal
+        self.checkpoint = checkpoint
         self._broker = broker
         self._clock = clock
         self.policy = policy
@@ -192,6 +199,7 @@ class TransferService:
                     "transfer from spot",
                     f"{tid}:in",
                 )
+                self.checkpoint(TRANSFER_BOOKED)
             return self._save(move(request, TransferStatus.EXECUTED, now))
         return self._save(move(request, TransferStatus.FAILED, now, error=receipt.reason))
 
@@ -201,4 +209,4 @@ class TransferService:
         return [self.execute(t.transfer_id, now) for t in self.requests(TransferStatus.APPROVED)]
 
 
-__all__ = ["TransferAccounts", "TransferService"]
+__all__ = ["TRANSFER_BOOKED", "CashBooking", "TransferAccounts", "TransferService"]

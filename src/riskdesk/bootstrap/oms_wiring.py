@@ -47,11 +47,14 @@ from riskdesk.bootstrap.governance_settings import BarFileSettings, build_govern
 from riskdesk.bootstrap.oms_settings import OmsSettings, PaperSettings, ReplaySettings
 from riskdesk.bootstrap.settings import Settings
 from riskdesk.domain.accounting.book import Account
+from riskdesk.domain.errors import ConfigError
 from riskdesk.domain.fills import MarginMode
+from riskdesk.domain.governance.state import Lifecycle
 from riskdesk.domain.instruments import Instrument, perpetual_or_future
 from riskdesk.domain.matching import Candle, MatchingModel
 from riskdesk.domain.orders import OrderIntent, OrderType
-from riskdesk.domain.values import Side
+from riskdesk.domain.protection import protection_key
+from riskdesk.domain.values import PositionSide, Side
 from riskdesk.ports.broker import BrokerCapabilities
 from riskdesk.ports.clock import Clock
 
@@ -78,13 +81,30 @@ def crash_checkpoint(environ: Mapping[str, str] | None = None) -> Checkpoint:
     return checkpoint
 
 
+#: Longest slice of an interruptible wait, seconds (how fast a Ctrl-C ends replay pacing).
+WAIT_SLICE_SECONDS = 0.05
+
+
 class SystemSleeper:
-    """Really waits (live use: retry backoff, replay pacing)."""
+    """Really waits (live use: retry backoff, replay pacing). ``interrupted``, when given, is
+    asked every :data:`WAIT_SLICE_SECONDS`: a wait ends early once it answers True (Ctrl-C)."""
+
+    def __init__(self, interrupted: Callable[[], bool] | None = None) -> None:
+        self.interrupted = interrupted
 
     def sleep(self, seconds: float) -> None:
-        """Wait ``seconds`` of wall time."""
-        if seconds > 0:
+        """Wait ``seconds`` of wall time (less when interrupted)."""
+        if seconds <= 0:
+            return
+        if self.interrupted is None:
             time.sleep(seconds)
+            return
+        end = time.monotonic() + seconds
+        while not self.interrupted():
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(left, WAIT_SLICE_SECONDS))
 
 
 def paper_state_path(paper: PaperSettings, url: str, data_dir: Path) -> Path | None:
@@ -153,6 +173,7 @@ def build_oms(
     )
     ledger = BookLedger(book, store)
     gate = ServiceRiskGate(risk)
+    crash = checkpoint or crash_checkpoint()
     orders = OrderManager(
         store,
         broker,
@@ -163,7 +184,7 @@ def build_oms(
         ledger.has_account,
         None if isinstance(clock, ManualClock) else SystemSleeper(),
         oms_settings.retries.to_config(),
-        checkpoint or crash_checkpoint(),
+        crash,
     )
     conditionals = ConditionalEngine(store, orders, clock)
 
@@ -184,7 +205,19 @@ def build_oms(
         StoreAlerts(store),
         oms_settings.supervisor.to_config(),
     )
-    recovery = Recovery(orders, conditionals, supervisor, clock)
+
+    def intended() -> dict[str, Decimal]:
+        # Governance's intended stop of every active governed position (recovery moves a
+        # working stop there when a crash cut the plan that moves it).
+        with store() as uow:
+            states = uow.governance.states(open_only=True)
+        return {
+            protection_key(s.account_id, s.instrument_key, PositionSide.parse(s.slot)): s.stop_price
+            for s in states
+            if s.lifecycle is Lifecycle.ACTIVE and s.stop_price is not None
+        }
+
+    recovery = Recovery(orders, conditionals, supervisor, clock, StoreAlerts(store), intended)
     tsettings = oms_settings.transfers
     transfers = (
         TransferService(
@@ -194,6 +227,7 @@ def build_oms(
             tsettings.to_policy(),
             TransferAccounts(tsettings.spot_account, tsettings.fut_account),
             book.move_cash,
+            crash,
         )
         if tsettings.enabled
         else None
@@ -263,6 +297,17 @@ _LENGTHS = {
     "4h": timedelta(hours=4),
     "1d": timedelta(days=1),
 }
+
+
+def replay_bar_length(replay: ReplaySettings) -> timedelta:
+    """The bar length of the replayed file."""
+    length = _LENGTHS.get(replay.timeframe)
+    if length is None:
+        raise ConfigError(
+            f"unknown timeframe {replay.timeframe!r} (known: {', '.join(_LENGTHS)})",
+            field="oms.replay.timeframe",
+        )
+    return length
 
 
 def replay_instrument(replay: ReplaySettings, venue: str) -> Instrument:
@@ -360,8 +405,7 @@ def replay_engine(
             else None
         ),
     )
-    length = _LENGTHS[replay.timeframe]
-    feed = CsvBarFeed(inst.key, replay.file, length, replay.start, replay.end)
+    feed = CsvBarFeed(inst.key, replay.file, replay_bar_length(replay), replay.start, replay.end)
     return engine, feed, governance
 
 
@@ -375,6 +419,7 @@ __all__ = [
     "paper_config",
     "paper_state_path",
     "prepare_replay",
+    "replay_bar_length",
     "replay_engine",
     "replay_instrument",
 ]

@@ -6,7 +6,10 @@ One pure function decides how a working order executes against market data:
   the touch (ask for a buy, bid for a sell) plus ``slippage_bps``; a limit order that is
   marketable when it arrives takes the touch as a taker, one that rests fills at its limit as a
   maker when the market crosses it; displayed size caps each fill (``max_fill_fraction`` of it),
-  so large orders fill partially over several updates;
+  so large orders fill partially over several updates. A quote with the book's depth
+  (``bid_levels`` / ``ask_levels``) is walked level by level instead: a taker order fills at
+  each level's price up to its size (a limit stops at its price), so a large order pays the
+  levels it eats through;
 * **bars** (OHLC): the bar is walked along the path open → nearer extreme → farther extreme →
   close (the usual intrabar assumption). A stop or limit level crossed inside a segment executes
   at the level; one already passed at the segment's start (a gap) executes at that start price.
@@ -16,8 +19,10 @@ One pure function decides how a working order executes against market data:
 Stops and take-profits trigger on the price named by the order's ``trigger`` (mark, last or
 index; a quote without that price falls back to mark, then to the mid). A buy stop triggers at
 or above its level, a sell stop at or below; a take-profit the other way round. Time-in-force:
-IOC cancels what is not filled at once, FOK fills completely at once or cancels, post-only is
-rejected if it would take liquidity.
+IOC expires what is not filled at once, FOK fills completely at once or expires, post-only is
+rejected (expires) if it would take liquidity — the venue reports these leftovers as EXPIRED
+(Binance's semantics; CANCELED is kept for cancels the client asked for and for linked orders
+the venue cancelled).
 """
 
 from __future__ import annotations
@@ -28,17 +33,23 @@ from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal
 
 from riskdesk.domain.instruments import Instrument
 from riskdesk.domain.order_lifecycle import Order
-from riskdesk.domain.orders import NEEDS_TRIGGER, OrderType, TimeInForce, TriggerPrice
+from riskdesk.domain.orders import NEEDS_TRIGGER, OrderIntent, OrderType, TimeInForce, TriggerPrice
 from riskdesk.domain.values import ZERO, Liquidity, Side, exact, fast_init
 
 BPS = Decimal("0.0001")
 TWO = Decimal(2)
 
 
+#: Book levels ``(price, size)``, best first (price currency, contracts).
+Levels = tuple[tuple[Decimal, Decimal], ...]
+
+
 @fast_init
 @dataclass(frozen=True, slots=True)
 class Quote:
-    """Top of book and reference prices at ``ts`` (price currency)."""
+    """Top of book and reference prices at ``ts`` (price currency). ``bid_levels`` /
+    ``ask_levels`` optionally give the book's depth, best level first (``(price, size)``, the
+    touch included): an order that takes liquidity then walks the levels."""
 
     ts: datetime
     bid: Decimal
@@ -48,6 +59,8 @@ class Quote:
     last: Decimal | None = None
     mark: Decimal | None = None
     index: Decimal | None = None
+    bid_levels: Levels = ()
+    ask_levels: Levels = ()
 
     @property
     def mid(self) -> Decimal:
@@ -119,11 +132,12 @@ class WorkingState:
 @fast_init
 @dataclass(frozen=True, slots=True)
 class MatchResult:
-    """Executions and what happens to the rest: ``cancel`` (IOC/FOK leftovers), ``reject``
-    (post-only would take), with the reason."""
+    """Executions and what happens to the rest: ``expire`` (IOC/FOK leftovers: the venue ends
+    them as EXPIRED, as Binance does), ``reject`` (post-only would take: EXPIRED too), with the
+    reason."""
 
     executions: list[Execution] = field(default_factory=list)
-    cancel: bool = False
+    expire: bool = False
     reject: bool = False
     triggered: bool = False
     reason: str = ""
@@ -173,6 +187,94 @@ def _cap(
     return min(qty, room)
 
 
+def _walk(
+    side: Side,
+    qty: Decimal,
+    levels: Levels,
+    limit: Decimal | None,
+    model: MatchingModel,
+    instrument: Instrument,
+    ts: datetime,
+) -> list[Execution]:
+    """Take ``qty`` from the book's levels, best first, as a taker: each level gives at most its
+    size (``max_fill_fraction`` of it when set) at its price (plus slippage); a limit stops the
+    walk at the first level beyond it."""
+    fills: list[Execution] = []
+    fraction = model.max_fill_fraction
+    left = qty
+    for level, size in levels:
+        if left <= 0:
+            break
+        if limit is not None and (level > limit if side is Side.BUY else level < limit):
+            break
+        room = instrument.make_qty(size if fraction is None else size * fraction, ROUND_DOWN)
+        take = min(left, room)
+        if take <= 0:
+            continue
+        price = _taker_price(side, level, model, instrument)
+        fills.append(
+            Execution(
+                take, price, Liquidity.TAKER, _fee(instrument, take, price, Liquidity.TAKER), ts
+            )
+        )
+        left -= take
+    return fills
+
+
+def _match_depth(
+    intent: OrderIntent,
+    qty: Decimal,
+    levels: Levels,
+    model: MatchingModel,
+    instrument: Instrument,
+    ts: datetime,
+    triggered_now: bool,
+) -> MatchResult:
+    """A taker order against the book's depth (:func:`_walk`): FOK all or nothing, IOC's rest
+    expires, a GTC order keeps working for what the book could not give."""
+    limit = None if intent.order_type in _AS_MARKET else intent.price
+    fills = _walk(intent.side, qty, levels, limit, model, instrument, ts)
+    taken = sum((f.qty for f in fills), ZERO)
+    if intent.tif is TimeInForce.FOK and taken < qty:
+        return MatchResult(
+            expire=True, triggered=triggered_now, reason="FOK: not enough size in the book"
+        )
+    if not fills and intent.tif not in _IMMEDIATE:
+        return _TRIGGERED if triggered_now else _NOTHING
+    return MatchResult(
+        fills,
+        expire=taken < qty and intent.tif in _IMMEDIATE,
+        triggered=triggered_now,
+        reason="" if fills else f"{intent.tif.value}: nothing in the book within the limit",
+    )
+
+
+def _match_market(
+    intent: OrderIntent,
+    qty: Decimal,
+    touch: Decimal,
+    size: Decimal | None,
+    model: MatchingModel,
+    instrument: Instrument,
+    ts: datetime,
+    triggered_now: bool,
+) -> MatchResult:
+    """A market order (or a triggered stop / take-profit market) at the touch, capped by the
+    displayed size."""
+    take = _cap(qty, size, model, instrument)
+    if intent.tif is TimeInForce.FOK and take < qty:
+        return MatchResult(
+            expire=True, triggered=triggered_now, reason="FOK: not enough size at the touch"
+        )
+    price = _taker_price(intent.side, touch, model, instrument)
+    fills = [
+        Execution(take, price, Liquidity.TAKER, _fee(instrument, take, price, Liquidity.TAKER), ts)
+    ]
+    return MatchResult(
+        fills, expire=qty > take and intent.tif in _IMMEDIATE, triggered=triggered_now
+    )
+
+
 @exact
 def match_quote(
     order: Order,
@@ -206,35 +308,18 @@ def match_quote(
         if limit is not None and not (touch <= limit if buy else touch >= limit):
             return _TRIGGERED if triggered_now else _NOTHING  # not marketable: it rests
     size = quote.ask_size if buy else quote.bid_size
+    levels = quote.ask_levels if buy else quote.bid_levels
     if kind in _AS_MARKET:
-        take = _cap(qty, size, model, instrument)
-        if intent.tif is TimeInForce.FOK and take < qty:
-            return MatchResult(
-                cancel=True, triggered=triggered_now, reason="FOK: not enough size at the touch"
-            )
-        price = _taker_price(intent.side, touch, model, instrument)
-        fills = [
-            Execution(
-                take,
-                price,
-                Liquidity.TAKER,
-                _fee(instrument, take, price, Liquidity.TAKER),
-                quote.ts,
-            )
-        ]
-        leftover = qty - take
-        return MatchResult(
-            fills,
-            cancel=leftover > 0 and intent.tif in _IMMEDIATE,
-            triggered=triggered_now,
-        )
+        if levels:
+            return _match_depth(intent, qty, levels, model, instrument, quote.ts, triggered_now)
+        return _match_market(intent, qty, touch, size, model, instrument, quote.ts, triggered_now)
     limit = intent.price
     assert limit is not None  # noqa: S101 - limit orders carry a price
     marketable = touch <= limit if buy else touch >= limit
     if not marketable:
         if intent.tif in _IMMEDIATE:
             return MatchResult(
-                cancel=True, triggered=triggered_now, reason=f"{intent.tif.value}: not marketable"
+                expire=True, triggered=triggered_now, reason=f"{intent.tif.value}: not marketable"
             )
         return _TRIGGERED if triggered_now else _NOTHING
     resting = state.rested and not triggered_now
@@ -242,10 +327,12 @@ def match_quote(
         return MatchResult(
             reject=True, triggered=triggered_now, reason="post-only order would take liquidity"
         )
+    if levels and not resting:  # a marketable limit takes the book down to its limit
+        return _match_depth(intent, qty, levels, model, instrument, quote.ts, triggered_now)
     take = _cap(qty, size, model, instrument)
     if intent.tif is TimeInForce.FOK and take < qty:
         return MatchResult(
-            cancel=True, triggered=triggered_now, reason="FOK: not enough size at the touch"
+            expire=True, triggered=triggered_now, reason="FOK: not enough size at the touch"
         )
     if resting:
         liquidity, price = Liquidity.MAKER, limit
@@ -253,7 +340,7 @@ def match_quote(
         liquidity, price = Liquidity.TAKER, touch
     fills = [Execution(take, price, liquidity, _fee(instrument, take, price, liquidity), quote.ts)]
     return MatchResult(
-        fills, cancel=(qty - take) > 0 and intent.tif is TimeInForce.IOC, triggered=triggered_now
+        fills, expire=(qty - take) > 0 and intent.tif is TimeInForce.IOC, triggered=triggered_now
     )
 
 
@@ -292,7 +379,7 @@ def match_candle(
 
     A plain order arrives at the open; a conditional one arrives when its trigger is crossed
     (at the level, or at the segment start when the price gapped through it). IOC and FOK are
-    decided at arrival: not marketable then means cancelled. A limit that is marketable at
+    decided at arrival: not marketable then means expired. A limit that is marketable at
     arrival takes liquidity at the arrival price (half-spread applied); one reached later in the
     path fills at its limit as a maker."""
     if candle.ts + candle.length <= state.active_from:
@@ -356,7 +443,7 @@ def match_candle(
                 where = begin_at
         elif segment == arrival and intent.tif in (TimeInForce.IOC, TimeInForce.FOK):
             return MatchResult(
-                cancel=True, triggered=fresh, reason=f"{intent.tif.value}: not marketable"
+                expire=True, triggered=fresh, reason=f"{intent.tif.value}: not marketable"
             ), segment + _along(start, end, begin_at)
         elif (buy and reach <= limit) or (not buy and reach >= limit):
             liquidity, price = Liquidity.MAKER, limit

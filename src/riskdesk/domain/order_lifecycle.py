@@ -6,10 +6,13 @@
        │             │            │            │
        │             │            └─► CANCEL_PENDING ─► CANCELED
        ▼             ▼
-    REJECTED      REJECTED / FAILED / EXPIRED / CANCELED (IOC, FOK)
+    REJECTED      REJECTED / FAILED / EXPIRED / CANCELED
 
 CREATED → REJECTED is a pre-trade risk denial; PENDING_SUBMIT → FAILED is a venue or network
-error with no order at the venue. A fill may race a cancel (CANCEL_PENDING → FILLED), and a
+error with no order at the venue. EXPIRED is the venue ending an order by its own rules (IOC and
+FOK leftovers, a post-only that would take, a DAY order at the day's end, a reduce-only order
+with nothing left to reduce — Binance's semantics); CANCELED is a cancel the client asked for,
+or a linked order the venue cancelled (OCO). A fill may race a cancel (CANCEL_PENDING → FILLED), and a
 rejected cancel returns the order to OPEN or PARTIALLY_FILLED. Every transition returns an
 event; an illegal one raises :class:`~riskdesk.domain.errors.StateError`.
 """

@@ -15,6 +15,7 @@ application (new stop first, then cancel the old one), not here.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -22,7 +23,7 @@ from enum import StrEnum
 
 from riskdesk.domain.conditional import ConditionalOrder, ConditionKind
 from riskdesk.domain.errors import InvalidValue
-from riskdesk.domain.order_lifecycle import OrderStatus
+from riskdesk.domain.order_lifecycle import OrderStatus, intent_from_dict, intent_to_dict
 from riskdesk.domain.orders import OrderIntent, OrderType, TriggerPrice
 from riskdesk.domain.values import ZERO, PositionSide, Side
 
@@ -51,11 +52,57 @@ def protection_key(account_id: str, instrument_key: str, slot: PositionSide) -> 
 
 
 @dataclass(frozen=True, slots=True)
+class PendingStop:
+    """A stop change decided but not confirmed by the venue yet. It is journaled with the
+    protection *before* the venue is asked, so a crash in between leaves recovery both halves:
+    where the stop must go (``level``, price currency; ``qty``, contracts) and which stop it
+    replaces (the protection's ``order_id``).
+
+    ``intent`` is the order that carries the change — a replacement stop or a first stop — and
+    None for an in-place amendment of the protection's order. ``deferred`` marks a change the
+    stop-edit budget postponed (nothing was sent; the next pass retries it). ``since`` is when it
+    was decided."""
+
+    level: Decimal
+    qty: Decimal
+    since: datetime
+    intent: OrderIntent | None = None
+    reason: str = ""
+    deferred: bool = False
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-safe form (decimals as exact strings, the time as ISO 8601)."""
+        return {
+            "level": str(self.level),
+            "qty": str(self.qty),
+            "since": self.since.isoformat(),
+            "intent": None if self.intent is None else intent_to_dict(self.intent),
+            "reason": self.reason,
+            "deferred": self.deferred,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> PendingStop:
+        """Inverse of :meth:`to_dict`."""
+        intent = data.get("intent")
+        return cls(
+            level=Decimal(str(data["level"])),
+            qty=Decimal(str(data["qty"])),
+            since=datetime.fromisoformat(str(data["since"])),
+            intent=intent_from_dict(intent) if isinstance(intent, Mapping) else None,
+            reason=str(data.get("reason") or ""),
+            deferred=bool(data.get("deferred", False)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Protection:
     """The stop covering one position slot. ``direction`` is +1 for a long, −1 for a short;
     ``level`` is the stop price (price currency) watched on ``trigger``; ``qty`` what it covers
     (contracts). ``order_id`` is the working stop's client order id (NATIVE), ``cond_id`` the
-    guard condition's id (GUARD). ``generation`` counts the stop orders placed so far."""
+    guard condition's id (GUARD). ``generation`` counts the stop orders placed so far.
+    ``pending`` is a change under way (see :class:`PendingStop`): None when the stop is where
+    it should be."""
 
     account_id: str
     venue: str
@@ -71,6 +118,7 @@ class Protection:
     cond_id: str | None = None
     generation: int = 0
     reason: str = ""
+    pending: PendingStop | None = None
 
     def __post_init__(self) -> None:
         if self.direction not in (1, -1):
@@ -194,6 +242,7 @@ def guard_condition(protection: Protection, generation: int, ts: datetime) -> Co
 
 __all__ = [
     "Need",
+    "PendingStop",
     "Protection",
     "ProtectionMode",
     "StopState",

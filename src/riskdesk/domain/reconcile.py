@@ -26,6 +26,10 @@ class DriftKind(StrEnum):
     MISSING_FILL = "missing_fill"  # a venue fill the ledger had not booked
     POSITION_QTY = "position_qty"  # ledger and venue positions differ after every fill
     MISSING_STOP = "missing_stop"  # an open position without a working protective stop
+    ORDER_TERMS = "order_terms"  # quantity or prices differ from the venue's (an amendment)
+    STOP_REPLACEMENT = "stop_replacement"  # a stop change a crash interrupted, finished
+    ORPHAN_STOP = "orphan_stop"  # a working protective stop nothing points at, cancelled
+    STOP_LEVEL = "stop_level"  # the working stop is not where governance intends it
 
 
 @dataclass(frozen=True, slots=True)

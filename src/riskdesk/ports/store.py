@@ -363,6 +363,12 @@ class OmsRepository(Protocol):
         """Set a named cursor."""
         ...
 
+    def last_activity(self) -> datetime | None:
+        """The latest time anything was journaled (order events, cursors, conditions,
+        protections, transfers); None for an empty journal. A restarted replay never stamps
+        anything earlier."""
+        ...
+
 
 class OmsUnitOfWork(Protocol):
     """The part of a unit of work the order manager uses (the SQL unit of work is one; the

@@ -3,7 +3,8 @@ bundled BTC bars on the paper venue (SQLite database plus the paper venue's own 
 subprocess runner the crash tests kill, and the invariants every test asserts afterwards.
 
 Invariants (issue 6): no duplicate order, no lost fill, every open position protected, the
-ledger equal to the venue.
+ledger equal to the venue — and the venue's working stop where governance intends it (level and
+quantity), every order's events in time order.
 """
 
 from __future__ import annotations
@@ -13,14 +14,19 @@ import subprocess
 import sys
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from riskdesk.bootstrap.oms_runtime import open_oms
+from riskdesk.bootstrap.oms_runtime import OmsRuntime, open_oms
 from riskdesk.bootstrap.settings import Settings
-from riskdesk.domain.order_lifecycle import OrderRole, OrderStatus
+from riskdesk.domain.governance.state import Lifecycle
+from riskdesk.domain.order_lifecycle import Order, OrderRole, OrderStatus
+from riskdesk.domain.protection import ProtectionMode, protection_key
+from riskdesk.domain.values import PositionSide
 
 #: A 31-bar window: entry at 04:00, four lock-profit moves, a take-profit, the stop fills.
 REPLAY = {
@@ -30,6 +36,15 @@ REPLAY = {
     "RISKDESK_OMS__PAPER__NATIVE_AMEND": "false",
 }
 MID_RUN = "2019-10-07T12:00:00Z"  # the position is open (0.1 BTC after the take-profit)
+
+#: The sweep's window: the same entry, an add-on at 06:00 (governance adds once, no signal
+#: needed), three lock-profit moves, a 2R take-profit at 12:00 and the stop filling at 16:00 —
+#: every crash point is reached by a stop replacement, a take-profit and an add.
+ADD_ON_REPLAY = {
+    "RISKDESK_OMS__REPLAY__START": "2019-10-07T00:00:00Z",
+    "RISKDESK_OMS__REPLAY__END": "2019-10-08T16:00:00Z",
+    "RISKDESK_GOVERNANCE__PROFILES": '{"standard": {"add_on_cap": 1, "add_on_requires_signal": false}}',
+}
 
 
 def replay_env(tmp: Path, **extra: str) -> dict[str, str]:
@@ -73,7 +88,48 @@ class Final:
     fills: list[tuple[str, Decimal, Decimal]]
     balances: dict[str, Decimal]
     positions: dict[str, Decimal]
-    executed: list[str]  # intent ids of the venue orders that filled, in venue order
+    # Intent ids of the venue orders that filled, in venue order. A protective stop is named by
+    # its role: after a crash the stop that fills may be one recovery placed (a supervisor id)
+    # and amended to governance's level, where an uninterrupted run amended governance's own.
+    executed: list[str]
+
+
+def _check_stops_where_governance_intends(runtime: OmsRuntime, venue_orders: list[Any]) -> None:
+    """The venue's working stop of every open, actively governed position is at governance's
+    intended level and covers governance's intended quantity. (A position a stop just closed
+    is still ACTIVE for governance until its next tick sees it flat: nothing to check.)"""
+    oms = runtime.oms
+    with runtime.rt.store() as uow:
+        states = uow.governance.states(open_only=True)
+    working = [v for v in venue_orders if v.status.working and v.intent.reduce_only]
+    open_keys = set(oms.supervisor.positions())
+    for s in states:
+        if s.lifecycle is not Lifecycle.ACTIVE or s.stop_price is None:
+            continue
+        key = protection_key(s.account_id, s.instrument_key, PositionSide.parse(s.slot))
+        if key not in open_keys:
+            continue
+        protection = oms.supervisor.get(key)
+        assert protection is not None, f"{key}: governance intends a stop, none is kept"
+        assert protection.pending is None, (key, protection.pending)
+        if protection.mode is ProtectionMode.GUARD:
+            assert protection.level == s.stop_price, (key, protection.level, s.stop_price)
+            continue
+        stops = [
+            (v.intent.stop_price, v.intent.qty - v.filled_qty)
+            for v in working
+            if v.client_order_id == protection.order_id
+        ]
+        assert stops == [(s.stop_price, s.stop_qty)], (key, stops, s.stop_price, s.stop_qty)
+
+
+def _check_event_times(oms_orders: list[Order], events: dict[str, list[dict[str, object]]]) -> None:
+    """Every order's events are in time order and none is before the order was created."""
+    for order in oms_orders:
+        stamps = [datetime.fromisoformat(str(e["ts"])) for e in events[order.client_order_id]]
+        assert stamps == sorted(stamps), (order.intent.intent_id, stamps)
+        assert all(ts >= order.created_at for ts in stamps), order.intent.intent_id
+        assert order.updated_at >= order.created_at, order.intent.intent_id
 
 
 def check_invariants(db: str, *, expect_open: bool | None = None) -> Final:
@@ -112,11 +168,14 @@ def check_invariants(db: str, *, expect_open: bool | None = None) -> Final:
                 (f.qty for f in venue_fills if f.order_id == order.client_order_id), Decimal(0)
             )
             assert order.filled_qty == done, order.intent.intent_id
-        # Every open position protected.
+        # Every open position protected, by a stop where governance intends it.
         covered = oms.supervisor.covered()
         assert all(covered.values()), covered
         if expect_open is not None:
             assert bool(covered) is expect_open
+        _check_stops_where_governance_intends(runtime, venue_orders)
+        # Time never runs backwards for an order (a restarted replay runs at replay time).
+        _check_event_times(list(journal.values()), {cid: oms.orders.events(cid) for cid in journal})
         # The ledger equals the venue: positions and every balance.
         ours = {
             f"{p.account_id}|{p.instrument_key}": p.qty for p in oms.orders.ledger.open_positions()
@@ -133,7 +192,13 @@ def check_invariants(db: str, *, expect_open: bool | None = None) -> Final:
             [(f.side.value, f.qty, f.price) for f in venue_fills],
             balances,
             ours,
-            [v.intent.intent_id for v in venue_orders if v.filled_qty > 0],
+            [
+                "protective_stop"
+                if journal[v.client_order_id].role is OrderRole.PROTECTIVE_STOP
+                else v.intent.intent_id
+                for v in venue_orders
+                if v.filled_qty > 0
+            ],
         )
     finally:
         runtime.close()

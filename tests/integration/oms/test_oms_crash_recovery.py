@@ -1,8 +1,8 @@
-"""Fault injection that really kills the process: ``riskdesk run --replay`` is started in a
-subprocess with ``RISKDESK_CRASH_AT=<point>`` and dies of SIGKILL right after that point; then it
-is restarted (recovery runs first) and must end exactly like an uninterrupted run. After every
-restart: no duplicate order, no lost fill, every open position protected, the ledger equal to the
-venue. A last test kills a running replay from outside at an arbitrary moment.
+"""Fault injection that really kills the process from outside: a running ``riskdesk run
+--replay`` is killed (SIGKILL) once the ladder has moved the stop, restarted (recovery runs
+first) and must end exactly like an uninterrupted run. After the restart: no duplicate order, no
+lost fill, every open position protected, the ledger equal to the venue. The kills at every
+occurrence of every crash point (``RISKDESK_CRASH_AT``) are in ``test_oms_crash_sweep.py``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from oms_integration_kit import MID_RUN, Final, check_invariants, replay_env, run_cli, use_env
+from oms_integration_kit import MID_RUN, Final, check_invariants, replay_env, use_env
 from typer.testing import CliRunner
 
 from riskdesk.interfaces.cli.app import app
@@ -50,31 +50,6 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Final:
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     use_env(monkeypatch, tmp_path)
     yield tmp_path
-
-
-@pytest.mark.parametrize(
-    "point",
-    [
-        "journal_written:1",  # the entry journaled, never sent
-        "submitted:1",  # the entry filled at the venue, its answer never journaled
-        "fills_fetched:1",  # the fill read from the venue, not booked in the ledger
-        "ledger_applied:1",  # booked in the ledger, not applied to the order / cursor
-        "stop_replace:1",  # the new stop working, the old one not cancelled yet
-        "journal_written:4",  # a stop order journaled, never sent
-    ],
-)
-def test_kill_at_a_crash_point_then_restart(point: str, env: Path, reference: Final) -> None:
-    db = str(env / "r.db")
-    crashed = run_cli(
-        replay_env(env, RISKDESK_CRASH_AT=point), "run", "--replay", "--db", db, "--quiet"
-    )
-    assert crashed.returncode == -signal.SIGKILL, crashed.stderr
-    mid = _run_in_process(db, "--until", MID_RUN)
-    assert mid["ledger_equals_venue"] is True
-    check_invariants(db, expect_open=True)
-    _run_in_process(db)
-    final = check_invariants(db, expect_open=False)
-    assert final == reference
 
 
 def test_kill_a_running_replay_from_outside_and_resume(env: Path, reference: Final) -> None:

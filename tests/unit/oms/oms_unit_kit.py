@@ -4,7 +4,8 @@ journal and ledger."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -191,5 +192,53 @@ def make_desk(
         return None if q is None else q.mark
 
     sup = ProtectionSupervisor(journal, oms, cond, clock, mark, alerts.append, supervisor)
-    recovery = Recovery(oms, cond, sup, clock)
+    recovery = Recovery(oms, cond, sup, clock, alerts.append)
     return Desk(clock, broker, journal, ledger, oms, cond, sup, recovery, sleeper, alerts)
+
+
+class Crash(BaseException):
+    """A simulated kill at a crash point (nothing after it runs)."""
+
+
+def crash_at(point: str, n: int = 1) -> Callable[[str], None]:
+    """A checkpoint that "kills" (raises :class:`Crash`) the n-th time ``point`` is reached."""
+    seen = [0]
+
+    def checkpoint(name: str) -> None:
+        if name == point:
+            seen[0] += 1
+            if seen[0] == n:
+                raise Crash(point)
+
+    return checkpoint
+
+
+def restart(
+    desk: Desk,
+    *,
+    risk: RiskGate | None = None,
+    intended: Callable[[], Mapping[str, Decimal]] | None = None,
+) -> Desk:
+    """New services over the same journal, ledger and venue (the process restarted)."""
+    oms = OrderManager(
+        desk.journal,
+        desk.broker,
+        desk.ledger,
+        risk or AllowAll(),
+        desk.clock,
+        CATALOG.get,
+        desk.ledger.has,
+        desk.sleeper,
+        desk.oms.config,
+    )
+    cond = ConditionalEngine(desk.journal, oms, desk.clock)
+
+    def mark(key: str) -> Decimal | None:
+        q = desk.broker.last_quote(key)
+        return None if q is None else q.mark
+
+    sup = ProtectionSupervisor(
+        desk.journal, oms, cond, desk.clock, mark, desk.alerts.append, desk.sup.config
+    )
+    recovery = Recovery(oms, cond, sup, desk.clock, desk.alerts.append, intended or (lambda: {}))
+    return replace(desk, oms=oms, cond=cond, sup=sup, recovery=recovery)

@@ -140,9 +140,12 @@ def test_the_stop_edit_budget_defers_tightening_but_never_protection() -> None:
     desk.sup.review()  # spends the only token; placing never waits
     p = desk.sup.set_stop("acct", PERP.key, PositionSide.NET, D(7850))
     assert p.level == D(7800) and desk.sup.deferred == 1
+    assert p.pending is not None and p.pending.deferred and p.pending.level == D(7850)
     desk.oms.submit(intent("add", qty="1"))
-    desk.sup.review()  # growing the stop is protection: it goes
-    assert _stop(desk)[0].qty == D(2)
+    desk.sup.review()  # growing the stop is protection: it goes, the deferred move with it
+    p, order = _stop(desk)
+    assert (p.qty, p.level, p.pending) == (D(2), D(7850), None)
+    assert order is not None and order.intent.stop_price == D(7850)
 
 
 def test_orphaned_stops_from_an_interrupted_replacement_are_cancelled() -> None:

@@ -793,6 +793,8 @@ class PaperBroker:
                     quote.last,
                     quote.mark,
                     quote.index,
+                    quote.bid_levels,
+                    quote.ask_levels,
                 ),
             )
             self._live[inst.key] = live
@@ -1032,7 +1034,7 @@ class PaperBroker:
         result = match_quote(entry.order, entry.state, quote, inst, self.config.model, room)
         if result.triggered:
             entry.state.triggered = True
-        if not result.executions and not result.cancel and not result.reject:
+        if not result.executions and not result.expire and not result.reject:
             return 0  # nothing executed and nothing ends the order: nothing to settle
         return self._settle(entry, inst, result, quote.ts)
 
@@ -1059,10 +1061,9 @@ class PaperBroker:
         if made and entry.group is not None:
             self._cancel_group(entry, ts)
         if entry.order.status.working:
-            if result.reject:
+            if result.reject or result.expire:
+                # IOC / FOK leftovers and a post-only that would take expire (as on Binance).
                 self._end(entry, OrderStatus.EXPIRED, ts, result.reason)
-            elif result.cancel:
-                self._end(entry, OrderStatus.CANCELED, ts, result.reason)
             elif intent.reduce_only and made and self._reduce_room(intent, inst) <= 0:
                 self._end(entry, OrderStatus.EXPIRED, ts, "reduce-only: the position is closed")
             elif intent.reduce_only and result.executions and not made:

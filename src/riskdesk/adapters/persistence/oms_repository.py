@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 
 from riskdesk.adapters.persistence import tables as t
 from riskdesk.adapters.persistence.repositories import _limit, _Repository
@@ -23,7 +23,7 @@ from riskdesk.domain.order_lifecycle import (
     intent_to_dict,
 )
 from riskdesk.domain.orders import TriggerPrice
-from riskdesk.domain.protection import Protection, ProtectionMode
+from riskdesk.domain.protection import PendingStop, Protection, ProtectionMode
 from riskdesk.domain.transfers import TransferRequest, TransferStatus
 from riskdesk.domain.values import ZERO, PositionSide
 
@@ -136,6 +136,7 @@ def _protection_row(p: Protection) -> dict[str, Any]:
         "generation": p.generation,
         "updated_at": p.updated_at,
         "reason": p.reason,
+        "pending": None if p.pending is None else p.pending.to_dict(),
     }
 
 
@@ -156,6 +157,7 @@ def _protection_from(r: Any) -> Protection:
         cond_id=r["cond_id"],
         generation=r["generation"],
         reason=r["reason"],
+        pending=None if r["pending"] is None else PendingStop.from_dict(r["pending"]),
     )
 
 
@@ -369,6 +371,21 @@ class SqlOmsRepository(_Repository):
         upsert(
             self._conn, t.oms_cursors, [{"name": name, "value": value, "updated_at": ts}], ["name"]
         )
+
+    def last_activity(self) -> datetime | None:
+        """The latest time anything was journaled (None for an empty journal)."""
+        latest = [
+            self._conn.execute(select(func.max(column))).scalar()
+            for column in (
+                t.order_events.c.ts,
+                t.oms_cursors.c.updated_at,
+                t.conditional_orders.c.updated_at,
+                t.protections.c.updated_at,
+                t.transfers.c.updated_at,
+            )
+        ]
+        found = [ts for ts in latest if ts is not None]
+        return max(found) if found else None
 
 
 __all__ = ["SqlOmsRepository"]

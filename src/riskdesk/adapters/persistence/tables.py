@@ -390,6 +390,8 @@ protections = Table(
     Column("generation", Integer(), nullable=False),
     _ts("updated_at"),
     _str("reason"),
+    # A stop change journaled before the venue is asked (migration 0005_oms): recovery finishes it.
+    Column("pending", JSON_DOC, nullable=True),
     PrimaryKeyConstraint("key"),
 )
 

@@ -4,6 +4,7 @@ loop on a replay, reconciliation with the venue and SPOT → FUT transfers."""
 
 from __future__ import annotations
 
+import os
 import signal
 import uuid
 from collections.abc import Callable
@@ -25,13 +26,13 @@ from riskdesk.domain.conditional import ConditionalOrder, ConditionKind
 from riskdesk.domain.errors import InvalidValue, RiskdeskError
 from riskdesk.domain.fills import MarginMode, normalize_symbol
 from riskdesk.domain.matching import Quote
-from riskdesk.domain.order_lifecycle import Order, OrderStatus, order_to_dict
+from riskdesk.domain.order_lifecycle import Order, OrderRole, OrderStatus, order_to_dict
 from riskdesk.domain.orders import OrderIntent, OrderType, TimeInForce, TriggerPrice
 from riskdesk.domain.protection import Protection
 from riskdesk.domain.transfers import TransferRequest, TransferStatus
 from riskdesk.domain.values import PositionSide, Side, positive, to_decimal
 from riskdesk.interfaces.cli import render
-from riskdesk.interfaces.cli.common import DbOption, JsonOption, console, guard
+from riskdesk.interfaces.cli.common import DbOption, JsonOption, console, err_console, guard
 
 T = TypeVar("T")
 
@@ -139,6 +140,7 @@ def protection_row(p: Protection) -> dict[str, object]:
         "generation": p.generation,
         "updated_at": p.updated_at.isoformat(),
         "reason": p.reason,
+        "pending": None if p.pending is None else p.pending.to_dict(),
     }
 
 
@@ -457,6 +459,7 @@ def orders_stops(db: DbOption = None, as_json: JsonOption = False) -> None:
         "mode",
         "order / guard",
         "covered",
+        "pending",
         "reason",
     ):
         table.add_column(column)
@@ -470,6 +473,9 @@ def orders_stops(db: DbOption = None, as_json: JsonOption = False) -> None:
             p.mode.value,
             p.order_id or p.cond_id or "",
             "yes" if covered.get(p.key) else "NO",
+            ""
+            if p.pending is None
+            else f"{'deferred ' if p.pending.deferred else ''}→ {p.pending.level} for {p.pending.qty}",
             p.reason,
         )
     console.print(table)
@@ -725,6 +731,106 @@ def conditional_bracket(
         )
 
 
+@conditional_app.command("oto")
+def conditional_oto(
+    symbol: Annotated[str, typer.Argument(help="instrument of the first order")],
+    venue: Annotated[str, typer.Option(help="venue")],
+    account: Annotated[str, typer.Option("--account", "-a", help="account")],
+    side: Annotated[str, typer.Option(help="side of the first order")],
+    qty: Annotated[str, typer.Option(help="quantity of the first order")],
+    then: Annotated[
+        str,
+        typer.Option(
+            help="what the second order waits for once armed: stop_loss, take_profit, "
+            "price_above, price_below, trailing_stop"
+        ),
+    ],
+    price: Annotated[
+        str | None, typer.Option(help="limit price of the first order (default: market)")
+    ] = None,
+    leverage: Annotated[str | None, typer.Option(help="leverage of the first order")] = None,
+    level: Annotated[str | None, typer.Option(help="trigger level of the second order")] = None,
+    callback: Annotated[str | None, typer.Option(help="trailing callback (0.01 = 1 %)")] = None,
+    activation: Annotated[str | None, typer.Option(help="trailing activation price")] = None,
+    then_symbol: Annotated[
+        str | None, typer.Option(help="instrument of the second order (default: the same)")
+    ] = None,
+    then_side: Annotated[
+        str | None, typer.Option(help="its side (default: the opposite, an exit)")
+    ] = None,
+    then_qty: Annotated[
+        str | None,
+        typer.Option(help="its quantity on another instrument (an exit is sized to the fill)"),
+    ] = None,
+    then_price: Annotated[
+        str | None, typer.Option(help="its limit price (default: market)")
+    ] = None,
+    oto_id: Annotated[str | None, typer.Option("--id", help="id (default: a new one)")] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """One-triggers-the-other: send an order; a second, conditional one waits until it fills
+    and is then armed (an exit on the same instrument is sized to what filled)."""
+
+    def act(r: OmsRuntime) -> tuple[Order, ConditionalOrder]:
+        base = oto_id or f"oto:{uuid.uuid4().hex[:12]}"
+        first = OrderIntent(
+            intent_id=base,
+            account_id=account,
+            venue=venue,
+            symbol=normalize_symbol(symbol),
+            side=Side.parse(side),
+            qty=to_decimal(qty, "qty"),
+            order_type=OrderType.MARKET if price is None else OrderType.LIMIT,
+            price=_dec(price, "price"),
+            leverage=None if leverage is None else positive(leverage, "leverage"),
+            source="oto",
+            created_at=r.rt.app.clock.now(),
+        )
+        try:
+            kind = ConditionKind(then.strip().lower())
+        except ValueError:
+            raise InvalidValue(f"unknown kind {then!r}", field="then") from None
+        child_symbol = first.symbol if then_symbol is None else normalize_symbol(then_symbol)
+        exit_ = child_symbol == first.symbol and then_side is None
+        child_side = (
+            first.side.opposite if then_side is None else Side.parse(then_side, "then_side")
+        )
+        child_id = f"{base}:then"
+        inst = r.oms.orders.instrument(f"{venue}:{child_symbol}")
+        child = ConditionalOrder(
+            cond_id=child_id,
+            intent=_cond_intent(
+                child_id,
+                account,
+                venue,
+                child_symbol,
+                child_side.value,
+                then_qty or qty,
+                exit_ and inst.is_derivative,
+                then_price,
+            ),
+            watch=f"{venue}:{child_symbol}",
+            kind=kind,
+            level=_dec(level, "level"),
+            callback=_dec(callback, "callback"),
+            activation=_dec(activation, "activation"),
+        )
+        done = r.oms.conditionals.oto(first, child)
+        r.oms.settle()
+        return done
+
+    order, child = _with_oms(db, as_json, act)
+    if as_json:
+        render.dump_json(console, {"first": order_row(order), "then": cond_row(child)})
+        return
+    _print_order(order)
+    console.print(
+        f"  then {child.cond_id}: {child.kind.value} at {child.level} ({child.status.value})",
+        highlight=False,
+    )
+
+
 @conditional_app.command("cancel")
 def conditional_cancel(
     cond_id: Annotated[str, typer.Argument(help="condition id")],
@@ -806,16 +912,36 @@ def paper_quote(
 # ---------------------------------------------------------------------------------- run
 
 
+#: How a close is named by who sent it (the order's ``source``).
+_CLOSE_LABELS = {
+    "guard_stop": "GUARD STOP",  # the emulated stop released its market order
+    "protection": "STOP-OUT",  # the stop level was already through the price: closed at market
+    "close_all": "CLOSE-ALL",
+    "manual": "MANUAL CLOSE",
+}
+
+
+def fill_label(order: Order) -> str:
+    """What a fill was for, from its order's purpose (role, and who sent it)."""
+    role, source = order.role, order.intent.source
+    if role is OrderRole.PROTECTIVE_STOP:
+        return "STOP FILLED"
+    if role is OrderRole.TAKE_PROFIT:
+        return "TAKE-PROFIT"
+    if role is OrderRole.CLOSE:
+        return _CLOSE_LABELS.get(source, "CLOSE")
+    if role is OrderRole.ENTRY:
+        return "ADD-ON" if source.startswith("governance") else "ENTRY"
+    if role is OrderRole.REDUCE:
+        return "MANUAL CLOSE" if source == "manual" else "REDUCE"
+    return "FILL"
+
+
 def _step_lines(report: StepReport) -> list[str]:
     when = report.bar.strftime("%Y-%m-%d %H:%M")
     lines = []
     for order, fill in report.fills:
-        what = {
-            "entry": "ENTRY",
-            "protective_stop": "STOP FILLED",
-            "reduce": "TAKE-PROFIT",
-            "close": "CLOSE",
-        }.get(order.role.value, order.role.value.upper())
+        what = fill_label(order)
         lines.append(
             f"{when}  {what:<12} {fill.side.value} {fill.qty} {fill.symbol} @ {fill.price}  [{order.intent.intent_id}]"
         )
@@ -833,6 +959,51 @@ def _step_lines(report: StepReport) -> list[str]:
     for e in report.errors:
         lines.append(f"{when}  ERROR        {e}")
     return lines
+
+
+class _StopNow(BaseException):
+    """A second Ctrl-C: raised at the next crash point (right after a journal commit)."""
+
+
+class Interrupts:
+    """Ctrl-C while ``riskdesk run`` works: the first stops the replay after the current bar
+    (a Ctrl-C during start-up ends the run before its first bar); the second stops at the next
+    atomic step of the order path (the state is what a crash there leaves, which the next run
+    recovers); a third one aborts at once."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def handler(self, signum: int, frame: FrameType | None) -> None:
+        """The SIGINT handler (writes straight to stderr: it may interrupt a print)."""
+        self.count += 1
+        if self.count == 1:
+            _say("Ctrl-C: stopping after the current bar (Ctrl-C again to stop sooner)")
+        elif self.count == 2:
+            _say("Ctrl-C again: stopping after the current order step; the next run recovers")
+        else:
+            raise KeyboardInterrupt
+
+    @property
+    def stop(self) -> bool:
+        """A first Ctrl-C was pressed."""
+        return self.count >= 1
+
+    def checkpoint(self, inner: Callable[[str], None]) -> Callable[[str], None]:
+        """``inner`` followed by the hard stop of a second Ctrl-C."""
+
+        def checkpoint(name: str) -> None:
+            inner(name)
+            if self.count >= 2:
+                raise _StopNow(name)
+
+        return checkpoint
+
+
+def _say(message: str) -> None:
+    # Straight to the file descriptor: a signal handler may interrupt a buffered write, and
+    # re-entering that buffer would fail.
+    os.write(2, f"{message}\n".encode())
 
 
 def run(
@@ -857,58 +1028,29 @@ def run(
 
     With --replay it trades the paper venue on bundled real bars replayed as a live feed
     (``oms.replay`` settings), persisting everything; a killed run resumes where it was.
-    Ctrl-C stops after the current bar."""
+    Ctrl-C stops after the current bar (exit 0); a second Ctrl-C stops after the current order
+    step (exit 130; the next run recovers)."""
     if not replay:
         guard(as_json, _no_live)
-    stop_requested = [False]
-
-    def on_sigint(signum: int, frame: FrameType | None) -> None:
-        stop_requested[0] = True
-
-    def act() -> dict[str, Any]:
-        settings = Settings()
-        limit = None
-        if until is not None:
-            try:
-                limit = datetime.fromisoformat(until.replace("Z", "+00:00"))
-            except ValueError:
-                raise InvalidValue(f"not an ISO 8601 time: {until!r}", field="until") from None
-            if limit.tzinfo is None:
-                limit = limit.replace(tzinfo=UTC)
-        run_ = replay_run(settings, db)
-        previous = signal.signal(signal.SIGINT, on_sigint)
-        try:
-            recovery = run_.engine.recover()
-            if not quiet and not as_json and not recovery.clean:
-                for d in recovery.drifts:
-                    console.print(
-                        f"recovery: {d.kind.value} {d.key}: {d.resolution}",
-                        highlight=False,
-                        markup=False,
-                    )
-
-            def show(report: StepReport) -> None:
-                if quiet or as_json:
-                    return
-                for line in _step_lines(report):
-                    console.print(line, highlight=False, markup=False, soft_wrap=True)
-
-            steps = run_.engine.run(
-                run_.feed,
-                until=limit,
-                speed=settings.oms.replay.speed if speed is None else speed,
-                sleeper=run_.sleeper,
-                stop=lambda: stop_requested[0],
-                on_step=show,
-            )
-            return _summary(run_, steps, recovery.to_dict(), stop_requested[0])
-        finally:
-            signal.signal(signal.SIGINT, previous)
-            run_.close()
-
-    summary = guard(as_json, act)
+    interrupts = Interrupts()
+    # Installed before anything is built: a Ctrl-C during start-up ends the run cleanly.
+    previous = signal.signal(signal.SIGINT, interrupts.handler)
+    try:
+        summary = guard(as_json, lambda: _run_replay(interrupts, speed, until, quiet, db, as_json))
+    except _StopNow as stopped:
+        err_console.print(
+            f"stopped after the order step '{stopped.args[0]}'; run again to recover and resume",
+            highlight=False,
+            markup=False,
+        )
+        raise typer.Exit(130) from None
+    finally:
+        signal.signal(signal.SIGINT, previous)
     if as_json:
         render.dump_json(console, summary)
+        return
+    if summary["started"] is False:
+        console.print("interrupted during start-up: no bar was replayed", highlight=False)
         return
     console.print(
         f"{summary['steps']} bar(s) replayed{' (stopped by Ctrl-C)' if summary['interrupted'] else ''}; "
@@ -923,6 +1065,58 @@ def run(
         f"ledger equals the venue: {'yes' if summary['ledger_equals_venue'] else 'NO'}",
         highlight=False,
     )
+
+
+def _run_replay(
+    interrupts: Interrupts,
+    speed: float | None,
+    until: str | None,
+    quiet: bool,
+    db: str | None,
+    as_json: bool,
+) -> dict[str, Any]:
+    settings = Settings()
+    limit = None
+    if until is not None:
+        try:
+            limit = datetime.fromisoformat(until.replace("Z", "+00:00"))
+        except ValueError:
+            raise InvalidValue(f"not an ISO 8601 time: {until!r}", field="until") from None
+        if limit.tzinfo is None:
+            limit = limit.replace(tzinfo=UTC)
+    run_ = replay_run(settings, db)
+    try:
+        if interrupts.stop:  # Ctrl-C while starting: nothing is run, nothing half-done
+            return {**_summary(run_, 0, {}, True), "started": False}
+        orders = run_.oms.orders
+        orders.checkpoint = interrupts.checkpoint(orders.checkpoint)
+        run_.sleeper.interrupted = lambda: interrupts.stop
+        recovery = run_.engine.recover()
+        if not quiet and not as_json and not recovery.clean:
+            for d in recovery.drifts:
+                console.print(
+                    f"recovery: {d.kind.value} {d.key}: {d.resolution}",
+                    highlight=False,
+                    markup=False,
+                )
+
+        def show(report: StepReport) -> None:
+            if quiet or as_json:
+                return
+            for line in _step_lines(report):
+                console.print(line, highlight=False, markup=False, soft_wrap=True)
+
+        steps = run_.engine.run(
+            run_.feed,
+            until=limit,
+            speed=settings.oms.replay.speed if speed is None else speed,
+            sleeper=run_.sleeper,
+            stop=lambda: interrupts.stop,
+            on_step=show,
+        )
+        return {**_summary(run_, steps, recovery.to_dict(), interrupts.stop), "started": True}
+    finally:
+        run_.close()
 
 
 def _no_live() -> None:

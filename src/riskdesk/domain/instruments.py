@@ -27,6 +27,7 @@ options, 1 coin for Deribit options) and 1 for spot. ``tick_size`` is in the pri
 
 from __future__ import annotations
 
+import decimal
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
@@ -203,11 +204,19 @@ class Instrument:
             raise OffGrid(f"{price} is not a multiple of the tick size {tick}", field=field)
         return price
 
+    def check_lot(self, qty: Decimal, field: str = "quantity") -> None:
+        """Raise :class:`OffGrid` unless ``qty`` is a whole number of lots."""
+        try:
+            on_grid = ACCOUNTING_CONTEXT.remainder(qty, self.lot_size) == 0
+        except decimal.InvalidOperation:  # more than 10^50 lots: not a quantity of this grid
+            on_grid = False
+        if not on_grid:
+            raise OffGrid(f"{qty} is not a multiple of the lot size {self.lot_size}", field=field)
+
     def check_qty(self, value: Number, field: str = "quantity") -> Decimal:
         """Return ``value`` as a Decimal if it is positive, on the lot grid and ≥ ``min_qty``."""
         qty = positive(value, field)
-        if qty % self.lot_size != 0:
-            raise OffGrid(f"{qty} is not a multiple of the lot size {self.lot_size}", field=field)
+        self.check_lot(qty, field)
         if qty < self.min_qty:
             raise InvalidValue(f"{qty} is below the minimum quantity {self.min_qty}", field=field)
         return qty

@@ -38,7 +38,7 @@ err_console = make_console(stderr=True)
 def fail(exc: RiskdeskError, as_json: bool) -> NoReturn:
     """Print a domain error (code, field, reason) and exit with status 2."""
     if as_json:
-        print(json.dumps({"error": exc.to_dict()}), file=sys.stderr)
+        print(json.dumps({"error": exc.to_json()}), file=sys.stderr)
     else:
         field = f" {exc.field}:" if exc.field else ""
         err_console.print(

@@ -12,7 +12,7 @@ from riskdesk.interfaces.api.app import create_app
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> TestClient:
-    runtime = build(Settings(), str(tmp_path_factory.mktemp("api") / "api.db"))
+    runtime = build(Settings(), str(tmp_path_factory.mktemp("api") / "api.db"), create=True)
     return TestClient(create_app(runtime.app))
 
 

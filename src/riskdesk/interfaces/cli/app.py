@@ -39,10 +39,18 @@ from riskdesk.interfaces.cli import (
     render,
     risk_commands,
 )
-from riskdesk.interfaces.cli.common import AccountOption, DbOption, JsonOption, console, guard
+from riskdesk.interfaces.cli.common import (
+    AccountOption,
+    DbOption,
+    GuardedGroup,
+    JsonOption,
+    console,
+    guard,
+)
 
 app = typer.Typer(
     help="riskdesk: position & risk engine for crypto and options traders.",
+    cls=GuardedGroup,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -63,6 +71,7 @@ _guard = guard
 
 
 def _runtime(db: str | None) -> Runtime:
+    """The application over an existing database (a missing SQLite file is an error)."""
     return build(Settings(), db)
 
 
@@ -71,8 +80,9 @@ def _runtime(db: str | None) -> Runtime:
 
 @app.command()
 def init(db: DbOption = None) -> None:
-    """Create or migrate the database."""
-    rt = _runtime(db)
+    """Create or migrate the database (the only command, with the demo and the replay, that
+    creates one; every other command refuses a database that does not exist)."""
+    rt = _guard(False, lambda: build(Settings(), db, create=True))
     console.print(f"database ready: {rt.url}")
 
 
@@ -573,7 +583,7 @@ def demo(
             Path(f"{path}{suffix}").unlink(missing_ok=True)
     started = time.perf_counter()
     scenario = bundled_demo()
-    rt = build(demo_settings(settings, scenario), target)
+    rt = build(demo_settings(settings, scenario), target, create=True)
 
     def run() -> Any:
         if as_json:

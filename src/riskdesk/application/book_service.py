@@ -23,10 +23,9 @@ from riskdesk.domain.accounting.portfolio import (
     PortfolioSnapshot,
     PortfolioSummary,
     PositionView,
-    exposure,
     position_views,
     snapshot_of,
-    summarize,
+    summary_and_exposure,
 )
 from riskdesk.domain.accounting.position import ClosedPosition, TradeRecord
 from riskdesk.domain.errors import RiskdeskError, UnknownAccount, UnknownInstrument
@@ -328,14 +327,14 @@ class BookService:
             equity_history=history,
         )
         views = position_views(books, instruments, market, inputs)
-        summary = summarize(books, instruments, market, inputs, views)
+        summary, tables = summary_and_exposure(books, instruments, market, inputs, views)
         balances = {b.account.account_id: dict(b.balances) for b in books}
         return PortfolioReport(
             scope,
             market.ts,
             summary,
             views,
-            exposure(views, summary.total_equity),
+            tables,
             missing,
             mark_times,
             balances,

@@ -41,6 +41,10 @@ LEDGER_QUANTUM: Final = Decimal("1e-28")
 #: Display precision of derived average prices (entries, exits): far below any venue's tick.
 PRICE_QUANTUM: Final = Decimal("1e-12")
 
+#: Precision of the ratios the views report (P&L %, margin ratio, distance to liquidation,
+#: shares of equity, leverage): fractions to 1e-8, i.e. a millionth of a percent.
+RATIO_QUANTUM: Final = Decimal("1e-8")
+
 # ------------------------------------------------------------------ bounds on edge numbers
 #
 # Every number that enters the ledger from outside (a fill's price, quantity and fee, a cash
@@ -289,6 +293,27 @@ def to_decimal(value: Number, field: str = "value") -> Decimal:
     if not result.is_finite():
         raise InvalidValue(f"must be finite, got {result}", field=field)
     return result
+
+
+def ratio(value: Decimal) -> Decimal:
+    """A reported ratio (a fraction) at :data:`RATIO_QUANTUM`, half-even."""
+    return value.quantize(RATIO_QUANTUM, context=ACCOUNTING_CONTEXT)  # a half-even context
+
+
+def trim(value: Decimal) -> Decimal:
+    """The same number without trailing zeros and without an exponent (``5375.000`` → ``5375``,
+    ``1E+3`` → ``1000``): for values shown to people and programs."""
+    if not value:
+        return ZERO
+    sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)  # noqa: S101 - finite decimals have an integer exponent
+    if exponent > 0:  # 1E+3: spell the zeros out (exact, no context involved)
+        return Decimal((sign, digits + (0,) * exponent, 0))
+    end = len(digits)
+    while end > 1 and exponent < 0 and digits[end - 1] == 0:
+        end -= 1
+        exponent += 1
+    return Decimal((sign, digits[:end], exponent))
 
 
 def significant_digits(value: Decimal) -> int:

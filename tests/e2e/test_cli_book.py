@@ -213,6 +213,8 @@ def test_calc_reproduces_exchange_examples() -> None:
         "0.5",
         "--contract-size",
         "1",
+        "--tick-size",
+        "0.01",
         "--basis",
         "entry",
         "--close-fee-rate",

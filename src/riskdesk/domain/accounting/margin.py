@@ -344,19 +344,21 @@ def margin_excess(
     backing: Decimal,
     price: Decimal,
     convention: MarginConvention = BINANCE,
+    rates: Sequence[tuple[Decimal, Decimal]] | None = None,
 ) -> Decimal:
     """Margin balance minus what liquidation requires (maintenance, plus the close fee where the
     venue counts it) if the legs were marked at ``price``: positive is safe, zero is the
-    liquidation price, negative is past it. Settlement currency."""
+    liquidation price, negative is past it. Settlement currency. ``rates`` fixes ``(mmr, cum)``
+    per leg; otherwise each leg's bracket applies."""
     balance = backing + sum(
         (instrument.entry_value(leg.qty, price) - leg.basis for leg in legs), ZERO
     )
     entry_basis = convention.basis is MaintenanceBasis.ENTRY
     required = _close_fee(instrument, legs, backing, convention.close_fee_rate)
-    for leg in legs:
+    for i, leg in enumerate(legs):
         at = leg.entry if entry_basis else price
         notional = instrument.notional(leg.qty, at)
-        rate, cum = tier_for(instrument, notional)
+        rate, cum = tier_for(instrument, notional) if rates is None else rates[i]
         required += notional * rate - cum
     return balance - required
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 
 from riskdesk.domain.accounting.book import Book
 from riskdesk.domain.accounting.margin import (
@@ -129,14 +129,15 @@ class PositionView:
     tick_size: Decimal = ONE
 
     def on_tick(self) -> PositionView:
-        """This view as printed: the liquidation and bankruptcy prices on the instrument's tick
-        grid, rounded toward the mark (never beyond the exact prices, which the view itself
-        keeps for computation), and the average entry without trailing zeros."""
+        """This view as printed: the liquidation price on the instrument's tick grid rounded
+        toward the mark (never beyond the exact price, which the view itself keeps for
+        computation), the bankruptcy price on the grid (nearest), and the average entry without
+        trailing zeros."""
         return replace(
             self,
             entry_price=trim(self.entry_price),
             liquidation_price=toward_mark(self.liquidation_price, self.tick_size, self.mark_price),
-            bankruptcy_price=toward_mark(self.bankruptcy_price, self.tick_size, self.mark_price),
+            bankruptcy_price=on_grid(self.bankruptcy_price, self.tick_size),
         )
 
 
@@ -239,6 +240,14 @@ _NO_LIQUIDATION = _Liquidation(None, None, None, None)
 
 def _convention(inputs: PortfolioInputs, venue: str) -> MarginConvention:
     return inputs.conventions.get(venue, BINANCE)
+
+
+def on_grid(price: Decimal | None, tick: Decimal) -> Decimal | None:
+    """``price`` on the ``tick`` grid, nearest (half-even)."""
+    if price is None:
+        return None
+    units = _div(price, tick).to_integral_value(rounding=ROUND_HALF_EVEN)
+    return (units * tick).quantize(tick, context=ACCOUNTING_CONTEXT)
 
 
 def toward_mark(price: Decimal | None, tick: Decimal, mark: Decimal) -> Decimal | None:

@@ -38,7 +38,8 @@ def _jsonable(value: object) -> Any:
 def to_jsonable(obj: object) -> Any:
     """Dataclasses and containers to JSON-safe data: decimals as exact strings in plain
     notation (no exponent), times in ISO 8601, enums as their values. Position views are
-    printed with their liquidation and bankruptcy prices on the tick grid (toward the mark)."""
+    printed with their liquidation price on the tick grid toward the mark (see
+    :meth:`PositionView.on_tick`)."""
     if isinstance(obj, PositionView):
         obj = obj.on_tick()
     if is_dataclass(obj) and not isinstance(obj, type):

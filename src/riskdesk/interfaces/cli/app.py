@@ -33,7 +33,7 @@ from riskdesk.domain.fills import MarginMode
 from riskdesk.domain.instruments import MarginTier, Settlement, instrument_from_spec
 from riskdesk.domain.risk.decisions import Denied
 from riskdesk.domain.symbols import SymbolKind, parse_symbol
-from riskdesk.domain.values import Side, positive, to_decimal
+from riskdesk.domain.values import Side, leverage_value, price_value, to_decimal
 from riskdesk.interfaces.cli import (
     governance_commands,
     oms_commands,
@@ -125,7 +125,7 @@ def accounts_add(
             venue=venue,
             position_mode=PositionMode(mode),
             default_margin_mode=MarginMode.parse(margin_mode),
-            default_leverage=positive(leverage, "leverage"),
+            default_leverage=leverage_value(leverage, "leverage"),
             name=name,
         )
         _runtime(db).app.book.register_account(account)
@@ -346,7 +346,7 @@ def prices_set(
 
     def run() -> None:
         rt = _runtime(db)
-        number = positive(value, "price")
+        number = price_value(value, "price")
         if asset:
             rt.app.book.record_prices({}, {key.upper(): number}, rt.app.clock.now(), "manual")
         else:

@@ -159,6 +159,9 @@ class ExposureRow:
     count: int
 
 
+_exposure_row = frozen_factory(ExposureRow)
+
+
 @dataclass(frozen=True, slots=True)
 class Exposure:
     """Exposure tables, sorted by gross exposure, and the largest single-asset concentration."""
@@ -559,39 +562,32 @@ class _Acc:
     count: int = 0
 
 
-def _group(views: Sequence[PositionView], key: str, equity: Decimal) -> list[ExposureRow]:
-    # One pass accumulating per group (a sum per group and per field was the summary's hot spot).
-    acc: dict[str, _Acc] = {}
-    for v in views:
-        if key == "symbol":
-            name = f"{v.venue}:{v.symbol}"
-        elif key == "venue":
-            name = f"{v.venue}/{v.account_id}"
-        else:
-            name = v.asset
-        row = acc.get(name)
-        if row is None:
-            row = acc[name] = _Acc()
-        e = v.exposure
-        if e > 0:
-            row.long += e
-        elif e < 0:
-            row.short -= e
-        row.upnl += v.unrealized_pnl
-        row.count += 1
+def _add(table: dict[str, _Acc], name: str, e: Decimal, upnl: Decimal) -> None:
+    row = table.get(name)
+    if row is None:
+        row = table[name] = _Acc()
+    if e > 0:
+        row.long += e
+    elif e < 0:
+        row.short -= e
+    row.upnl += upnl
+    row.count += 1
+
+
+def _rows(table: dict[str, _Acc], equity: Decimal) -> list[ExposureRow]:
     rows = []
-    for name, a in acc.items():
+    for name, a in table.items():
         gross = a.long + a.short
         rows.append(
-            ExposureRow(
-                key=name,
-                long=a.long,
-                short=a.short,
-                gross=gross,
-                net=a.long - a.short,
-                of_equity=ratio(_div(gross, equity)) if equity > 0 else ZERO,
-                unrealized_pnl=a.upnl,
-                count=a.count,
+            _exposure_row(
+                name,
+                a.long,
+                a.short,
+                gross,
+                a.long - a.short,
+                ratio(_div(gross, equity)) if equity > 0 else ZERO,
+                a.upnl,
+                a.count,
             )
         )
     rows.sort(key=lambda r: r.gross, reverse=True)
@@ -601,12 +597,21 @@ def _group(views: Sequence[PositionView], key: str, equity: Decimal) -> list[Exp
 @exact
 def exposure(views: Sequence[PositionView], equity: Decimal) -> Exposure:
     """Exposure by symbol, by underlying asset and by venue/account."""
-    by_asset = _group(views, "asset", equity)
+    # One pass filling the three tables (a sum per group and per field was the hot spot).
+    symbols: dict[str, _Acc] = {}
+    assets: dict[str, _Acc] = {}
+    venues: dict[str, _Acc] = {}
+    for v in views:
+        e, upnl = v.exposure, v.unrealized_pnl
+        _add(symbols, f"{v.venue}:{v.symbol}", e, upnl)
+        _add(assets, v.asset, e, upnl)
+        _add(venues, f"{v.venue}/{v.account_id}", e, upnl)
+    by_asset = _rows(assets, equity)
     largest = by_asset[0] if by_asset else None
     return Exposure(
-        by_symbol=_group(views, "symbol", equity),
+        by_symbol=_rows(symbols, equity),
         by_asset=by_asset,
-        by_venue=_group(views, "venue", equity),
+        by_venue=_rows(venues, equity),
         largest_asset=largest.key if largest else None,
         largest_asset_share=largest.of_equity if largest else ZERO,
     )

@@ -135,7 +135,7 @@ def check_fields(spec: dict[str, type], actual: dict[str, Any], path: str) -> No
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> TestClient:
-    runtime = build(Settings(), str(tmp_path_factory.mktemp("api") / "api.db"))
+    runtime = build(Settings(), str(tmp_path_factory.mktemp("api") / "api.db"), create=True)
     return TestClient(create_app(runtime.app))
 
 

@@ -110,6 +110,7 @@ def test_manage_dry_run_on_a_fresh_book_then_for_real(tmp_path: Path) -> None:
 
 def test_bad_input_is_refused_naming_the_field(tmp_path: Path) -> None:
     db = str(tmp_path / "empty.db")
+    assert run("init", "--db", db)[0] == 0
     code, _, err = run("manage", "--at", "yesterday", "--db", db)
     assert code == 2 and "at:" in err
     code, _, err = run("governance", "attach", "pos_x", "--profile", "nope", "--db", db)

@@ -141,6 +141,7 @@ async def exercise(session: ClientSession) -> None:
 
 
 def test_mcp_over_stdio(tmp_path: Path) -> None:
+    build(Settings(), str(tmp_path / "mcp.db"), create=True).store.dispose()  # riskdesk init
     params = StdioServerParameters(
         command=sys.executable,
         args=["-m", "riskdesk.interfaces.main", "mcp", "--db", str(tmp_path / "mcp.db")],
@@ -159,7 +160,7 @@ def test_mcp_over_stdio(tmp_path: Path) -> None:
 
 
 def test_mcp_over_streamable_http(tmp_path: Path) -> None:
-    application = build(Settings(), str(tmp_path / "http.db")).app
+    application = build(Settings(), str(tmp_path / "http.db"), create=True).app
     web = create_server(application).streamable_http_app()
 
     async def main() -> None:

@@ -46,6 +46,7 @@ from riskdesk.domain.accounting.portfolio import (
 )
 from riskdesk.domain.fills import Fill, FundingPayment, MarginMode
 from riskdesk.domain.instruments import Instrument, MarginTier, perpetual_or_future
+from riskdesk.domain.values import LEDGER_QUANTUM
 
 CASES_FILE = Path(__file__).parent / "data" / "reference_cases.json"
 KINDS = {
@@ -427,8 +428,9 @@ def case_deribit_fees(inputs: dict[str, Any]) -> dict[str, Decimal]:
     ledger = Ledger("deribit", {"BTC": Decimal(1)})
     contracts = d(inputs["notional_usd"]) / inst.contract_size
     entry, exit_ = d(inputs["entry_price"]), d(inputs["exit_price"])
-    open_fee = inst.fee(contracts, entry, maker=False)
-    close_fee = inst.fee(contracts, exit_, maker=False)
+    # A venue reports a fee with finitely many decimals: the ledger's 1e-28 (Deribit shows 1e-8).
+    open_fee = inst.fee(contracts, entry, maker=False).quantize(LEDGER_QUANTUM)
+    close_fee = inst.fee(contracts, exit_, maker=False).quantize(LEDGER_QUANTUM)
     ledger.fill(inst, "buy", contracts, entry, fee=open_fee)
     change = ledger.fill(inst, "sell", contracts, exit_, fee=close_fee)
     (closed,) = change.closed

@@ -6,10 +6,12 @@ Every write happens in one unit of work: either all of it is committed or none o
 
 from __future__ import annotations
 
+import decimal
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from enum import Enum
 
 from riskdesk.application.fill_rows import ImportRejected, ParsedRow, RowError
 from riskdesk.domain.accounting.book import Account, Book, BookChange
@@ -21,10 +23,9 @@ from riskdesk.domain.accounting.portfolio import (
     PortfolioSnapshot,
     PortfolioSummary,
     PositionView,
-    exposure,
     position_views,
     snapshot_of,
-    summarize,
+    summary_and_exposure,
 )
 from riskdesk.domain.accounting.position import ClosedPosition, TradeRecord
 from riskdesk.domain.errors import RiskdeskError, UnknownAccount, UnknownInstrument
@@ -72,6 +73,32 @@ class PortfolioReport:
     missing_marks: list[str]
     mark_times: Mapping[str, datetime]
     balances: Mapping[str, Mapping[str, Decimal]] = field(default_factory=dict)
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, Decimal):
+        return format(value.normalize(decimal.Context(prec=len(value.as_tuple().digits))), "f")
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return str(value.value)
+    return "—" if value is None else str(value)
+
+
+def _conflict(line: int, stored: Fill, incoming: Fill) -> RowError | None:
+    """A row error if ``incoming`` reuses a stored fill's id with different content."""
+    diff = stored.differences(incoming)
+    if not diff:
+        return None
+    listed = ", ".join(
+        f"{name} {_shown(old)} -> {_shown(new)}" for name, (old, new) in diff.items()
+    )
+    return RowError(
+        line,
+        "fill_id",
+        f"{incoming.venue} fill {incoming.fill_id!r} was already imported with different "
+        f"content ({listed}); a fill id names one execution — nothing was changed",
+    )
 
 
 class BookService:
@@ -141,16 +168,30 @@ class BookService:
     ) -> ImportResult:
         """Book parsed fills and funding payments in time order, atomically.
 
-        Rows already in the database (same venue and fill id) are skipped as duplicates. If any
-        row cannot be booked, nothing is committed and :class:`ImportRejected` names its line."""
+        A row already in the database (same venue and fill id) with the same content is skipped
+        as a duplicate; with different content it is a conflict. If any row cannot be booked
+        (a conflict, an unknown account or instrument, an off-grid quantity…), every such row is
+        listed in :class:`ImportRejected` with its line, field and reason, and nothing is
+        committed. A bad row is skipped while the rest are tried, so later rows are checked
+        against the book without it."""
         ordered = sorted(rows, key=lambda item: (item[1].ts, item[0]))
         applied = duplicates = funding = closed = 0
+        errors: list[RowError] = []
         with self._uow() as uow:
             existing = uow.fills.existing(item.key for _, item in ordered)
+            stored = uow.fills.fills_by_key(
+                item.key for _, item in ordered if isinstance(item, Fill) and item.key in existing
+            )
             books: dict[str, Book] = {}
             instruments: dict[str, Instrument] = {}
             for done, (line, item) in enumerate(ordered, start=1):
                 if item.key in existing:
+                    previous = stored.get(item.key) if isinstance(item, Fill) else None
+                    if previous is not None and isinstance(item, Fill):
+                        conflict = _conflict(line, previous, item)
+                        if conflict is not None:
+                            errors.append(conflict)
+                            continue
                     duplicates += 1
                     continue
                 try:
@@ -165,10 +206,10 @@ class BookService:
                             uow, item.instrument_key
                         )
                     change = self._book_one(uow, book, item, instrument)
-                except ImportRejected:
-                    raise
                 except RiskdeskError as exc:
-                    raise ImportRejected([RowError(line, exc.field, exc.reason)]) from exc
+                    # The book is unchanged by a rejected fact: carry on to list every bad row.
+                    errors.append(RowError(line, exc.field, exc.reason))
+                    continue
                 if change.duplicate:
                     duplicates += 1
                     continue
@@ -179,6 +220,8 @@ class BookService:
                     funding += 1
                 if progress is not None:
                     progress(done, len(ordered))
+            if errors:
+                raise ImportRejected(errors)
             uow.commit()
         return ImportResult(applied, duplicates, funding, closed, tuple(sorted(books)))
 
@@ -284,14 +327,14 @@ class BookService:
             equity_history=history,
         )
         views = position_views(books, instruments, market, inputs)
-        summary = summarize(books, instruments, market, inputs, views)
+        summary, tables = summary_and_exposure(books, instruments, market, inputs, views)
         balances = {b.account.account_id: dict(b.balances) for b in books}
         return PortfolioReport(
             scope,
             market.ts,
             summary,
             views,
-            exposure(views, summary.total_equity),
+            tables,
             missing,
             mark_times,
             balances,

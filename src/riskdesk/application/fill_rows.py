@@ -62,17 +62,36 @@ class RowError:
         where = f"line {self.line}"
         return f"{where}, {self.field}: {self.reason}" if self.field else f"{where}: {self.reason}"
 
+    def to_dict(self) -> dict[str, object]:
+        """``{"line", "field", "reason"}``."""
+        return {"line": self.line, "field": self.field, "reason": self.reason}
+
+
+#: Rows listed in an import error's message (the JSON form lists every one).
+LISTED_IN_MESSAGE = 20
+
 
 class ImportRejected(ValidationError):
-    """Some rows are invalid; nothing was imported."""
+    """Some rows are invalid; nothing was imported. ``errors`` lists every bad row (line, field,
+    reason) in line order; with a single bad row, ``field`` is that row's field."""
 
     code = "import_rejected"
 
     def __init__(self, errors: list[RowError]) -> None:
-        self.errors = errors
-        listed = "; ".join(str(e) for e in errors[:20])
-        more = f" (and {len(errors) - 20} more)" if len(errors) > 20 else ""
-        super().__init__(f"{len(errors)} invalid row(s), nothing imported: {listed}{more}")
+        self.errors = sorted(errors, key=lambda e: e.line)
+        listed = "; ".join(str(e) for e in self.errors[:LISTED_IN_MESSAGE])
+        extra = len(self.errors) - LISTED_IN_MESSAGE
+        more = f" (and {extra} more)" if extra > 0 else ""
+        super().__init__(
+            f"{len(errors)} invalid row(s), nothing imported: {listed}{more}",
+            field=self.errors[0].field if len(self.errors) == 1 else None,
+        )
+
+    def to_json(self) -> dict[str, object]:
+        """The error with every rejected row as ``{"line", "field", "reason"}``."""
+        data = super().to_json()
+        data["errors"] = [e.to_dict() for e in self.errors]
+        return data
 
 
 ParsedRow = tuple[int, Fill | FundingPayment]

@@ -103,10 +103,11 @@ class ReplayRun:
 
 def replay_run(settings: Settings, db: str | None = None) -> ReplayRun:
     """Build the replay; the clock starts at the replay's start, or at the close of the last bar
-    a previous (perhaps killed) run processed, so it resumes there."""
+    a previous (perhaps killed) run processed, so it resumes there. The replay sets up its own
+    account and catalog, so (like the demo) it creates its database when there is none."""
     replay = settings.oms.replay
     clock = ManualClock(replay.start)
-    rt = build(settings, db, clock=clock)
+    rt = build(settings, db, clock=clock, create=True)
     oms = rt.app.oms.get()
     engine, feed, governance = replay_engine(
         settings, rt.app.book, rt.app.risk, rt.store, clock, clock.set, oms

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from riskdesk.adapters.clock import SystemClock
 from riskdesk.adapters.market_data.bundled import demo_scenario
 from riskdesk.adapters.persistence import SqlStore
@@ -19,6 +21,7 @@ from riskdesk.bootstrap.oms_wiring import build_oms
 from riskdesk.bootstrap.options_settings import build_options_service
 from riskdesk.bootstrap.settings import Settings
 from riskdesk.domain.accounting.margin import MaintenanceBasis, MarginConvention, OptionMarginRates
+from riskdesk.domain.errors import DatabaseMissing
 from riskdesk.ports.clock import Clock
 from riskdesk.ports.market_data import Scenario
 
@@ -76,13 +79,47 @@ class Runtime:
     url: str
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file behind a SQLite URL (``None`` for other databases and in-memory SQLite)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database).expanduser()
+
+
+def require_database(url: str, db: str | None = None) -> None:
+    """Refuse a SQLite database file that does not exist: reading (or writing) a mistyped
+    ``--db`` path must not silently create an empty book there. Only ``riskdesk init`` and the
+    commands documented to create their state (the demo, the replay) pass ``create=True``."""
+    path = sqlite_file(url)
+    if path is None or path.exists():
+        return
+    hint = "riskdesk init" + (f" --db {db}" if db else "")
+    raise DatabaseMissing(
+        f"no database at {path}: create it with `{hint}` (or run `riskdesk demo` for a sample "
+        "book); nothing was created",
+        field="db",
+    )
+
+
 def build(
-    settings: Settings, db: str | None = None, clock: Clock | None = None, migrate: bool = True
+    settings: Settings,
+    db: str | None = None,
+    clock: Clock | None = None,
+    migrate: bool = True,
+    create: bool = False,
 ) -> Runtime:
-    """Wire the application over the SQL store at ``db`` (or the configured URL)."""
+    """Wire the application over the SQL store at ``db`` (or the configured URL).
+
+    A SQLite file that does not exist is an error (:class:`DatabaseMissing`) unless ``create``
+    is set, in which case it (and its directory) is created and migrated."""
     url = database_url(settings, db)
-    if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    if create:
+        path = sqlite_file(url)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+    else:
+        require_database(url, db)
     store = SqlStore(url)
     if migrate:
         store.migrate()

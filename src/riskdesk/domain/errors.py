@@ -14,7 +14,8 @@ Tree (code in brackets)::
     │   └── ExpiredOption               [expired_option]   the option expired at the valuation time
     ├── NotFound                        [not_found]
     │   ├── UnknownInstrument           [unknown_instrument]
-    │   └── UnknownAccount              [unknown_account]
+    │   ├── UnknownAccount              [unknown_account]
+    │   └── DatabaseMissing             [database_missing] no database there: run riskdesk init
     ├── AccountingError                 [accounting]
     │   ├── InsufficientPosition        [insufficient_position]  sell more than held (spot, hedge mode)
     │   └── PositionModeMismatch        [position_mode]    hedge-mode side on a netting account or v.v.
@@ -49,6 +50,11 @@ class RiskdeskError(Exception):
     def to_dict(self) -> dict[str, str | None]:
         """Machine-readable form used by every interface (CLI --json, REST, MCP)."""
         return {"code": self.code, "field": self.field, "reason": self.reason}
+
+    def to_json(self) -> dict[str, object]:
+        """:meth:`to_dict` plus whatever structured detail a subclass carries (e.g. the
+        rejected rows of an import, each with its line, field and reason)."""
+        return dict(self.to_dict())
 
 
 class ValidationError(RiskdeskError):
@@ -102,6 +108,13 @@ class UnknownAccount(NotFound):
     """An account id that does not exist."""
 
     code = "unknown_account"
+
+
+class DatabaseMissing(NotFound):
+    """A command that reads or changes the book was pointed at a database that does not exist
+    (only ``riskdesk init`` and the commands documented to create one do)."""
+
+    code = "database_missing"
 
 
 class AccountingError(RiskdeskError):

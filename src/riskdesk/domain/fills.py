@@ -1,8 +1,17 @@
 """Fills (executions reported by a venue) and funding payments: the facts the ledger is built from.
 
 A fill is identified by ``(venue, fill_id)``; applying the same fill twice changes nothing.
-Fill prices are facts from the venue and are not forced onto the tick grid (average prices of
-aggregated executions legitimately are not); they must be finite and strictly positive.
+
+Numbers are checked where a fill is created, against the ledger's bounds
+(:data:`~riskdesk.domain.values.MAX_PRICE` and friends): a price in
+[``MIN_PRICE``, ``MAX_PRICE``], a quantity in (0, ``MAX_QTY``], a fee of at most ``MAX_AMOUNT``.
+Where the instrument is known (:meth:`Book.apply_fill`) the quantity must also be a multiple of
+its lot size — ledger quantities are on the lot grid — and the notional within ``MAX_NOTIONAL``.
+
+Fill *prices* are deliberately not forced onto today's tick grid: they are facts the venue
+reports, and a venue legitimately fills off the current tick (average prices of aggregated
+executions, fills from before a tick-size change, price-improved fills). An off-tick price is
+booked exactly as reported.
 """
 
 from __future__ import annotations
@@ -15,12 +24,16 @@ from enum import StrEnum
 from riskdesk.domain.errors import InvalidValue
 from riskdesk.domain.symbols import canonical_symbol, parse_symbol
 from riskdesk.domain.values import (
+    MAX_FUNDING_RATE,
     ZERO,
     Liquidity,
     Number,
     PositionSide,
     Side,
-    positive,
+    amount_value,
+    leverage_value,
+    price_value,
+    qty_value,
     to_decimal,
 )
 
@@ -67,6 +80,21 @@ def _liquidity(value: Liquidity | str | None) -> Liquidity | None:
     return Liquidity(key)
 
 
+#: What a fill *is*: a fill re-imported under the same ``(venue, fill_id)`` must agree on these
+#: (the others — liquidity, order id, leverage, margin mode — are annotations).
+FILL_IDENTITY_FIELDS = (
+    "account_id",
+    "symbol",
+    "side",
+    "qty",
+    "price",
+    "ts",
+    "fee",
+    "fee_currency",
+    "position_side",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Fill:
     """One execution.
@@ -109,6 +137,16 @@ class Fill:
         """``+qty`` for a buy, ``−qty`` for a sell."""
         return self.qty if self.side is Side.BUY else -self.qty
 
+    def differences(self, other: Fill) -> dict[str, tuple[object, object]]:
+        """The booking-relevant fields (:data:`FILL_IDENTITY_FIELDS`) in which ``other`` differs
+        from this fill, as ``{field: (mine, other's)}``; numbers and times compare by value."""
+        out: dict[str, tuple[object, object]] = {}
+        for name in FILL_IDENTITY_FIELDS:
+            mine, theirs = getattr(self, name), getattr(other, name)
+            if mine != theirs:
+                out[name] = (mine, theirs)
+        return out
+
     @classmethod
     def create(
         cls,
@@ -138,19 +176,17 @@ class Fill:
             raise InvalidValue("must not be empty", field="account_id")
         if not isinstance(side, Side | str):
             raise InvalidValue(f"expected buy or sell, got {side!r}", field="side")
-        lev = None if leverage is None else positive(leverage, "leverage")
-        if lev is not None and lev > 1000:
-            raise InvalidValue(f"must be at most 1000, got {lev}", field="leverage")
+        lev = None if leverage is None else leverage_value(leverage, "leverage")
         return cls(
             venue=venue.strip(),
             fill_id=str(fill_id).strip(),
             account_id=account_id,
             symbol=normalize_symbol(symbol),
             side=side if isinstance(side, Side) else Side.parse(side),
-            qty=positive(qty, "qty"),
-            price=positive(price, "price"),
+            qty=qty_value(qty, "qty"),
+            price=price_value(price, "price"),
             ts=require_aware(ts),
-            fee=to_decimal(fee, "fee"),
+            fee=amount_value(fee, "fee"),
             fee_currency=fee_currency.strip().upper() if fee_currency else None,
             liquidity=_liquidity(liquidity),
             position_side=position_side
@@ -204,17 +240,24 @@ class FundingPayment:
         ts: datetime,
         position_side: PositionSide | str | None = None,
     ) -> FundingPayment:
-        """Validate edge input; the rate may be negative, the mark price must be positive."""
+        """Validate edge input; the rate may be negative (at most ``MAX_FUNDING_RATE`` either
+        way), the mark price is a price within the ledger's bounds."""
         if not venue or not venue.strip():
             raise InvalidValue("must not be empty", field="venue")
         if not account_id:
             raise InvalidValue("must not be empty", field="account_id")
+        funding_rate = to_decimal(rate, "rate")
+        if abs(funding_rate) > MAX_FUNDING_RATE:
+            raise InvalidValue(
+                f"{funding_rate} is beyond the largest funding rate {MAX_FUNDING_RATE} per interval",
+                field="rate",
+            )
         return cls(
             venue=venue.strip(),
             account_id=account_id,
             symbol=normalize_symbol(symbol),
-            rate=to_decimal(rate, "rate"),
-            mark_price=positive(mark_price, "mark_price"),
+            rate=funding_rate,
+            mark_price=price_value(mark_price, "mark_price"),
             ts=require_aware(ts),
             position_side=position_side
             if isinstance(position_side, PositionSide)

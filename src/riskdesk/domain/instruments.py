@@ -27,6 +27,8 @@ options, 1 coin for Deribit options) and 1 for spot. ``tick_size`` is in the pri
 
 from __future__ import annotations
 
+import decimal
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
@@ -203,11 +205,19 @@ class Instrument:
             raise OffGrid(f"{price} is not a multiple of the tick size {tick}", field=field)
         return price
 
+    def check_lot(self, qty: Decimal, field: str = "quantity") -> None:
+        """Raise :class:`OffGrid` unless ``qty`` is a whole number of lots."""
+        try:
+            on_grid = ACCOUNTING_CONTEXT.remainder(qty, self.lot_size) == 0
+        except decimal.InvalidOperation:  # more than 10^50 lots: not a quantity of this grid
+            on_grid = False
+        if not on_grid:
+            raise OffGrid(f"{qty} is not a multiple of the lot size {self.lot_size}", field=field)
+
     def check_qty(self, value: Number, field: str = "quantity") -> Decimal:
         """Return ``value`` as a Decimal if it is positive, on the lot grid and ≥ ``min_qty``."""
         qty = positive(value, field)
-        if qty % self.lot_size != 0:
-            raise OffGrid(f"{qty} is not a multiple of the lot size {self.lot_size}", field=field)
+        self.check_lot(qty, field)
         if qty < self.min_qty:
             raise InvalidValue(f"{qty} is below the minimum quantity {self.min_qty}", field=field)
         return qty
@@ -474,8 +484,48 @@ def crypto_option(
     )
 
 
+#: Contract size of inverse (coin-margined) contracts, USD per contract, by venue and base coin,
+#: from the venues' contract specifications: Deribit BTC futures and perpetual 10 USD, ETH 1 USD;
+#: Bybit inverse contracts (BTCUSD, ETHUSD, …) 1 USD each; Binance COIN-M BTC 100 USD and every
+#: other coin 10 USD. ``"*"`` is a venue's size for coins not listed. A venue not listed here has
+#: no default: give the contract size explicitly (``--contract-size``).
+INVERSE_CONTRACT_SIZES: Final[Mapping[str, Mapping[str, Decimal]]] = {
+    "deribit": {"BTC": Decimal(10), "ETH": Decimal(1)},
+    "bybit": {"*": Decimal(1)},
+    "binance": {"BTC": Decimal(100), "*": Decimal(10)},
+    "binancecoinm": {"BTC": Decimal(100), "*": Decimal(10)},  # CCXT's id for COIN-M
+}
+
+
+def _coin(base: str, listed: int) -> str:
+    if base != "*":
+        return base
+    return "other coins" if listed > 1 else "every coin"
+
+
+def inverse_contract_size(venue: str, base: str) -> Decimal:
+    """The default USD size of one inverse contract on ``venue`` for ``base`` (see
+    :data:`INVERSE_CONTRACT_SIZES`); an error naming ``contract_size`` when there is none."""
+    sizes = INVERSE_CONTRACT_SIZES.get(venue.strip().lower(), {})
+    size = sizes.get(base.upper(), sizes.get("*"))
+    if size is None:
+        known = "; ".join(
+            f"{v}: " + ", ".join(f"{_coin(b, len(m))} {c} USD" for b, c in m.items())
+            for v, m in INVERSE_CONTRACT_SIZES.items()
+            if v != "binancecoinm"
+        )
+        raise InvalidValue(
+            f"no default size for {base} inverse contracts on {venue!r}: give it in USD per "
+            f"contract (known defaults — {known})",
+            field="contract_size",
+        )
+    return size
+
+
 def instrument_from_spec(spec: SymbolSpec, venue: str, **grid: Number) -> Instrument:
-    """Build an instrument for any parsed symbol with sensible grid defaults, overridable."""
+    """Build an instrument for any parsed symbol with sensible grid defaults, overridable.
+
+    Inverse contracts take their default size from :data:`INVERSE_CONTRACT_SIZES`."""
     symbol = canonical_symbol(spec)
     if spec.kind is SymbolKind.SPOT:
         return spot(
@@ -498,11 +548,13 @@ def instrument_from_spec(spec: SymbolSpec, venue: str, **grid: Number) -> Instru
         venue,
         tick_size=grid.get("tick_size", "0.1" if spec.is_inverse else "0.01"),
         lot_size=grid.get("lot_size", "1" if spec.is_inverse else "0.001"),
-        contract_size=grid.get("contract_size", "10" if spec.is_inverse else "1"),
+        contract_size=grid.get("contract_size")
+        or (inverse_contract_size(venue, spec.base) if spec.is_inverse else 1),
     )
 
 
 __all__ = [
+    "INVERSE_CONTRACT_SIZES",
     "ExerciseStyle",
     "Instrument",
     "InstrumentKind",
@@ -514,6 +566,7 @@ __all__ = [
     "equity_option",
     "equity_option_expiry",
     "instrument_from_spec",
+    "inverse_contract_size",
     "perpetual_or_future",
     "spot",
     "us_eastern_utc_offset_hours",

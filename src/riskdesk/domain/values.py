@@ -38,6 +38,42 @@ ACCOUNTING_CONTEXT: Final = decimal.Context(
 #: more than 20 significant digits. With 50 digits of precision, sums stay exact up to 10^21.
 LEDGER_QUANTUM: Final = Decimal("1e-28")
 
+#: Display precision of derived average prices (entries, exits): far below any venue's tick.
+PRICE_QUANTUM: Final = Decimal("1e-12")
+
+#: Precision of the ratios the views report (P&L %, margin ratio, distance to liquidation,
+#: shares of equity, leverage): fractions to 1e-8, i.e. a millionth of a percent.
+RATIO_QUANTUM: Final = Decimal("1e-8")
+
+# ------------------------------------------------------------------ bounds on edge numbers
+#
+# Every number that enters the ledger from outside (a fill's price, quantity and fee, a cash
+# movement, a mark) is checked against these bounds where it is parsed, so that nothing absurd is
+# ever stored. They are capacity limits of the exact ledger, not trading policy: sums and
+# products of values inside them stay exact in the 50-digit accounting context with the 1e-28
+# ledger quantum (which holds magnitudes up to about 10^21), and a derived average entry keeps
+# at least four significant digits at ``PRICE_QUANTUM``. Real inputs are many orders of magnitude
+# inside them (BTC in Indonesian rupiah is about 10^9; a meme coin about 10^-8).
+
+#: Largest price per unit, in the price currency.
+MAX_PRICE: Final = Decimal("1e12")
+#: Smallest price per unit: 1000 times ``PRICE_QUANTUM``, so an average entry keeps 4 digits.
+MIN_PRICE: Final = Decimal("1e-9")
+#: Largest quantity of one fill, in contracts (coins for spot).
+MAX_QTY: Final = Decimal("1e13")
+#: Largest absolute money amount of one fact (a fee, a deposit or withdrawal).
+MAX_AMOUNT: Final = Decimal("1e15")
+#: Largest notional of one fill in its settlement currency (quantity × contract size × price,
+#: or ÷ price for inverse contracts), checked where the instrument is known.
+MAX_NOTIONAL: Final = Decimal("1e18")
+#: Largest leverage a fill or an account may carry.
+MAX_LEVERAGE: Final = Decimal(1000)
+#: Largest absolute funding rate per interval (1 = 100 %).
+MAX_FUNDING_RATE: Final = Decimal(1)
+#: Most significant digits a price or a quantity may have: their product is exact within the
+#: 50-digit context.
+MAX_SIGNIFICANT_DIGITS: Final = 24
+
 Number = Decimal | int | str | float
 
 _PREC: Final = ACCOUNTING_CONTEXT.prec
@@ -231,7 +267,8 @@ def to_decimal(value: Number, field: str = "value") -> Decimal:
     """Convert an edge input to a finite ``Decimal``, naming ``field`` in the error.
 
     Floats go through ``repr`` (shortest round-trip form). Strings are stripped; ``_`` and ``,``
-    thousands separators are not accepted (ambiguous across locales).
+    thousands separators are not accepted (ambiguous across locales; Python's ``Decimal`` would
+    read ``1_000`` as 1000, which a CSV user does not mean).
     """
     if isinstance(value, Decimal):
         result = value
@@ -243,6 +280,10 @@ def to_decimal(value: Number, field: str = "value") -> Decimal:
         result = Decimal(repr(value))
     elif isinstance(value, str):
         text = value.strip()
+        if "_" in text:
+            raise InvalidValue(
+                f"{value!r} is not a number (no '_' separators in numbers)", field=field
+            )
         try:
             result = Decimal(text)
         except decimal.InvalidOperation:
@@ -252,6 +293,97 @@ def to_decimal(value: Number, field: str = "value") -> Decimal:
     if not result.is_finite():
         raise InvalidValue(f"must be finite, got {result}", field=field)
     return result
+
+
+def ratio(value: Decimal) -> Decimal:
+    """A reported ratio (a fraction) at :data:`RATIO_QUANTUM`, half-even."""
+    return value.quantize(RATIO_QUANTUM, context=ACCOUNTING_CONTEXT)  # a half-even context
+
+
+def trim(value: Decimal) -> Decimal:
+    """The same number without trailing zeros and without an exponent (``5375.000`` → ``5375``,
+    ``1E+3`` → ``1000``): for values shown to people and programs."""
+    if not value:
+        return ZERO
+    sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)  # noqa: S101 - finite decimals have an integer exponent
+    if exponent > 0:  # 1E+3: spell the zeros out (exact, no context involved)
+        return Decimal((sign, digits + (0,) * exponent, 0))
+    end = len(digits)
+    while end > 1 and exponent < 0 and digits[end - 1] == 0:
+        end -= 1
+        exponent += 1
+    return Decimal((sign, digits[:end], exponent))
+
+
+def significant_digits(value: Decimal) -> int:
+    """Significant digits of a finite decimal, trailing zeros not counted (``1.500`` has 2)."""
+    digits = value.as_tuple().digits
+    end = len(digits)
+    while end > 1 and digits[end - 1] == 0:
+        end -= 1
+    start = 0
+    while start < end - 1 and digits[start] == 0:
+        start += 1
+    return end - start
+
+
+def _within(value: Decimal, field: str) -> Decimal:
+    if significant_digits(value) > MAX_SIGNIFICANT_DIGITS:
+        raise InvalidValue(
+            f"{value} has more than {MAX_SIGNIFICANT_DIGITS} significant digits", field=field
+        )
+    return value
+
+
+def price_value(value: Number, field: str = "price") -> Decimal:
+    """A price: finite, in [``MIN_PRICE``, ``MAX_PRICE``], at most ``MAX_SIGNIFICANT_DIGITS``
+    significant digits. Units: the instrument's price currency per unit."""
+    price = positive(value, field)
+    if price > MAX_PRICE:
+        raise InvalidValue(
+            f"{price} is above the largest accepted price {MAX_PRICE:f}", field=field
+        )
+    if price < MIN_PRICE:
+        raise InvalidValue(
+            f"{price} is below the smallest accepted price {MIN_PRICE:f} "
+            f"(average entries are kept to {PRICE_QUANTUM:f})",
+            field=field,
+        )
+    return _within(price, field)
+
+
+def qty_value(value: Number, field: str = "qty") -> Decimal:
+    """A quantity: finite, greater than 0, at most ``MAX_QTY``, at most
+    ``MAX_SIGNIFICANT_DIGITS`` significant digits. Units: contracts (coins for spot)."""
+    qty = positive(value, field)
+    if qty > MAX_QTY:
+        raise InvalidValue(f"{qty} is above the largest accepted quantity {MAX_QTY:f}", field=field)
+    return _within(qty, field)
+
+
+def amount_value(value: Number, field: str = "amount") -> Decimal:
+    """A signed money amount: finite, ``|amount| <= MAX_AMOUNT``, on the ``LEDGER_QUANTUM``
+    grid (at most 28 decimals). Units: the currency it is paid in."""
+    amount = to_decimal(value, field)
+    if abs(amount) > MAX_AMOUNT:
+        raise InvalidValue(
+            f"{amount} is beyond the largest accepted amount {MAX_AMOUNT:f} (either sign)",
+            field=field,
+        )
+    if ACCOUNTING_CONTEXT.quantize(amount, LEDGER_QUANTUM) != amount:
+        raise InvalidValue(
+            f"{amount} has more decimals than the ledger keeps ({LEDGER_QUANTUM})", field=field
+        )
+    return amount
+
+
+def leverage_value(value: Number, field: str = "leverage") -> Decimal:
+    """A leverage: greater than 0 and at most ``MAX_LEVERAGE``."""
+    leverage = positive(value, field)
+    if leverage > MAX_LEVERAGE:
+        raise InvalidValue(f"must be at most {MAX_LEVERAGE}, got {leverage}", field=field)
+    return leverage
 
 
 def positive(value: Number, field: str) -> Decimal:

@@ -110,6 +110,11 @@ class FillRepository(Protocol):
         """Which of ``keys`` (fills, funding or cash-movement keys) are already stored."""
         ...
 
+    def fills_by_key(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Fill]:
+        """The stored fills among ``keys`` (``(venue, fill_id)``), by key (to compare a
+        re-imported fill with what was booked under its id)."""
+        ...
+
     def history(
         self,
         account_id: str | None = None,

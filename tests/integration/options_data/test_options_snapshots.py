@@ -80,7 +80,7 @@ def test_user_files_in_cboe_format() -> None:
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    runtime = build(Settings(), str(tmp_path_factory.mktemp("opts") / "book.db"))
+    runtime = build(Settings(), str(tmp_path_factory.mktemp("opts") / "book.db"), create=True)
     app = runtime.app
     app.book.register_account(Account("broker-us", "broker", name="US options"))
     app.book.register_instruments(

@@ -53,7 +53,7 @@ def _fill(fill_id: str, account: str, venue: str, symbol: str, side: str, qty: s
 @pytest.fixture(scope="module")
 def runtime(tmp_path_factory: pytest.TempPathFactory) -> Runtime:
     path: Path = tmp_path_factory.mktemp("pricing") / "book.db"
-    rt = build(Settings(), str(path))
+    rt = build(Settings(), str(path), create=True)
     book = rt.app.book
     book.register_instruments([BTC_OPT, SPX_OPT, SPY])
     book.register_account(Account("deribit-btc", "deribit"))

@@ -187,7 +187,7 @@ def test_instrument_requires_aware_expiry_and_option_fields() -> None:
 )
 def test_instrument_from_spec_keeps_canonical_symbol(symbol: str) -> None:
     spec = parse_symbol(symbol)
-    inst = instrument_from_spec(spec, VENUE)
+    inst = instrument_from_spec(spec, VENUE, **({"contract_size": "10"} if spec.is_inverse else {}))
     assert parse_symbol(inst.symbol) == spec
 
 

@@ -44,7 +44,7 @@ from riskdesk.domain.accounting.portfolio import (
 )
 from riskdesk.domain.fills import MarginMode
 from riskdesk.domain.instruments import Instrument, MarginTier, perpetual_or_future
-from riskdesk.domain.values import ACCOUNTING_CONTEXT
+from riskdesk.domain.values import ACCOUNTING_CONTEXT, ratio
 
 D = Decimal
 div = ACCOUNTING_CONTEXT.divide
@@ -215,19 +215,21 @@ def test_cross_liquidation_counts_other_cross_positions() -> None:
     assert btc.liquidation_price == liquidation_price(
         LINEAR, D(1), D(40000), D(10_000) - eth_mm + eth_upnl
     )
+    # As printed: on the 0.1 tick, 31311.5577… rounded up toward the mark.
+    assert btc.on_tick().liquidation_price == D("31311.6")
     assert eth.liquidation_price == liquidation_price(
         ETH_LINEAR, D(-10), D(3000), D(10_000) - btc_mm + btc_upnl
     )
     assert btc.margin_mode == "cross"
     assert btc.margin_ccy == D(4000)  # entry notional / leverage
     assert btc.maintenance_ccy == btc_mm
-    assert btc.margin_ratio == div(btc_mm, D(4000))
+    assert btc.margin_ratio == ratio(div(btc_mm, D(4000)))
     assert btc.bankruptcy_price == bankruptcy_price(
         LINEAR, D(1), D(40000), D(10_000) - eth_mm + eth_upnl
     )
     assert btc.liq_distance is not None and btc.liquidation_price is not None
     assert btc.liq_distance == D(40000) - btc.liquidation_price
-    assert btc.liq_distance_ratio == div(btc.liq_distance, D(40000))
+    assert btc.liq_distance_ratio == ratio(div(btc.liq_distance, D(40000)))
 
 
 def test_isolated_position_ignores_the_wallet_and_is_taken_out_of_the_cross_pool() -> None:
@@ -247,7 +249,7 @@ def test_isolated_position_ignores_the_wallet_and_is_taken_out_of_the_cross_pool
     # position's maintenance and loss do not count against it.
     assert btc.liquidation_price == liquidation_price(LINEAR, D(1), D(40000), D(7000))
     # ROE of an isolated position: unrealized / isolated margin.
-    assert eth.pnl_ratio == div(D(-1000), D(3000))
+    assert eth.pnl_ratio == ratio(div(D(-1000), D(3000)))
 
 
 def test_pools_are_per_settlement_currency() -> None:
@@ -283,7 +285,9 @@ def test_conventions_are_chosen_per_venue() -> None:
         PortfolioInputs(conventions={"paper": MarginConvention(MaintenanceBasis.ENTRY)}),
     )[LINEAR.symbol]
     assert bybit.liquidation_price == D(19700)
-    assert binance.liquidation_price == div(D(19600), D("0.995"))
+    assert binance.liquidation_price == div(D(19600), D("0.995"))  # 19698.4924…
+    assert binance.on_tick().liquidation_price == D("19698.5")  # 0.1 tick, toward the mark
+    assert binance.on_tick().bankruptcy_price == D("19600.0")
     assert MarginConvention() == BINANCE
 
 

@@ -47,7 +47,7 @@ from riskdesk.domain.accounting.portfolio import (
     summarize,
 )
 from riskdesk.domain.fills import MarginMode
-from riskdesk.domain.values import ACCOUNTING_CONTEXT, PositionSide
+from riskdesk.domain.values import ACCOUNTING_CONTEXT, PositionSide, ratio
 
 D = Decimal
 div = ACCOUNTING_CONTEXT.divide
@@ -97,7 +97,7 @@ def test_position_detail(book: Book) -> None:
         D(-200),
         D(4000),
     )
-    assert spot_v.pnl_ratio == div(D(-200), D(4200))  # return on cost
+    assert spot_v.pnl_ratio == ratio(div(D(-200), D(4200)))  # return on cost
     assert spot_v.fees_ccy == D("4.2")
     assert spot_v.hold_seconds == 6 * 3600
 
@@ -109,7 +109,7 @@ def test_position_detail(book: Book) -> None:
         D(820),
     )
     assert short.maintenance_ccy == D(40)
-    assert short.pnl_ratio == div(D(200), D(820))
+    assert short.pnl_ratio == ratio(div(D(200), D(820)))
     # Cross USDT pool: 15795.8 - 1200 isolated (ETH); no other cross position in USDT.
     assert short.liquidation_price == liquidation_price(LINEAR, D("-0.2"), D(41000), D("14595.8"))
     assert short.liquidation_price == div(D("-8200") - D("14595.8"), D("-0.201"))
@@ -122,7 +122,7 @@ def test_position_detail(book: Book) -> None:
         D(6200),
     )
     assert eth.liquidation_price == div(D(4800), D("1.99"))
-    assert eth.margin_ratio == div(D(31), D(1400))
+    assert eth.margin_ratio == ratio(div(D(31), D(1400)))
 
     inv = views[INVERSE.symbol]
     assert inv.kind == "perpetual/inverse"
@@ -156,16 +156,16 @@ def test_summary_arithmetic(book: Book) -> None:
     assert s.available_balance == EQUITY - D(2420) - D(5200)
     assert (s.long_exposure, s.short_exposure) == (D(11400), D(9000))
     assert (s.gross_exposure, s.net_exposure) == (D(20400), D(2400))
-    assert s.effective_leverage == div(D(20400), EQUITY)
-    assert s.long_short_ratio == div(D(11400), D(9000))
+    assert s.effective_leverage == ratio(div(D(20400), EQUITY))
+    assert s.long_short_ratio == ratio(div(D(11400), D(9000)))
     assert s.position_count == 5
-    assert s.portfolio_heat == div(D(600), EQUITY)
+    assert s.portfolio_heat == ratio(div(D(600), EQUITY))
     assert s.unprotected_positions == 3
-    assert s.margin_usage == div(D(2420), EQUITY)
+    assert s.margin_usage == ratio(div(D(2420), EQUITY))
     assert s.daily_pnl == D("595.8")
-    assert s.daily_return == div(D("595.8"), D(45000))
+    assert s.daily_return == ratio(div(D("595.8"), D(45000)))
     assert s.max_drawdown == D("0.1")
-    assert (s.largest_asset, s.largest_asset_share) == ("BTC", div(D(13000), EQUITY))
+    assert (s.largest_asset, s.largest_asset_share) == ("BTC", ratio(div(D(13000), EQUITY)))
 
 
 def test_stop_on_the_profitable_side_is_no_risk(book: Book) -> None:
@@ -187,7 +187,7 @@ def test_exposure_tables(book: Book) -> None:
         3,
     )
     assert btc.unrealized_pnl == D(200)  # -200 + 200 + 200
-    assert btc.of_equity == div(D(13000), EQUITY)
+    assert btc.of_equity == ratio(div(D(13000), EQUITY))
     assert [r.key for r in exp.by_asset] == ["BTC", "ETH", "TSLA"]  # by gross
     assert (by_asset["ETH"].gross, by_asset["TSLA"].gross) == (D(6200), D(1200))
     by_symbol = {r.key: r for r in exp.by_symbol}

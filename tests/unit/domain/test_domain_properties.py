@@ -1,6 +1,8 @@
 """Hypothesis properties of the ledger over random fill sequences (spot, linear and inverse
 perpetuals, equity and coin options; netting and hedge accounts; fees in the settlement currency,
-rebates, funding):
+rebates, fees in the base coin of a spot pair (they reduce the coins received or cost extra
+coins), fees in coin named explicitly on coin-settled contracts, fees in a third currency
+(a linear perpetual's fee paid in BTC), funding):
 
 (a) P&L conservation, exactly: cash and P&L reconcile with cash flows summed from the fills
     independently of the ledger;
@@ -35,7 +37,7 @@ from hypothesis import strategies as st
 
 from riskdesk.domain.accounting.book import Book, BookChange, PositionMode
 from riskdesk.domain.accounting.portfolio import MarketSnapshot, summarize
-from riskdesk.domain.errors import InsufficientPosition
+from riskdesk.domain.errors import InsufficientPosition, InvalidValue
 from riskdesk.domain.fills import Fill, FundingPayment, MarginMode
 from riskdesk.domain.instruments import Instrument, Settlement
 from riskdesk.domain.symbols import SymbolKind
@@ -78,6 +80,7 @@ class FillOp:
     long_slot: bool
     isolated: bool
     leverage: Decimal
+    coin_fee: bool = False  # the fee is charged in the base coin (BTC), named explicitly
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,7 @@ fill_ops = st.builds(
     long_slot=st.booleans(),
     isolated=st.booleans(),
     leverage=st.sampled_from(LEVERAGES),
+    coin_fee=st.booleans(),
 )
 funding_ops = st.builds(
     FundingOp,
@@ -139,6 +143,21 @@ def slot_for(inst: Instrument, mode: PositionMode, long_slot: bool) -> PositionS
     return PositionSide.NET
 
 
+#: Fee in the base coin, by instrument: a spot purchase pays it in BTC out of the coins bought;
+#: coin-settled contracts name their settlement coin; the linear perpetual pays in a third
+#: currency. Equity options pay in USD only.
+COIN_FEES = {SPOT.key: "BTC", LINEAR.key: "BTC", INVERSE.key: "BTC", CRYPTO_OPTION.key: "BTC"}
+
+
+def fee_of(op: FillOp) -> tuple[Decimal, str | None]:
+    """``(fee, fee_currency)`` of a fill op; coin fees are positive (a base-coin rebate cannot be
+    paid out of a spot position)."""
+    coin = COIN_FEES.get(op.inst.key) if op.coin_fee else None
+    if coin is None:
+        return FEE_UNIT[op.inst.settle] * op.fee_units, None
+    return FEE_UNIT[coin] * (abs(op.fee_units) + 1), coin
+
+
 def to_fact(op: Op, i: int, mode: PositionMode) -> Fill | FundingPayment:
     slot = slot_for(op.inst, mode, op.long_slot)
     side = None if slot is PositionSide.NET else slot.value
@@ -150,13 +169,15 @@ def to_fact(op: Op, i: int, mode: PositionMode) -> Fill | FundingPayment:
             ts=T0 + timedelta(hours=8 * i),
             position_side=side,
         )
+    fee, fee_currency = fee_of(op)
     return make_fill(
         op.inst,
         op.side.value,
         lots_to_qty(op.inst, op.lots),
         price_of(op.inst, op.k),
         fill_id=f"f{i}",
-        fee=FEE_UNIT[op.inst.settle] * op.fee_units,
+        fee=fee,
+        fee_currency=fee_currency,
         position_side=side,
         leverage=op.leverage,
         margin_mode=MarginMode.ISOLATED if op.isolated else MarginMode.CROSS,
@@ -165,14 +186,15 @@ def to_fact(op: Op, i: int, mode: PositionMode) -> Fill | FundingPayment:
 
 
 def apply(book: Book, fact: Fill | FundingPayment) -> BookChange | None:
-    """Apply a fact; a rejected one (selling more than held) must leave the book unchanged."""
+    """Apply a fact; a rejected one (selling more than held, or a base-coin fee the position
+    cannot pay) must leave the book unchanged."""
     inst = BY_KEY[fact.instrument_key]
     before = state(book)
     try:
         if isinstance(fact, Fill):
             return book.apply_fill(fact, inst)
         return book.apply_funding(fact, inst)
-    except InsufficientPosition:
+    except (InsufficientPosition, InvalidValue):
         assert state(book) == before
         return None
 
@@ -193,17 +215,29 @@ class Model:
         self.qty: dict[tuple[str, PositionSide], Decimal] = {}
         self.value_flow: dict[tuple[str, PositionSide], Decimal] = {}
         self.cash: dict[str, Decimal] = dict(INITIAL)
-        self.fees: dict[str, Decimal] = {}
+        self.fees: dict[str, Decimal] = {}  # charged in the settlement currency
+        self.other_fees: dict[str, Decimal] = {}  # charged in a third currency's balance
         self.funding: dict[str, Decimal] = {}
 
     def add(self, table: dict[str, Decimal], ccy: str, amount: Decimal) -> None:
         table[ccy] = exact(table.get(ccy, D(0)), amount)
+
+    @staticmethod
+    def base_fee(fill: Fill, inst: Instrument) -> Decimal:
+        """A spot fee paid in the base coin (coins), else zero."""
+        spot_base = inst.kind is SymbolKind.SPOT and fill.fee_currency == inst.base
+        return fill.fee if spot_base and inst.base != inst.settle else D(0)
 
     def accepts(self, fill: Fill, inst: Instrument) -> bool:
         key = (inst.key, fill.position_side)
         held = self.qty.get(key, D(0))
         signed = fill.signed_qty
         if inst.kind is SymbolKind.SPOT and held + signed < 0:
+            return False
+        coin_fee = self.base_fee(fill, inst)
+        # A base-coin fee is paid out of the coins left after the fill: there must be some,
+        # and enough.
+        if coin_fee and (held + signed <= 0 or held + signed - coin_fee < 0):
             return False
         if fill.position_side is PositionSide.LONG and held + signed < 0:
             return False
@@ -220,11 +254,17 @@ class Model:
         for leg in legs:
             flow = exact(flow, -inst.entry_value(leg, fill.price))
         self.value_flow[key] = flow
-        self.qty[key] = exact(held, signed)
+        # A base-coin fee leaves with the coins: fewer received on a buy, extra given on a sell
+        # (worth nothing in value flows: it is paid at price zero, so it shows as P&L).
+        coin_fee = self.base_fee(fill, inst)
+        self.qty[key] = exact(held, signed, -coin_fee)
         if inst.settlement is Settlement.PREMIUM:
             self.add(self.cash, inst.settle, -exact_mul(signed, inst.contract_size, fill.price))
-        self.add(self.cash, inst.settle, -fill.fee)
-        self.add(self.fees, inst.settle, fill.fee)
+        if coin_fee:
+            return
+        currency = fill.fee_currency or inst.settle
+        self.add(self.cash, currency, -fill.fee)
+        self.add(self.fees if currency == inst.settle else self.other_fees, currency, fill.fee)
 
     def fund(self, payment: FundingPayment, inst: Instrument) -> None:
         held = self.qty.get((inst.key, payment.position_side), D(0))
@@ -283,6 +323,13 @@ def test_pnl_conservation_is_exact(
             continue
         if len(change.trades) == 2:
             event("a fill flipped a position")
+        if fact.fee_currency is not None:
+            where = (
+                "base coin"
+                if Model.base_fee(fact, inst)
+                else ("coin settlement" if fact.fee_currency == inst.settle else "third currency")
+            )
+            event(f"fee in the {where} ({inst.kind.value} {fact.side.value})")
         model.fill(fact, inst)
         key = (inst.settle, inst.settlement)
         for trade in change.trades:
@@ -313,18 +360,23 @@ def test_pnl_conservation_is_exact(
         realized_p = realized.get((ccy, Settlement.PREMIUM), D(0))
         realized_m = realized.get((ccy, Settlement.MARGIN), D(0))
         fees = model.fees.get(ccy, D(0))
+        other_fees = model.other_fees.get(ccy, D(0))
         fund = model.funding.get(ccy, D(0))
         cash = book.cash(ccy)
 
-        # Wallet: initial + premium cash flows − fees + funding (all summed from the facts)
-        # + realized P&L of margined positions; nothing else moves it.
+        # Wallet: initial + premium cash flows − fees (in this currency, whatever they were
+        # for) + funding (all summed from the facts) + realized P&L of margined positions;
+        # nothing else moves it.
         assert cash == exact(model.cash[ccy], realized_m)
-        # Realized + unrealized equals the value flows of the fills (no WAC involved).
+        # Realized + unrealized equals the value flows of the fills (no WAC involved); a spot
+        # fee in the base coin is in there, as coins given up for nothing.
         assert exact(realized_p, realized_m, upnl_p, upnl_m) == model.total_pnl(ccy, mark_of)
         # cash + Σ market value + margined unrealized = initial + realized + unrealized − fees
         # + funding.
         equity = exact(cash, value_p, upnl_m)
-        assert equity == exact(initial, realized_p, realized_m, upnl_p, upnl_m, -fees, fund)
+        assert equity == exact(
+            initial, realized_p, realized_m, upnl_p, upnl_m, -fees, -other_fees, fund
+        )
         # Fees: per trade record, and per position (open or closed), add up to what was paid.
         assert trade_fees.get(ccy, D(0)) == fees
         open_fees = exact(*(p.fees for p, _ in mine))

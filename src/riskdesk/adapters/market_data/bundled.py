@@ -17,6 +17,7 @@ from decimal import Decimal
 from importlib import resources
 from typing import Any
 
+from riskdesk.application.margin_tiers import tiers_from_csv
 from riskdesk.domain.accounting.book import Account, PositionMode
 from riskdesk.domain.fills import MarginMode
 from riskdesk.domain.instruments import (
@@ -97,20 +98,9 @@ class BarSeries:
 
 
 def read_tiers(relative: str, symbol: str) -> tuple[MarginTier, ...]:
-    """Maintenance brackets of ``symbol`` from a bundled Binance tiers CSV."""
-    rows = csv.DictReader(data_text(relative).splitlines())
-    tiers = [
-        MarginTier(
-            floor=Decimal(r["min_notional"]),
-            cap=Decimal(r["max_notional"]),
-            maint_margin_rate=Decimal(r["maint_margin_rate"]),
-            max_leverage=Decimal(r["max_leverage"]),
-            maint_amount=Decimal(r["maint_amount_cum"]),
-        )
-        for r in rows
-        if r["symbol"] == symbol
-    ]
-    return tuple(sorted(tiers, key=lambda t: t.floor))
+    """Maintenance brackets of ``symbol`` from a bundled tier table (see
+    :mod:`riskdesk.application.margin_tiers` for the layout)."""
+    return tiers_from_csv(data_text(relative), symbol)
 
 
 def _instrument(spec: Mapping[str, str]) -> Instrument:

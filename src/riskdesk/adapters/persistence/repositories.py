@@ -260,6 +260,21 @@ class SqlFillRepository(_Repository):
                 found.update((venue, key) for (key,) in self._conn.execute(query))
         return found
 
+    def fills_by_key(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Fill]:
+        """The stored fills among ``keys`` (``(venue, fill_id)``), by key."""
+        by_venue: dict[str, list[str]] = defaultdict(list)
+        for venue, key in set(keys):
+            by_venue[venue].append(key)
+        found: dict[tuple[str, str], Fill] = {}
+        c = t.fills.c
+        for venue, ids in by_venue.items():
+            for chunk in chunks(sorted(ids)):
+                query = select(t.fills).where(c.venue == venue, c.fill_id.in_(chunk))
+                for row in self._conn.execute(query).mappings():
+                    fill = m.fill_from_row(row)
+                    found[fill.key] = fill
+        return found
+
     def history(
         self,
         account_id: str | None = None,

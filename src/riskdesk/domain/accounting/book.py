@@ -19,7 +19,6 @@ from decimal import Decimal
 from enum import StrEnum
 
 from riskdesk.domain.accounting.position import (
-    PRICE_QUANTUM,
     ClosedPosition,
     LegResult,
     Position,
@@ -49,10 +48,13 @@ from riskdesk.domain.symbols import SymbolKind
 from riskdesk.domain.values import (
     ACCOUNTING_CONTEXT,
     LEDGER_QUANTUM,
+    MAX_NOTIONAL,
     ONE,
+    PRICE_QUANTUM,
     ZERO,
     PositionSide,
     Side,
+    amount_value,
     exact,
     fast_init,
     frozen_factory,
@@ -159,6 +161,7 @@ class Book:
             return BookChange(duplicate=True)
         if not amount.is_finite() or amount == 0:
             raise InvalidValue(f"must be a non-zero finite amount, got {amount}", field="amount")
+        amount = amount_value(amount, "amount")
         if self.cash(currency) + amount < 0:
             raise InvalidValue(
                 f"withdrawal of {-amount} {currency} exceeds the balance {self.cash(currency)}",
@@ -185,6 +188,14 @@ class Book:
             )
         if fill.account_id != self.account.account_id:
             raise InvalidValue(f"fill belongs to account {fill.account_id!r}", field="account_id")
+        instrument.check_lot(fill.qty, "qty")
+        notional = instrument.notional(fill.qty, fill.price)
+        if notional > MAX_NOTIONAL:
+            raise InvalidValue(
+                f"the fill's notional {notional:.6E} {instrument.settle} is above the ledger's "
+                f"limit {MAX_NOTIONAL:.0E}",
+                field="qty",
+            )
         slot = self._slot_for(fill.position_side, instrument)
         fee_currency = fill.fee_currency or instrument.settle
         fee_in_settle = fill.fee if fee_currency == instrument.settle else ZERO

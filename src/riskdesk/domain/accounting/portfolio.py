@@ -13,19 +13,21 @@ inverse contracts ``q·cs`` USD; options ``delta·q·multiplier·underlying`` wh
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 
 from riskdesk.domain.accounting.book import Book
 from riskdesk.domain.accounting.margin import (
     BINANCE,
+    MaintenanceBasis,
     MarginConvention,
+    MarginLeg,
     OptionMarginRates,
-    bankruptcy_price,
     distance_to_liquidation,
-    liquidation_price,
+    group_prices,
     maintenance_margin,
+    margin_excess,
     roe,
     short_option_margin,
 )
@@ -35,7 +37,15 @@ from riskdesk.domain.events import json_safe
 from riskdesk.domain.fills import MarginMode
 from riskdesk.domain.instruments import Instrument, Settlement
 from riskdesk.domain.symbols import OptionRight, SymbolKind
-from riskdesk.domain.values import ACCOUNTING_CONTEXT, ZERO, exact
+from riskdesk.domain.values import (
+    ACCOUNTING_CONTEXT,
+    ONE,
+    ZERO,
+    exact,
+    frozen_factory,
+    ratio,
+    trim,
+)
 
 _div = ACCOUNTING_CONTEXT.divide
 
@@ -72,7 +82,13 @@ class MarketSnapshot:
 
 @dataclass(frozen=True, slots=True)
 class PositionView:
-    """One open position as a trader reads it. ``*_ccy`` fields are in the settlement currency."""
+    """One open position as a trader reads it. ``*_ccy`` fields are in the settlement currency.
+
+    ``liquidation_price`` and ``bankruptcy_price`` are shared by the position's margin group
+    (itself when isolated; every cross position of the same instrument in the account), exact;
+    :meth:`on_tick` gives them on the tick grid for display. ``liq_distance`` is signed:
+    positive while the mark is on the safe side of the liquidation price (for a hedged pair the
+    danger can lie on either side of a leg). Ratios are fractions at ``RATIO_QUANTUM``."""
 
     position_id: str
     account_id: str
@@ -110,6 +126,23 @@ class PositionView:
     risk_to_stop: Decimal | None
     opened_at: datetime
     hold_seconds: int
+    tick_size: Decimal = ONE
+
+    def on_tick(self) -> PositionView:
+        """This view as printed: the liquidation price on the instrument's tick grid rounded
+        toward the mark (never beyond the exact price, which the view itself keeps for
+        computation), the bankruptcy price on the grid (nearest), and the average entry without
+        trailing zeros."""
+        return replace(
+            self,
+            entry_price=trim(self.entry_price),
+            liquidation_price=toward_mark(self.liquidation_price, self.tick_size, self.mark_price),
+            bankruptcy_price=on_grid(self.bankruptcy_price, self.tick_size),
+        )
+
+
+# Built once per position on every read: the same objects as the constructor, the cheap way.
+_position_view = frozen_factory(PositionView)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +157,9 @@ class ExposureRow:
     of_equity: Decimal
     unrealized_pnl: Decimal
     count: int
+
+
+_exposure_row = frozen_factory(ExposureRow)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,8 +226,67 @@ class _CrossPool:
     unrealized: Decimal = ZERO
 
 
+@dataclass(frozen=True, slots=True)
+class _Liquidation:
+    """What a position's margin group (itself when isolated; every cross position of its
+    instrument in the account otherwise) shares: liquidation and bankruptcy prices, and the
+    signed distance from the mark (positive while the mark is on the safe side)."""
+
+    price: Decimal | None
+    bankruptcy: Decimal | None
+    distance: Decimal | None
+    distance_ratio: Decimal | None
+
+
+_NO_LIQUIDATION = _Liquidation(None, None, None, None)
+
+
 def _convention(inputs: PortfolioInputs, venue: str) -> MarginConvention:
     return inputs.conventions.get(venue, BINANCE)
+
+
+def on_grid(price: Decimal | None, tick: Decimal) -> Decimal | None:
+    """``price`` on the ``tick`` grid, nearest (half-even)."""
+    if price is None:
+        return None
+    units = _div(price, tick).to_integral_value(rounding=ROUND_HALF_EVEN)
+    return (units * tick).quantize(tick, context=ACCOUNTING_CONTEXT)
+
+
+def toward_mark(price: Decimal | None, tick: Decimal, mark: Decimal) -> Decimal | None:
+    """``price`` on the ``tick`` grid, rounded toward ``mark``: a liquidation (or bankruptcy)
+    price so rounded is never beyond the exact one, so the distance it shows is never too
+    generous."""
+    if price is None:
+        return None
+    rounding = ROUND_CEILING if price < mark else ROUND_FLOOR
+    units = _div(price, tick).to_integral_value(rounding=rounding)
+    return (units * tick).quantize(tick, context=ACCOUNTING_CONTEXT)
+
+
+def _liquidation(
+    inst: Instrument,
+    group: Sequence[Position],
+    backing: Decimal,
+    mark: Decimal,
+    conv: MarginConvention,
+    excess_at_mark: Decimal,
+) -> _Liquidation:
+    """The group's prices and distance. ``excess_at_mark`` is its margin balance less its
+    maintenance at the mark (what the views already hold); it says which side is safe."""
+    legs = [MarginLeg(p.qty, p.basis, p.entry_price) for p in group]
+    price, bank = group_prices(inst, legs, backing, conv, mark)
+    if price is None:
+        return _Liquidation(None, bank, None, None)
+    if conv.basis is not MaintenanceBasis.MARK or conv.close_fee_rate:
+        # Entry-basis maintenance or a close fee: not what the views hold at the mark.
+        excess_at_mark = margin_excess(inst, legs, backing, mark, conv)
+    safe = excess_at_mark >= 0
+    falls = price < mark if safe else price > mark
+    distance = distance_to_liquidation(mark, price, falls)
+    if distance is None:
+        return _Liquidation(price, bank, None, None)
+    return _Liquidation(price, bank, distance[0], ratio(distance[1]))
 
 
 @exact
@@ -232,6 +327,7 @@ def position_views(
                     pool.wallet -= p.isolated_margin
         for currency, pool in pools.items():
             pool.wallet += book.cash(currency)
+        liquidations = _group_liquidations(positions, instr, marks, upnl, mm, pools, inputs)
         for p in positions:
             rows.append(
                 _view(
@@ -241,13 +337,65 @@ def position_views(
                     marks[p.position_id],
                     upnl[p.position_id],
                     mm[p.position_id],
-                    pools.get(instr[p.position_id].settle),
+                    liquidations.get(p.position_id, _NO_LIQUIDATION),
                     market,
                     inputs,
                     p.position_id in covered,
                 )
             )
     return rows
+
+
+def _group_liquidations(
+    positions: Sequence[Position],
+    instr: Mapping[str, Instrument],
+    marks: Mapping[str, Decimal],
+    upnl: Mapping[str, Decimal],
+    mm: Mapping[str, Decimal],
+    pools: Mapping[str, _CrossPool],
+    inputs: PortfolioInputs,
+) -> dict[str, _Liquidation]:
+    """Liquidation of every margined position: an isolated one alone on its margin; the cross
+    positions of one instrument together (hedge-mode long and short move with the same price),
+    backed by the pool less the other cross positions' maintenance plus their unrealized P&L."""
+    groups: dict[str, list[Position]] = {}
+    out: dict[str, _Liquidation] = {}
+    for p in positions:
+        pid = p.position_id
+        inst = instr[pid]
+        if inst.settlement is not Settlement.MARGIN:
+            continue
+        if p.margin_mode is MarginMode.ISOLATED:
+            margin = p.isolated_margin
+            out[pid] = _liquidation(
+                inst,
+                [p],
+                margin,
+                marks[pid],
+                _convention(inputs, inst.venue),
+                margin + upnl[pid] - mm[pid],
+            )
+        else:
+            groups.setdefault(inst.key, []).append(p)
+    for group in groups.values():
+        inst = instr[group[0].position_id]
+        pool = pools[inst.settle]
+        # The whole cross pool's excess at the mark is the group's: the others are at the mark.
+        excess = pool.wallet - pool.maintenance + pool.unrealized
+        own = ZERO
+        for p in group:
+            own += upnl[p.position_id] - mm[p.position_id]
+        result = _liquidation(
+            inst,
+            group,
+            excess - own,  # backing: the pool less the others' maintenance plus their P&L
+            marks[group[0].position_id],
+            _convention(inputs, inst.venue),
+            excess,
+        )
+        for p in group:
+            out[p.position_id] = result
+    return out
 
 
 def _covered_calls(positions: Sequence[Position], instr: Mapping[str, Instrument]) -> set[str]:
@@ -331,27 +479,19 @@ def _view(
     mark: Decimal,
     upnl: Decimal,
     mm: Decimal,
-    pool: _CrossPool | None,
+    liq: _Liquidation,
     market: MarketSnapshot,
     inputs: PortfolioInputs,
     covered: bool = False,
 ) -> PositionView:
     rate = market.rate(inst.settle)
-    long = p.qty > 0
     margined = inst.settlement is Settlement.MARGIN
-    liq = bank = None
     margin = ZERO
     if margined:
         if p.margin_mode is MarginMode.ISOLATED:
-            backing = p.isolated_margin
             margin = p.isolated_margin
         else:
-            assert pool is not None  # noqa: S101 - every margined position has a pool
-            backing = pool.wallet - (pool.maintenance - mm) + (pool.unrealized - upnl)
             margin = _div(inst.notional(p.qty, p.entry_price), p.leverage)
-        conv = _convention(inputs, inst.venue)
-        liq = liquidation_price(inst, p.qty, p.entry_price, backing, conv, mark)
-        bank = bankruptcy_price(inst, p.qty, p.entry_price, backing, conv.close_fee_rate)
         pct = roe(upnl, margin)
     elif inst.kind is SymbolKind.OPTION and p.qty < 0 and not covered:
         margin = short_option_margin(
@@ -362,9 +502,8 @@ def _view(
     else:
         cost = abs(p.basis)
         pct = _div(upnl, cost) if cost else ZERO
-    distance = distance_to_liquidation(mark, liq, long)
     balance = margin + upnl if margined else None
-    ratio = _div(mm, balance) if balance is not None and balance > 0 else None
+    margin_ratio = _div(mm, balance) if balance is not None and balance > 0 else None
     risk = None
     if p.stop_price is not None:
         risk = max(ZERO, -inst.pnl(p.qty, p.entry_price, p.stop_price)) * rate
@@ -372,7 +511,7 @@ def _view(
     market_value = (
         ZERO if margined else p.market_value(inst, mark) * market.rate(inst.price_currency)
     )
-    return PositionView(
+    return _position_view(
         position_id=p.position_id,
         account_id=book.account.account_id,
         venue=inst.venue,
@@ -392,7 +531,7 @@ def _view(
         market_value=market_value,
         unrealized_pnl_ccy=upnl,
         unrealized_pnl=upnl * rate,
-        pnl_ratio=pct,
+        pnl_ratio=ratio(pct),
         realized_pnl_ccy=p.realized_pnl,
         fees_ccy=p.fees,
         funding_ccy=p.funding,
@@ -400,17 +539,18 @@ def _view(
         margin_mode=p.margin_mode.value if margined else "-",
         margin_ccy=margin,
         maintenance_ccy=mm,
-        margin_ratio=ratio,
-        liquidation_price=liq,
-        bankruptcy_price=bank,
-        liq_distance=None if distance is None else distance[0],
-        liq_distance_ratio=None if distance is None else distance[1],
+        margin_ratio=None if margin_ratio is None else ratio(margin_ratio),
+        liquidation_price=liq.price,
+        bankruptcy_price=liq.bankruptcy,
+        liq_distance=liq.distance,
+        liq_distance_ratio=liq.distance_ratio,
         stop_price=p.stop_price,
         risk_to_stop=risk,
         opened_at=p.opened_at,
         hold_seconds=int(
             (market.mark_times.get(inst.key, market.ts) - p.opened_at).total_seconds()
         ),
+        tick_size=inst.tick_size,
     )
 
 
@@ -422,39 +562,32 @@ class _Acc:
     count: int = 0
 
 
-def _group(views: Sequence[PositionView], key: str, equity: Decimal) -> list[ExposureRow]:
-    # One pass accumulating per group (a sum per group and per field was the summary's hot spot).
-    acc: dict[str, _Acc] = {}
-    for v in views:
-        if key == "symbol":
-            name = f"{v.venue}:{v.symbol}"
-        elif key == "venue":
-            name = f"{v.venue}/{v.account_id}"
-        else:
-            name = v.asset
-        row = acc.get(name)
-        if row is None:
-            row = acc[name] = _Acc()
-        e = v.exposure
-        if e > 0:
-            row.long += e
-        elif e < 0:
-            row.short -= e
-        row.upnl += v.unrealized_pnl
-        row.count += 1
+def _add(table: dict[str, _Acc], name: str, e: Decimal, upnl: Decimal) -> None:
+    row = table.get(name)
+    if row is None:
+        row = table[name] = _Acc()
+    if e > 0:
+        row.long += e
+    elif e < 0:
+        row.short -= e
+    row.upnl += upnl
+    row.count += 1
+
+
+def _rows(table: dict[str, _Acc], equity: Decimal) -> list[ExposureRow]:
     rows = []
-    for name, a in acc.items():
+    for name, a in table.items():
         gross = a.long + a.short
         rows.append(
-            ExposureRow(
-                key=name,
-                long=a.long,
-                short=a.short,
-                gross=gross,
-                net=a.long - a.short,
-                of_equity=_div(gross, equity) if equity > 0 else ZERO,
-                unrealized_pnl=a.upnl,
-                count=a.count,
+            _exposure_row(
+                name,
+                a.long,
+                a.short,
+                gross,
+                a.long - a.short,
+                ratio(_div(gross, equity)) if equity > 0 else ZERO,
+                a.upnl,
+                a.count,
             )
         )
     rows.sort(key=lambda r: r.gross, reverse=True)
@@ -464,12 +597,21 @@ def _group(views: Sequence[PositionView], key: str, equity: Decimal) -> list[Exp
 @exact
 def exposure(views: Sequence[PositionView], equity: Decimal) -> Exposure:
     """Exposure by symbol, by underlying asset and by venue/account."""
-    by_asset = _group(views, "asset", equity)
+    # One pass filling the three tables (a sum per group and per field was the hot spot).
+    symbols: dict[str, _Acc] = {}
+    assets: dict[str, _Acc] = {}
+    venues: dict[str, _Acc] = {}
+    for v in views:
+        e, upnl = v.exposure, v.unrealized_pnl
+        _add(symbols, f"{v.venue}:{v.symbol}", e, upnl)
+        _add(assets, v.asset, e, upnl)
+        _add(venues, f"{v.venue}/{v.account_id}", e, upnl)
+    by_asset = _rows(assets, equity)
     largest = by_asset[0] if by_asset else None
     return Exposure(
-        by_symbol=_group(views, "symbol", equity),
+        by_symbol=_rows(symbols, equity),
         by_asset=by_asset,
-        by_venue=_group(views, "venue", equity),
+        by_venue=_rows(venues, equity),
         largest_asset=largest.key if largest else None,
         largest_asset_share=largest.of_equity if largest else ZERO,
     )
@@ -497,6 +639,18 @@ def summarize(
     views: Sequence[PositionView] | None = None,
 ) -> PortfolioSummary:
     """The portfolio summary across ``books`` in the first book's reporting currency."""
+    return summary_and_exposure(books, instruments, market, inputs, views)[0]
+
+
+@exact
+def summary_and_exposure(
+    books: Sequence[Book],
+    instruments: Mapping[str, Instrument],
+    market: MarketSnapshot,
+    inputs: PortfolioInputs | None = None,
+    views: Sequence[PositionView] | None = None,
+) -> tuple[PortfolioSummary, Exposure]:
+    """:func:`summarize` and the :func:`exposure` tables it is built on (computed once)."""
     inputs = inputs or PortfolioInputs()
     views = list(views) if views is not None else position_views(books, instruments, market, inputs)
     currency = books[0].account.reporting_currency if books else "USD"
@@ -533,10 +687,11 @@ def summarize(
     daily_ret = (
         None
         if daily is None or inputs.day_start_equity is None or inputs.day_start_equity <= 0
-        else _div(daily, inputs.day_start_equity)
+        else ratio(_div(daily, inputs.day_start_equity))
     )
     history = [*inputs.equity_history, equity]
-    return PortfolioSummary(
+    drawdown = max_drawdown(history)
+    summary = PortfolioSummary(
         reporting_currency=currency,
         ts=market.ts,
         total_equity=equity,
@@ -554,16 +709,17 @@ def summarize(
         short_exposure=short,
         gross_exposure=gross,
         net_exposure=long - short,
-        effective_leverage=_div(gross, equity) if equity > 0 else ZERO,
-        long_short_ratio=_div(long, short) if short > 0 else None,
+        effective_leverage=ratio(_div(gross, equity)) if equity > 0 else ZERO,
+        long_short_ratio=ratio(_div(long, short)) if short > 0 else None,
         position_count=len(views),
-        portfolio_heat=_div(heat, equity) if equity > 0 else ZERO,
+        portfolio_heat=ratio(_div(heat, equity)) if equity > 0 else ZERO,
         unprotected_positions=sum(1 for v in views if v.stop_price is None),
-        margin_usage=_div(margin_used, equity) if equity > 0 else ZERO,
+        margin_usage=ratio(_div(margin_used, equity)) if equity > 0 else ZERO,
         largest_asset=exp.largest_asset,
         largest_asset_share=exp.largest_asset_share,
-        max_drawdown=max_drawdown(history),
+        max_drawdown=None if drawdown is None else ratio(drawdown),
     )
+    return summary, exp
 
 
 @dataclass(frozen=True, slots=True)

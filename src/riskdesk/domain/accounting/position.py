@@ -28,15 +28,13 @@ from riskdesk.domain.values import (
     ACCOUNTING_CONTEXT,
     LEDGER_QUANTUM,
     ONE,
+    PRICE_QUANTUM,
     ZERO,
     PositionSide,
     fast_init,
     fast_replace,
     frozen_factory,
 )
-
-#: Display precision of derived average prices (far below any tick).
-PRICE_QUANTUM = Decimal("1e-12")
 
 
 class TradeAction(StrEnum):

@@ -10,6 +10,7 @@ import csv
 import json
 import time
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -22,16 +23,17 @@ from rich.table import Table
 from riskdesk.application.book_service import PortfolioReport
 from riskdesk.application.calculator import CalcRequest, calculate
 from riskdesk.application.fill_rows import parse_rows, parse_timestamp
+from riskdesk.bootstrap.margin_tables import load_margin_tiers
 from riskdesk.bootstrap.settings import Settings, describe
 from riskdesk.bootstrap.wiring import Runtime, build, bundled_demo, demo_settings
 from riskdesk.domain.accounting.book import Account, PositionMode
 from riskdesk.domain.accounting.margin import MaintenanceBasis
 from riskdesk.domain.errors import InvalidValue
 from riskdesk.domain.fills import MarginMode
-from riskdesk.domain.instruments import instrument_from_spec
+from riskdesk.domain.instruments import MarginTier, Settlement, instrument_from_spec
 from riskdesk.domain.risk.decisions import Denied
-from riskdesk.domain.symbols import parse_symbol
-from riskdesk.domain.values import Side, positive, to_decimal
+from riskdesk.domain.symbols import SymbolKind, parse_symbol
+from riskdesk.domain.values import Side, leverage_value, price_value, to_decimal
 from riskdesk.interfaces.cli import (
     governance_commands,
     oms_commands,
@@ -39,10 +41,18 @@ from riskdesk.interfaces.cli import (
     render,
     risk_commands,
 )
-from riskdesk.interfaces.cli.common import AccountOption, DbOption, JsonOption, console, guard
+from riskdesk.interfaces.cli.common import (
+    AccountOption,
+    DbOption,
+    GuardedGroup,
+    JsonOption,
+    console,
+    guard,
+)
 
 app = typer.Typer(
     help="riskdesk: position & risk engine for crypto and options traders.",
+    cls=GuardedGroup,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -63,6 +73,7 @@ _guard = guard
 
 
 def _runtime(db: str | None) -> Runtime:
+    """The application over an existing database (a missing SQLite file is an error)."""
     return build(Settings(), db)
 
 
@@ -71,8 +82,9 @@ def _runtime(db: str | None) -> Runtime:
 
 @app.command()
 def init(db: DbOption = None) -> None:
-    """Create or migrate the database."""
-    rt = _runtime(db)
+    """Create or migrate the database (the only command, with the demo and the replay, that
+    creates one; every other command refuses a database that does not exist)."""
+    rt = _guard(False, lambda: build(Settings(), db, create=True))
     console.print(f"database ready: {rt.url}")
 
 
@@ -113,7 +125,7 @@ def accounts_add(
             venue=venue,
             position_mode=PositionMode(mode),
             default_margin_mode=MarginMode.parse(margin_mode),
-            default_leverage=positive(leverage, "leverage"),
+            default_leverage=leverage_value(leverage, "leverage"),
             name=name,
         )
         _runtime(db).app.book.register_account(account)
@@ -143,7 +155,19 @@ def instruments_add(
     tick_size: Annotated[str | None, typer.Option(help="price tick")] = None,
     lot_size: Annotated[str | None, typer.Option(help="quantity step")] = None,
     contract_size: Annotated[
-        str | None, typer.Option(help="contract size (USD for inverse, multiplier for options)")
+        str | None,
+        typer.Option(
+            help="contract size (USD for inverse — default per venue: Deribit BTC 10/ETH 1, "
+            "Bybit 1, Binance COIN-M BTC 100/others 10; multiplier for options)"
+        ),
+    ] = None,
+    tiers: Annotated[
+        str | None,
+        typer.Option(
+            help="maintenance brackets: 'binance-usdm' (bundled, BTC and ETH USDT perpetuals) "
+            "or a CSV file (symbol,min_notional,max_notional,maint_margin_rate,max_leverage"
+            "[,maint_amount_cum])"
+        ),
     ] = None,
     db: DbOption = None,
 ) -> None:
@@ -159,11 +183,27 @@ def instruments_add(
             )
             if v
         }
-        instrument = instrument_from_spec(parse_symbol(symbol), venue, **grid)
+        spec = parse_symbol(symbol)
+        instrument = instrument_from_spec(spec, venue, **grid)  # the symbol and grid first
+        brackets: tuple[MarginTier, ...] = ()
+        if tiers:
+            if instrument.settlement is not Settlement.MARGIN:
+                raise InvalidValue(
+                    f"maintenance tiers apply to perpetuals and futures, not to {instrument.symbol}",
+                    field="tiers",
+                )
+            brackets = load_margin_tiers(tiers, instrument.symbol)
+            instrument = replace(instrument, margin_tiers=brackets)
         _runtime(db).app.book.register_instruments([instrument])
+        margin = (
+            f"{len(brackets)} maintenance brackets from {tiers}"
+            if brackets
+            else f"maintenance rate {instrument.maint_margin_rate}"
+        )
         console.print(
             f"instrument {instrument.key}: tick {instrument.tick_size}, lot {instrument.lot_size}, "
             f"contract size {instrument.contract_size}, settles in {instrument.settle}"
+            + (f", {margin}" if instrument.settlement is Settlement.MARGIN else "")
         )
 
     _guard(False, run)
@@ -306,7 +346,7 @@ def prices_set(
 
     def run() -> None:
         rt = _runtime(db)
-        number = positive(value, "price")
+        number = price_value(value, "price")
         if asset:
             rt.app.book.record_prices({}, {key.upper(): number}, rt.app.clock.now(), "manual")
         else:
@@ -473,8 +513,15 @@ def calc(
     exit_price: Annotated[
         str | None, typer.Option("--exit", help="exit price for P&L and ROE")
     ] = None,
-    mmr: Annotated[str, typer.Option(help="maintenance margin rate")] = "0.005",
-    maint_amount: Annotated[str, typer.Option(help="maintenance amount (tier cum)")] = "0",
+    mmr: Annotated[
+        str | None,
+        typer.Option(
+            help="maintenance margin rate, in [0, 1) (default: the --tiers brackets, else 0.005)"
+        ),
+    ] = None,
+    maint_amount: Annotated[
+        str, typer.Option(help="maintenance amount (tier cum) with --mmr")
+    ] = "0",
     basis: Annotated[
         str, typer.Option(help="maintenance on 'mark' (Binance) or 'entry' (Bybit)")
     ] = "mark",
@@ -483,15 +530,47 @@ def calc(
     ] = "0",
     fee_rate: Annotated[str, typer.Option(help="trading fee rate for P&L")] = "0",
     contract_size: Annotated[
-        str | None, typer.Option(help="contract size (default: 1 linear, 10 USD inverse)")
+        str | None,
+        typer.Option(
+            help="contract size (default: 1 linear; inverse USD size by --venue: Deribit BTC "
+            "10/ETH 1, Bybit 1, Binance COIN-M BTC 100/others 10)"
+        ),
+    ] = None,
+    venue: Annotated[
+        str | None, typer.Option(help="venue, for its default inverse contract size")
+    ] = None,
+    tick_size: Annotated[
+        str | None,
+        typer.Option(help="price tick the liquidation price is shown on (default 0.01 / 0.1)"),
+    ] = None,
+    tiers: Annotated[
+        str | None,
+        typer.Option(help="maintenance brackets instead of --mmr: 'binance-usdm' or a CSV file"),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """What-if position calculator: margin, liquidation and bankruptcy price, P&L, ROE."""
+    """What-if calculator for a perpetual or future: margin, liquidation and bankruptcy price,
+    P&L, ROE. Isolated margin is the position's own (plus --extra-margin); cross margin is the
+    --wallet backing it (--wallet is refused with isolated)."""
 
     def run() -> None:
-        grid = {"contract_size": contract_size} if contract_size else {}
-        instrument = instrument_from_spec(parse_symbol(symbol), "calc", **grid)
+        grid = {k: v for k, v in (("contract_size", contract_size), ("tick_size", tick_size)) if v}
+        spec = parse_symbol(symbol)
+        margined = spec.kind in (SymbolKind.PERPETUAL, SymbolKind.FUTURE)
+        if margined and spec.is_inverse and not contract_size and not venue:
+            raise InvalidValue(
+                "inverse contract sizes differ by venue: give --venue (deribit, bybit, binance) "
+                "or --contract-size in USD",
+                field="contract_size",
+            )
+        instrument = instrument_from_spec(spec, venue or "calc", **grid)
+        if tiers:
+            if mmr is not None:
+                raise InvalidValue("give either --mmr or --tiers", field="tiers")
+            if instrument.settlement is Settlement.MARGIN:
+                instrument = replace(
+                    instrument, margin_tiers=load_margin_tiers(tiers, instrument.symbol)
+                )
         if basis not in ("mark", "entry"):
             raise InvalidValue(f"expected mark or entry, got {basis!r}", field="basis")
         result = calculate(
@@ -505,13 +584,14 @@ def calc(
                 wallet=None if wallet is None else to_decimal(wallet, "wallet"),
                 extra_margin=to_decimal(extra_margin, "extra_margin"),
                 exit=None if exit_price is None else to_decimal(exit_price, "exit"),
-                maint_margin_rate=to_decimal(mmr, "mmr"),
+                maint_margin_rate=None if mmr is None else to_decimal(mmr, "mmr"),
                 maint_amount=to_decimal(maint_amount, "maint_amount"),
                 basis=MaintenanceBasis(basis),
                 close_fee_rate=to_decimal(close_fee_rate, "close_fee_rate"),
                 fee_rate=to_decimal(fee_rate, "fee_rate"),
             )
         )
+        result = result.on_tick()
         if as_json:
             render.dump_json(console, result)
             return
@@ -573,7 +653,7 @@ def demo(
             Path(f"{path}{suffix}").unlink(missing_ok=True)
     started = time.perf_counter()
     scenario = bundled_demo()
-    rt = build(demo_settings(settings, scenario), target)
+    rt = build(demo_settings(settings, scenario), target, create=True)
 
     def run() -> Any:
         if as_json:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from typing import Annotated, NoReturn, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from typer.core import TyperGroup
 
 from riskdesk.domain.errors import RiskdeskError
 
@@ -38,7 +39,7 @@ err_console = make_console(stderr=True)
 def fail(exc: RiskdeskError, as_json: bool) -> NoReturn:
     """Print a domain error (code, field, reason) and exit with status 2."""
     if as_json:
-        print(json.dumps({"error": exc.to_dict()}), file=sys.stderr)
+        print(json.dumps({"error": exc.to_json()}), file=sys.stderr)
     else:
         field = f" {exc.field}:" if exc.field else ""
         err_console.print(
@@ -55,3 +56,24 @@ def guard(as_json: bool, action: Callable[[], T]) -> T:
         return action()
     except RiskdeskError as exc:
         fail(exc, as_json)
+
+
+class GuardedGroup(TyperGroup):
+    """The root command group: a domain error that escapes a command's own :func:`guard` (for
+    instance a missing database, found while the application is built) still becomes the clear
+    message and exit status 2, in JSON when the command line asks for ``--json``."""
+
+    _JSON = "riskdesk.json"
+
+    # ``ctx`` is Typer's (vendored) click context; typed loosely to stay off its private module.
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        """Note whether the command line asks for JSON, then parse as usual."""
+        ctx.meta[self._JSON] = "--json" in args
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: Any) -> Any:
+        """Invoke the subcommand, translating an escaped :class:`RiskdeskError`."""
+        try:
+            return super().invoke(ctx)
+        except RiskdeskError as exc:
+            fail(exc, bool(ctx.meta.get(self._JSON)))

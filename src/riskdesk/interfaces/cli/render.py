@@ -19,15 +19,36 @@ from riskdesk.domain.events import json_safe
 FIAT_LIKE = {"USD", "USDT", "USDC", "EUR", "BUSD", "DAI"}
 
 
+def plain(value: Decimal) -> str:
+    """A decimal as an exact string in plain notation, never with an exponent (``0E-8`` →
+    ``0.00000000``, ``1E+3`` → ``1000``)."""
+    return format(value, "f")
+
+
+def _jsonable(value: object) -> Any:
+    if isinstance(value, Decimal):
+        return plain(value)
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return json_safe(value)
+
+
 def to_jsonable(obj: object) -> Any:
-    """Dataclasses and containers to JSON-safe data (decimals as exact strings)."""
+    """Dataclasses and containers to JSON-safe data: decimals as exact strings in plain
+    notation (no exponent), times in ISO 8601, enums as their values. Position views are
+    printed with their liquidation price on the tick grid toward the mark (see
+    :meth:`PositionView.on_tick`)."""
+    if isinstance(obj, PositionView):
+        obj = obj.on_tick()
     if is_dataclass(obj) and not isinstance(obj, type):
-        return json_safe(asdict(obj))
+        return _jsonable(asdict(obj))
     if isinstance(obj, list | tuple):
         return [to_jsonable(o) for o in obj]
     if isinstance(obj, dict):
         return {str(k): to_jsonable(v) for k, v in obj.items()}
-    return json_safe(obj)
+    return _jsonable(obj)
 
 
 def dump_json(console: Console, obj: object) -> None:
@@ -161,6 +182,7 @@ def positions_table(views: Sequence[PositionView], title: str = "Positions") -> 
     ]:
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for v in views:
+        v = v.on_tick()  # noqa: PLW2901 - liquidation price as printed: on the tick grid
         upnl_style = _signed_style(v.unrealized_pnl_ccy)
         distance = pct(v.liq_distance_ratio)
         if v.liq_distance_ratio is not None and v.liq_distance_ratio < Decimal("0.05"):

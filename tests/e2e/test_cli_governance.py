@@ -38,7 +38,8 @@ def test_demo_shows_moved_stops_and_a_partial_take_profit(demo: tuple[str, str])
 def test_governance_show_and_plans_read_the_demo(demo: tuple[str, str]) -> None:
     db, _ = demo
     code, out, err = run("governance", "show", "--db", db)
-    assert code == 0, err and "BTC/USDT:USDT" in out
+    assert code == 0, err
+    assert "BTC/USDT:USDT" in out
     code, out, _ = run("governance", "plans", "--db", db, "--json")
     plans = json.loads(out)
     assert code == 0 and len(plans) >= 5

@@ -359,10 +359,23 @@ class GovernanceService:
             uow.commit()
         return state
 
+    def entry_ended(
+        self, intent_id: str, reason: str, now: datetime | None = None
+    ) -> GovernanceState | None:
+        """The entry order of a governed intent ended without opening its position (rejected,
+        cancelled, expired): a state still waiting for it (PENDING_ENTRY) → FAILED. Nothing
+        happens to an unknown intent or a state that has moved on; returns the failed state."""
+        with self._uow() as uow:
+            state = uow.governance.get(intent_id)
+        if state is None or state.lifecycle is not Lifecycle.PENDING_ENTRY:
+            return None
+        return self.mark_failed(intent_id, reason, now)
+
     def mark_failed(
         self, intent_id: str, reason: str, now: datetime | None = None
     ) -> GovernanceState:
-        """An entry that never filled, or a close that cannot be done: → FAILED."""
+        """An entry that never filled, or a close that cannot be done: → FAILED (``StateError``
+        from any lifecycle but PENDING_ENTRY and PENDING_CLOSING)."""
         now = now or self._clock.now()
         with self._uow() as uow:
             state = uow.governance.get(intent_id)
@@ -480,8 +493,7 @@ class GovernanceService:
         for state in stored:
             if state.intent_id in seen or state.instrument_key not in catalog:
                 continue
-            if state.lifecycle is Lifecycle.PENDING_ENTRY and state.position_id is None:
-                continue
+            # Without a position: closed by now, or an entry still waiting (its timeout runs).
             rows.append((state, None))
         return rows
 
@@ -698,6 +710,12 @@ class GovernanceService:
             view = views.get(state.position_id or "")
             out.append(_overview(state, view, catalog.get(state.instrument_key)))
         return out
+
+    def states(self, open_only: bool = True) -> list[GovernanceState]:
+        """Stored governance states (only PENDING_ENTRY, ACTIVE and PENDING_CLOSING unless
+        ``open_only`` is False), by intent id."""
+        with self._uow() as uow:
+            return uow.governance.states(open_only)
 
     def plans(
         self,

@@ -144,6 +144,8 @@ class _Profiles:
     stag_t: FloatArray
     stag_rho: FloatArray
     guard: BoolArray
+    fill_timeout: FloatArray
+    entry_timeout: FloatArray
 
     @classmethod
     def of(cls, profiles: Sequence[GovernanceProfile]) -> _Profiles:
@@ -185,6 +187,10 @@ class _Profiles:
             ),
             stag_rho=arr(lambda p: p.stagnation_roe),
             guard=np.array([p.guard_stop for p in items], dtype=bool),
+            fill_timeout=arr(lambda p: p.fill_timeout_seconds),
+            entry_timeout=arr(
+                lambda p: math.inf if p.entry_timeout_seconds is None else p.entry_timeout_seconds
+            ),
         )
 
 
@@ -205,6 +211,8 @@ _STATE_COLUMNS: Final = (
     "stagnated",
     "crossed_alerted",
     "activation",
+    "pending_since",
+    "registered",
     "profile",
 )
 
@@ -230,6 +238,8 @@ def _row(state: GovernanceState, profile_index: int) -> tuple[float, ...]:
         float(state.stagnated),
         float("stop_crossed" in state.alerts),
         _f(state.activation_price),
+        _epoch(state.pending_since),
+        _epoch(state.registered_at or state.updated_at),
         profile_index,
     )
 
@@ -360,12 +370,17 @@ def screen(
     now_s = now.timestamp()
     seen = col("seen")
     flag = (life == 0) & (aq > 0)
+    flag |= (life == 0) & (aq == 0) & (now_s - col("registered") >= prof.entry_timeout[pidx] - 1e-6)
     open_life = (life == 1) | (life == 2)
     flag |= open_life & ((aq == 0) | (d != col("direction")))
-    flag |= (life == 2) & (aq != seen)
-    act = (life == 1) & (aq > 0) & (d == col("direction"))
     stop = col("stop")
-    flag |= act & ((aq != seen) | np.isnan(stop) | (col("stop_qty") != col("expected")))
+    since = col("pending_since")
+    late = np.isnan(since) | (now_s - since >= prof.fill_timeout[pidx] - 1e-6)
+    uncovered = ~np.isnan(stop) & (col("stop_qty") != aq)
+    flag |= (life == 2) & (aq > 0) & ((aq != seen) | uncovered | late)
+    act = (life == 1) & (aq > 0) & (d == col("direction"))
+    flag |= act & ((aq != seen) | np.isnan(stop) | uncovered)
+    flag |= act & (col("expected") != seen) & late
     if cols.has_signal is not None:
         flag |= act & cols.has_signal
     trigger_kind = prof.trigger[pidx]
@@ -417,8 +432,8 @@ def screen(
     count = col("add_count").astype(np.int64)
     cap = prof.add_cap[pidx]
     tier = prof.add_tier[pidx, np.minimum(count, prof.add_tier.shape[1] - 1)]
-    since = np.where(np.isnan(col("last_add")), col("opened"), col("last_add"))
-    waited = (now_s - since) >= prof.add_interval[pidx] - 1e-6
+    last = np.where(np.isnan(col("last_add")), col("opened"), col("last_add"))
+    waited = (now_s - last) >= prof.add_interval[pidx] - 1e-6
     signal_ok = ~prof.add_signal[pidx]
     if cols.has_signal is not None:
         signal_ok = signal_ok | cols.has_signal

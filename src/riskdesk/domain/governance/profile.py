@@ -198,6 +198,8 @@ class GovernanceProfile:
     exit_on_signal: bool = True
     exit_on_opposite_signal: bool = False
     guard_stop: bool = True
+    fill_timeout_seconds: float = 300.0
+    entry_timeout_seconds: float | None = 86400.0
 
     def __post_init__(self) -> None:
         validate_profile(self)
@@ -235,6 +237,8 @@ class GovernanceProfile:
             "exit_on_signal": self.exit_on_signal,
             "exit_on_opposite_signal": self.exit_on_opposite_signal,
             "guard_stop": self.guard_stop,
+            "fill_timeout_seconds": self.fill_timeout_seconds,
+            "entry_timeout_seconds": self.entry_timeout_seconds,
         }
 
     @classmethod
@@ -302,6 +306,9 @@ def validate_profile(p: GovernanceProfile) -> None:
     if p.stagnation_seconds is not None:
         _positive(p.stagnation_seconds, "stagnation_seconds")
     _positive(p.stagnation_roe, "stagnation_roe")
+    _positive(p.fill_timeout_seconds, "fill_timeout_seconds")
+    if p.entry_timeout_seconds is not None:
+        _positive(p.entry_timeout_seconds, "entry_timeout_seconds")
 
 
 def _validate_stops(p: GovernanceProfile) -> None:

@@ -69,7 +69,10 @@ class GovernanceState:
     instrument's price currency; ``direction`` is +1 (long) / −1 (short) once ACTIVE.
 
     ``seen_qty`` is the size observed at the last tick, ``expected_qty`` the size governance
-    expects once its accepted market orders fill, ``stop_qty`` what the working stop covers.
+    expects once its outstanding market orders fill (``pending_intents``, planned or last seen
+    filling at ``pending_since``; ``retries`` counts how often they were planned again),
+    ``stop_qty`` what the working stop covers — always the size held, never what a pending
+    order will leave. ``registered_at`` is when governance started waiting for the entry.
     ``ladder_base`` is the size take-profit fractions refer to (the size at activation plus
     every observed increase). ``risk_per_unit`` is R: the distance from entry to the initial
     protective stop. ``stop_override`` / ``activation_price`` / ``invalidation`` are per-position
@@ -107,6 +110,10 @@ class GovernanceState:
     invalidation: tuple[InvalidationCondition, ...] = ()
     exit_reason: str = ""
     updated_at: datetime | None = None
+    pending_since: datetime | None = None
+    pending_intents: tuple[str, ...] = ()
+    retries: int = 0
+    registered_at: datetime | None = None
 
     def evolve(self, **changes: object) -> GovernanceState:
         """A copy with ``changes`` (unknown names raise ``TypeError``).
@@ -144,8 +151,8 @@ class GovernanceState:
                 out[name] = [c.to_dict() for c in self.invalidation]
             elif name == "alerts":
                 out[name] = sorted(self.alerts)
-            elif name == "consumed_signals":
-                out[name] = list(self.consumed_signals)
+            elif name in ("consumed_signals", "pending_intents"):
+                out[name] = list(value)
             elif isinstance(value, Decimal):
                 out[name] = str(value)
             elif isinstance(value, datetime):
@@ -170,7 +177,7 @@ class GovernanceState:
                 values[name] = tuple(InvalidationCondition.parse(c) for c in raw)  # type: ignore[attr-defined]
             elif name == "alerts":
                 values[name] = frozenset(str(a) for a in raw)  # type: ignore[attr-defined]
-            elif name == "consumed_signals":
+            elif name in ("consumed_signals", "pending_intents"):
                 values[name] = tuple(str(s) for s in raw)  # type: ignore[attr-defined]
             elif name == "lifecycle":
                 values[name] = Lifecycle(str(raw))
@@ -200,7 +207,9 @@ _DECIMALS: Final = frozenset(
         "activation_price",
     }
 )
-_TIMES: Final = frozenset({"opened_at", "last_add_at", "updated_at"})
+_TIMES: Final = frozenset(
+    {"opened_at", "last_add_at", "updated_at", "pending_since", "registered_at"}
+)
 
 
 def new_state(
@@ -231,6 +240,7 @@ def new_state(
         activation_price=activation_price,
         invalidation=invalidation,
         updated_at=now,
+        registered_at=now,
     )
 
 

@@ -30,7 +30,7 @@ from typing import Protocol
 
 from riskdesk.application.book_service import BookService
 from riskdesk.application.conditionals import ConditionalEngine
-from riskdesk.application.governance_service import GovernanceService
+from riskdesk.application.governance_service import GovernanceService, TickResult
 from riskdesk.application.oms import OrderManager, PositionLine, SyncResult
 from riskdesk.application.recovery import Recovery, RecoveryReport
 from riskdesk.application.risk_service import RiskService
@@ -212,10 +212,13 @@ class GovernancePlanSource:
     def __init__(self, governance: GovernanceService) -> None:
         self._governance = governance
         self.last_plans: int = 0
+        self.last_result: TickResult | None = None
 
     def plans(self, now: datetime) -> list[Plan]:
-        """Run one tick and turn its plans into executable plans."""
+        """Run one tick and turn its plans into executable plans (``last_result`` keeps the
+        tick, with the pre-trade decision on every planned order)."""
         result = self._governance.tick(now)
+        self.last_result = result
         out = []
         for checked in result.plans:
             plan = checked.plan

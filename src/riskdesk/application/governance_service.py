@@ -130,12 +130,18 @@ class GovernanceConfig:
     ``assignments`` map ``account/venue:symbol``, ``venue:symbol``, ``account`` or ``venue`` to
     a profile name (most specific first); ``managed_kinds`` are the instrument kinds governance
     adopts on its own (``perpetual``, ``future``, ``spot``); options are left to the option
-    rebalancer."""
+    rebalancer; ``accounts`` limits governance to those accounts (empty: every account)."""
 
     profiles: Mapping[str, GovernanceProfile]
     default_profile: str = "standard"
     assignments: Mapping[str, str] = field(default_factory=dict)
     managed_kinds: frozenset[str] = frozenset({"perpetual", "future"})
+    accounts: frozenset[str] = frozenset()
+
+    def governs(self, account_id: str) -> bool:
+        """Whether positions of ``account_id`` are governed (every account when ``accounts`` is
+        empty)."""
+        return not self.accounts or account_id in self.accounts
 
     def __post_init__(self) -> None:
         for name in (self.default_profile, *self.assignments.values()):
@@ -333,7 +339,7 @@ class GovernanceService:
             state = next((s for s in uow.governance.states() if s.position_id == position_id), None)
         if state is None:
             view = next(
-                (v for v in self._book.report(None, now).positions if v.position_id == position_id),
+                (v for v in self._book.positions(None, now) if v.position_id == position_id),
                 None,
             )
             if view is None:
@@ -397,6 +403,13 @@ class GovernanceService:
             uow.commit()
         return new
 
+    def _accounts(self) -> list[str] | None:
+        """The governed accounts that exist (None: every account)."""
+        if not self.config.accounts:
+            return None
+        known = {a.account_id for a in self._book.accounts()}
+        return sorted(self.config.accounts & known)
+
     # ------------------------------------------------------------------ tick
 
     def tick(
@@ -412,12 +425,12 @@ class GovernanceService:
         now = now or self._clock.now()
         if now.tzinfo is None:
             raise InvalidValue("must be timezone-aware (UTC)", field="now")
-        report = self._book.report(None, now)
+        positions = self._book.positions(self._accounts(), now)
         with self._uow() as uow:
             stored = uow.governance.states()
             catalog = {i.key: i for i in uow.instruments.all()}
             marks = uow.prices.marks()
-        rows = self._rows(report.positions, stored, catalog)
+        rows = self._rows(positions, stored, catalog)
         states = [r[0] for r in rows]
         views = [r[1] for r in rows]
         instruments = [catalog[s.instrument_key] for s in states]
@@ -473,7 +486,7 @@ class GovernanceService:
         seen: set[str] = set()
         for view in views:
             key = f"{view.venue}:{view.symbol}"
-            if key not in catalog:
+            if key not in catalog or not self.config.governs(view.account_id):
                 continue
             state = by_position.get(view.position_id) or pending.pop(
                 (view.account_id, key, view.slot), None
@@ -492,6 +505,8 @@ class GovernanceService:
             rows.append((state, view))
         for state in stored:
             if state.intent_id in seen or state.instrument_key not in catalog:
+                continue
+            if not self.config.governs(state.account_id):
                 continue
             # Without a position: closed by now, or an entry still waiting (its timeout runs).
             rows.append((state, None))
@@ -697,14 +712,17 @@ class GovernanceService:
 
     # ------------------------------------------------------------------ views
 
-    def overview(self, now: datetime | None = None) -> list[GovernanceView]:
-        """Every open governed position with its stop, lock tier, take-profit ladders and
-        add-ons (``riskdesk governance show``)."""
-        report = self._book.report(None, now)
+    def overview(
+        self, now: datetime | None = None, *, include_closed: bool = False
+    ) -> list[GovernanceView]:
+        """Every open governed position (with ``include_closed`` the closed and failed ones
+        too) with its stop, lock tier, take-profit ladders and add-ons (``riskdesk governance
+        show``)."""
+        positions = self._book.positions(self._accounts(), now)
         with self._uow() as uow:
-            states = uow.governance.states()
+            states = uow.governance.states(open_only=not include_closed)
             catalog = {i.key: i for i in uow.instruments.all()}
-        views = {v.position_id: v for v in report.positions}
+        views = {v.position_id: v for v in positions}
         out: list[GovernanceView] = []
         for state in states:
             view = views.get(state.position_id or "")

@@ -335,6 +335,9 @@ class GovernanceSettings(_Frozen):
     bars: dict[str, BarFileSettings] = Field(
         default_factory=_default_bars, description="OHLCV files per instrument key (ATR, extremes)"
     )
+    accounts: list[str] = Field(
+        default_factory=list, description="accounts governed (empty: every account)"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -380,6 +383,7 @@ class GovernanceSettings(_Frozen):
             default_profile=self.default_profile,
             assignments=dict(self.assignments),
             managed_kinds=frozenset(self.managed_kinds),
+            accounts=frozenset(self.accounts),
         )
 
 

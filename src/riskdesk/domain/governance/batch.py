@@ -417,6 +417,8 @@ def screen(
     best = np.fmax(best, d * trail)
     threshold = d * stop + prof.min_move[pidx] * trig - cols.tick - tol_px
     flag |= act & ~np.isnan(best) & (best > threshold)
+    # A trailing level already through the trigger price: guard close, or the crossing alert.
+    flag |= act & ~np.isnan(best) & (best >= d * trig - tol_px)
     # Take-profit tiers.
     risk = col("risk")
     tp_r = col("tp_r").astype(np.int64)

@@ -271,6 +271,8 @@ class _Tick:
             self._event("UNFILLED", text)
             self.set("expected_qty", self.aq)
             self._settled()
+            # The next add-on waits its interval from now (and never comes in this tick).
+            self.set("last_add_at", self.now)
             self.dropped = True
             return self.aq
         qty = min(-rest, self.aq)

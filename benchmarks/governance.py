@@ -73,9 +73,6 @@ PROFILE = replace(
     add_on_requires_signal=False,
     add_on_roe_tiers=(0.15, 0.30),
     max_holding_seconds=30 * 86400.0,
-    # A stop is worth a cancel/replace once it moves 0.25 % of the price (venues rate-limit
-    # order traffic: 1,000 replacements in a tick would take minutes to send).
-    min_stop_move=0.0025,
 )
 
 
@@ -140,6 +137,7 @@ class Bench:
         self.walk: dict[tuple[int, int], np.ndarray] = {}
         self.walk_key: tuple[int, int] = (0, 0)
         self.walk_frac = 0.0
+        self.shock: np.ndarray | None = None
         self.decimals()
 
     def open(self, i: int, bar: int) -> GovernanceState:
@@ -202,6 +200,8 @@ class Bench:
         nxt = np.array(
             [self.close[j][min(bar + 1, len(self.close[j]) - 1)] for j in range(INSTRUMENTS)]
         )
+        if self.shock is not None:
+            return np.round(now * self.shock, 2)
         if frac == 0:
             return np.round(now, 2)
         atr_now = np.array([self.atr[j][bar] for j in range(INSTRUMENTS)])

@@ -257,8 +257,9 @@ class _Conditions:
 class GovernanceBook:
     """The governance states of many positions with their screen columns (one row per state).
 
-    Build it once with :meth:`of`; each :func:`manage_batch` returns the updated book (only the
-    rows that changed are rebuilt)."""
+    Build it once with :meth:`of` and keep it: each :func:`manage_batch` returns the updated
+    book (only the rows that changed are rebuilt); :meth:`extended` adds rows, :meth:`compacted`
+    drops the closed ones."""
 
     states: tuple[GovernanceState, ...]
     table: FloatArray
@@ -270,9 +271,8 @@ class GovernanceBook:
     def of(cls, states: Sequence[GovernanceState]) -> GovernanceBook:
         """Columns for ``states`` (profiles are grouped by value)."""
         index: dict[GovernanceProfile, int] = {}
-        for s in states:
-            index.setdefault(s.profile, len(index))
-        rows = [_row(s, index[s.profile]) for s in states]
+        numbers = _profile_numbers(states, index, {})
+        rows = [_row(s, numbers[i]) for i, s in enumerate(states)]
         table = np.array(rows, dtype=float).reshape(len(states), len(_STATE_COLUMNS))
         return cls(tuple(states), table, _Profiles.of(list(index)), index, _conditions(states))
 
@@ -288,6 +288,7 @@ class GovernanceBook:
         table = self.table.copy()
         index = dict(self.profile_index)
         new_profile = False
+        conditions_changed = False
         for i, state in updates.items():
             old = self.states[i]
             states[i] = state
@@ -295,20 +296,83 @@ class GovernanceBook:
             if state.profile is old.profile:
                 number = int(self.table[i, _PROFILE_COLUMN])
             else:
+                conditions_changed = True
                 if state.profile not in index:
                     index[state.profile] = len(index)
                     new_profile = True
                 number = index[state.profile]
+            if state.invalidation is not old.invalidation:
+                conditions_changed = True
             table[i] = _row(state, number)
         profiles = _Profiles.of(list(index)) if new_profile else self.profiles
-        conditions = self.conditions
-        if any(
-            s.invalidation is not self.states[i].invalidation
-            or s.profile is not self.states[i].profile
-            for i, s in updates.items()
-        ):
-            conditions = _conditions(states)
+        conditions = _conditions(states) if conditions_changed else self.conditions
         return GovernanceBook(tuple(states), table, profiles, index, conditions)
+
+    def extended(self, states: Sequence[GovernanceState]) -> GovernanceBook:
+        """The book with ``states`` appended as new rows."""
+        if not states:
+            return self
+        index = dict(self.profile_index)
+        known = len(index)
+        numbers = _profile_numbers(states, index, _identity(self.profile_index))
+        rows = np.array([_row(s, numbers[i]) for i, s in enumerate(states)], dtype=float)
+        table = np.vstack([self.table, rows.reshape(len(states), len(_STATE_COLUMNS))])
+        profiles = _Profiles.of(list(index)) if len(index) > known else self.profiles
+        added = _conditions(states)
+        offset = len(self.states)
+        conditions = _merge_conditions(self.conditions, added, offset)
+        return GovernanceBook((*self.states, *states), table, profiles, index, conditions)
+
+    def compacted(self) -> tuple[GovernanceBook, NDArray[np.int64]]:
+        """The book without its CLOSED and FAILED rows, and the old row of each new row."""
+        life = self.table[:, 0]
+        kept = np.flatnonzero(life < _LIFE[Lifecycle.CLOSED])
+        if kept.size == len(self.states):
+            return self, kept
+        states = [self.states[i] for i in kept.tolist()]
+        book = GovernanceBook(
+            tuple(states),
+            self.table[kept],
+            self.profiles,
+            self.profile_index,
+            _conditions(states),
+        )
+        return book, kept
+
+
+def _identity(index: Mapping[GovernanceProfile, int]) -> dict[int, int]:
+    return {id(p): n for p, n in index.items()}
+
+
+def _profile_numbers(
+    states: Sequence[GovernanceState],
+    index: dict[GovernanceProfile, int],
+    by_id: dict[int, int],
+) -> list[int]:
+    """The profile number of each state, adding new profiles to ``index``. Profiles are looked
+    up by identity first: states loaded from the store share interned profiles, and hashing a
+    deep profile for every row is what made building a book slow."""
+    out: list[int] = []
+    for s in states:
+        number = by_id.get(id(s.profile))
+        if number is None:
+            number = index.setdefault(s.profile, len(index))
+            by_id[id(s.profile)] = number
+        out.append(number)
+    return out
+
+
+def _merge_conditions(old: _Conditions, added: _Conditions, offset: int) -> _Conditions:
+    if not added.position.size:
+        return old
+    position = np.concatenate([old.position, added.position + offset])
+    level = np.concatenate([old.level, added.level])
+    groups = {key: rows.copy() for key, rows in old.groups.items()}
+    base = old.position.size
+    for key, rows in added.groups.items():
+        shifted = rows + base
+        groups[key] = np.concatenate([groups[key], shifted]) if key in groups else shifted
+    return _Conditions(position, level, groups)
 
 
 def _conditions(states: Sequence[GovernanceState]) -> _Conditions:

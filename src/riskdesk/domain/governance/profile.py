@@ -243,7 +243,21 @@ class GovernanceProfile:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> GovernanceProfile:
-        """Inverse of :meth:`to_dict`; unknown keys are rejected (``ConfigError``)."""
+        """Inverse of :meth:`to_dict`; unknown keys are rejected (``ConfigError``).
+
+        Equal documents give the same (interned) profile object: thousands of stored states
+        share a few profiles, and the batch groups rows by profile identity."""
+        key = _frozen(data)
+        found = _INTERNED.get(key)
+        if found is None:
+            found = cls._from_dict(data)
+            if len(_INTERNED) >= _INTERN_LIMIT:
+                _INTERNED.clear()
+            _INTERNED[key] = found
+        return found
+
+    @classmethod
+    def _from_dict(cls, data: Mapping[str, object]) -> GovernanceProfile:
         known = {f for f in cls.__dataclass_fields__}
         unknown = set(data) - known
         if unknown:
@@ -274,6 +288,25 @@ class GovernanceProfile:
                 for c in values["invalidation"]  # type: ignore[attr-defined]
             )
         return cls(**values)  # type: ignore[arg-type]
+
+
+_INTERN_LIMIT: Final = 256
+_INTERNED: dict[object, GovernanceProfile] = {}
+
+
+def _frozen(value: object) -> object:
+    """A hashable form of a JSON document (in its key order: the stored documents all come
+    from :meth:`GovernanceProfile.to_dict`, whose order is fixed)."""
+    if isinstance(value, Mapping):
+        return tuple(
+            (k, v if v.__class__ is not list and v.__class__ is not dict else _frozen(v))
+            for k, v in value.items()
+        )
+    if isinstance(value, list):
+        return tuple(
+            v if v.__class__ is not list and v.__class__ is not dict else _frozen(v) for v in value
+        )
+    return value
 
 
 def _fail(field_name: str, reason: str) -> ConfigError:

@@ -14,6 +14,7 @@ ones run the exact rules (Decimal, lot and tick rounding, plans). A property tes
 
 from __future__ import annotations
 
+import decimal
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from riskdesk.domain.governance.profile import GovernanceProfile
 from riskdesk.domain.governance.snapshot import Snapshot
 from riskdesk.domain.governance.state import GovernanceState, Lifecycle
 from riskdesk.domain.orders import TriggerPrice
+from riskdesk.domain.values import ACCOUNTING_CONTEXT
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -562,15 +564,18 @@ def manage_batch(
     evaluations: dict[int, Evaluation] = {}
     updates: dict[int, GovernanceState] = {}
     plans: list[ManagePlan] = []
-    for i in rows.tolist():
-        state = book.states[i]
-        result = evaluate(state, snapshot_of(i), now)
-        if result.state is not state:
-            updates[i] = result.state
-        if result.actions or result.events:
-            evaluations[i] = result
-        if result.plan is not None:
-            plans.append(result.plan)
+    states = book.states
+    # One switch to the ledger's decimal context for the whole batch (each evaluate would).
+    with decimal.localcontext(ACCOUNTING_CONTEXT):
+        for i in rows.tolist():
+            state = states[i]
+            result = evaluate(state, snapshot_of(i), now)
+            if result.state is not state:
+                updates[i] = result.state
+            if result.actions or result.events:
+                evaluations[i] = result
+            if result.plan is not None:
+                plans.append(result.plan)
     return BatchResult(book.with_states(updates), evaluations, tuple(plans), reval, int(rows.size))
 
 

@@ -30,6 +30,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_CEILING, Decimal
+from functools import lru_cache
 
 from riskdesk.domain.errors import InvalidValue, ValidationError
 from riskdesk.domain.governance import levels as lv
@@ -40,16 +41,45 @@ from riskdesk.domain.governance.plan import (
     GovernanceEvent,
     ManagePlan,
     ReduceLeg,
-    governance_id,
+    hashed_id,
+    stamp,
 )
-from riskdesk.domain.governance.profile import GovernanceProfile, StopMethod
+from riskdesk.domain.governance.profile import (
+    GovernanceProfile,
+    LockTier,
+    StopMethod,
+    TakeProfitTier,
+)
 from riskdesk.domain.governance.snapshot import SignalKind, Snapshot
 from riskdesk.domain.governance.state import GovernanceState, Lifecycle, check_transition
 from riskdesk.domain.orders import OrderIntent, OrderType, validate_intent
-from riskdesk.domain.values import ACCOUNTING_CONTEXT, ONE, ZERO, PositionSide, Side, exact
+from riskdesk.domain.values import (
+    ACCOUNTING_CONTEXT,
+    ONE,
+    ZERO,
+    PositionSide,
+    Side,
+    exact,
+    fast_init,
+)
 
 _C = ACCOUNTING_CONTEXT
 _SIGNAL_MEMORY = 64
+
+
+@lru_cache(maxsize=256)
+def _kept_after(ladder: tuple[TakeProfitTier, ...], done: int) -> Decimal:
+    """``1 − Σ f_j`` over the first ``done`` steps of an R ladder (exact)."""
+    return ONE - sum((_decimal(t.fraction) for t in ladder[:done]), ZERO)
+
+
+@lru_cache(maxsize=1024)
+def _decimal(value: float) -> Decimal:
+    """A profile's float (fraction, multiple) as the exact decimal of its shortest repr."""
+    return Decimal(repr(value))
+
+
+_SIDES: dict[str, PositionSide] = {side.value: side for side in PositionSide}
 _LADDER_RULES = frozenset({"take_profit:r", "take_profit:roe"})
 _RULE_NAMES = {
     "initial_stop": "initial stop",
@@ -59,6 +89,7 @@ _RULE_NAMES = {
 }
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Evaluation:
     """The new state, the actions (empty when nothing is to be done), the plan carrying them
@@ -130,12 +161,13 @@ class _Tick:
     def plan_id(self) -> str:
         """Deterministic plan id (position, tick time), made only when a plan is."""
         if self._plan_id is None:
-            self._plan_id = governance_id("plan", self.key, self.now)
+            self._plan_id = hashed_id("plan", f"{self.key}|{stamp(self.now)}")
         return self._plan_id
 
     def _intent_id(self, kind: ActionKind) -> str:
+        # governance_id("gov", key, now, seq, kind), with the parts joined here.
         self.seq += 1
-        return governance_id("gov", self.key, self.now, self.seq, kind.value)
+        return hashed_id("gov", f"{self.key}|{stamp(self.now)}|{self.seq}|{kind.value}")
 
     def _order(
         self,
@@ -160,7 +192,7 @@ class _Tick:
             order_type=order_type,
             stop_price=stop_price,
             reduce_only=reduce_only and self.inst.is_derivative,
-            position_side=PositionSide(self.state.slot),
+            position_side=_SIDES[self.state.slot],
             trigger=self.p.trigger,
             leverage=self.snap.leverage if not reduce_only and self.inst.is_derivative else None,
             protective_stop=protective_stop,
@@ -357,9 +389,15 @@ class _Tick:
     def ratchet(self, current: Decimal) -> tuple[Decimal, str, str]:
         """Best stop among the current level and every trailing rule: ``(level, rule, why)``.
 
-        Candidates carry a function that writes their reason, so only the winner is formatted."""
+        Candidates are compared as floats first; only the winner — or every candidate within
+        a relative 1e-9 of it, where float rounding could decide — is computed exactly, and
+        only the winner's reason is formatted. Snapping is monotone (up for a long's stop,
+        down for a short's) and the current stop is on the grid, so the snapped winner moves
+        the stop exactly when the raw winner is beyond it."""
         p, snap = self.p, self.snap
-        candidates: list[tuple[Decimal, str, Callable[[], str]]] = []
+        d = self.d
+        # (float level, rule, exact level, reason)
+        candidates: list[tuple[float, str, Callable[[], Decimal], Callable[[], str]]] = []
         reached = 0
         for tier in p.lock_tiers:
             if self.roe < tier.trigger_roe:
@@ -368,36 +406,21 @@ class _Tick:
         if reached > self.state.lock_tier:
             self.set("lock_tier", reached)
         if reached:
-            tier = p.lock_tiers[reached - 1]
-            fee = self._fee_rate()
-            target = _C.multiply(Decimal(repr(tier.lock_roe)), snap.margin)
-            level = lv.price_for_net_pnl(self.inst, snap.qty, snap.entry, target, fee)
-            if level is not None:
-
-                def lock_why() -> str:
-                    what = (
-                        "breakeven"
-                        if tier.lock_roe == 0
-                        else f"lock {lv.pct(tier.lock_roe)} of margin"
-                    )
-                    fees = f" net of {lv.pct(float(fee))} fees per side" if fee else ""
-                    return (
-                        f"lock-profit tier {reached}: ROE {lv.pct(self.roe)} ≥ "
-                        f"{lv.pct(tier.trigger_roe)} → {what}{fees}"
-                    )
-
-                candidates.append((level, "lock_profit", lock_why))
+            lock = self._lock_candidate(p.lock_tiers[reached - 1], reached)
+            if lock is not None:
+                candidates.append(lock)
         extreme = self._extreme()
         side = "high" if self.long else "low"
         atr = snap.atr
         if p.chandelier_multiplier is not None and atr is not None and atr > 0:
             m = p.chandelier_multiplier
-            raw = extreme - self.d * m * atr
-            if raw > 0:
+            chandelier = extreme - d * m * atr
+            if chandelier > 0:
                 candidates.append(
                     (
-                        Decimal(repr(raw)),
+                        chandelier,
                         "trail:chandelier",
+                        lambda: Decimal(repr(chandelier)),
                         lambda: (
                             f"chandelier trail: {side} since entry {extreme:,.2f} "
                             f"{'−' if self.long else '+'} {m:g} × ATR {atr:,.2f}"
@@ -405,37 +428,110 @@ class _Tick:
                     )
                 )
         if p.trail_percent is not None:
-            callback = p.trail_percent
-            activation = self.state.activation_price
-            if activation is None and p.trail_activation is not None:
-                activation = lv.scaled_price(snap.entry, 1.0 + self.d * p.trail_activation)
-            if activation is None or self.d * (extreme - float(activation)) >= 0:
-                raw = extreme * (1.0 - self.d * callback)
-                armed = "" if activation is None else f" (armed at {lv.money(activation)})"
-                candidates.append(
-                    (
-                        Decimal(repr(raw)),
-                        "trail:percent",
-                        lambda: (
-                            f"trailing stop: {lv.pct(callback)} callback from the {side} "
-                            f"{extreme:,.2f}{armed}"
-                        ),
-                    )
-                )
-        if candidates:
-            # Snapping is monotone (up for a long's stop, down for a short's), so the best raw
-            # candidate gives the best snapped level: snap once.
-            raw_level, name, why = max(candidates, key=lambda c: self.d * c[0])
-            level = self.inst.make_stop_price(raw_level, self.long)
-            if self.d * (level - current) > 0:
-                return level, name, why()
-        return current, self.state.stop_rule, ""
+            trail = self._trail_candidate(p.trail_percent, extreme, side)
+            if trail is not None:
+                candidates.append(trail)
+        if not candidates:
+            return current, self.state.stop_rule, ""
+        best = max(candidates, key=lambda c: d * c[0])
+        tol = 1e-9 * abs(best[0])
+        if d * (best[0] - float(current)) < -tol:
+            return current, self.state.stop_rule, ""
+        close = [c for c in candidates if d * (best[0] - c[0]) <= tol]
+        if len(close) == 1:
+            raw_level, name, why = close[0][2](), close[0][1], close[0][3]
+        else:
+            exact_values = [(c[2](), c[1], c[3]) for c in close]
+            raw_level, name, why = max(exact_values, key=lambda c: d * c[0])
+        if d * (raw_level - current) <= 0:
+            return current, self.state.stop_rule, ""
+        level = self.inst.make_stop_price(raw_level, self.long)
+        return level, name, why()
+
+    def _lock_candidate(
+        self, tier: LockTier, reached: int
+    ) -> tuple[float, str, Callable[[], Decimal], Callable[[], str]] | None:
+        """The lock-profit level of the tier reached (see ``levels.price_for_net_pnl``), as a
+        float and, on demand, exactly."""
+        snap, inst = self.snap, self.inst
+        fee = self._fee_rate()
+        r = float(fee)
+        s = float(snap.qty) * float(inst.contract_size)
+        a = abs(s)
+        entry = float(snap.entry)
+        target = tier.lock_roe * float(snap.margin)
+        if not inst.inverse:
+            den = s - r * a
+            approx = (target + entry * (s + r * a)) / den if den else 0.0
+        else:
+            den = (s - r * a) / entry - target
+            approx = (s + r * a) / den if den else 0.0
+        if approx <= 0 or not math.isfinite(approx):
+            # Degenerate or close to it: decide exactly.
+            exact = self._lock_level(tier, fee)
+            if exact is None:
+                return None
+            approx = float(exact)
+
+        def level() -> Decimal:
+            found = self._lock_level(tier, fee)
+            assert found is not None  # noqa: S101 - the float level is positive and finite
+            return found
+
+        def why() -> str:
+            what = "breakeven" if tier.lock_roe == 0 else f"lock {lv.pct(tier.lock_roe)} of margin"
+            fees = f" net of {lv.pct(float(fee))} fees per side" if fee else ""
+            return (
+                f"lock-profit tier {reached}: ROE {lv.pct(self.roe)} ≥ "
+                f"{lv.pct(tier.trigger_roe)} → {what}{fees}"
+            )
+
+        return approx, "lock_profit", level, why
+
+    def _lock_level(self, tier: LockTier, fee: Decimal) -> Decimal | None:
+        snap = self.snap
+        target = _C.multiply(_decimal(tier.lock_roe), snap.margin)
+        return lv.price_for_net_pnl(self.inst, snap.qty, snap.entry, target, fee)
+
+    def _trail_candidate(
+        self, callback: float, extreme: float, side: str
+    ) -> tuple[float, str, Callable[[], Decimal], Callable[[], str]] | None:
+        """The percent trail once armed (a position's activation price, or the profile's
+        activation move from entry; always armed without either)."""
+        p, snap, d = self.p, self.snap, self.d
+        given = self.state.activation_price
+        factor: float | None = None
+        if given is not None:
+            if d * (extreme - float(given)) < 0:
+                return None
+        elif p.trail_activation is not None:
+            factor = 1.0 + d * p.trail_activation
+            approx = float(snap.entry) * factor
+            if abs(extreme - approx) <= 1e-9 * approx:
+                # Float rounding could decide: compare with the exact activation price.
+                exact = float(lv.scaled_price(snap.entry, factor))
+                if d * (extreme - exact) < 0:
+                    return None
+            elif d * (extreme - approx) < 0:
+                return None
+        raw = extreme * (1.0 - d * callback)
+
+        def why() -> str:
+            activation = given
+            if activation is None and factor is not None:
+                activation = lv.scaled_price(snap.entry, factor)
+            armed = "" if activation is None else f" (armed at {lv.money(activation)})"
+            return (
+                f"trailing stop: {lv.pct(callback)} callback from the {side} {extreme:,.2f}{armed}"
+            )
+
+        return raw, "trail:percent", lambda: Decimal(repr(raw)), why
 
     def _fee_rate(self) -> Decimal:
         if not self.p.lock_net_of_fees:
             return ZERO
         if self.p.fee_rate is not None:
-            return Decimal(repr(self.p.fee_rate))
+            return _decimal(self.p.fee_rate)
         return self.inst.taker_fee_rate
 
     def _extreme(self) -> float:
@@ -597,13 +693,18 @@ class _Tick:
         risk = self.get("risk_per_unit")
         if p.r_ladder and isinstance(risk, Decimal) and risk > 0:
             i = s.tp_r_done
-            keep = ONE - sum((Decimal(repr(t.fraction)) for t in p.r_ladder[:i]), ZERO)
+            keep = _kept_after(p.r_ladder, i)
+            trig = float(self.trig)
             while i < len(p.r_ladder) and remaining > 0:
                 tier = p.r_ladder[i]
+                # Far from the level (beyond float rounding): not reached, nothing exact to do.
+                approx = float(snap.entry) + self.d * tier.trigger * float(risk)
+                if self.d * (trig - approx) < -1e-9 * abs(approx):
+                    break
                 level = lv.r_level(snap.entry, self.d, tier.trigger, risk)
                 if self.d * (self.trig - level) < 0:
                     break
-                keep -= Decimal(repr(tier.fraction))
+                keep -= _decimal(tier.fraction)
                 i += 1
                 why = (
                     f"take-profit {tier.trigger:g}R: {p.trigger.value} price {lv.money(self.trig)} "
@@ -617,12 +718,12 @@ class _Tick:
             i = s.tp_roe_done
             keep = ONE
             for t in p.roe_ladder[:i]:
-                keep *= ONE - Decimal(repr(t.fraction))
+                keep *= ONE - _decimal(t.fraction)
             while i < len(p.roe_ladder) and remaining > 0:
                 tier = p.roe_ladder[i]
                 if self.roe < tier.trigger:
                     break
-                keep *= ONE - Decimal(repr(tier.fraction))
+                keep *= ONE - _decimal(tier.fraction)
                 i += 1
                 why = (
                     f"take-profit at ROE {lv.pct(self.roe)} ≥ {lv.pct(tier.trigger)}: "
@@ -850,8 +951,12 @@ class _Tick:
             state = state.evolve(**self.changes)
         plan = None
         if actions:
-            rank = {id(a): i for i, a in enumerate(actions)}
-            orders = tuple(o for _, o in sorted(self.orders, key=lambda pair: rank[id(pair[0])]))
+            if len(self.orders) > 1:
+                rank = {id(a): i for i, a in enumerate(actions)}
+                ordered = sorted(self.orders, key=lambda pair: rank[id(pair[0])])
+                orders = tuple(o for _, o in ordered)
+            else:
+                orders = tuple(o for _, o in self.orders)
             plan = ManagePlan(
                 plan_id=self.plan_id,
                 position_id=state.position_id or "",

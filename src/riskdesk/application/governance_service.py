@@ -473,7 +473,7 @@ class GovernanceService:
         states = book.states
         instruments = [catalog[s.instrument_key] for s in states]
         market = _Market(self._bars, now)
-        cols = self._columns(states, views, instruments, market, signals)
+        cols = self._columns(book, views, instruments, market, signals)
 
         def snapshot_of(i: int) -> Snapshot:
             return self._snapshot(
@@ -502,7 +502,7 @@ class GovernanceService:
         return TickResult(
             now,
             dry_run,
-            sum(1 for s in states if not s.lifecycle.terminal),
+            int(np.count_nonzero(book.table[:, 0] < _TERMINAL)),
             result.screened,
             tuple(checked),
             tuple(events),
@@ -534,10 +534,13 @@ class GovernanceService:
     ) -> tuple[GovernanceBook, list[PositionView | None]]:
         """Pair every governed state with its position (None: the position is gone, or the
         entry has not filled) and adopt managed positions that have no state yet (new rows)."""
-        by_position: dict[str, PositionView] = {}
-        for view in views:
-            if f"{view.venue}:{view.symbol}" in catalog and self.config.governs(view.account_id):
-                by_position[view.position_id] = view
+        known = {(i.venue, i.symbol) for i in catalog.values()}
+        accounts = self.config.accounts
+        by_position = {
+            view.position_id: view
+            for view in views
+            if (view.venue, view.symbol) in known and (not accounts or view.account_id in accounts)
+        }
         paired: list[PositionView | None] = [None] * len(book.states)
         pending: dict[tuple[str, str, str], int] = {}
         for i, state in enumerate(book.states):
@@ -569,13 +572,13 @@ class GovernanceService:
 
     def _columns(
         self,
-        states: Sequence[GovernanceState],
+        book: GovernanceBook,
         views: Sequence[PositionView | None],
         instruments: Sequence[Instrument],
         market: _Market,
         signals: Mapping[str, Sequence[Signal]],
     ) -> PositionColumns:
-        n = len(states)
+        n = len(book.states)
         # Instrument constants once per instrument, spread to the rows by number.
         numbers: dict[str, int] = {}
         consts: list[tuple[float, float, float, float]] = []
@@ -612,39 +615,52 @@ class GovernanceService:
         liq = f[4]
         opened = f[5]
         inverse = per_inst[:, 3] > 0
-        has_signal = np.array(
-            [bool(v is not None and signals.get(v.position_id)) for v in views], dtype=bool
-        )
+        has_signal = np.zeros(n, dtype=bool)
+        if signals:
+            has_signal[
+                [i for i, v in enumerate(views) if v is not None and signals.get(v.position_id)]
+            ] = True
         atr = np.full(n, np.nan)
         high = np.full(n, np.nan)
         low = np.full(n, np.nan)
         close_low: dict[str, FloatArray] = {}
         close_high: dict[str, FloatArray] = {}
-        timeframes = {
-            c.timeframe for s in states for c in (*s.invalidation, *s.profile.invalidation)
-        }
+        timeframes = {tf for tf, _ in book.conditions.groups}
         for tf in timeframes:
             close_low[tf] = np.full(n, np.nan)
             close_high[tf] = np.full(n, np.nan)
-        groups: dict[str, list[int]] = {}
-        for i, state in enumerate(states):
-            if views[i] is not None:
-                groups.setdefault(state.instrument_key, []).append(i)
-        for key, members in groups.items():
-            idx = np.array(members, dtype=np.int64)
-            for (tf, period), rows_ in _by_atr(states, idx).items():
-                bars = market.bars(key, tf)
-                if bars is None:
-                    continue
-                value = market.atr(key, tf, period)
-                if value is not None:
-                    atr[rows_] = value
-                stats = market.extremes(key, tf)
-                if stats is not None:
-                    pos = np.searchsorted(bars.ts, opened[rows_], side="left")
-                    ok = pos < len(bars)
-                    high[rows_[ok]] = stats.high[pos[ok]]
-                    low[rows_[ok]] = stats.low[pos[ok]]
+        # Rows by instrument and by the ATR their profile asks for, as index arrays.
+        atr_keys = [(p.atr_timeframe, p.atr_period) for p in book.profiles.items]
+        kinds = sorted(set(atr_keys)) or [("1h", 14)]
+        atr_kind = np.array([kinds.index(k) for k in atr_keys], dtype=np.int64)
+        profile_rows = book.column("profile").astype(np.int64)
+        live = ~np.isnan(opened)
+        group = np.where(live, which * len(kinds) + atr_kind[profile_rows], -1)
+        order = np.argsort(group, kind="stable")
+        bounds = np.flatnonzero(np.diff(group[order])) + 1
+        keys = list(numbers)
+        for rows_ in np.split(order, bounds) if n else []:
+            g = int(group[rows_[0]])
+            if g < 0:
+                continue
+            key = keys[g // len(kinds)]
+            tf, period = kinds[g % len(kinds)]
+            bars = market.bars(key, tf)
+            if bars is None:
+                continue
+            value = market.atr(key, tf, period)
+            if value is not None:
+                atr[rows_] = value
+            stats = market.extremes(key, tf)
+            if stats is not None:
+                pos = np.searchsorted(bars.ts, opened[rows_], side="left")
+                ok = pos < len(bars)
+                high[rows_[ok]] = stats.high[pos[ok]]
+                low[rows_[ok]] = stats.low[pos[ok]]
+        for number, key in enumerate(keys):
+            idx = np.flatnonzero(live & (which == number))
+            if not idx.size:
+                continue
             for tf in timeframes:
                 bars = market.bars(key, tf)
                 stats = market.extremes(key, tf)
@@ -829,16 +845,6 @@ def _opt(values: FloatArray | None, i: int) -> float | None:
         return None
     value = float(values[i])
     return None if np.isnan(value) else value
-
-
-def _by_atr(
-    states: Sequence[GovernanceState], idx: NDArray[np.int64]
-) -> dict[tuple[str, int], NDArray[np.int64]]:
-    groups: dict[tuple[str, int], list[int]] = {}
-    for i in idx.tolist():
-        p = states[i].profile
-        groups.setdefault((p.atr_timeframe, p.atr_period), []).append(i)
-    return {k: np.array(v, dtype=np.int64) for k, v in groups.items()}
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,13 +19,17 @@ from decimal import Decimal
 
 from governance_kit import at, kinds, one, profile, run, snap, state
 from hypothesis import HealthCheck, given, settings
-from test_governance_properties import _walk, paths
+from hypothesis import strategies as st
+from test_governance_properties import _columns, _walk, paths
 
 from riskdesk.domain.governance import (
     ActionKind,
+    CloseStats,
+    GovernanceBook,
     Lifecycle,
     TakeProfitTier,
     evaluate,
+    manage_batch,
     settle_denials,
 )
 
@@ -214,3 +218,39 @@ def test_an_order_that_did_not_fill_is_never_forgotten(case) -> None:  # type: i
         assert unfilled or reduces, (a.state, reasons)
         if a.state.expected_qty < a.state.seen_qty:
             assert reduces, (a.state, reasons)
+
+
+@EXAMPLES
+@given(
+    st.lists(paths(), min_size=1, max_size=3),
+    st.lists(st.floats(0.0, 48.0), min_size=0, max_size=3),
+    st.floats(0.0, 60.0),
+)
+def test_the_batch_decides_what_the_rules_decide_with_orders_outstanding(
+    cases, registered, later
+) -> None:  # type: ignore[no-untyped-def]
+    """Books mixing positions whose orders filled or not (evaluated some time later: retries,
+    timeouts, closes that did not complete) and entries still waiting (some past their
+    timeout): the vectorised batch decides exactly what the rules decide one by one."""
+    states, snaps = [], []
+    for case in cases:
+        *_, (_, last_snap, _, last) = _walk(*case)
+        states.append(last.state)
+        snaps.append(last_snap)
+    for k, hours in enumerate(registered):
+        states.append(
+            state(profile(entry_timeout_seconds=24 * 3600.0)).evolve(
+                intent_id=f"entry-{k}", registered_at=at(hours)
+            )
+        )
+        flat = CloseStats(50000.0, at(0), 50000.0, at(0))
+        snaps.append(snap("50000", qty="0", closes={"1h": flat}))
+    now = at(20 + later)
+    book = GovernanceBook.of(states)
+    result = manage_batch(book, _columns(snaps), lambda i: snaps[i], now)
+    for i, s in enumerate(states):
+        expected = evaluate(s, snaps[i], now)
+        got = result.evaluations.get(i)
+        assert (got.actions if got else ()) == expected.actions
+        assert (got.events if got else ()) == expected.events
+        assert result.book.states[i] == expected.state

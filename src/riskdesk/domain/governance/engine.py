@@ -273,14 +273,16 @@ class _Tick:
         waited = (self.now - since).total_seconds()
         return waited >= self.p.fill_timeout_seconds, waited
 
-    def _unfilled(self, what: str, expected: Decimal, waited: float) -> str:
+    def _unfilled(self, what: str, expected: Decimal | None, waited: float) -> str:
+        """``the take-profit planned at … has not filled after …: 2 held, 1 expected``
+        (``expected`` None: a close, which expects nothing)."""
         since = self.get("pending_since")
         when = f" at {since:%Y-%m-%d %H:%M}" if isinstance(since, datetime) else ""
         age = f"after {_hours(waited)}" if math.isfinite(waited) else "in time"
-        return (
-            f"{what} planned{when} has not filled {age}: {lv.qty(self.aq)} held, "
-            f"{lv.qty(expected)} expected"
-        )
+        held = f"{lv.qty(self.aq)} held"
+        if expected is None:
+            return f"{what} planned{when} has not filled {age}: {held}"
+        return f"{what} planned{when} has not filled {age}: {held}, {lv.qty(expected)} expected"
 
     def retry(self, expected: Decimal) -> Decimal:
         """ACTIVE: outstanding orders that did not fill in time. A reduction is planned again
@@ -334,7 +336,7 @@ class _Tick:
             retries = self.state.retries + 1
             self.set("retries", retries)
             self.set("pending_intents", ())
-            text = self._unfilled("the close", expected, waited)
+            text = self._unfilled("the close", None, waited)
             self.alerts.append(Action(ActionKind.ALERT, "unfilled", text, event="UNFILLED"))
             self._event("UNFILLED", text, retries=retries)
             reason = (

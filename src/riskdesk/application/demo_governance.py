@@ -141,7 +141,7 @@ class PaperRun:
             summary = self._desk.book.report(account, now).summary
             self.report.results.append(
                 f"{account}: realized P&L {summary.realized_pnl:,.2f} "
-                f"{summary.reporting_currency} (fees {summary.fees:,.2f}), "
+                f"{summary.reporting_currency} (gross of fees), "
                 f"{summary.position_count} position(s) open"
             )
         return self.report

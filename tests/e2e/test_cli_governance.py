@@ -32,19 +32,28 @@ def test_demo_shows_moved_stops_and_a_partial_take_profit(demo: tuple[str, str])
     section = out[out.index("Position governance") :]
     assert "MOVE_STOP" in section and "REDUCE" in section
     assert "lock-profit tier" in section and "take-profit 2R" in section
-    assert "approved" in section
+    assert "Stop price old → new" in section and "Size old → new" in section
 
 
 def test_governance_show_and_plans_read_the_demo(demo: tuple[str, str]) -> None:
     db, _ = demo
+    # Both paper twins are closed by the end of the replay: nothing open, both listed with --all.
     code, out, err = run("governance", "show", "--db", db)
-    assert code == 0, err and "BTC/USDT:USDT" in out
+    assert code == 0, err
+    assert "no open governed positions" in out
+    code, out, err = run("governance", "show", "--all", "--db", db, "--json")
+    assert code == 0, err
+    shown = {v["symbol"]: v for v in json.loads(out)}
+    assert set(shown) == {"BTC/USDT:USDT", "BTC/USD:BTC"}
+    assert {v["lifecycle"] for v in shown.values()} == {"closed"}
     code, out, _ = run("governance", "plans", "--db", db, "--json")
     plans = json.loads(out)
     assert code == 0 and len(plans) >= 5
     assert {p["status"] for p in plans} == {"approved"}
     code, out, _ = run("governance", "events", "--db", db, "--kind", "LIFECYCLE", "--json")
-    assert code == 0 and any("pending_closing" in e["message"] for e in json.loads(out))
+    messages = [e["message"] for e in json.loads(out)]
+    assert code == 0 and sum("pending_entry → active" in m for m in messages) == 2
+    assert sum("active → closed" in m for m in messages) == 2
 
 
 def test_manage_dry_run_on_a_fresh_book_then_for_real(tmp_path: Path) -> None:

@@ -60,11 +60,14 @@ def candles(rows: Sequence[tuple[object, ...]]) -> list[Candle]:
 
 @dataclass
 class Outcome:
-    """What happened: actions per candle (``KIND:rule``), the stop after each candle, the
-    exit candle and why, the realized P&L (settlement currency), every fill."""
+    """What happened: actions per candle (``KIND:rule``), the stop after each candle and the
+    size it covers, the size held after each candle, the exit candle and why, the realized P&L
+    (settlement currency), every fill."""
 
     actions: list[list[str]] = field(default_factory=list)
     stops: list[Decimal | None] = field(default_factory=list)
+    stop_qtys: list[Decimal | None] = field(default_factory=list)
+    held: list[Decimal] = field(default_factory=list)
     exit_bar: int | None = None
     exit_reason: str = ""
     pnl: Decimal = ZERO
@@ -84,8 +87,10 @@ def simulate(
     signals: dict[int, tuple[Signal, ...]] | None = None,
     state_changes: dict[str, object] | None = None,
     step: timedelta = timedelta(hours=1),
+    t0: datetime = T0,
 ) -> Outcome:
-    """Open ``qty`` (signed) at the close of ``entry_bar`` and run the rules to the end."""
+    """Open ``qty`` (signed) at the close of ``entry_bar`` and run the rules to the end; candle
+    ``i`` opens at ``t0 + i·step``."""
     signals = signals or {}
     state = new_state("golden", "acct", instrument.key, "net", profile)
     if state_changes:
@@ -94,15 +99,17 @@ def simulate(
     position = qty
     basis = entry  # average entry price
     margin = instrument.notional(qty, entry) / leverage
-    opened = T0 + step * (entry_bar + 1)
+    opened = t0 + step * (entry_bar + 1)
     out = Outcome()
     high = low = entry
     closes: list[tuple[Decimal, datetime]] = []
     for i, bar in enumerate(bars):
-        now = T0 + step * (i + 1)
+        now = t0 + step * (i + 1)
         if i <= entry_bar:
             out.actions.append([])
             out.stops.append(None)
+            out.stop_qtys.append(None)
+            out.held.append(position if i == entry_bar else ZERO)
             out.reasons.append([])
             continue
         # 1. the resting stop.
@@ -152,11 +159,16 @@ def simulate(
                     out.exit_bar, out.exit_reason = i, action.rule
             elif action.kind is ActionKind.ADD and action.qty:
                 signed = action.qty if position > 0 else -action.qty
-                basis = (basis * position + bar.close * signed) / (position + signed)
+                # The ledger's average entry, shown to 8 decimals in the reasons.
+                basis = ((basis * position + bar.close * signed) / (position + signed)).quantize(
+                    D("1e-8")
+                )
                 margin += instrument.notional(signed, bar.close) / leverage
                 position += signed
                 out.fills.append((i, "add", signed, bar.close))
         out.stops.append(state.stop_price)
+        out.stop_qtys.append(None if state.stop_price is None else state.stop_qty)
+        out.held.append(position)
     out.state = state
     return out
 

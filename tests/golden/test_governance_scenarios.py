@@ -1,11 +1,11 @@
-"""Golden scenario tables: candle sequences → the actions, stop levels, exit candle and P&L of
-every governance rule, on small hand-made tables (every number checkable by hand, in the
-comments) and on the real bundled BTC/USDT hourly bars."""
+"""Golden scenario tables on small hand-made candles: candle sequences → the actions, stop levels
+and the size each stop covers, exit candle and P&L of every governance rule (every number
+checkable by hand, in the comments). The same rules on the real bundled bars are in
+``test_governance_real_bars.py``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 import talib
 
-from riskdesk.adapters.market_data.bundled import read_bars
 from riskdesk.domain.governance import (
     GovernanceProfile,
     InvalidationCondition,
@@ -22,7 +21,6 @@ from riskdesk.domain.governance import (
     SignalKind,
     StopMethod,
     TakeProfitTier,
-    preset,
 )
 from riskdesk.domain.instruments import perpetual_or_future
 from tests.golden.governance_sim import T0, Candle, candles, simulate
@@ -56,6 +54,7 @@ class Case:
     qty: str = "10"
     signals: dict[int, tuple[Signal, ...]] | None = None
     state: dict[str, object] | None = None
+    stop_qtys: dict[int, str] | None = None
 
 
 # Entry: 10 contracts at the close of candle 0 = 100.00, 10× → margin 100, so ROE = P&L / 100.
@@ -73,6 +72,7 @@ CASES = [
         {1: "98.00", 2: "98.00"},
         2,
         "-20.00",
+        stop_qtys={1: "10", 2: "10"},
     ),
     Case(
         "ATR stop 100 - 2 × 1.5 = 97 gapped through: filled at the open 96",
@@ -82,6 +82,7 @@ CASES = [
         {1: "97.00"},
         2,
         "-40.00",
+        stop_qtys={1: "10"},
     ),
     Case(
         "lock ladder: ROE 15 % → breakeven 100, then ROE 22 % → lock 10 % at 101, stopped at 101",
@@ -96,6 +97,7 @@ CASES = [
         {1: "100.00", 2: "101.00"},
         3,
         "10.00",
+        stop_qtys={1: "10", 2: "10"},
     ),
     Case(
         "R ladder 2R/3R/4R × 50/30/20 % with R = 2: 5 @ 104.5, 3 @ 106.2, 2 @ 108.1",
@@ -109,24 +111,30 @@ CASES = [
         ],
         {
             1: ["PLACE_STOP:initial_stop"],
-            2: ["MOVE_STOP:initial_stop", "REDUCE:take_profit:r"],
+            # The stop covers what is held: resized once each take-profit has filled.
+            2: ["REDUCE:take_profit:r"],
             3: ["MOVE_STOP:initial_stop", "REDUCE:take_profit:r"],
-            4: ["CLOSE:take_profit:r"],
+            4: ["MOVE_STOP:initial_stop", "CLOSE:take_profit:r"],
         },
         {1: "98.00", 4: "98.00"},
         4,
         # 5 × 4.5 + 3 × 6.2 + 2 × 8.1
         "57.30",
+        stop_qtys={1: "10", 2: "10", 3: "5", 4: "2"},
     ),
     Case(
         "ROE ladder: ROE 12 % closes half, ROE 30 % closes the rest",
         {"roe_ladder": (TakeProfitTier(0.12, 0.5), TakeProfitTier(0.30, 1.0))},
         [(99, 100.2, 98.8, 100), (100, 101.3, 99.9, 101.2), (101.2, 103.1, 101, 103)],
-        {1: ["PLACE_STOP:initial_stop", "REDUCE:take_profit:roe"], 2: ["CLOSE:take_profit:roe"]},
+        {
+            1: ["PLACE_STOP:initial_stop", "REDUCE:take_profit:roe"],
+            2: ["MOVE_STOP:initial_stop", "CLOSE:take_profit:roe"],
+        },
         {1: "98.00"},
         2,
         # 5 × 1.2 + 5 × 3
         "21.00",
+        stop_qtys={1: "10", 2: "5"},
     ),
     Case(
         "chandelier 2 × ATR: 102 - 2 = 100, 105 - 2 = 103, stopped at 103",
@@ -141,6 +149,7 @@ CASES = [
         {1: "100.00", 2: "103.00"},
         3,
         "30.00",
+        stop_qtys={1: "10", 2: "10"},
     ),
     Case(
         "percent trail 3 % armed at +4 % (104): 106 × 0.97 = 102.82, stopped there",
@@ -155,6 +164,23 @@ CASES = [
         {1: "98.00", 2: "102.82"},
         3,
         "28.20",
+        stop_qtys={1: "10", 2: "10"},
+    ),
+    Case(
+        "percent trail 3 % without activation: armed at once, 104 × 0.97 = 100.88, stopped there",
+        {"trail_percent": 0.03},
+        [
+            (99, 100.2, 98.8, 100),
+            (100, 101, 99.5, 100.8),  # 101 × 0.97 = 97.97 < the 98 percent stop: kept
+            (100.8, 104, 100.7, 103.5),
+            (103.5, 103.6, 100.5, 101),
+        ],
+        {1: ["PLACE_STOP:initial_stop"], 2: ["MOVE_STOP:trail:percent"]},
+        {1: "98.00", 2: "100.88"},
+        3,
+        # 10 × (100.88 − 100)
+        "8.80",
+        stop_qtys={1: "10", 2: "10"},
     ),
     Case(
         "time stop after 3 h: closed at the close of candle 3",
@@ -170,6 +196,7 @@ CASES = [
         {1: "98.00"},
         3,
         "4.00",
+        stop_qtys={1: "10", 3: "10"},
     ),
     Case(
         "stagnation after 2 h within ±2 % ROE: one STAGNATED alert, no exit",
@@ -185,6 +212,85 @@ CASES = [
         {4: "98.00"},
         None,
         "0",
+        stop_qtys={4: "10"},
+    ),
+    Case(
+        "stagnation with stagnation_close: closed at 100.1 after 3 h with ROE 1 %",
+        {"stagnation_seconds": 2 * 3600.0, "stagnation_roe": 0.02, "stagnation_close": True},
+        [
+            (99, 100.2, 98.8, 100),
+            (100, 100.2, 99.9, 100.1),
+            (100.1, 100.2, 100, 100.1),  # held 2 h: not more than 2 h yet
+            (100.1, 100.2, 100, 100.1),
+            (100.1, 100.2, 100, 100.1),
+        ],
+        {1: ["PLACE_STOP:initial_stop"], 3: ["CLOSE:stagnation", "ALERT:stagnation"]},
+        {1: "98.00", 3: "98.00"},
+        3,
+        "1.00",
+        stop_qtys={3: "10"},
+    ),
+    Case(
+        "exit signal: closed at the close of the candle it arrives with",
+        {},
+        [
+            (99, 100.2, 98.8, 100),
+            (100, 101, 99.8, 100.6),
+            (100.6, 101.2, 100.1, 100.9),
+            (100.9, 101, 100, 100.2),
+        ],
+        {1: ["PLACE_STOP:initial_stop"], 2: ["CLOSE:signal_exit"]},
+        {1: "98.00"},
+        2,
+        "9.00",
+        signals={2: (Signal("flat-1", SignalKind.EXIT, 1, T0, "model says flat"),)},
+        stop_qtys={2: "10"},
+    ),
+    Case(
+        "opposite entry signal with exit_on_opposite_signal: closed at 100.9",
+        {"exit_on_opposite_signal": True},
+        [
+            (99, 100.2, 98.8, 100),
+            (100, 101, 99.8, 100.6),
+            (100.6, 101.2, 100.1, 100.9),
+            (100.9, 101, 100, 100.2),
+        ],
+        {1: ["PLACE_STOP:initial_stop"], 2: ["CLOSE:signal_exit"]},
+        {1: "98.00"},
+        2,
+        "9.00",
+        signals={2: (Signal("short-1", SignalKind.ENTRY, -1, T0),)},
+    ),
+    Case(
+        "opposite entry signal without exit_on_opposite_signal: ignored",
+        {},
+        [
+            (99, 100.2, 98.8, 100),
+            (100, 101, 99.8, 100.6),
+            (100.6, 101.2, 100.1, 100.9),
+            (100.9, 101, 100, 100.2),
+        ],
+        {1: ["PLACE_STOP:initial_stop"]},
+        {3: "98.00"},
+        None,
+        "0",
+        signals={2: (Signal("short-1", SignalKind.ENTRY, -1, T0),)},
+    ),
+    Case(
+        "guard stop: the chandelier level 106 − 2 × 1 = 104 is through the close 102.5: closed",
+        {"chandelier_multiplier": 2.0},
+        [
+            (99, 100.2, 98.8, 100, 1),
+            (100, 101, 99.8, 100.8, 1),  # 101 − 2 = 99
+            (100.8, 106, 100.7, 102.5, 1),
+            (102.5, 103, 101, 101.5, 1),
+        ],
+        {1: ["PLACE_STOP:trail:chandelier"], 2: ["CLOSE:guard_stop"]},
+        {1: "99.00", 2: "99.00"},
+        2,
+        # 10 × 2.5
+        "25.00",
+        stop_qtys={1: "10", 2: "10"},
     ),
     Case(
         "invalidation: a 1h candle closes below 99.5 → closed at 99.4",
@@ -199,6 +305,7 @@ CASES = [
         {1: "98.00"},
         2,
         "-6.00",
+        stop_qtys={1: "10", 2: "10"},
     ),
     Case(
         "add-on on a signal at ROE 6 %: +5 @ 100.6 (average 100.2), stop covers 15, stopped at 98",
@@ -220,6 +327,8 @@ CASES = [
         # 15 × (98 − 100.2)
         "-33.00",
         signals={1: (Signal("go", SignalKind.ENTRY, 1, T0),)},
+        # Covers the 10 held until the add fills, then the 15.
+        stop_qtys={1: "10", 2: "15"},
     ),
     Case(
         "short R ladder (mirror): stop 102, 5 @ 95.5, 3 @ 93.8, 2 @ 91.9",
@@ -233,15 +342,17 @@ CASES = [
         ],
         {
             1: ["PLACE_STOP:initial_stop"],
-            2: ["MOVE_STOP:initial_stop", "REDUCE:take_profit:r"],
+            # The stop covers what is held: resized once each take-profit has filled.
+            2: ["REDUCE:take_profit:r"],
             3: ["MOVE_STOP:initial_stop", "REDUCE:take_profit:r"],
-            4: ["CLOSE:take_profit:r"],
+            4: ["MOVE_STOP:initial_stop", "CLOSE:take_profit:r"],
         },
         {1: "102.00"},
         4,
         # 5 × 4.5 + 3 × 6.2 + 2 × 8.1
         "57.30",
         qty="-10",
+        stop_qtys={1: "10", 2: "10", 3: "5", 4: "2"},
     ),
     Case(
         "given stop level and lot remainders: 3.33 split 50/30/20 → 1.66, 1.00, 0.67",
@@ -255,9 +366,10 @@ CASES = [
         ],
         {
             1: ["PLACE_STOP:initial_stop"],
-            2: ["MOVE_STOP:initial_stop", "REDUCE:take_profit:r"],
+            # The stop covers what is held: resized once each take-profit has filled.
+            2: ["REDUCE:take_profit:r"],
             3: ["MOVE_STOP:initial_stop", "REDUCE:take_profit:r"],
-            4: ["CLOSE:take_profit:r"],
+            4: ["MOVE_STOP:initial_stop", "CLOSE:take_profit:r"],
         },
         {1: "98.75"},
         4,
@@ -265,6 +377,7 @@ CASES = [
         "11.30",
         qty="3.33",
         state={"stop_override": D("98.75")},
+        stop_qtys={1: "3.33", 2: "3.33", 3: "1.67", 4: "0.67"},
     ),
 ]
 
@@ -284,12 +397,14 @@ def test_golden_table(case: Case) -> None:
     assert got == case.actions, out.reasons
     for bar, level in case.stops.items():
         assert out.stops[bar] == (None if level is None else D(level)), (bar, out.stops)
+    for bar, qty in (case.stop_qtys or {}).items():
+        assert out.stop_qtys[bar] == D(qty), (bar, out.stop_qtys)
     assert out.exit_bar == case.exit_bar
     assert out.pnl == D(case.pnl), out.fills
 
 
 def test_the_lot_split_table_fills_exactly_the_position() -> None:
-    case = CASES[-1]
+    case = next(c for c in CASES if c.name.startswith("given stop level and lot remainders"))
     out = simulate(
         TEST,
         replace(BASE, **case.changes),
@@ -300,98 +415,28 @@ def test_the_lot_split_table_fills_exactly_the_position() -> None:
     assert [f[2] for f in out.fills] == [D("-1.66"), D("-1.00"), D("-0.67")]
 
 
-# ------------------------------------------------------------------ real bundled bars
-
-
-BINANCE = perpetual_or_future(
-    "BTC/USDT:USDT", "binance", tick_size="0.1", lot_size="0.001", taker_fee_rate="0.0004"
-)
-DERIBIT = perpetual_or_future(
-    "BTC/USD:BTC",
-    "deribit",
-    tick_size="0.5",
-    lot_size="1",
-    contract_size="10",
-    taker_fee_rate="0.0005",
-)
-
-
-def _real_bars() -> list[Candle]:
-    bars = read_bars("crypto/BTC_USDT-1h_2019-09-30_2019-10-24.csv")
-    high = np.array([float(b.high) for b in bars])
-    low = np.array([float(b.low) for b in bars])
-    close = np.array([float(b.close) for b in bars])
+def test_atr_stop_with_talib_atr_on_the_table() -> None:
+    """ATR from TA-Lib on the candles themselves (not typed in): 16 candles of true range 2,
+    one of 4, then 2 again. Wilder ATR14: 2 at candle 14 and 15, (2·13 + 4)/14 = 2.142857… at
+    candle 16, (2.142857…·13 + 2)/14 = 418/196 = 2.132653… at candle 17 — the candle after
+    the entry (close of candle 16 = 100): stop 100 − 2 × 2.132653 = 95.7347 → up to 95.74."""
+    rows = [(100, 101, 99, 100)] * 16 + [(100, 102, 98, 100), (100, 101, 99, 100)]
+    rows.append((100, 100.2, 95.5, 95.8))
+    high, low, close = (np.array([float(r[k]) for r in rows]) for k in (1, 2, 3))
     atr = talib.ATR(high, low, close, timeperiod=14)
-    return [
-        Candle(b.open, b.high, b.low, b.close, None if np.isnan(a) else float(a))
-        for b, a in zip(bars, atr, strict=True)
+    assert atr[14] == atr[15] == 2.0 and atr[17] == pytest.approx(418 / 196, rel=1e-12)
+    bars = [
+        Candle(*(D(str(x)) for x in r), None if np.isnan(a) else float(a))
+        for r, a in zip(rows, atr, strict=True)
     ]
-
-
-def _when(i: int) -> str:
-    # Candle i of the bundled file opens at 2019-09-30 07:00 + i hours; its close is +1 h.
-    return (datetime(2019, 9, 30, 8, tzinfo=UTC) + timedelta(hours=i)).strftime("%m-%d %H:%M")
-
-
-def _timeline(out) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
-    return [(_when(i), a) for i, actions in enumerate(out.actions) for a in actions]
-
-
-def test_real_bars_standard_profile_on_the_demo_long() -> None:
-    """The demo's 8× long (2 BTC at the 2019-09-30 08:00 close 7,998.49) under the standard
-    profile, ticked at every hourly close: the lock ladder and the 2R/3R steps work the rally
-    to 8,470, and the lock-profit stop takes the rest out on the pull-back."""
-    bars = _real_bars()
-    out = simulate(BINANCE, preset("standard"), bars, qty=D(2), leverage=D(8))
-    timeline = _timeline(out)
-    # 09:00: no ATR14 yet (2 bars): percent stop 7,838.6 (R = 159.89), raised at once to
-    # breakeven incl. fees 7,998.49 × 1.0004 / 0.9996 = 8,004.89 → 8,004.9 (ROE 11.6 %).
-    assert timeline == [
-        ("09-30 09:00", "PLACE_STOP:lock_profit"),
-        ("09-30 10:00", "MOVE_STOP:lock_profit"),
-        ("09-30 22:00", "MOVE_STOP:lock_profit"),
-        ("09-30 22:00", "REDUCE:take_profit:r"),
-    ]
-    assert [out.stops[i] for i in (1, 2, 15)] == [D("8004.9"), D("8105.0"), D("8205.0")]
-    assert out.exit_bar is not None and _when(out.exit_bar) == "10-01 23:00"
-    assert out.exit_reason == "stop 8205.0"
-    assert out.pnl == D(GOLDEN_LONG_PNL)
-    assert [(_when(b), why, q, p) for b, why, q, p in out.fills] == GOLDEN_LONG_FILLS
-
-
-def test_real_bars_standard_profile_on_the_demo_inverse_short() -> None:
-    """The demo's Deribit short (3,000 USD contracts at the 2019-10-01 08:00 close, 5×)."""
-    bars = _real_bars()
-    entry_bar = 24  # the candle of 2019-10-01 07:00 closes at 08:00
     out = simulate(
-        DERIBIT, preset("standard"), bars, qty=D(-3000), leverage=D(5), entry_bar=entry_bar
+        TEST,
+        replace(BASE, stop_method=StopMethod.ATR, atr_multiplier=2.0),
+        bars,
+        qty=D(10),
+        entry_bar=16,
     )
-    timeline = _timeline(out)
-    assert timeline == [
-        ("10-01 09:00", "PLACE_STOP:initial_stop"),
-        ("10-03 10:00", "MOVE_STOP:lock_profit"),
-        ("10-06 02:00", "MOVE_STOP:lock_profit"),
-        ("10-06 04:00", "MOVE_STOP:lock_profit"),
-        ("10-06 04:00", "REDUCE:take_profit:r"),
-        ("10-06 14:00", "MOVE_STOP:lock_profit"),
-    ]
-    assert out.exit_bar is not None and _when(out.exit_bar) == GOLDEN_SHORT_EXIT
-    assert out.pnl == D(GOLDEN_SHORT_PNL)
-    assert [(_when(b), why, q, p) for b, why, q, p in out.fills] == GOLDEN_SHORT_FILLS
-
-
-# 1 × (8,412.87 − 7,998.49) + 1 × (8,205.0 − 7,998.49) USDT
-GOLDEN_LONG_PNL = "620.89"
-GOLDEN_LONG_FILLS = [
-    ("09-30 22:00", "take_profit:r", D("-1.000"), D("8412.87")),
-    ("10-01 23:00", "stop", D("-1.000"), D("8205.0")),
-]
-# Breakeven on 10-03, lock 10 % on 10-06 02:00, half at 2R (7,935.96) on 10-06 04:00, lock 20 %
-# at 7,986.5, stopped there on the 10-07 rebound. BTC: 15,000 × (1/7,872.78 − 1/8,314.32)
-# + 15,000 × (1/7,986.5 − 1/8,314.32), rounded to the 1e-28 ledger quantum.
-GOLDEN_SHORT_EXIT = "10-07 06:00"
-GOLDEN_SHORT_PNL = "0.1752358851377327934768937432"
-GOLDEN_SHORT_FILLS = [
-    ("10-06 04:00", "take_profit:r", D("1500"), D("7872.78")),
-    ("10-07 06:00", "stop", D("1500"), D("7986.5")),
-]
+    assert {i: a for i, a in enumerate(out.actions) if a} == {17: ["PLACE_STOP:initial_stop"]}
+    assert (out.stops[17], out.stop_qtys[17]) == (D("95.74"), D(10))
+    assert "ATR14(1h) 2.13 = 95.74" in out.reasons[17][0]
+    assert out.exit_bar == 18 and out.pnl == D("-42.60")  # 10 × (95.74 − 100)

@@ -340,6 +340,29 @@ class BookService:
             balances,
         )
 
+    def positions(
+        self, accounts: Iterable[str] | None = None, now: datetime | None = None
+    ) -> list[PositionView]:
+        """The open positions of some accounts (all when None) valued at the latest stored
+        marks, as in :meth:`report` but without the summary, closed positions and snapshots
+        (what a management tick needs, at a fraction of the cost)."""
+        with self._uow() as uow:
+            chosen = (
+                uow.accounts.all()
+                if accounts is None
+                else [self._account(uow, a) for a in accounts]
+            )
+            books = [uow.books.load(a) for a in chosen]
+            keys = {p.instrument_key for b in books for p in b.open_positions()}
+            instruments = {k: self._instrument(uow, k) for k in keys}
+            marks = uow.prices.marks()
+            assets = uow.prices.asset_prices()
+        market, _, _ = self._market(books, marks, assets, now)
+        inputs = PortfolioInputs(
+            conventions=self.config.conventions, option_rates=self.config.option_rates
+        )
+        return position_views(books, instruments, market, inputs)
+
     def _realized_closed(
         self,
         uow: UnitOfWork,

@@ -7,20 +7,21 @@ drawdown have a day-start reference, exactly as a live deployment taking snapsho
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from riskdesk.application.book_service import BookService, PortfolioReport
+from riskdesk.application.demo_governance import PaperDesk, PaperReport, PaperRun
 from riskdesk.application.fill_rows import parse_rows, parse_timestamp
-from riskdesk.application.governance_service import CheckedPlan, GovernanceService
 from riskdesk.application.risk_service import RiskService
 from riskdesk.domain.fills import normalize_symbol
+from riskdesk.domain.matching import Candle
 from riskdesk.domain.orders import OrderIntent
 from riskdesk.domain.risk.decisions import Decision
 from riskdesk.domain.risk.monitors import Alert
 from riskdesk.domain.values import Side, to_decimal
-from riskdesk.ports.market_data import CashMovement, PriceUpdate, Scenario
+from riskdesk.ports.market_data import CashMovement, PaperTwins, PriceUpdate, Scenario
 
 Progress = Callable[[str, int, int], None]
 
@@ -42,12 +43,18 @@ class DemoResult:
     alerts: list[Alert] = field(default_factory=list)
     checks: list[tuple[datetime, OrderIntent, str, Decision]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    plans: list[CheckedPlan] = field(default_factory=list)
+    paper: PaperReport | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class _MonitorPoint:
     ts: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class _PaperStep:
+    bar: datetime
+    candles: Mapping[str, Candle]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,11 +71,12 @@ class DemoService:
         self,
         book: BookService,
         risk: RiskService | None = None,
-        governance: GovernanceService | None = None,
+        paper: Callable[[PaperTwins], PaperDesk] | None = None,
     ) -> None:
         self._book = book
         self._risk = risk
-        self._governance = governance
+        # Governance runs in the paper twins' engine loop, where its plans are executed.
+        self._paper = paper
 
     def run(self, scenario: Scenario, progress: Progress | None = None) -> DemoResult:
         """Load and replay ``scenario``; return the final whole-book report."""
@@ -86,7 +94,10 @@ class DemoService:
             events += [(c.ts, 4, c) for c in (_order_check(row) for row in scenario.order_checks)]
         alerts: list[Alert] = []
         checks: list[tuple[datetime, OrderIntent, str, Decision]] = []
-        plans: list[CheckedPlan] = []
+        paper = None
+        if self._paper is not None and scenario.paper is not None:
+            paper = PaperRun(self._paper(scenario.paper))
+            events += [(ts, 5, _PaperStep(bar, candles)) for ts, bar, candles in paper.start()]
         events.sort(key=lambda e: (e[0], e[1]))
         scopes = [None, *(a.account_id for a in scenario.accounts)]
         snapshots = 0
@@ -113,9 +124,9 @@ class DemoService:
             elif isinstance(event, _MonitorPoint) and self._risk is not None:
                 self._flush(pending)
                 alerts.extend(self._risk.monitor(event.ts).alerts)
-                if self._governance is not None:
-                    # The management tick runs with the monitors; its plans are stored, not sent.
-                    plans.extend(self._governance.tick(event.ts).plans)
+            elif isinstance(event, _PaperStep) and paper is not None:
+                self._flush(pending)
+                paper.step(event.bar, event.candles)
             elif isinstance(event, _OrderCheck) and self._risk is not None:
                 self._flush(pending)
                 checks.append(
@@ -150,7 +161,7 @@ class DemoService:
             alerts=alerts,
             checks=checks,
             notes=list(scenario.notes),
-            plans=plans,
+            paper=None if paper is None else paper.finish(last),
         )
 
     def _flush(self, pending: list[tuple[int, object]]) -> None:

@@ -30,7 +30,7 @@ from typing import Protocol
 
 from riskdesk.application.book_service import BookService
 from riskdesk.application.conditionals import ConditionalEngine
-from riskdesk.application.governance_service import GovernanceService
+from riskdesk.application.governance_service import GovernanceService, TickResult
 from riskdesk.application.oms import OrderManager, PositionLine, SyncResult
 from riskdesk.application.recovery import Recovery, RecoveryReport
 from riskdesk.application.risk_service import RiskService
@@ -226,10 +226,13 @@ class GovernancePlanSource:
     def __init__(self, governance: GovernanceService) -> None:
         self._governance = governance
         self.last_plans: int = 0
+        self.last_result: TickResult | None = None
 
     def plans(self, now: datetime) -> list[Plan]:
-        """Run one tick and turn its plans into executable plans."""
+        """Run one tick and turn its plans into executable plans (``last_result`` keeps the
+        tick, with the pre-trade decision on every planned order)."""
         result = self._governance.tick(now)
+        self.last_result = result
         out = []
         for checked in result.plans:
             plan = checked.plan
@@ -272,12 +275,28 @@ class ScriptedEntries:
         self._entries = sorted(entries, key=lambda e: e.at)
         self._orders = orders
         self._governance = governance
+        self._ended: set[str] = set()
 
     def plans(self, now: datetime) -> list[Plan]:
-        """Entries due by ``now`` not yet journaled."""
-        due = [
-            e for e in self._entries if e.at <= now and self._orders.get(e.intent.intent_id) is None
-        ]
+        """Entries due by ``now`` not yet journaled. An entry whose order ended without a fill
+        (refused by risk or the venue, cancelled, expired) fails its governance state."""
+        due = []
+        for e in self._entries:
+            if e.at > now:
+                continue
+            order = self._orders.get(e.intent.intent_id)
+            if order is None:
+                due.append(e)
+            elif (
+                self._governance is not None
+                and order.status.terminal
+                and order.filled_qty == 0
+                and e.intent.intent_id not in self._ended
+            ):
+                self._ended.add(e.intent.intent_id)
+                why = f"the entry order ended {order.status.value} without a fill"
+                reason = f"{why}: {order.reason}" if order.reason else why
+                self._governance.entry_ended(e.intent.intent_id, reason, now)
         out = []
         for e in due:
             intent = e.intent

@@ -13,8 +13,11 @@ Plans are not sent anywhere yet: handing them to the order manager is the next i
 
 from __future__ import annotations
 
+import gc
+import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -48,7 +51,7 @@ from riskdesk.domain.orders import OrderIntent
 from riskdesk.domain.risk.aggregates import RiskBook
 from riskdesk.domain.risk.decisions import Denied
 from riskdesk.ports.clock import Clock
-from riskdesk.ports.store import UnitOfWorkFactory
+from riskdesk.ports.store import UnitOfWork, UnitOfWorkFactory
 
 FloatArray = NDArray[np.float64]
 
@@ -130,12 +133,18 @@ class GovernanceConfig:
     ``assignments`` map ``account/venue:symbol``, ``venue:symbol``, ``account`` or ``venue`` to
     a profile name (most specific first); ``managed_kinds`` are the instrument kinds governance
     adopts on its own (``perpetual``, ``future``, ``spot``); options are left to the option
-    rebalancer."""
+    rebalancer; ``accounts`` limits governance to those accounts (empty: every account)."""
 
     profiles: Mapping[str, GovernanceProfile]
     default_profile: str = "standard"
     assignments: Mapping[str, str] = field(default_factory=dict)
     managed_kinds: frozenset[str] = frozenset({"perpetual", "future"})
+    accounts: frozenset[str] = frozenset()
+
+    def governs(self, account_id: str) -> bool:
+        """Whether positions of ``account_id`` are governed (every account when ``accounts`` is
+        empty)."""
+        return not self.accounts or account_id in self.accounts
 
     def __post_init__(self) -> None:
         for name in (self.default_profile, *self.assignments.values()):
@@ -250,6 +259,31 @@ class GovernanceView:
     add_ons: str
 
 
+@dataclass(frozen=True, slots=True)
+class _Kept:
+    """The governance states kept in memory between ticks, as of a store revision."""
+
+    revision: int
+    book: GovernanceBook
+
+
+_TERMINAL = 3  # batch lifecycle code of CLOSED (FAILED is 4)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: a tick over thousands of positions allocates
+    hundreds of thousands of small acyclic objects, and every collection would traverse the
+    whole kept book. Reference counting frees them; collection resumes after the tick."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 class GovernanceService:
     """The governance use cases."""
 
@@ -268,6 +302,7 @@ class GovernanceService:
         self._clock = clock
         self.config = config
         self._bars = bars
+        self._kept: _Kept | None = None
 
     # ------------------------------------------------------------------ registration
 
@@ -333,7 +368,7 @@ class GovernanceService:
             state = next((s for s in uow.governance.states() if s.position_id == position_id), None)
         if state is None:
             view = next(
-                (v for v in self._book.report(None, now).positions if v.position_id == position_id),
+                (v for v in self._book.positions(None, now) if v.position_id == position_id),
                 None,
             )
             if view is None:
@@ -359,10 +394,23 @@ class GovernanceService:
             uow.commit()
         return state
 
+    def entry_ended(
+        self, intent_id: str, reason: str, now: datetime | None = None
+    ) -> GovernanceState | None:
+        """The entry order of a governed intent ended without opening its position (rejected,
+        cancelled, expired): a state still waiting for it (PENDING_ENTRY) → FAILED. Nothing
+        happens to an unknown intent or a state that has moved on; returns the failed state."""
+        with self._uow() as uow:
+            state = uow.governance.get(intent_id)
+        if state is None or state.lifecycle is not Lifecycle.PENDING_ENTRY:
+            return None
+        return self.mark_failed(intent_id, reason, now)
+
     def mark_failed(
         self, intent_id: str, reason: str, now: datetime | None = None
     ) -> GovernanceState:
-        """An entry that never filled, or a close that cannot be done: → FAILED."""
+        """An entry that never filled, or a close that cannot be done: → FAILED (``StateError``
+        from any lifecycle but PENDING_ENTRY and PENDING_CLOSING)."""
         now = now or self._clock.now()
         with self._uow() as uow:
             state = uow.governance.get(intent_id)
@@ -384,6 +432,13 @@ class GovernanceService:
             uow.commit()
         return new
 
+    def _accounts(self) -> list[str] | None:
+        """The governed accounts that exist (None: every account)."""
+        if not self.config.accounts:
+            return None
+        known = {a.account_id for a in self._book.accounts()}
+        return sorted(self.config.accounts & known)
+
     # ------------------------------------------------------------------ tick
 
     def tick(
@@ -399,153 +454,213 @@ class GovernanceService:
         now = now or self._clock.now()
         if now.tzinfo is None:
             raise InvalidValue("must be timezone-aware (UTC)", field="now")
-        report = self._book.report(None, now)
+        with _gc_paused():
+            return self._tick(now, dry_run, signals or {}, started)
+
+    def _tick(
+        self,
+        now: datetime,
+        dry_run: bool,
+        signals: Mapping[str, Sequence[Signal]],
+        started: float,
+    ) -> TickResult:
+        positions = self._book.positions(self._accounts(), now)
         with self._uow() as uow:
-            stored = uow.governance.states()
             catalog = {i.key: i for i in uow.instruments.all()}
+            kept = self._keep(uow, catalog)
             marks = uow.prices.marks()
-        rows = self._rows(report.positions, stored, catalog)
-        states = [r[0] for r in rows]
-        views = [r[1] for r in rows]
+        book, views = self._pair(kept.book, positions, catalog)
+        states = book.states
         instruments = [catalog[s.instrument_key] for s in states]
-        signals = signals or {}
         market = _Market(self._bars, now)
-        cols = self._columns(states, views, instruments, market, signals)
+        cols = self._columns(book, views, instruments, market, signals)
 
         def snapshot_of(i: int) -> Snapshot:
             return self._snapshot(
                 states[i], views[i], instruments[i], cols, i, market, signals, marks
             )
 
-        book = GovernanceBook.of(states)
         result = manage_batch(book, cols, snapshot_of, now)
-        checked, final_states, events = self._check(result.evaluations, book, now, dry_run)
-        final = {
-            state.intent_id: state
-            for i, state in enumerate(result.book.states)
-            if state is not states[i]
-        }
-        final.update(final_states)
-        if not dry_run and (final or checked or events):
+        checked, settled, events = self._check(result.evaluations, book, now, dry_run)
+        final = result.book.with_states(settled)
+        changed = [s for i, s in enumerate(final.states) if s is not states[i]]
+        if dry_run:
+            # Nothing stored: the kept copy stays what the store holds.
+            self._kept = kept
+        elif changed or checked or events:
             with self._uow() as uow:
-                uow.governance.put_states(list(final.values()))
+                current = uow.governance.revision()
+                uow.governance.put_states(changed)
                 uow.governance.add_plans([_stored(c) for c in checked])
                 uow.governance.add_events(events)
+                revision = uow.governance.revision()
                 uow.commit()
+            # Someone else wrote since the copy was taken: reload at the next tick.
+            self._kept = _Kept(revision, final) if current == kept.revision else None
+        else:
+            self._kept = _Kept(kept.revision, final)
         return TickResult(
             now,
             dry_run,
-            sum(1 for s in states if not s.lifecycle.terminal),
+            int(np.count_nonzero(book.table[:, 0] < _TERMINAL)),
             result.screened,
             tuple(checked),
             tuple(events),
             time.perf_counter() - started,
         )
 
-    def _rows(
+    def _keep(self, uow: UnitOfWork, catalog: Mapping[str, Instrument]) -> _Kept:
+        """The governed states as a kept book, reloaded only when the store has changed since
+        it was taken (a revision check: one indexed query)."""
+        revision = uow.governance.revision()
+        kept = self._kept
+        if kept is None or kept.revision != revision:
+            states = [
+                s
+                for s in uow.governance.states()
+                if self.config.governs(s.account_id) and s.instrument_key in catalog
+            ]
+            kept = _Kept(revision, GovernanceBook.of(states))
+        elif np.count_nonzero(kept.book.table[:, 0] >= _TERMINAL) > len(kept.book.states) // 10:
+            kept = _Kept(revision, kept.book.compacted()[0])
+        self._kept = kept
+        return kept
+
+    def _pair(
         self,
+        book: GovernanceBook,
         views: Sequence[PositionView],
-        stored: Sequence[GovernanceState],
         catalog: Mapping[str, Instrument],
-    ) -> list[tuple[GovernanceState, PositionView | None]]:
-        """Pair every open governed state with its position (None: the position is gone) and
-        adopt managed positions that have no state yet."""
-        by_position = {s.position_id: s for s in stored if s.position_id}
-        pending = {
-            (s.account_id, s.instrument_key, s.slot): s
-            for s in stored
-            if s.lifecycle is Lifecycle.PENDING_ENTRY and s.position_id is None
+    ) -> tuple[GovernanceBook, list[PositionView | None]]:
+        """Pair every governed state with its position (None: the position is gone, or the
+        entry has not filled) and adopt managed positions that have no state yet (new rows)."""
+        known = {(i.venue, i.symbol) for i in catalog.values()}
+        accounts = self.config.accounts
+        by_position = {
+            view.position_id: view
+            for view in views
+            if (view.venue, view.symbol) in known and (not accounts or view.account_id in accounts)
         }
-        rows: list[tuple[GovernanceState, PositionView | None]] = []
-        seen: set[str] = set()
-        for view in views:
+        paired: list[PositionView | None] = [None] * len(book.states)
+        pending: dict[tuple[str, str, str], int] = {}
+        for i, state in enumerate(book.states):
+            if state.position_id:
+                paired[i] = by_position.pop(state.position_id, None)
+            elif state.lifecycle is Lifecycle.PENDING_ENTRY:
+                pending.setdefault((state.account_id, state.instrument_key, state.slot), i)
+        adopted: list[GovernanceState] = []
+        for view in by_position.values():
             key = f"{view.venue}:{view.symbol}"
-            if key not in catalog:
+            row = pending.pop((view.account_id, key, view.slot), None)
+            if row is not None:
+                # A registered entry binds to the position that appeared in its slot.
+                paired[row] = view
                 continue
-            state = by_position.get(view.position_id) or pending.pop(
-                (view.account_id, key, view.slot), None
-            )
-            if state is None:
-                if view.kind.split("/")[0] not in self.config.managed_kinds:
-                    continue
-                state = new_state(
+            if view.kind.split("/")[0] not in self.config.managed_kinds:
+                continue
+            adopted.append(
+                new_state(
                     f"adopt:{view.position_id}",
                     view.account_id,
                     key,
                     view.slot,
                     self.config.profile_for(view.account_id, view.venue, view.symbol),
                 )
-            seen.add(state.intent_id)
-            rows.append((state, view))
-        for state in stored:
-            if state.intent_id in seen or state.instrument_key not in catalog:
-                continue
-            if state.lifecycle is Lifecycle.PENDING_ENTRY and state.position_id is None:
-                continue
-            rows.append((state, None))
-        return rows
+            )
+            paired.append(view)
+        return book.extended(adopted), paired
 
     def _columns(
         self,
-        states: Sequence[GovernanceState],
+        book: GovernanceBook,
         views: Sequence[PositionView | None],
         instruments: Sequence[Instrument],
         market: _Market,
         signals: Mapping[str, Sequence[Signal]],
     ) -> PositionColumns:
-        n = len(states)
-        f = np.zeros((9, n))
-        inverse = np.zeros(n, dtype=bool)
-        liq = np.full(n, np.nan)
-        opened = np.full(n, np.nan)
-        for i, (view, inst) in enumerate(zip(views, instruments, strict=True)):
-            inverse[i] = inst.inverse
-            f[4, i] = float(inst.contract_size)
-            f[5, i] = float(inst.tick_size)
-            f[6, i] = float(inst.taker_fee_rate)
-            if view is None:
-                f[3, i] = 1.0
-                continue
-            f[0, i] = float(view.qty)
-            f[1, i] = float(view.entry_price)
-            f[2, i] = float(view.margin_ccy)
-            f[3, i] = float(view.mark_price)
-            if view.liquidation_price is not None:
-                liq[i] = float(view.liquidation_price)
-            opened[i] = view.opened_at.timestamp()
-        has_signal = np.array(
-            [bool(v is not None and signals.get(v.position_id)) for v in views], dtype=bool
-        )
+        n = len(book.states)
+        # Instrument constants once per instrument, spread to the rows by number.
+        numbers: dict[str, int] = {}
+        consts: list[tuple[float, float, float, float]] = []
+        which = np.empty(n, dtype=np.int64)
+        for i, inst in enumerate(instruments):
+            number = numbers.get(inst.key)
+            if number is None:
+                number = numbers[inst.key] = len(consts)
+                consts.append(
+                    (
+                        float(inst.contract_size),
+                        float(inst.tick_size),
+                        float(inst.taker_fee_rate),
+                        float(inst.inverse),
+                    )
+                )
+            which[i] = number
+        per_inst = np.array(consts, dtype=float).reshape(len(consts), 4)[which]
+        nan = math.nan
+        rows = [
+            (0.0, 0.0, 0.0, 1.0, nan, nan)
+            if v is None
+            else (
+                float(v.qty),
+                float(v.entry_price),
+                float(v.margin_ccy),
+                float(v.mark_price),
+                nan if v.liquidation_price is None else float(v.liquidation_price),
+                v.opened_at.timestamp(),
+            )
+            for v in views
+        ]
+        f = np.array(rows, dtype=float).reshape(n, 6).T
+        liq = f[4]
+        opened = f[5]
+        inverse = per_inst[:, 3] > 0
+        has_signal = np.zeros(n, dtype=bool)
+        if signals:
+            has_signal[
+                [i for i, v in enumerate(views) if v is not None and signals.get(v.position_id)]
+            ] = True
         atr = np.full(n, np.nan)
         high = np.full(n, np.nan)
         low = np.full(n, np.nan)
         close_low: dict[str, FloatArray] = {}
         close_high: dict[str, FloatArray] = {}
-        timeframes = {
-            c.timeframe for s in states for c in (*s.invalidation, *s.profile.invalidation)
-        }
+        timeframes = {tf for tf, _ in book.conditions.groups}
         for tf in timeframes:
             close_low[tf] = np.full(n, np.nan)
             close_high[tf] = np.full(n, np.nan)
-        groups: dict[str, list[int]] = {}
-        for i, state in enumerate(states):
-            if views[i] is not None:
-                groups.setdefault(state.instrument_key, []).append(i)
-        for key, members in groups.items():
-            idx = np.array(members, dtype=np.int64)
-            for (tf, period), rows_ in _by_atr(states, idx).items():
-                bars = market.bars(key, tf)
-                if bars is None:
-                    continue
-                value = market.atr(key, tf, period)
-                if value is not None:
-                    atr[rows_] = value
-                stats = market.extremes(key, tf)
-                if stats is not None:
-                    pos = np.searchsorted(bars.ts, opened[rows_], side="left")
-                    ok = pos < len(bars)
-                    high[rows_[ok]] = stats.high[pos[ok]]
-                    low[rows_[ok]] = stats.low[pos[ok]]
+        # Rows by instrument and by the ATR their profile asks for, as index arrays.
+        atr_keys = [(p.atr_timeframe, p.atr_period) for p in book.profiles.items]
+        kinds = sorted(set(atr_keys)) or [("1h", 14)]
+        atr_kind = np.array([kinds.index(k) for k in atr_keys], dtype=np.int64)
+        profile_rows = book.column("profile").astype(np.int64)
+        live = ~np.isnan(opened)
+        group = np.where(live, which * len(kinds) + atr_kind[profile_rows], -1)
+        order = np.argsort(group, kind="stable")
+        bounds = np.flatnonzero(np.diff(group[order])) + 1
+        keys = list(numbers)
+        for rows_ in np.split(order, bounds) if n else []:
+            g = int(group[rows_[0]])
+            if g < 0:
+                continue
+            key = keys[g // len(kinds)]
+            tf, period = kinds[g % len(kinds)]
+            bars = market.bars(key, tf)
+            if bars is None:
+                continue
+            value = market.atr(key, tf, period)
+            if value is not None:
+                atr[rows_] = value
+            stats = market.extremes(key, tf)
+            if stats is not None:
+                pos = np.searchsorted(bars.ts, opened[rows_], side="left")
+                ok = pos < len(bars)
+                high[rows_[ok]] = stats.high[pos[ok]]
+                low[rows_[ok]] = stats.low[pos[ok]]
+        for number, key in enumerate(keys):
+            idx = np.flatnonzero(live & (which == number))
+            if not idx.size:
+                continue
             for tf in timeframes:
                 bars = market.bars(key, tf)
                 stats = market.extremes(key, tf)
@@ -560,10 +675,10 @@ class GovernanceService:
             entry=f[1],
             margin=f[2],
             mark=f[3],
-            contract_size=f[4],
+            contract_size=per_inst[:, 0],
             inverse=inverse,
-            tick=f[5],
-            fee_rate=f[6],
+            tick=per_inst[:, 1],
+            fee_rate=per_inst[:, 2],
             high=high,
             low=low,
             atr=atr,
@@ -623,10 +738,11 @@ class GovernanceService:
         book: GovernanceBook,
         now: datetime,
         dry_run: bool,
-    ) -> tuple[list[CheckedPlan], dict[str, GovernanceState], list[GovernanceEvent]]:
-        """Pre-trade risk on every planned order (one risk book per tick)."""
+    ) -> tuple[list[CheckedPlan], dict[int, GovernanceState], list[GovernanceEvent]]:
+        """Pre-trade risk on every planned order (one risk book per tick); the states with
+        refused orders settled, by row."""
         checked: list[CheckedPlan] = []
-        states: dict[str, GovernanceState] = {}
+        states: dict[int, GovernanceState] = {}
         events: list[GovernanceEvent] = []
         risk_book: RiskBook | None = None
         for i in sorted(evaluations):
@@ -655,9 +771,7 @@ class GovernanceService:
                     checks.append(OrderCheck(order.intent_id, True, "approved", note))
             denied = {c.intent_id for c in checks if not c.approved}
             if denied:
-                states[evaluation.state.intent_id] = settle_denials(
-                    book.states[i], evaluation, denied, now
-                )
+                states[i] = settle_denials(book.states[i], evaluation, denied, now)
                 for action in plan.actions:
                     check = next((c for c in checks if c.intent_id == action.intent_id), None)
                     if check is not None and not check.approved:
@@ -685,19 +799,28 @@ class GovernanceService:
 
     # ------------------------------------------------------------------ views
 
-    def overview(self, now: datetime | None = None) -> list[GovernanceView]:
-        """Every open governed position with its stop, lock tier, take-profit ladders and
-        add-ons (``riskdesk governance show``)."""
-        report = self._book.report(None, now)
+    def overview(
+        self, now: datetime | None = None, *, include_closed: bool = False
+    ) -> list[GovernanceView]:
+        """Every open governed position (with ``include_closed`` the closed and failed ones
+        too) with its stop, lock tier, take-profit ladders and add-ons (``riskdesk governance
+        show``)."""
+        positions = self._book.positions(self._accounts(), now)
         with self._uow() as uow:
-            states = uow.governance.states()
+            states = uow.governance.states(open_only=not include_closed)
             catalog = {i.key: i for i in uow.instruments.all()}
-        views = {v.position_id: v for v in report.positions}
+        views = {v.position_id: v for v in positions}
         out: list[GovernanceView] = []
         for state in states:
             view = views.get(state.position_id or "")
             out.append(_overview(state, view, catalog.get(state.instrument_key)))
         return out
+
+    def states(self, open_only: bool = True) -> list[GovernanceState]:
+        """Stored governance states (only PENDING_ENTRY, ACTIVE and PENDING_CLOSING unless
+        ``open_only`` is False), by intent id."""
+        with self._uow() as uow:
+            return uow.governance.states(open_only)
 
     def plans(
         self,
@@ -724,16 +847,6 @@ def _opt(values: FloatArray | None, i: int) -> float | None:
     return None if np.isnan(value) else value
 
 
-def _by_atr(
-    states: Sequence[GovernanceState], idx: NDArray[np.int64]
-) -> dict[tuple[str, int], NDArray[np.int64]]:
-    groups: dict[tuple[str, int], list[int]] = {}
-    for i in idx.tolist():
-        p = states[i].profile
-        groups.setdefault((p.atr_timeframe, p.atr_period), []).append(i)
-    return {k: np.array(v, dtype=np.int64) for k, v in groups.items()}
-
-
 @dataclass(frozen=True, slots=True)
 class _Suffix:
     """Suffix extremes of a bar series: element i covers bars i…end."""
@@ -742,6 +855,8 @@ class _Suffix:
     low: FloatArray
     close_low: FloatArray
     close_high: FloatArray
+    close_low_at: NDArray[np.int64]
+    close_high_at: NDArray[np.int64]
 
 
 class _Market:
@@ -786,26 +901,41 @@ class _Market:
                     np.minimum.accumulate(bars.low[::-1])[::-1],
                     np.minimum.accumulate(bars.close[::-1])[::-1],
                     np.maximum.accumulate(bars.close[::-1])[::-1],
+                    _suffix_arg(bars.close, lowest=True),
+                    _suffix_arg(bars.close, lowest=False),
                 )
             )
         return self._suffix[(key, timeframe)]
 
     def close_stats(self, key: str, timeframe: str, since: datetime) -> CloseStats | None:
         bars = self.bars(key, timeframe)
-        if bars is None:
+        stats = self.extremes(key, timeframe)
+        if bars is None or stats is None:
             return None
         start = int(np.searchsorted(bars.ts, since.timestamp(), side="left"))
         if start >= len(bars):
             return None
-        closes = bars.close[start:]
-        lo = start + int(np.argmin(closes))
-        hi = start + int(np.argmax(closes))
+        lo = int(stats.close_low_at[start])
+        hi = int(stats.close_high_at[start])
         return CloseStats(
             float(bars.close[lo]),
             datetime.fromtimestamp(int(bars.ts[lo]), UTC),
             float(bars.close[hi]),
             datetime.fromtimestamp(int(bars.ts[hi]), UTC),
         )
+
+
+def _suffix_arg(values: FloatArray, *, lowest: bool) -> NDArray[np.int64]:
+    """Element i: the index of the lowest (highest) of ``values[i:]``, the first one on ties
+    (what ``argmin`` of the slice gives), for every i at once."""
+    n = values.shape[0]
+    rev = values[::-1]
+    best = np.minimum.accumulate(rev) if lowest else np.maximum.accumulate(rev)
+    # In reverse order a value equal to the running extreme is an earlier bar: it wins ties.
+    better = rev[1:] <= best[:-1] if lowest else rev[1:] >= best[:-1]
+    update = np.r_[True, better]
+    last = np.maximum.accumulate(np.where(update, np.arange(n), 0))
+    return np.asarray((n - 1 - last)[::-1], dtype=np.int64)
 
 
 def _stored(c: CheckedPlan) -> StoredPlan:

@@ -116,6 +116,8 @@ def _preset_values(name: str) -> dict[str, Any]:
         "exit_on_signal": p.exit_on_signal,
         "exit_on_opposite_signal": p.exit_on_opposite_signal,
         "guard_stop": p.guard_stop,
+        "fill_timeout_seconds": p.fill_timeout_seconds,
+        "entry_timeout_seconds": p.entry_timeout_seconds,
     }
 
 
@@ -214,6 +216,17 @@ class ProfileSettings(_Frozen):
         _D.guard_stop,
         description="close at market when the trigger price is through the stop (seed 003 guard)",
     )
+    fill_timeout_seconds: float = Field(
+        _D.fill_timeout_seconds,
+        description="a planned take-profit, close or add-on that has not filled after this many "
+        "seconds is planned again (reductions, closes: old order cancelled, ALERT) or dropped "
+        "(add-ons)",
+    )
+    entry_timeout_seconds: float | None = Field(
+        _D.entry_timeout_seconds,
+        description="a registered entry that has not opened its position after this many "
+        "seconds moves to FAILED (none: wait forever)",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -262,6 +275,8 @@ class ProfileSettings(_Frozen):
                 exit_on_signal=self.exit_on_signal,
                 exit_on_opposite_signal=self.exit_on_opposite_signal,
                 guard_stop=self.guard_stop,
+                fill_timeout_seconds=self.fill_timeout_seconds,
+                entry_timeout_seconds=self.entry_timeout_seconds,
             )
         except ValueError as exc:
             raise ConfigError(str(exc), field=f"governance.profiles.{name}") from None
@@ -320,6 +335,9 @@ class GovernanceSettings(_Frozen):
     bars: dict[str, BarFileSettings] = Field(
         default_factory=_default_bars, description="OHLCV files per instrument key (ATR, extremes)"
     )
+    accounts: list[str] = Field(
+        default_factory=list, description="accounts governed (empty: every account)"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -365,6 +383,7 @@ class GovernanceSettings(_Frozen):
             default_profile=self.default_profile,
             assignments=dict(self.assignments),
             managed_kinds=frozenset(self.managed_kinds),
+            accounts=frozenset(self.accounts),
         )
 
 

@@ -16,6 +16,7 @@ from riskdesk.application.engine import LazyOms
 from riskdesk.application.facade import Application
 from riskdesk.application.pricing_service import PricingService
 from riskdesk.application.risk_service import RiskConfig, RiskService
+from riskdesk.bootstrap.demo_paper import paper_desk
 from riskdesk.bootstrap.governance_settings import build_governance_service
 from riskdesk.bootstrap.oms_wiring import build_oms
 from riskdesk.bootstrap.options_settings import build_options_service
@@ -131,7 +132,9 @@ def build(
     governance = build_governance_service(settings.governance, book, risk, store, clock)
     app = Application(
         book=book,
-        demo=DemoService(book, risk, governance),
+        demo=DemoService(
+            book, risk, lambda twins: paper_desk(settings, url, store, book, risk, twins)
+        ),
         clock=clock,
         pricing=pricing,
         risk=risk,
@@ -159,7 +162,11 @@ def demo_settings(settings: Settings, scenario: Scenario) -> Settings:
         }
     )
     limits = risk.limits.model_copy(
-        update={k: v for k, v in scenario.risk_overrides.items() if k == "max_mark_age_seconds"}
+        update={
+            k: int(v) if k == "max_positions" else v
+            for k, v in scenario.risk_overrides.items()
+            if k in ("max_mark_age_seconds", "max_positions", "max_concentration")
+        }
     )
     return settings.model_copy(
         update={"risk": risk.model_copy(update={"monitors": monitors, "limits": limits})}

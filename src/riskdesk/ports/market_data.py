@@ -36,11 +36,45 @@ class CashMovement:
 
 
 @dataclass(frozen=True, slots=True)
+class PaperEntry:
+    """A market entry a paper twin sends at ``at`` (the first bar closing at or after it):
+    ``side`` ``buy``/``sell``, ``qty`` contracts, governed by ``profile`` (None: the default)."""
+
+    at: datetime
+    account_id: str
+    instrument_key: str
+    side: str
+    qty: Decimal
+    leverage: Decimal
+    profile: str | None
+    twin_of: str
+
+
+@dataclass(frozen=True, slots=True)
+class PaperTwins:
+    """Paper twins of a scenario's positions: the same entries traded on the paper venue over
+    bundled bars by the engine loop (governance plans → risk → order manager → venue → fills →
+    book). ``bars`` is the OHLCV file the twins trade on (its candles open from ``start`` to
+    ``end``); ``deposits`` fund the accounts at ``start``."""
+
+    description: str
+    instruments: Sequence[Instrument]
+    accounts: Sequence[Account]
+    deposits: Sequence[CashMovement]
+    entries: Sequence[PaperEntry]
+    bars: str
+    timeframe: str
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Scenario:
     """A book to load and replay: accounts, instruments, cash, fill rows (as imported from a file)
     and price updates in time order; optionally when to run the risk monitors, orders to check
     (raw rows: ``at``, ``intent_id``, ``account_id``, ``venue``, ``symbol``, ``side``, ``qty``…) and
-    risk thresholds the scenario's data needs (e.g. daily closes are older than live marks)."""
+    risk thresholds the scenario's data needs (e.g. daily closes are older than live marks);
+    ``paper`` the paper twins traded under governance (the demo's governed positions)."""
 
     description: str
     accounts: Sequence[Account]
@@ -53,6 +87,7 @@ class Scenario:
     order_checks: Sequence[Mapping[str, object]] = ()
     risk_overrides: Mapping[str, float] = field(default_factory=dict)
     notes: Sequence[str] = ()
+    paper: PaperTwins | None = None
 
 
 class PriceFeed(Protocol):

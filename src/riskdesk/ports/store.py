@@ -254,7 +254,12 @@ class GovernanceRepository(Protocol):
         ...
 
     def put_states(self, states: Sequence[GovernanceState]) -> None:
-        """Insert or replace states."""
+        """Insert or replace states (each write raises the store's revision)."""
+        ...
+
+    def revision(self) -> int:
+        """The revision of the newest write of states (0 when none): a copy of the states
+        taken at revision r is current while this is still r."""
         ...
 
     def add_plans(self, plans: Sequence[StoredPlan]) -> None:

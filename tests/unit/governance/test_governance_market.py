@@ -7,8 +7,10 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from riskdesk.application.governance_service import Bars, resample, wilder_atr
+from riskdesk.application.governance_service import Bars, _suffix_arg, resample, wilder_atr
 from riskdesk.bootstrap.governance_settings import BarFileSettings, FileBarSource
 from riskdesk.domain.errors import InvalidValue
 from riskdesk.domain.governance import PositionColumns, revalue
@@ -92,3 +94,14 @@ def test_revaluation_linear_and_inverse() -> None:
     assert r.roe[0] == pytest.approx(0.2) and r.roe[2] == 0.0
     assert r.liq_distance[0] == pytest.approx((51000 - 45500) / 51000)
     assert r.liq_distance[1] == pytest.approx((9500 - 7600) / 7600)
+
+
+@given(st.lists(st.integers(0, 5), min_size=1, max_size=40))
+def test_suffix_extremes_index_the_first_lowest_and_highest_close(values: list[int]) -> None:
+    """The precomputed suffix indices give what argmin / argmax of every slice give."""
+    closes = np.array(values, dtype=float)
+    lowest = _suffix_arg(closes, lowest=True)
+    highest = _suffix_arg(closes, lowest=False)
+    for i in range(len(values)):
+        assert lowest[i] == i + int(np.argmin(closes[i:]))
+        assert highest[i] == i + int(np.argmax(closes[i:]))

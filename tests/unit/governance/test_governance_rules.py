@@ -211,7 +211,7 @@ def test_small_moves_below_the_minimum_step_are_not_sent() -> None:
 R_LADDER = (TakeProfitTier(2, 0.5), TakeProfitTier(3, 0.3), TakeProfitTier(4, 0.2))
 
 
-def test_r_ladder_takes_50_30_20_percent_and_the_stop_follows_the_remainder() -> None:
+def test_r_ladder_takes_50_30_20_percent_and_the_stop_follows_once_it_fills() -> None:
     _s, results = run(
         state(profile(r_ladder=R_LADDER)),
         [(1, snap("50000")), (2, snap("52000")), (3, snap("53000")), (4, snap("54000"))],
@@ -219,11 +219,13 @@ def test_r_ladder_takes_50_30_20_percent_and_the_stop_follows_the_remainder() ->
     reduce_2r = one(results[1].actions, ActionKind.REDUCE)
     assert (reduce_2r.qty, reduce_2r.old_value, reduce_2r.new_value) == (1, 2, 1)
     assert "take-profit 2R: mark price 52,000 ≥ 52,000" in reduce_2r.reason
-    stop = one(results[1].actions, ActionKind.MOVE_STOP)
-    assert stop.qty == 1 and stop.new_value == stop.old_value == D("49000.0")
-    assert "it covers exactly what remains" in stop.reason
+    # The stop keeps covering the 2 held until the take-profit fills.
+    assert kinds(results[1].actions) == ["REDUCE"] and results[1].state.stop_qty == 2
     # After the fill of the 2R step the position is 1; 3R closes 0.6, 4R the last 0.4.
     s2, r2 = run(results[1].state, [(3, snap("53000", qty="1")), (4, snap("54000", qty="0.4"))])
+    stop = one(r2[0].actions, ActionKind.MOVE_STOP)
+    assert stop.qty == 1 and stop.new_value == stop.old_value == D("49000.0")
+    assert "resized from 2 to 1: it covers exactly the position held" in stop.reason
     assert one(r2[0].actions, ActionKind.REDUCE).qty == D("0.6")
     final = one(r2[1].actions, ActionKind.CLOSE)
     assert final.qty == D("0.4") and final.rule == "take_profit:r"
@@ -249,7 +251,9 @@ def test_a_gap_through_every_tier_closes_exactly_the_position() -> None:
     actions = results[1].actions
     assert kinds(actions) == ["REDUCE", "REDUCE", "CLOSE"]
     assert sum(a.qty for a in actions) == 2  # type: ignore[misc]
-    assert results[1].plan.cancels == (results[0].state.stop_intent_id,)  # type: ignore[union-attr]
+    # The stop stays working until the position is flat (the close may not fill).
+    assert results[1].plan.cancels == ()  # type: ignore[union-attr]
+    assert results[1].state.stop_qty == 2 and results[1].state.stop_price == D("49000.0")
 
 
 def test_roe_ladder_closes_beta_of_what_is_held() -> None:

@@ -19,7 +19,7 @@ from typing import Any
 
 from riskdesk.application.margin_tiers import tiers_from_csv
 from riskdesk.domain.accounting.book import Account, PositionMode
-from riskdesk.domain.fills import MarginMode
+from riskdesk.domain.fills import MarginMode, normalize_symbol
 from riskdesk.domain.instruments import (
     Instrument,
     MarginTier,
@@ -29,7 +29,13 @@ from riskdesk.domain.instruments import (
     spot,
 )
 from riskdesk.domain.values import to_decimal
-from riskdesk.ports.market_data import CashMovement, PriceUpdate, Scenario
+from riskdesk.ports.market_data import (
+    CashMovement,
+    PaperEntry,
+    PaperTwins,
+    PriceUpdate,
+    Scenario,
+)
 
 DATA_PACKAGE = "riskdesk.data"
 _BARS = {
@@ -223,7 +229,14 @@ def demo_scenario() -> Scenario:
             ts += step
     overrides = {
         k: float(risk[k])
-        for k in ("stale_warning_seconds", "stale_critical_seconds", "max_mark_age_seconds")
+        for k in (
+            "stale_warning_seconds",
+            "stale_critical_seconds",
+            "max_mark_age_seconds",
+            # The paper twins add two BTC positions to the desk.
+            "max_positions",
+            "max_concentration",
+        )
         if k in risk
     }
     return Scenario(
@@ -238,6 +251,58 @@ def demo_scenario() -> Scenario:
         order_checks=risk.get("orders", []),
         risk_overrides=overrides,
         notes=[risk["note"]] if "note" in risk else [],
+        paper=_paper(book["paper"]) if "paper" in book else None,
+    )
+
+
+def _paper(spec: Mapping[str, Any]) -> PaperTwins:
+    """The demo's paper twins (``paper`` section of the demo book)."""
+    start = _ts(spec["start"])
+    accounts = [
+        Account(
+            account_id=a["account_id"],
+            venue=a["venue"],
+            name=a.get("name", ""),
+            default_margin_mode=MarginMode(a.get("default_margin_mode", "isolated")),
+            default_leverage=to_decimal(a.get("default_leverage", "1"), "default_leverage"),
+        )
+        for a in spec["accounts"]
+    ]
+    deposits = [
+        CashMovement(
+            a["account_id"],
+            a["currency"],
+            Decimal(a["deposit"]),
+            start,
+            f"demo:paper:{a['account_id']}:{a['currency']}",
+            "paper deposit",
+        )
+        for a in spec["accounts"]
+    ]
+    instruments = [_instrument(i) for i in spec["instruments"]]
+    entries = [
+        PaperEntry(
+            at=_ts(e["at"]),
+            account_id=e["account_id"],
+            instrument_key=f"{e['venue']}:{normalize_symbol(e['symbol'])}",
+            side=e["side"],
+            qty=Decimal(e["qty"]),
+            leverage=Decimal(e["leverage"]),
+            profile=e.get("profile"),
+            twin_of=e.get("twin_of", ""),
+        )
+        for e in spec["entries"]
+    ]
+    return PaperTwins(
+        spec["description"],
+        instruments,
+        accounts,
+        deposits,
+        entries,
+        spec["bars"],
+        spec.get("timeframe", "1h"),
+        start,
+        _ts(spec["end"]),
     )
 
 

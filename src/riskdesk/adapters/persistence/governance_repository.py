@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
 from riskdesk.adapters.persistence import tables as t
 from riskdesk.adapters.persistence.repositories import _between, _limit, _Repository
@@ -51,8 +51,20 @@ class SqlGovernanceRepository(_Repository):
         return None if row is None else GovernanceState.from_dict(row[0])
 
     def put_states(self, states: Sequence[GovernanceState]) -> None:
-        """Insert or replace states (one statement)."""
-        upsert(self._conn, t.governance_states, [_state_row(s) for s in states], ["intent_id"])
+        """Insert or replace states (one statement), all at the next revision."""
+        if not states:
+            return
+        revision = self.revision() + 1
+        rows = [_state_row(s) for s in states]
+        for row in rows:
+            row["revision"] = revision
+        upsert(self._conn, t.governance_states, rows, ["intent_id"])
+
+    def revision(self) -> int:
+        """The revision of the newest write of states (0 when none)."""
+        g = t.governance_states
+        value = self._conn.execute(select(func.max(g.c.revision))).scalar()
+        return int(value or 0)
 
     def add_plans(self, plans: Sequence[StoredPlan]) -> None:
         """Insert plans; a plan id already stored (a replayed tick) is replaced, not doubled."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -509,9 +510,12 @@ governance_states = Table(
     _dec("stop_qty"),
     _ts("updated_at", nullable=True),
     Column("state", JSON_DOC, nullable=False),
+    # Bumped on every write (migration 0005): a kept in-memory copy knows when it is stale.
+    Column("revision", BigInteger(), nullable=False, server_default="0"),
     PrimaryKeyConstraint("intent_id"),
     Index(None, "lifecycle"),
     Index(None, "position_id"),
+    Index(None, "revision"),
 )
 
 governance_plans = Table(

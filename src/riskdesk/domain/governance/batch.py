@@ -14,6 +14,7 @@ ones run the exact rules (Decimal, lot and tick rounding, plans). A property tes
 
 from __future__ import annotations
 
+import decimal
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from riskdesk.domain.governance.profile import GovernanceProfile
 from riskdesk.domain.governance.snapshot import Snapshot
 from riskdesk.domain.governance.state import GovernanceState, Lifecycle
 from riskdesk.domain.orders import TriggerPrice
+from riskdesk.domain.values import ACCOUNTING_CONTEXT
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -144,6 +146,8 @@ class _Profiles:
     stag_t: FloatArray
     stag_rho: FloatArray
     guard: BoolArray
+    fill_timeout: FloatArray
+    entry_timeout: FloatArray
 
     @classmethod
     def of(cls, profiles: Sequence[GovernanceProfile]) -> _Profiles:
@@ -185,6 +189,10 @@ class _Profiles:
             ),
             stag_rho=arr(lambda p: p.stagnation_roe),
             guard=np.array([p.guard_stop for p in items], dtype=bool),
+            fill_timeout=arr(lambda p: p.fill_timeout_seconds),
+            entry_timeout=arr(
+                lambda p: math.inf if p.entry_timeout_seconds is None else p.entry_timeout_seconds
+            ),
         )
 
 
@@ -205,6 +213,8 @@ _STATE_COLUMNS: Final = (
     "stagnated",
     "crossed_alerted",
     "activation",
+    "pending_since",
+    "registered",
     "profile",
 )
 
@@ -230,6 +240,8 @@ def _row(state: GovernanceState, profile_index: int) -> tuple[float, ...]:
         float(state.stagnated),
         float("stop_crossed" in state.alerts),
         _f(state.activation_price),
+        _epoch(state.pending_since),
+        _epoch(state.registered_at or state.updated_at),
         profile_index,
     )
 
@@ -247,8 +259,9 @@ class _Conditions:
 class GovernanceBook:
     """The governance states of many positions with their screen columns (one row per state).
 
-    Build it once with :meth:`of`; each :func:`manage_batch` returns the updated book (only the
-    rows that changed are rebuilt)."""
+    Build it once with :meth:`of` and keep it: each :func:`manage_batch` returns the updated
+    book (only the rows that changed are rebuilt); :meth:`extended` adds rows, :meth:`compacted`
+    drops the closed ones."""
 
     states: tuple[GovernanceState, ...]
     table: FloatArray
@@ -260,9 +273,8 @@ class GovernanceBook:
     def of(cls, states: Sequence[GovernanceState]) -> GovernanceBook:
         """Columns for ``states`` (profiles are grouped by value)."""
         index: dict[GovernanceProfile, int] = {}
-        for s in states:
-            index.setdefault(s.profile, len(index))
-        rows = [_row(s, index[s.profile]) for s in states]
+        numbers = _profile_numbers(states, index, {})
+        rows = [_row(s, numbers[i]) for i, s in enumerate(states)]
         table = np.array(rows, dtype=float).reshape(len(states), len(_STATE_COLUMNS))
         return cls(tuple(states), table, _Profiles.of(list(index)), index, _conditions(states))
 
@@ -278,6 +290,7 @@ class GovernanceBook:
         table = self.table.copy()
         index = dict(self.profile_index)
         new_profile = False
+        conditions_changed = False
         for i, state in updates.items():
             old = self.states[i]
             states[i] = state
@@ -285,20 +298,83 @@ class GovernanceBook:
             if state.profile is old.profile:
                 number = int(self.table[i, _PROFILE_COLUMN])
             else:
+                conditions_changed = True
                 if state.profile not in index:
                     index[state.profile] = len(index)
                     new_profile = True
                 number = index[state.profile]
+            if state.invalidation is not old.invalidation:
+                conditions_changed = True
             table[i] = _row(state, number)
         profiles = _Profiles.of(list(index)) if new_profile else self.profiles
-        conditions = self.conditions
-        if any(
-            s.invalidation is not self.states[i].invalidation
-            or s.profile is not self.states[i].profile
-            for i, s in updates.items()
-        ):
-            conditions = _conditions(states)
+        conditions = _conditions(states) if conditions_changed else self.conditions
         return GovernanceBook(tuple(states), table, profiles, index, conditions)
+
+    def extended(self, states: Sequence[GovernanceState]) -> GovernanceBook:
+        """The book with ``states`` appended as new rows."""
+        if not states:
+            return self
+        index = dict(self.profile_index)
+        known = len(index)
+        numbers = _profile_numbers(states, index, _identity(self.profile_index))
+        rows = np.array([_row(s, numbers[i]) for i, s in enumerate(states)], dtype=float)
+        table = np.vstack([self.table, rows.reshape(len(states), len(_STATE_COLUMNS))])
+        profiles = _Profiles.of(list(index)) if len(index) > known else self.profiles
+        added = _conditions(states)
+        offset = len(self.states)
+        conditions = _merge_conditions(self.conditions, added, offset)
+        return GovernanceBook((*self.states, *states), table, profiles, index, conditions)
+
+    def compacted(self) -> tuple[GovernanceBook, NDArray[np.int64]]:
+        """The book without its CLOSED and FAILED rows, and the old row of each new row."""
+        life = self.table[:, 0]
+        kept = np.flatnonzero(life < _LIFE[Lifecycle.CLOSED])
+        if kept.size == len(self.states):
+            return self, kept
+        states = [self.states[i] for i in kept.tolist()]
+        book = GovernanceBook(
+            tuple(states),
+            self.table[kept],
+            self.profiles,
+            self.profile_index,
+            _conditions(states),
+        )
+        return book, kept
+
+
+def _identity(index: Mapping[GovernanceProfile, int]) -> dict[int, int]:
+    return {id(p): n for p, n in index.items()}
+
+
+def _profile_numbers(
+    states: Sequence[GovernanceState],
+    index: dict[GovernanceProfile, int],
+    by_id: dict[int, int],
+) -> list[int]:
+    """The profile number of each state, adding new profiles to ``index``. Profiles are looked
+    up by identity first: states loaded from the store share interned profiles, and hashing a
+    deep profile for every row is what made building a book slow."""
+    out: list[int] = []
+    for s in states:
+        number = by_id.get(id(s.profile))
+        if number is None:
+            number = index.setdefault(s.profile, len(index))
+            by_id[id(s.profile)] = number
+        out.append(number)
+    return out
+
+
+def _merge_conditions(old: _Conditions, added: _Conditions, offset: int) -> _Conditions:
+    if not added.position.size:
+        return old
+    position = np.concatenate([old.position, added.position + offset])
+    level = np.concatenate([old.level, added.level])
+    groups = {key: rows.copy() for key, rows in old.groups.items()}
+    base = old.position.size
+    for key, rows in added.groups.items():
+        shifted = rows + base
+        groups[key] = np.concatenate([groups[key], shifted]) if key in groups else shifted
+    return _Conditions(position, level, groups)
 
 
 def _conditions(states: Sequence[GovernanceState]) -> _Conditions:
@@ -360,12 +436,17 @@ def screen(
     now_s = now.timestamp()
     seen = col("seen")
     flag = (life == 0) & (aq > 0)
+    flag |= (life == 0) & (aq == 0) & (now_s - col("registered") >= prof.entry_timeout[pidx] - 1e-6)
     open_life = (life == 1) | (life == 2)
     flag |= open_life & ((aq == 0) | (d != col("direction")))
-    flag |= (life == 2) & (aq != seen)
-    act = (life == 1) & (aq > 0) & (d == col("direction"))
     stop = col("stop")
-    flag |= act & ((aq != seen) | np.isnan(stop) | (col("stop_qty") != col("expected")))
+    since = col("pending_since")
+    late = np.isnan(since) | (now_s - since >= prof.fill_timeout[pidx] - 1e-6)
+    uncovered = ~np.isnan(stop) & (col("stop_qty") != aq)
+    flag |= (life == 2) & (aq > 0) & ((aq != seen) | uncovered | late)
+    act = (life == 1) & (aq > 0) & (d == col("direction"))
+    flag |= act & ((aq != seen) | np.isnan(stop) | uncovered)
+    flag |= act & (col("expected") != seen) & late
     if cols.has_signal is not None:
         flag |= act & cols.has_signal
     trigger_kind = prof.trigger[pidx]
@@ -402,6 +483,8 @@ def screen(
     best = np.fmax(best, d * trail)
     threshold = d * stop + prof.min_move[pidx] * trig - cols.tick - tol_px
     flag |= act & ~np.isnan(best) & (best > threshold)
+    # A trailing level already through the trigger price: guard close, or the crossing alert.
+    flag |= act & ~np.isnan(best) & (best >= d * trig - tol_px)
     # Take-profit tiers.
     risk = col("risk")
     tp_r = col("tp_r").astype(np.int64)
@@ -417,8 +500,8 @@ def screen(
     count = col("add_count").astype(np.int64)
     cap = prof.add_cap[pidx]
     tier = prof.add_tier[pidx, np.minimum(count, prof.add_tier.shape[1] - 1)]
-    since = np.where(np.isnan(col("last_add")), col("opened"), col("last_add"))
-    waited = (now_s - since) >= prof.add_interval[pidx] - 1e-6
+    last = np.where(np.isnan(col("last_add")), col("opened"), col("last_add"))
+    waited = (now_s - last) >= prof.add_interval[pidx] - 1e-6
     signal_ok = ~prof.add_signal[pidx]
     if cols.has_signal is not None:
         signal_ok = signal_ok | cols.has_signal
@@ -481,15 +564,18 @@ def manage_batch(
     evaluations: dict[int, Evaluation] = {}
     updates: dict[int, GovernanceState] = {}
     plans: list[ManagePlan] = []
-    for i in rows.tolist():
-        state = book.states[i]
-        result = evaluate(state, snapshot_of(i), now)
-        if result.state is not state:
-            updates[i] = result.state
-        if result.actions or result.events:
-            evaluations[i] = result
-        if result.plan is not None:
-            plans.append(result.plan)
+    states = book.states
+    # One switch to the ledger's decimal context for the whole batch (each evaluate would).
+    with decimal.localcontext(ACCOUNTING_CONTEXT):
+        for i in rows.tolist():
+            state = states[i]
+            result = evaluate(state, snapshot_of(i), now)
+            if result.state is not state:
+                updates[i] = result.state
+            if result.actions or result.events:
+                evaluations[i] = result
+            if result.plan is not None:
+                plans.append(result.plan)
     return BatchResult(book.with_states(updates), evaluations, tuple(plans), reval, int(rows.size))
 
 

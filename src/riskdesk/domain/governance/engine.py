@@ -25,10 +25,12 @@ never loosens; ladder quantities never exceed the position (all property-tested)
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_CEILING, Decimal
+from functools import lru_cache
 
 from riskdesk.domain.errors import InvalidValue, ValidationError
 from riskdesk.domain.governance import levels as lv
@@ -39,16 +41,46 @@ from riskdesk.domain.governance.plan import (
     GovernanceEvent,
     ManagePlan,
     ReduceLeg,
-    governance_id,
+    hashed_id,
+    stamp,
 )
-from riskdesk.domain.governance.profile import GovernanceProfile, StopMethod
+from riskdesk.domain.governance.profile import (
+    GovernanceProfile,
+    LockTier,
+    StopMethod,
+    TakeProfitTier,
+)
 from riskdesk.domain.governance.snapshot import SignalKind, Snapshot
 from riskdesk.domain.governance.state import GovernanceState, Lifecycle, check_transition
 from riskdesk.domain.orders import OrderIntent, OrderType, validate_intent
-from riskdesk.domain.values import ACCOUNTING_CONTEXT, ONE, ZERO, PositionSide, Side, exact
+from riskdesk.domain.values import (
+    ACCOUNTING_CONTEXT,
+    ONE,
+    ZERO,
+    PositionSide,
+    Side,
+    exact,
+    fast_init,
+)
 
 _C = ACCOUNTING_CONTEXT
 _SIGNAL_MEMORY = 64
+
+
+@lru_cache(maxsize=256)
+def _kept_after(ladder: tuple[TakeProfitTier, ...], done: int) -> Decimal:
+    """``1 − Σ f_j`` over the first ``done`` steps of an R ladder (exact)."""
+    return ONE - sum((_decimal(t.fraction) for t in ladder[:done]), ZERO)
+
+
+@lru_cache(maxsize=1024)
+def _decimal(value: float) -> Decimal:
+    """A profile's float (fraction, multiple) as the exact decimal of its shortest repr."""
+    return Decimal(repr(value))
+
+
+_SIDES: dict[str, PositionSide] = {side.value: side for side in PositionSide}
+_LADDER_RULES = frozenset({"take_profit:r", "take_profit:roe"})
 _RULE_NAMES = {
     "initial_stop": "initial stop",
     "lock_profit": "lock-profit",
@@ -57,6 +89,7 @@ _RULE_NAMES = {
 }
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Evaluation:
     """The new state, the actions (empty when nothing is to be done), the plan carrying them
@@ -102,6 +135,9 @@ class _Tick:
         self.reduce_legs: list[ReduceLeg] = []
         self.add_legs: list[AddLeg] = []
         self.cancels: list[str] = []
+        self.retry_actions: list[Action] = []
+        self.dropped = False
+        self.new_pending: list[str] = []
         self.events: list[GovernanceEvent] = []
         self.changes: dict[str, object] = {}
         self.consumed: list[str] = []
@@ -125,12 +161,13 @@ class _Tick:
     def plan_id(self) -> str:
         """Deterministic plan id (position, tick time), made only when a plan is."""
         if self._plan_id is None:
-            self._plan_id = governance_id("plan", self.key, self.now)
+            self._plan_id = hashed_id("plan", f"{self.key}|{stamp(self.now)}")
         return self._plan_id
 
     def _intent_id(self, kind: ActionKind) -> str:
+        # governance_id("gov", key, now, seq, kind), with the parts joined here.
         self.seq += 1
-        return governance_id("gov", self.key, self.now, self.seq, kind.value)
+        return hashed_id("gov", f"{self.key}|{stamp(self.now)}|{self.seq}|{kind.value}")
 
     def _order(
         self,
@@ -155,7 +192,7 @@ class _Tick:
             order_type=order_type,
             stop_price=stop_price,
             reduce_only=reduce_only and self.inst.is_derivative,
-            position_side=PositionSide(self.state.slot),
+            position_side=_SIDES[self.state.slot],
             trigger=self.p.trigger,
             leverage=self.snap.leverage if not reduce_only and self.inst.is_derivative else None,
             protective_stop=protective_stop,
@@ -192,15 +229,133 @@ class _Tick:
     # ------------------------------------------------------------------ steps
 
     def sync_size(self) -> Decimal:
-        """Take the observed size; returns the size expected after pending plan orders."""
-        seen = self.state.seen_qty
-        if self.aq == seen:
-            return self.state.expected_qty
-        base = self.state.ladder_base + (self.aq - seen if self.aq > seen else ZERO)
-        self.set("seen_qty", self.aq)
-        self.set("expected_qty", self.aq)
-        self.set("ladder_base", base)
-        return self.aq
+        """Take the observed size and settle governance's outstanding market orders against it;
+        returns the size expected once the orders still outstanding fill.
+
+        A move toward the expected size is a (partial) fill of those orders; whatever goes
+        beyond it, or the other way, was done outside governance. Every increase extends the
+        take-profit base."""
+        s = self.state
+        aq, seen = self.aq, s.seen_qty
+        if aq == seen:
+            return s.expected_qty
+        pending = s.expected_qty - seen
+        delta = aq - seen
+        if pending != 0 and (delta > 0) == (pending > 0):
+            step = min(abs(delta), abs(pending))
+            rest = pending - step if pending > 0 else pending + step
+        else:
+            rest = pending
+        expected = max(aq + rest, ZERO)
+        self.set("seen_qty", aq)
+        self.set("expected_qty", expected)
+        if delta > 0:
+            self.set("ladder_base", s.ladder_base + delta)
+        if expected == aq:
+            self._settled()
+        elif rest != pending:
+            # A fill: the orders are alive, their timeout starts again.
+            self.set("pending_since", self.now)
+        return expected
+
+    def _settled(self) -> None:
+        self.set("pending_since", None)
+        self.set("pending_intents", ())
+        self.set("retries", 0)
+
+    def _timed_out(self) -> tuple[bool, float]:
+        """Whether the outstanding orders have waited ``fill_timeout_seconds`` (and how long).
+        Outstanding orders without a time (a state stored before it was kept) count as late."""
+        since = self.get("pending_since")
+        if since is None:
+            return True, math.inf
+        assert isinstance(since, datetime)  # noqa: S101
+        waited = (self.now - since).total_seconds()
+        return waited >= self.p.fill_timeout_seconds, waited
+
+    def _unfilled(self, what: str, expected: Decimal | None, waited: float) -> str:
+        """``the take-profit planned at … has not filled after …: 2 held, 1 expected``
+        (``expected`` None: a close, which expects nothing)."""
+        since = self.get("pending_since")
+        when = f" at {since:%Y-%m-%d %H:%M}" if isinstance(since, datetime) else ""
+        age = f"after {_hours(waited)}" if math.isfinite(waited) else "in time"
+        held = f"{lv.qty(self.aq)} held"
+        if expected is None:
+            return f"{what} planned{when} has not filled {age}: {held}"
+        return f"{what} planned{when} has not filled {age}: {held}, {lv.qty(expected)} expected"
+
+    def retry(self, expected: Decimal) -> Decimal:
+        """ACTIVE: outstanding orders that did not fill in time. A reduction is planned again
+        (the old order cancelled), an add-on dropped; either raises an ALERT. Returns the
+        expected size."""
+        rest = expected - self.aq
+        if rest == 0:
+            return expected
+        late, waited = self._timed_out()
+        if not late:
+            return expected
+        pending = self.get("pending_intents")
+        assert isinstance(pending, tuple)  # noqa: S101
+        self.cancels.extend(pending)
+        retries = self.state.retries + 1
+        self.set("retries", retries)
+        if rest > 0:
+            text = self._unfilled("the add-on", expected, waited) + "; dropped (order cancelled)"
+            self.alerts.append(Action(ActionKind.ALERT, "unfilled", text, event="UNFILLED"))
+            self._event("UNFILLED", text)
+            self.set("expected_qty", self.aq)
+            self._settled()
+            # The next add-on waits its interval from now (and never comes in this tick).
+            self.set("last_add_at", self.now)
+            self.dropped = True
+            return self.aq
+        qty = min(-rest, self.aq)
+        text = self._unfilled("the take-profit", expected, waited)
+        self.alerts.append(Action(ActionKind.ALERT, "unfilled", text, event="UNFILLED"))
+        self._event("UNFILLED", text, retries=retries)
+        self.set("pending_intents", ())
+        reason = f"retry {retries}: {text}; close {lv.qty(qty)} at market again"
+        action = self._market_reduce("retry", qty, reason)
+        if action is None:
+            return expected
+        self.retry_actions.append(action)
+        self.set("expected_qty", self.aq - qty)
+        if qty == self.aq:
+            self.exit = action
+        return self.aq - qty
+
+    def closing(self, expected: Decimal) -> None:
+        """PENDING_CLOSING: the close has not completed. Fills outside governance that grew the
+        position are closed too; a close that has not filled in time is planned again for the
+        whole position (old orders cancelled, ALERT). The stop keeps covering what is held."""
+        late, waited = self._timed_out()
+        if late:
+            pending = self.get("pending_intents")
+            assert isinstance(pending, tuple)  # noqa: S101
+            self.cancels.extend(pending)
+            retries = self.state.retries + 1
+            self.set("retries", retries)
+            self.set("pending_intents", ())
+            text = self._unfilled("the close", None, waited)
+            self.alerts.append(Action(ActionKind.ALERT, "unfilled", text, event="UNFILLED"))
+            self._event("UNFILLED", text, retries=retries)
+            reason = (
+                f"retry {retries}: {text}; close {lv.qty(self.aq)} at market again "
+                f"(closing because: {self.state.exit_reason})"
+            )
+            qty = self.aq
+        elif expected > 0:
+            reason = (
+                f"the position grew to {lv.qty(self.aq)} while closing (fills outside governance): "
+                f"close the {lv.qty(expected)} the pending close does not cover"
+            )
+            qty = expected
+        else:
+            return
+        action = self._market_reduce("retry", qty, reason, kind=ActionKind.CLOSE)
+        if action is not None:
+            self.retry_actions.append(action)
+            self.set("expected_qty", ZERO)
 
     def initial_level(self) -> tuple[Decimal, str]:
         """The protective stop at entry and why (before any ratchet)."""
@@ -236,9 +391,15 @@ class _Tick:
     def ratchet(self, current: Decimal) -> tuple[Decimal, str, str]:
         """Best stop among the current level and every trailing rule: ``(level, rule, why)``.
 
-        Candidates carry a function that writes their reason, so only the winner is formatted."""
+        Candidates are compared as floats first; only the winner — or every candidate within
+        a relative 1e-9 of it, where float rounding could decide — is computed exactly, and
+        only the winner's reason is formatted. Snapping is monotone (up for a long's stop,
+        down for a short's) and the current stop is on the grid, so the snapped winner moves
+        the stop exactly when the raw winner is beyond it."""
         p, snap = self.p, self.snap
-        candidates: list[tuple[Decimal, str, Callable[[], str]]] = []
+        d = self.d
+        # (float level, rule, exact level, reason)
+        candidates: list[tuple[float, str, Callable[[], Decimal], Callable[[], str]]] = []
         reached = 0
         for tier in p.lock_tiers:
             if self.roe < tier.trigger_roe:
@@ -247,36 +408,21 @@ class _Tick:
         if reached > self.state.lock_tier:
             self.set("lock_tier", reached)
         if reached:
-            tier = p.lock_tiers[reached - 1]
-            fee = self._fee_rate()
-            target = _C.multiply(Decimal(repr(tier.lock_roe)), snap.margin)
-            level = lv.price_for_net_pnl(self.inst, snap.qty, snap.entry, target, fee)
-            if level is not None:
-
-                def lock_why() -> str:
-                    what = (
-                        "breakeven"
-                        if tier.lock_roe == 0
-                        else f"lock {lv.pct(tier.lock_roe)} of margin"
-                    )
-                    fees = f" net of {lv.pct(float(fee))} fees per side" if fee else ""
-                    return (
-                        f"lock-profit tier {reached}: ROE {lv.pct(self.roe)} ≥ "
-                        f"{lv.pct(tier.trigger_roe)} → {what}{fees}"
-                    )
-
-                candidates.append((level, "lock_profit", lock_why))
+            lock = self._lock_candidate(p.lock_tiers[reached - 1], reached)
+            if lock is not None:
+                candidates.append(lock)
         extreme = self._extreme()
         side = "high" if self.long else "low"
         atr = snap.atr
         if p.chandelier_multiplier is not None and atr is not None and atr > 0:
             m = p.chandelier_multiplier
-            raw = extreme - self.d * m * atr
-            if raw > 0:
+            chandelier = extreme - d * m * atr
+            if chandelier > 0:
                 candidates.append(
                     (
-                        Decimal(repr(raw)),
+                        chandelier,
                         "trail:chandelier",
+                        lambda: Decimal(repr(chandelier)),
                         lambda: (
                             f"chandelier trail: {side} since entry {extreme:,.2f} "
                             f"{'−' if self.long else '+'} {m:g} × ATR {atr:,.2f}"
@@ -284,37 +430,110 @@ class _Tick:
                     )
                 )
         if p.trail_percent is not None:
-            callback = p.trail_percent
-            activation = self.state.activation_price
-            if activation is None and p.trail_activation is not None:
-                activation = lv.scaled_price(snap.entry, 1.0 + self.d * p.trail_activation)
-            if activation is None or self.d * (extreme - float(activation)) >= 0:
-                raw = extreme * (1.0 - self.d * callback)
-                armed = "" if activation is None else f" (armed at {lv.money(activation)})"
-                candidates.append(
-                    (
-                        Decimal(repr(raw)),
-                        "trail:percent",
-                        lambda: (
-                            f"trailing stop: {lv.pct(callback)} callback from the {side} "
-                            f"{extreme:,.2f}{armed}"
-                        ),
-                    )
-                )
-        if candidates:
-            # Snapping is monotone (up for a long's stop, down for a short's), so the best raw
-            # candidate gives the best snapped level: snap once.
-            raw_level, name, why = max(candidates, key=lambda c: self.d * c[0])
-            level = self.inst.make_stop_price(raw_level, self.long)
-            if self.d * (level - current) > 0:
-                return level, name, why()
-        return current, self.state.stop_rule, ""
+            trail = self._trail_candidate(p.trail_percent, extreme, side)
+            if trail is not None:
+                candidates.append(trail)
+        if not candidates:
+            return current, self.state.stop_rule, ""
+        best = max(candidates, key=lambda c: d * c[0])
+        tol = 1e-9 * abs(best[0])
+        if d * (best[0] - float(current)) < -tol:
+            return current, self.state.stop_rule, ""
+        close = [c for c in candidates if d * (best[0] - c[0]) <= tol]
+        if len(close) == 1:
+            raw_level, name, why = close[0][2](), close[0][1], close[0][3]
+        else:
+            exact_values = [(c[2](), c[1], c[3]) for c in close]
+            raw_level, name, why = max(exact_values, key=lambda c: d * c[0])
+        if d * (raw_level - current) <= 0:
+            return current, self.state.stop_rule, ""
+        level = self.inst.make_stop_price(raw_level, self.long)
+        return level, name, why()
+
+    def _lock_candidate(
+        self, tier: LockTier, reached: int
+    ) -> tuple[float, str, Callable[[], Decimal], Callable[[], str]] | None:
+        """The lock-profit level of the tier reached (see ``levels.price_for_net_pnl``), as a
+        float and, on demand, exactly."""
+        snap, inst = self.snap, self.inst
+        fee = self._fee_rate()
+        r = float(fee)
+        s = float(snap.qty) * float(inst.contract_size)
+        a = abs(s)
+        entry = float(snap.entry)
+        target = tier.lock_roe * float(snap.margin)
+        if not inst.inverse:
+            den = s - r * a
+            approx = (target + entry * (s + r * a)) / den if den else 0.0
+        else:
+            den = (s - r * a) / entry - target
+            approx = (s + r * a) / den if den else 0.0
+        if approx <= 0 or not math.isfinite(approx):
+            # Degenerate or close to it: decide exactly.
+            exact = self._lock_level(tier, fee)
+            if exact is None:
+                return None
+            approx = float(exact)
+
+        def level() -> Decimal:
+            found = self._lock_level(tier, fee)
+            assert found is not None  # noqa: S101 - the float level is positive and finite
+            return found
+
+        def why() -> str:
+            what = "breakeven" if tier.lock_roe == 0 else f"lock {lv.pct(tier.lock_roe)} of margin"
+            fees = f" net of {lv.pct(float(fee))} fees per side" if fee else ""
+            return (
+                f"lock-profit tier {reached}: ROE {lv.pct(self.roe)} ≥ "
+                f"{lv.pct(tier.trigger_roe)} → {what}{fees}"
+            )
+
+        return approx, "lock_profit", level, why
+
+    def _lock_level(self, tier: LockTier, fee: Decimal) -> Decimal | None:
+        snap = self.snap
+        target = _C.multiply(_decimal(tier.lock_roe), snap.margin)
+        return lv.price_for_net_pnl(self.inst, snap.qty, snap.entry, target, fee)
+
+    def _trail_candidate(
+        self, callback: float, extreme: float, side: str
+    ) -> tuple[float, str, Callable[[], Decimal], Callable[[], str]] | None:
+        """The percent trail once armed (a position's activation price, or the profile's
+        activation move from entry; always armed without either)."""
+        p, snap, d = self.p, self.snap, self.d
+        given = self.state.activation_price
+        factor: float | None = None
+        if given is not None:
+            if d * (extreme - float(given)) < 0:
+                return None
+        elif p.trail_activation is not None:
+            factor = 1.0 + d * p.trail_activation
+            approx = float(snap.entry) * factor
+            if abs(extreme - approx) <= 1e-9 * approx:
+                # Float rounding could decide: compare with the exact activation price.
+                exact = float(lv.scaled_price(snap.entry, factor))
+                if d * (extreme - exact) < 0:
+                    return None
+            elif d * (extreme - approx) < 0:
+                return None
+        raw = extreme * (1.0 - d * callback)
+
+        def why() -> str:
+            activation = given
+            if activation is None and factor is not None:
+                activation = lv.scaled_price(snap.entry, factor)
+            armed = "" if activation is None else f" (armed at {lv.money(activation)})"
+            return (
+                f"trailing stop: {lv.pct(callback)} callback from the {side} {extreme:,.2f}{armed}"
+            )
+
+        return raw, "trail:percent", lambda: Decimal(repr(raw)), why
 
     def _fee_rate(self) -> Decimal:
         if not self.p.lock_net_of_fees:
             return ZERO
         if self.p.fee_rate is not None:
-            return Decimal(repr(self.p.fee_rate))
+            return _decimal(self.p.fee_rate)
         return self.inst.taker_fee_rate
 
     def _extreme(self) -> float:
@@ -430,21 +649,39 @@ class _Tick:
         return out
 
     def close(self, rule: str, reason: str) -> None:
-        """CLOSE everything at market (reduce-only); the working stop is cancelled."""
+        """CLOSE everything at market (reduce-only). Outstanding orders are cancelled; the
+        working stop stays until the position is flat (a close that does not fill must not
+        leave it unprotected)."""
+        pending = self.get("pending_intents")
+        assert isinstance(pending, tuple)  # noqa: S101
+        action = self._market_reduce(rule, self.aq, reason, kind=ActionKind.CLOSE)
+        if action is None:
+            return
+        self.cancels.extend(pending)
+        self.set("pending_intents", ())
+        self.set("expected_qty", ZERO)
+        self.exit = action
+
+    def _market_reduce(
+        self, rule: str, qty: Decimal, reason: str, kind: ActionKind | None = None
+    ) -> Action | None:
+        """A reduce-only market order of ``qty`` (CLOSE when it is everything held), recorded as
+        outstanding; None when the instrument refuses it (an ALERT says why)."""
+        kind = kind or (ActionKind.CLOSE if qty == self.aq else ActionKind.REDUCE)
         action = Action(
-            ActionKind.CLOSE,
+            kind,
             rule,
             reason,
             old_value=self.aq,
-            new_value=ZERO,
-            qty=self.aq,
-            intent_id=self._intent_id(ActionKind.CLOSE),
+            new_value=self.aq - qty,
+            qty=qty,
+            intent_id=self._intent_id(kind),
         )
-        if self._order(action, self.d_side_close, self.aq) is None:
-            return
-        self.exit = action
-        if self.state.stop_intent_id:
-            self.cancels.append(self.state.stop_intent_id)
+        if self._order(action, self.d_side_close, qty) is None:
+            return None
+        assert action.intent_id is not None  # noqa: S101
+        self.new_pending.append(action.intent_id)
+        return action
 
     @property
     def d_side_close(self) -> Side:
@@ -458,13 +695,18 @@ class _Tick:
         risk = self.get("risk_per_unit")
         if p.r_ladder and isinstance(risk, Decimal) and risk > 0:
             i = s.tp_r_done
-            keep = ONE - sum((Decimal(repr(t.fraction)) for t in p.r_ladder[:i]), ZERO)
+            keep = _kept_after(p.r_ladder, i)
+            trig = float(self.trig)
             while i < len(p.r_ladder) and remaining > 0:
                 tier = p.r_ladder[i]
+                # Far from the level (beyond float rounding): not reached, nothing exact to do.
+                approx = float(snap.entry) + self.d * tier.trigger * float(risk)
+                if self.d * (trig - approx) < -1e-9 * abs(approx):
+                    break
                 level = lv.r_level(snap.entry, self.d, tier.trigger, risk)
                 if self.d * (self.trig - level) < 0:
                     break
-                keep -= Decimal(repr(tier.fraction))
+                keep -= _decimal(tier.fraction)
                 i += 1
                 why = (
                     f"take-profit {tier.trigger:g}R: {p.trigger.value} price {lv.money(self.trig)} "
@@ -478,12 +720,12 @@ class _Tick:
             i = s.tp_roe_done
             keep = ONE
             for t in p.roe_ladder[:i]:
-                keep *= ONE - Decimal(repr(t.fraction))
+                keep *= ONE - _decimal(t.fraction)
             while i < len(p.roe_ladder) and remaining > 0:
                 tier = p.roe_ladder[i]
                 if self.roe < tier.trigger:
                     break
-                keep *= ONE - Decimal(repr(tier.fraction))
+                keep *= ONE - _decimal(tier.fraction)
                 i += 1
                 why = (
                     f"take-profit at ROE {lv.pct(self.roe)} ≥ {lv.pct(tier.trigger)}: "
@@ -530,13 +772,12 @@ class _Tick:
             return remaining
         self.reduces.append(action)
         assert action.intent_id is not None  # noqa: S101
+        self.new_pending.append(action.intent_id)
         self.reduce_legs.append(
             ReduceLeg(rule, tier, close, after, trigger, reason, action.intent_id)
         )
         if after == 0:
             self.exit = action
-            if self.state.stop_intent_id:
-                self.cancels.append(self.state.stop_intent_id)
         return after
 
     def add_on(self, stop_level: Decimal) -> None:
@@ -611,6 +852,8 @@ class _Tick:
             return
         self.adds.append(action)
         assert action.intent_id is not None  # noqa: S101
+        self.new_pending.append(action.intent_id)
+        self.set("expected_qty", new_qty)
         self.add_legs.append(
             AddLeg(j, size, new_qty, new_entry, new_margin, reason, action.intent_id)
         )
@@ -642,7 +885,8 @@ class _Tick:
                 parts.append(f"{why} → {lv.money(level)} (was {lv.money(current)})")
             if resize:
                 parts.append(
-                    f"resized from {lv.qty(s.stop_qty)} to {lv.qty(qty)}: it covers exactly what remains"
+                    f"resized from {lv.qty(s.stop_qty)} to {lv.qty(qty)}: it covers exactly "
+                    "the position held"
                 )
             reason = "; ".join(parts)
             kind = ActionKind.MOVE_STOP
@@ -677,20 +921,26 @@ class _Tick:
 
     def result(self) -> Evaluation:
         state = self.state
+        if self.new_pending:
+            pending = self.get("pending_intents")
+            assert isinstance(pending, tuple)  # noqa: S101
+            self.set("pending_intents", (*pending, *self.new_pending))
+            self.set("pending_since", self.now)
         if self.consumed:
             memory = (*state.consumed_signals, *self.consumed)[-_SIGNAL_MEMORY:]
             self.changes["consumed_signals"] = memory
         if self.alert_keys != state.alerts:
             self.changes["alerts"] = frozenset(self.alert_keys)
         actions: list[Action] = []
-        if self.exit is not None and self.exit.rule not in ("take_profit:r", "take_profit:roe"):
+        if self.exit is not None and self.exit.rule not in _LADDER_RULES:
             actions.append(self.exit)
+        actions.extend(a for a in self.retry_actions if a is not self.exit)
         if self.stop_action is not None:
             actions.append(self.stop_action)
         actions.extend(self.reduces)
         actions.extend(self.adds)
         actions.extend(self.alerts)
-        if self.exit is not None:
+        if self.exit is not None and state.lifecycle is Lifecycle.ACTIVE:
             check_transition(state.lifecycle, Lifecycle.PENDING_CLOSING, state.intent_id)
             self.changes["lifecycle"] = Lifecycle.PENDING_CLOSING
             self.changes["exit_reason"] = self.exit.reason
@@ -703,8 +953,12 @@ class _Tick:
             state = state.evolve(**self.changes)
         plan = None
         if actions:
-            rank = {id(a): i for i, a in enumerate(actions)}
-            orders = tuple(o for _, o in sorted(self.orders, key=lambda pair: rank[id(pair[0])]))
+            if len(self.orders) > 1:
+                rank = {id(a): i for i, a in enumerate(actions)}
+                ordered = sorted(self.orders, key=lambda pair: rank[id(pair[0])])
+                orders = tuple(o for _, o in ordered)
+            else:
+                orders = tuple(o for _, o in self.orders)
             plan = ManagePlan(
                 plan_id=self.plan_id,
                 position_id=state.position_id or "",
@@ -720,6 +974,12 @@ class _Tick:
                 cancels=tuple(dict.fromkeys(self.cancels)),
             )
         return Evaluation(state, tuple(actions), plan, tuple(self.events))
+
+    def cover(self) -> None:
+        """Resize the working stop (at its level) to the size held, if it covers anything else."""
+        s = self.state
+        if s.stop_price is not None and s.stop_qty != self.aq:
+            self.stop(s.stop_price, s.stop_rule, "", self.aq, None)
 
 
 def _check(state: GovernanceState, snap: Snapshot, now: datetime) -> None:
@@ -746,29 +1006,14 @@ def evaluate(state: GovernanceState, snap: Snapshot, now: datetime) -> Evaluatio
     direction = 0 if aq == 0 else (1 if snap.qty > 0 else -1)
     if state.lifecycle is Lifecycle.PENDING_ENTRY:
         if aq == 0:
-            return Evaluation(state, (), None, ())
-        state = state.transition(Lifecycle.ACTIVE, "entry filled", now).evolve(
-            position_id=snap.position_id,
-            opened_at=snap.opened_at,
-            direction=direction,
-            seen_qty=aq,
-            expected_qty=aq,
-            ladder_base=aq,
-            initial_qty=aq,
-        )
-        events.append(
-            GovernanceEvent(
-                now,
-                "LIFECYCLE",
-                state.intent_id,
-                state.position_id,
-                f"{Lifecycle.PENDING_ENTRY.value} → {Lifecycle.ACTIVE.value}: {aq} open at "
-                f"{lv.money(snap.entry)} under profile {state.profile.name}",
-            )
-        )
+            return _entry_timeout(state, now)
+        state, event = _activate(state, snap, now, direction)
+        events.append(event)
     elif aq == 0 or direction != state.direction:
         why = "the position is flat (a stop or close filled, or it was closed outside governance)"
-        new = state.transition(Lifecycle.CLOSED, why, now).evolve(seen_qty=ZERO, expected_qty=ZERO)
+        new = state.transition(Lifecycle.CLOSED, why, now).evolve(
+            seen_qty=ZERO, expected_qty=ZERO, pending_since=None, pending_intents=()
+        )
         event = GovernanceEvent(
             now,
             "LIFECYCLE",
@@ -777,13 +1022,19 @@ def evaluate(state: GovernanceState, snap: Snapshot, now: datetime) -> Evaluatio
             f"{state.lifecycle.value} → {Lifecycle.CLOSED.value}: {why}",
         )
         return Evaluation(new, (), None, (event,))
-    if state.lifecycle is Lifecycle.PENDING_CLOSING:
-        if aq != state.seen_qty:
-            state = state.evolve(seen_qty=aq, updated_at=now)
-        return Evaluation(state, (), None, tuple(events))
     tick = _Tick(state, snap, now)
     tick.events.extend(events)
     expected = tick.sync_size()
+    if state.lifecycle is Lifecycle.PENDING_CLOSING:
+        tick.closing(expected)
+        tick.cover()
+        return tick.result()
+    return _active(tick, expected)
+
+
+def _active(tick: _Tick, expected: Decimal) -> Evaluation:
+    """Steps 3–7 of the module docstring on an ACTIVE position."""
+    snap = tick.snap
     initial_why: str | None = None
     current = tick.state.stop_price
     if current is None:
@@ -798,21 +1049,74 @@ def evaluate(state: GovernanceState, snap: Snapshot, now: datetime) -> Evaluatio
     if exit_reason is not None:
         tick.close(tick.exit_rule, exit_reason)
         if tick.exit is not None:
+            tick.cover()
             return tick.result()
+    expected = tick.retry(expected)
+    if tick.exit is not None:
+        tick.cover()
+        return tick.result()
     crossed = tick.d * (tick.trig - level) <= 0
     if crossed:
         # Without a guard stop a level through the price cannot be placed: keep the old one.
         if tick.state.stop_price is None:
             return tick.result()
         level, rule, why = tick.state.stop_price, tick.state.stop_rule, ""
-    remaining = tick.take_profits(expected)
-    tick.set("expected_qty", remaining)
+    if expected <= tick.aq:
+        # Take-profits wait while an add-on is outstanding (they act on what is held).
+        expected = tick.take_profits(expected)
+        tick.set("expected_qty", expected)
     if tick.exit is not None:
+        tick.cover()
         return tick.result()
-    if not tick.reduces:
+    if not (tick.reduces or tick.retry_actions or tick.dropped) and expected == tick.aq:
         tick.add_on(level)
-    tick.stop(level, rule, why, remaining, initial_why)
+    # The stop covers exactly what is held: a reduction planned now is covered until it fills.
+    tick.stop(level, rule, why, tick.aq, initial_why)
     return tick.result()
+
+
+def _activate(
+    state: GovernanceState, snap: Snapshot, now: datetime, direction: int
+) -> tuple[GovernanceState, GovernanceEvent]:
+    """PENDING_ENTRY → ACTIVE: the entry's position appeared."""
+    aq = abs(snap.qty)
+    state = state.transition(Lifecycle.ACTIVE, "entry filled", now).evolve(
+        position_id=snap.position_id,
+        opened_at=snap.opened_at,
+        direction=direction,
+        seen_qty=aq,
+        expected_qty=aq,
+        ladder_base=aq,
+        initial_qty=aq,
+    )
+    event = GovernanceEvent(
+        now,
+        "LIFECYCLE",
+        state.intent_id,
+        state.position_id,
+        f"{Lifecycle.PENDING_ENTRY.value} → {Lifecycle.ACTIVE.value}: {aq} open at "
+        f"{lv.money(snap.entry)} under profile {state.profile.name}",
+    )
+    return state, event
+
+
+def _entry_timeout(state: GovernanceState, now: datetime) -> Evaluation:
+    """PENDING_ENTRY without a position: FAILED once ``entry_timeout_seconds`` have passed
+    since the entry was registered."""
+    timeout = state.profile.entry_timeout_seconds
+    since = state.registered_at or state.updated_at
+    if timeout is None or since is None or (now - since).total_seconds() < timeout:
+        return Evaluation(state, (), None, ())
+    why = f"the entry has not opened a position {_hours(timeout)} after it was registered"
+    new = state.transition(Lifecycle.FAILED, why, now)
+    event = GovernanceEvent(
+        now,
+        "LIFECYCLE",
+        state.intent_id,
+        state.position_id,
+        f"{Lifecycle.PENDING_ENTRY.value} → {Lifecycle.FAILED.value}: {why}",
+    )
+    return Evaluation(new, (), None, (event,))
 
 
 def settle_denials(
@@ -842,6 +1146,8 @@ def settle_denials(
                 changes.update(initial_stop=None, risk_per_unit=None)
         elif action.kind is ActionKind.ADD:
             changes.update(add_count=before.add_count, last_add_at=before.last_add_at)
+            if action.qty is not None:
+                expected -= action.qty
         elif action.kind in (ActionKind.REDUCE, ActionKind.CLOSE):
             if action.qty is not None:
                 expected += action.qty
@@ -852,10 +1158,17 @@ def settle_denials(
                 current = changes.get(name, getattr(state, name))
                 assert isinstance(current, int)  # noqa: S101
                 changes[name] = min(current, leg.tier - 1)
-            if state.lifecycle is Lifecycle.PENDING_CLOSING:
+            if (
+                state.lifecycle is Lifecycle.PENDING_CLOSING
+                and before.lifecycle is Lifecycle.ACTIVE
+            ):
                 state = state.transition(Lifecycle.ACTIVE, "", now)
-                expected = state.seen_qty
-    changes["expected_qty"] = min(expected, state.seen_qty)
+    pending = tuple(i for i in state.pending_intents if i not in denied)
+    changes["pending_intents"] = pending
+    changes["expected_qty"] = max(ZERO, expected)
+    if not pending:
+        changes["expected_qty"] = state.seen_qty
+        changes["pending_since"] = None
     return state.evolve(**changes)
 
 

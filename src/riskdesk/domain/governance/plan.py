@@ -17,6 +17,7 @@ from functools import lru_cache
 
 from riskdesk.domain.events import json_safe
 from riskdesk.domain.orders import OrderIntent
+from riskdesk.domain.values import fast_init
 
 
 class ActionKind(StrEnum):
@@ -30,6 +31,7 @@ class ActionKind(StrEnum):
     ALERT = "ALERT"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Action:
     """One decision. ``old_value`` / ``new_value`` are the stop levels for stop actions and the
@@ -63,6 +65,7 @@ class Action:
         return out
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ReduceLeg:
     """A partial take-profit (or the final one): ``qty`` contracts at market, reduce-only."""
@@ -76,6 +79,7 @@ class ReduceLeg:
     intent_id: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class AddLeg:
     """An add-on: ``j``-th add of ``qty`` contracts; projected average entry and margin after it
@@ -90,6 +94,7 @@ class AddLeg:
     intent_id: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class GovernanceEvent:
     """Something governance wants on record: ``STAGNATED``, ``LIFECYCLE`` changes,
@@ -118,6 +123,7 @@ class GovernanceEvent:
         return out
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ManagePlan:
     """Everything one tick decided for one position.
@@ -205,7 +211,18 @@ class StoredPlan:
 def governance_id(prefix: str, *parts: object) -> str:
     """``prefix-`` + 24 hex characters of SHA-256 over the parts: deterministic ids."""
     text = "|".join(_stamp(p) if isinstance(p, datetime) else str(p) for p in parts)
+    return hashed_id(prefix, text)
+
+
+def hashed_id(prefix: str, text: str) -> str:
+    """``prefix-`` + 24 hex characters of SHA-256 over ``text`` (the parts of
+    :func:`governance_id` already joined with ``|``)."""
     return f"{prefix}-{hashlib.sha256(text.encode()).hexdigest()[:24]}"
+
+
+def stamp(ts: datetime) -> str:
+    """How :func:`governance_id` writes a time (ISO 8601, cached: a tick formats one ``now``)."""
+    return _stamp(ts)
 
 
 @lru_cache(maxsize=16)
@@ -223,5 +240,7 @@ __all__ = [
     "ReduceLeg",
     "StoredPlan",
     "governance_id",
+    "hashed_id",
     "order_dict",
+    "stamp",
 ]

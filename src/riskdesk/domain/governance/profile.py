@@ -198,6 +198,8 @@ class GovernanceProfile:
     exit_on_signal: bool = True
     exit_on_opposite_signal: bool = False
     guard_stop: bool = True
+    fill_timeout_seconds: float = 300.0
+    entry_timeout_seconds: float | None = 86400.0
 
     def __post_init__(self) -> None:
         validate_profile(self)
@@ -235,11 +237,27 @@ class GovernanceProfile:
             "exit_on_signal": self.exit_on_signal,
             "exit_on_opposite_signal": self.exit_on_opposite_signal,
             "guard_stop": self.guard_stop,
+            "fill_timeout_seconds": self.fill_timeout_seconds,
+            "entry_timeout_seconds": self.entry_timeout_seconds,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> GovernanceProfile:
-        """Inverse of :meth:`to_dict`; unknown keys are rejected (``ConfigError``)."""
+        """Inverse of :meth:`to_dict`; unknown keys are rejected (``ConfigError``).
+
+        Equal documents give the same (interned) profile object: thousands of stored states
+        share a few profiles, and the batch groups rows by profile identity."""
+        key = _frozen(data)
+        found = _INTERNED.get(key)
+        if found is None:
+            found = cls._from_dict(data)
+            if len(_INTERNED) >= _INTERN_LIMIT:
+                _INTERNED.clear()
+            _INTERNED[key] = found
+        return found
+
+    @classmethod
+    def _from_dict(cls, data: Mapping[str, object]) -> GovernanceProfile:
         known = {f for f in cls.__dataclass_fields__}
         unknown = set(data) - known
         if unknown:
@@ -272,6 +290,25 @@ class GovernanceProfile:
         return cls(**values)  # type: ignore[arg-type]
 
 
+_INTERN_LIMIT: Final = 256
+_INTERNED: dict[object, GovernanceProfile] = {}
+
+
+def _frozen(value: object) -> object:
+    """A hashable form of a JSON document (in its key order: the stored documents all come
+    from :meth:`GovernanceProfile.to_dict`, whose order is fixed)."""
+    if isinstance(value, Mapping):
+        return tuple(
+            (k, v if v.__class__ is not list and v.__class__ is not dict else _frozen(v))
+            for k, v in value.items()
+        )
+    if isinstance(value, list):
+        return tuple(
+            v if v.__class__ is not list and v.__class__ is not dict else _frozen(v) for v in value
+        )
+    return value
+
+
 def _fail(field_name: str, reason: str) -> ConfigError:
     return ConfigError(reason, field=field_name)
 
@@ -302,6 +339,9 @@ def validate_profile(p: GovernanceProfile) -> None:
     if p.stagnation_seconds is not None:
         _positive(p.stagnation_seconds, "stagnation_seconds")
     _positive(p.stagnation_roe, "stagnation_roe")
+    _positive(p.fill_timeout_seconds, "fill_timeout_seconds")
+    if p.entry_timeout_seconds is not None:
+        _positive(p.entry_timeout_seconds, "entry_timeout_seconds")
 
 
 def _validate_stops(p: GovernanceProfile) -> None:

@@ -18,6 +18,7 @@ from enum import StrEnum
 from riskdesk.domain.errors import InvalidValue
 from riskdesk.domain.instruments import Instrument
 from riskdesk.domain.orders import TriggerPrice
+from riskdesk.domain.values import fast_init
 
 
 class SignalKind(StrEnum):
@@ -27,6 +28,7 @@ class SignalKind(StrEnum):
     EXIT = "exit"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Signal:
     """A trading signal addressed to a position; ``signal_id`` makes it act once."""
@@ -46,6 +48,7 @@ class Signal:
             raise InvalidValue("must not be empty", field="signal_id")
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CloseStats:
     """Lowest and highest close of the bars of one timeframe that closed since entry, with the
@@ -57,6 +60,7 @@ class CloseStats:
     high_ts: datetime
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     """One position at one tick.

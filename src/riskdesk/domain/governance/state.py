@@ -22,7 +22,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from riskdesk.domain.errors import InvalidValue, StateError
 from riskdesk.domain.governance.profile import GovernanceProfile, InvalidationCondition
@@ -69,7 +69,10 @@ class GovernanceState:
     instrument's price currency; ``direction`` is +1 (long) / −1 (short) once ACTIVE.
 
     ``seen_qty`` is the size observed at the last tick, ``expected_qty`` the size governance
-    expects once its accepted market orders fill, ``stop_qty`` what the working stop covers.
+    expects once its outstanding market orders fill (``pending_intents``, planned or last seen
+    filling at ``pending_since``; ``retries`` counts how often they were planned again),
+    ``stop_qty`` what the working stop covers — always the size held, never what a pending
+    order will leave. ``registered_at`` is when governance started waiting for the entry.
     ``ladder_base`` is the size take-profit fractions refer to (the size at activation plus
     every observed increase). ``risk_per_unit`` is R: the distance from entry to the initial
     protective stop. ``stop_override`` / ``activation_price`` / ``invalidation`` are per-position
@@ -107,21 +110,25 @@ class GovernanceState:
     invalidation: tuple[InvalidationCondition, ...] = ()
     exit_reason: str = ""
     updated_at: datetime | None = None
+    pending_since: datetime | None = None
+    pending_intents: tuple[str, ...] = ()
+    retries: int = 0
+    registered_at: datetime | None = None
 
     def evolve(self, **changes: object) -> GovernanceState:
         """A copy with ``changes`` (unknown names raise ``TypeError``).
 
-        Copies the slots directly: the frozen dataclass ``__init__`` (or ``replace``) costs
-        twice as much, and a tick evolves one state per acting position."""
-        new = object.__new__(GovernanceState)
-        for get, put in _COPY:
-            put(new, get(self))
-        for name, value in changes.items():
-            slot = _SLOTS.get(name)
-            if slot is None:
+        A generated copier fills a layout-compatible mutable twin and then takes the frozen
+        class (``values.fast_init`` explains the trick): a tick evolves one state per acting
+        position, and ``replace`` costs several times as much."""
+        for name in changes:
+            if name not in _SLOTS:
                 raise TypeError(f"GovernanceState has no field {name!r}")
-            slot.__set__(new, value)
-        return new
+        new = _CLONE(self)
+        for name, value in changes.items():
+            setattr(new, name, value)
+        new.__class__ = GovernanceState
+        return cast(GovernanceState, new)
 
     def transition(self, target: Lifecycle, reason: str, now: datetime) -> GovernanceState:
         """Move the lifecycle (``StateError`` if illegal); ``reason`` is kept for CLOSED/FAILED."""
@@ -144,8 +151,8 @@ class GovernanceState:
                 out[name] = [c.to_dict() for c in self.invalidation]
             elif name == "alerts":
                 out[name] = sorted(self.alerts)
-            elif name == "consumed_signals":
-                out[name] = list(self.consumed_signals)
+            elif name in ("consumed_signals", "pending_intents"):
+                out[name] = list(value)
             elif isinstance(value, Decimal):
                 out[name] = str(value)
             elif isinstance(value, datetime):
@@ -170,7 +177,7 @@ class GovernanceState:
                 values[name] = tuple(InvalidationCondition.parse(c) for c in raw)  # type: ignore[attr-defined]
             elif name == "alerts":
                 values[name] = frozenset(str(a) for a in raw)  # type: ignore[attr-defined]
-            elif name == "consumed_signals":
+            elif name in ("consumed_signals", "pending_intents"):
                 values[name] = tuple(str(s) for s in raw)  # type: ignore[attr-defined]
             elif name == "lifecycle":
                 values[name] = Lifecycle(str(raw))
@@ -185,7 +192,29 @@ class GovernanceState:
 
 _FIELDS: Final = tuple(f.name for f in fields(GovernanceState))
 _SLOTS: Final[dict[str, Any]] = {name: GovernanceState.__dict__[name] for name in _FIELDS}
-_COPY: Final = tuple((slot.__get__, slot.__set__) for slot in _SLOTS.values())
+_TWIN: Final = type(
+    "_GovernanceStateBuilder",
+    GovernanceState.__bases__,
+    {
+        "__slots__": GovernanceState.__dict__["__slots__"],
+        "__setattr__": object.__setattr__,
+        "__delattr__": object.__delattr__,
+        "__module__": __name__,
+    },
+)
+
+
+def _make_clone() -> Any:
+    lines = ["def clone(src):", "    new = _new(_twin)"]
+    lines += [f"    new.{name} = src.{name}" for name in _FIELDS]
+    lines.append("    return new")
+    names: dict[str, Any] = {"_new": object.__new__, "_twin": _TWIN}
+    exec(compile("\n".join(lines), "<GovernanceState clone>", "exec"), names)  # noqa: S102 - field names only
+    return names["clone"]
+
+
+#: ``clone(state)``: a mutable twin holding the state's fields (evolve sets the frozen class).
+_CLONE: Final = _make_clone()
 _DECIMALS: Final = frozenset(
     {
         "stop_price",
@@ -200,7 +229,9 @@ _DECIMALS: Final = frozenset(
         "activation_price",
     }
 )
-_TIMES: Final = frozenset({"opened_at", "last_add_at", "updated_at"})
+_TIMES: Final = frozenset(
+    {"opened_at", "last_add_at", "updated_at", "pending_since", "registered_at"}
+)
 
 
 def new_state(
@@ -231,6 +262,7 @@ def new_state(
         activation_price=activation_price,
         invalidation=invalidation,
         updated_at=now,
+        registered_at=now,
     )
 
 

@@ -681,7 +681,15 @@ def demo(
                 "database": rt.url,
                 "elapsed_seconds": round(elapsed, 3),
                 **render.report_json(report),
-                "governance_plans": [p.to_dict() for p in result.plans],
+                "governed_paper_trading": None
+                if result.paper is None
+                else {
+                    "description": result.paper.description,
+                    "events": [e.to_dict() for e in result.paper.events],
+                    "plans": [p.to_dict() for p in result.paper.plans],
+                    "errors": result.paper.errors,
+                    "results": result.paper.results,
+                },
             },
         )
         return
@@ -719,9 +727,14 @@ def demo(
                 f"{escape(head)} -> [bold green]APPROVED[/] ({decision.checks} checks)",
                 highlight=False,
             )
-    if result.plans:
-        title = "Position governance: plans of the daily management ticks (stored; the demo keeps its recorded fills — `riskdesk run --replay` sends plans to the paper venue)"
-        console.print(governance_commands.plans_table(result.plans, title))
+    if result.paper is not None and result.paper.events:
+        title = (
+            f"Position governance, executed: {result.paper.description} "
+            f"({result.paper.steps} hourly engine steps)"
+        )
+        console.print(governance_commands.paper_table(result.paper, title))
+        for line in (*result.paper.results, *result.paper.errors):
+            console.print(f"Paper twins: {line}", highlight=False)
     for note in result.notes:
         console.print(f"Note: {note}", highlight=False)
     marks = sorted({(render.when(t), k.split(":")[0]) for k, t in report.mark_times.items()})

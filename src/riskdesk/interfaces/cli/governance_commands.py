@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from riskdesk.application.demo_governance import PaperReport
 from riskdesk.application.fill_rows import parse_timestamp
 from riskdesk.application.governance_service import CheckedPlan, GovernanceView, TickResult
 from riskdesk.bootstrap.settings import Settings
@@ -49,10 +50,30 @@ def _size(value: Decimal | None) -> str:
     return "—" if value is None else render.qty(value)
 
 
+def _action_cells(kind: str, old: Decimal | None, new: Decimal | None) -> tuple[str, str]:
+    """``(stop price old → new, size old → new)``: a stop action moves a price, a REDUCE / ADD /
+    CLOSE changes the position size; the other column is blank."""
+    if kind in ("PLACE_STOP", "MOVE_STOP"):
+        return f"{_value(old)} → {_value(new)}", ""
+    if kind in ("REDUCE", "ADD", "CLOSE"):
+        return "", f"{_size(old)} → {_size(new)}"
+    return "", ""
+
+
 def plans_table(plans: Sequence[CheckedPlan], title: str) -> Table:
-    """One row per action: when, position, action, old → new, size, risk decision, reason."""
+    """One row per action: when, position, action, stop price old → new (stop actions), size
+    old → new (REDUCE / ADD / CLOSE), order size, risk decision, reason."""
     table = Table(title=title, title_justify="left", show_lines=False)
-    for column in ("Time", "Position", "Action", "Old → new", "Qty", "Risk", "Reason"):
+    for column in (
+        "Time",
+        "Position",
+        "Action",
+        "Stop price old → new",
+        "Size old → new",
+        "Order qty",
+        "Risk",
+        "Reason",
+    ):
         table.add_column(column, overflow="fold")
     for checked in plans:
         plan = checked.plan
@@ -64,17 +85,51 @@ def plans_table(plans: Sequence[CheckedPlan], title: str) -> Table:
                 risk = "[green]approved[/]"
             else:
                 risk = f"[red]denied[/] [{check.code}] {check.reason}"
-            sizes = action.kind.value in ("REDUCE", "ADD", "CLOSE")
-            show = _size if sizes else _value
+            stop, size = _action_cells(action.kind.value, action.old_value, action.new_value)
             table.add_row(
                 render.when(plan.created_at),
                 f"{checked.symbol} {checked.side}\n{plan.account_id}",
                 action.kind.value,
-                f"{show(action.old_value)} → {show(action.new_value)}",
+                stop,
+                size,
                 "—" if action.qty is None else render.qty(action.qty),
                 risk,
                 action.reason,
             )
+    return table
+
+
+def paper_table(report: PaperReport, title: str) -> Table:
+    """The demo's governed paper trading, one row per executed action or order-path event:
+    stop prices and position sizes in separate columns, what the order path did, and why."""
+    table = Table(title=title, title_justify="left", show_lines=False)
+    for column in (
+        "Time",
+        "Position",
+        "Action / event",
+        "Stop price old → new",
+        "Size old → new",
+        "Order qty",
+        "Executed",
+        "Reason",
+    ):
+        table.add_column(column, overflow="fold")
+    for e in report.events:
+        if e.kind in ("PLACE_STOP", "MOVE_STOP"):
+            stop = f"{_value(e.stop_from)} → {_value(e.stop_to)}"
+        else:
+            stop = ""
+        size = f"{_size(e.size_from)} → {_size(e.size_to)}" if e.size_to is not None else ""
+        table.add_row(
+            render.when(e.ts),
+            f"{e.symbol} {e.side}\n{e.account_id}".strip(),
+            e.kind,
+            stop,
+            size,
+            "" if e.qty is None else render.qty(e.qty),
+            e.result,
+            e.reason,
+        )
     return table
 
 
@@ -106,11 +161,13 @@ def _show_table(views: Sequence[GovernanceView]) -> Table:
         table.add_column(column, overflow="fold")
     for v in views:
         s = v.state
-        stop = (
-            "none yet"
-            if s.stop_price is None
-            else f"{render.price(s.stop_price)} × {render.qty(s.stop_qty)}\n({s.stop_rule})"
-        )
+        if s.stop_price is None:
+            stop = "none yet" if not s.lifecycle.terminal else "—"
+        elif s.lifecycle.terminal:
+            # The position is flat: its last stop is history, not a working order.
+            stop = f"none (last {render.price(s.stop_price)} × {render.qty(s.stop_qty)})"
+        else:
+            stop = f"{render.price(s.stop_price)} × {render.qty(s.stop_qty)}\n({s.stop_rule})"
         risk = "—" if s.risk_per_unit is None else render.price(s.risk_per_unit)
         table.add_row(
             f"{v.symbol} {v.side}\n{s.account_id}",
@@ -129,11 +186,17 @@ def _show_table(views: Sequence[GovernanceView]) -> Table:
 
 
 @governance_app.command("show")
-def governance_show(db: DbOption = None, as_json: JsonOption = False) -> None:
+def governance_show(
+    include_closed: Annotated[
+        bool, typer.Option("--all", help="closed and failed positions too")
+    ] = False,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
     """Governed positions with their active stop, lock tier, take-profit ladder and add-ons."""
 
     def run() -> list[GovernanceView]:
-        return _runtime(db).app.governance.overview()
+        return _runtime(db).app.governance.overview(include_closed=include_closed)
 
     views = guard(as_json, run)
     if as_json:
@@ -157,7 +220,10 @@ def governance_show(db: DbOption = None, as_json: JsonOption = False) -> None:
         )
         return
     if not views:
-        console.print("no governed positions yet: run `riskdesk manage` (a tick adopts them)")
+        console.print(
+            "no open governed positions: run `riskdesk manage` (a tick adopts them); "
+            "--all lists closed ones"
+        )
         return
     console.print(_show_table(views))
 

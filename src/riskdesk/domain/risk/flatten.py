@@ -90,4 +90,3 @@ def flatten_orders(
         for p in ordered
         if p.qty != 0
     ]
-

@@ -179,14 +179,12 @@ def reading_at(
         )
     age = float(data.mark_age[i])
     limit = (t.stale_warning_seconds, t.stale_critical_seconds)[level_index - 1]
-    return Reading(
-        key,
-        kind,
-        _LOSS[level_index],
-        f"{label} mark is {age:,.0f} s old (alert at {limit:,.0f} s)",
-        age,
-        limit,
+    message = (
+        f"{label} has no mark: its risk cannot be measured (alert at {limit:,.0f} s without one)"
+        if age == float("inf")
+        else f"{label} mark is {age:,.0f} s old (alert at {limit:,.0f} s)"
     )
+    return Reading(key, kind, _LOSS[level_index], message, age, limit)
 
 
 def _position_arrays(levels: Levels) -> tuple[tuple[str, IntArray], ...]:

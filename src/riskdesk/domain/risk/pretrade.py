@@ -296,10 +296,10 @@ class PreTradeEngine:
         """How many of the price-band and order-book checks applied to this order."""
         lim = self.limits
         band = lim.option_price_band if inst.is_option else lim.price_band
-        ran = band is not None and intent.price is not None
+        ran = int(band is not None and intent.price is not None)
         if inst.book is not None:
             ran += (lim.liquidity_book_fraction is not None) + (lim.max_slippage_bps is not None)
-        return int(ran)
+        return ran
 
     def _entry(
         self,

@@ -236,7 +236,12 @@ class LimitOverrides(_Frozen):
     def _not_negative(cls, value: object) -> object:
         return _check(value, 0.0, math.inf, False, True)
 
-    @field_validator("max_positions", "order_burst", "liquidity_levels")
+    @field_validator("max_positions")
+    @classmethod
+    def _positions(cls, value: object) -> object:
+        return _check(value, 0.0, math.inf, False, True)  # 0: no position may be opened
+
+    @field_validator("order_burst", "liquidity_levels")
     @classmethod
     def _at_least_one(cls, value: object) -> object:
         return _check(value, 1.0, math.inf, False, True)

@@ -656,7 +656,9 @@ def test_delta_change_per_adjustment_in_units_of_the_underlying() -> None:
     """Seed 001: 5.0 of delta (BTC here) per adjustment; only adjustments are limited."""
     eng = engine(max_delta_change_per_trade=5.0)
     decision = denied(run(eng, intent("6", source="hedge"), make_book()), RiskCode.DELTA_CHANGE)
-    assert decision.reason == "the adjustment changes BTC delta by 6 BTC, limit 5 BTC per adjustment"
+    assert (
+        decision.reason == "the adjustment changes BTC delta by 6 BTC, limit 5 BTC per adjustment"
+    )
     assert decision.suggestion == "split the adjustment: at most 5 contracts each"
     assert (decision.value, decision.limit) == (pytest.approx(6.0), 5.0)
     approved(run(eng, intent("5", source="hedge"), make_book()))
@@ -678,7 +680,9 @@ def test_inverse_delta_change_is_in_coins() -> None:
     eng = engine(max_delta_change_per_trade=5.0)
     book = make_book(inverse(50_000.0))  # 10 USD a contract = 0.0002 BTC
     approved(run(eng, intent("25000", inst=INVERSE, source="delta"), book))  # 5 BTC
-    decision = denied(run(eng, intent("25010", inst=INVERSE, source="delta"), book), RiskCode.DELTA_CHANGE)
+    decision = denied(
+        run(eng, intent("25010", inst=INVERSE, source="delta"), book), RiskCode.DELTA_CHANGE
+    )
     assert decision.value == pytest.approx(5.002)
 
 

@@ -421,7 +421,7 @@ def test_flatten_order_is_by_contribution_to_the_worst_scenario_not_by_exposure(
     ]
     plan = flatten_orders(exposures, NOW, "r1")
     assert [o.symbol for o in plan] == ["straddle", "perp", "hedge"]
-    assert [o.symbol for o in sorted(exposures, key=lambda e: -e.exposure)][0] == "perp"
+    assert next(o.symbol for o in sorted(exposures, key=lambda e: -e.exposure)) == "perp"
 
 
 def test_a_position_without_a_grid_falls_back_to_exposure_times_the_largest_shock() -> None:

@@ -7,7 +7,7 @@ import itertools
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from risk_unit_kit import NOW, PERP, approved, denied, engine, hold, intent, later, make_book, run
+from risk_unit_kit import NOW, PERP, denied, engine, hold, intent, later, make_book, run
 
 from riskdesk.domain.errors import InvalidValue, StateError
 from riskdesk.domain.orders import OrderType

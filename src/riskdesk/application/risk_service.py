@@ -888,11 +888,10 @@ class RiskService:
         if leverage is not None and confidence is not None:
             raise InvalidValue("give a leverage or a confidence, not both", field="confidence")
         if confidence is not None:
-            leverage = Decimal(
-                repr(round(leverage_for_confidence(confidence, lim.leverage_tiers), 4))
-            )
+            tier = leverage_for_confidence(confidence, lim.leverage_tiers)
+            leverage = Decimal(repr(round(tier, 4))).normalize()
         if leverage is None:
-            leverage = Decimal(repr(book.account_leverage.get(account_id, 1.0)))
+            leverage = Decimal(repr(book.account_leverage.get(account_id, 1.0))).normalize()
         kelly = None
         if (win_rate is None) != (payoff_ratio is None):
             raise InvalidValue(
@@ -1087,7 +1086,7 @@ def _baseline_snapshot(start: DayStart) -> PortfolioSnapshot:
     return PortfolioSnapshot(
         scope=start.scope,
         ts=start.ts,
-        total_equity=start.equity,
+        total_equity=start.equity.normalize() if start.equity.is_zero() else start.equity,
         available_balance=ZERO,
         unrealized_pnl=ZERO,
         realized_pnl=ZERO,

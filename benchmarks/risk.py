@@ -149,10 +149,12 @@ def bench_pretrade(n_positions: int = 1000, n_orders: int = 20_000) -> None:
         order_burst=10**9,
         max_adjustments_per_day=10**9,
         min_seconds_between_adjustments=0.0,
-        max_cost_per_day=1.0,
-        max_delta_change_per_trade=1.0,
+        max_cost_per_day=1e12,  # reporting currency (seed 001 units)
+        max_delta_change_per_trade=1.0,  # units of the underlying; orders are <= 0.9
         max_net_delta_per_underlying=10.0,
         max_net_delta_total=100.0,
+        max_gamma_total=10.0,
+        max_vega_total=10.0,
     )
     engine = PreTradeEngine(limits)
     # Every order adds to its position, so none takes the reducing fast path: the worst case.

@@ -192,6 +192,10 @@ class PreTradeEngine:
         self.last_trade_risk = 0.0
         #: Whether the last order checked reduces a position (it adds no exposure then).
         self.last_reducing = False
+        self._ran: dict[str, tuple[InstrumentRisk, int]] = {}
+        self._stop_checks = (lim.risk_per_trade is not None) + (lim.max_portfolio_heat is not None)
+        self._band_linear = int(lim.price_band is not None)
+        self._band_option = int(lim.option_price_band is not None)
 
     def check(
         self,
@@ -205,7 +209,6 @@ class PreTradeEngine:
         ``consume`` is False (a what-if changes nothing); the adjustment counters are not touched
         (the application records fills and adjustments)."""
         self._consume = consume
-        self.last_margin = self.last_trade_risk = 0.0
         try:
             validate_intent(intent, instrument)
         except ValidationError as exc:
@@ -344,7 +347,22 @@ class PreTradeEngine:
         px = _order_price(intent, inst)
         per_unit = inst.notional_at(px)
         notional = abs(q) * per_unit
-        margin_need = order_margin(intent, inst, book, q, px, notional)
+        # order_margin(), inlined: this is the hot path.
+        margin_need = (
+            abs(q)
+            * (inst.short_margin_per_unit if inst.is_option and q < 0 else inst.margin_per_unit)
+            * (px / inst.mark if inst.mark > 0 and not inst.inverse else 1.0)
+        )
+        if inst.margined:
+            leverage = (
+                float(intent.leverage)
+                if intent.leverage
+                else book.account_leverage.get(intent.account_id, 1.0)
+            )
+            margin_need /= leverage
+        margin_need += (
+            notional * inst.fee_rate / (inst.settle_rate or 1.0) + abs(q) * inst.fee_per_contract
+        )
         self.last_margin = margin_need
         available = book.available.get((intent.account_id, inst.settle), 0.0)
         if margin_need > available:
@@ -415,7 +433,8 @@ class PreTradeEngine:
         trade_risk = self._trade(intent, inst, q, px, notional, equity, found, warnings)
         self._order_shape(intent, inst, q, px, notional, found)
         self._liquidity(intent, inst, q, px, found, warnings)
-        self._flow(intent, book, now, inst, q, notional, equity, found)
+        adjustment = intent.source.partition(":")[0] in self.limits.adjustment_sources
+        self._flow(intent, book, now, inst, q, notional, found, adjustment)
         self._book_after(inst, book, old_sym, new_sym, trade_risk, equity, found)
         self._greeks(inst, q, equity, book, found)
         self._scenario(inst, q, equity, book, found)
@@ -424,19 +443,36 @@ class PreTradeEngine:
             found.sort(key=lambda d: (d.severity is not _HIGH, d.severity is _MED))
             return Denied(intent.intent_id, found[0], tuple(found))
         return self._approve(
-            intent, book, now, inst, q, tuple(warnings), self._entry_ran(intent, inst)
+            intent, book, now, inst, q, tuple(warnings), self._entry_ran(intent, inst, adjustment)
         )
 
-    def _entry_ran(self, intent: OrderIntent, inst: InstrumentRisk) -> int:
-        """How many checks an approved entry went through (see the module docstring)."""
+    def _entry_ran(self, intent: OrderIntent, inst: InstrumentRisk, adjustment: bool) -> int:
+        """How many checks an approved entry went through (see the module docstring): the part
+        that depends on the instrument's risk numbers is remembered per instrument while its
+        risk object stays the same; the order's own facts are added."""
+        hit = self._ran.get(inst.key)
+        if hit is None or hit[0] is not inst:
+            if len(self._ran) > 4096:  # rebuilt books make new risk objects: forget old ones
+                self._ran.clear()
+            hit = self._ran[inst.key] = (inst, self._instrument_checks(inst))
         lim = self.limits
-        ran = self._entry_checks + self._shape_and_liquidity_checks(intent, inst)
+        ran = hit[1]
         if intent.protective_stop is not None:
-            ran += (lim.risk_per_trade is not None) + (lim.max_portfolio_heat is not None)
-        else:
-            ran += lim.require_protective_stop
-        if intent.source.partition(":")[0] in lim.adjustment_sources:
+            ran += self._stop_checks
+        elif lim.require_protective_stop:
+            ran += 1
+        if adjustment:
             ran += self._adjustment_checks
+        if intent.price is not None:
+            ran += self._band_option if inst.is_option else self._band_linear
+        return ran
+
+    def _instrument_checks(self, inst: InstrumentRisk) -> int:
+        """Entry checks that run for every order in ``inst`` (limits switched on)."""
+        lim = self.limits
+        ran = self._entry_checks
+        if inst.book is not None:
+            ran += (lim.liquidity_book_fraction is not None) + (lim.max_slippage_bps is not None)
         if inst.delta_per_unit:
             ran += (lim.max_net_delta_per_underlying is not None) + (
                 lim.max_net_delta_total is not None
@@ -590,15 +626,15 @@ class PreTradeEngine:
         inst: InstrumentRisk,
         q: float,
         notional: float,
-        equity: float,
         found: list[Denial],
+        adjustment: bool,
     ) -> None:
-        """The order rate, then seed 001's limits on automated adjustments (orders whose source
-        is one of ``adjustment_sources``), in the seed's units."""
+        """The order rate, then seed 001's limits on automated adjustments (``adjustment``:
+        the order's source is one of ``adjustment_sources``), in the seed's units."""
         lim = self.limits
         if self.rates is not None and self.rates.bucket(intent.venue).available(now) < 1.0:
             found.append(self._rate_denial(intent.venue, now))
-        if intent.source.partition(":")[0] not in lim.adjustment_sources:
+        if not adjustment:
             return
         if (
             lim.max_adjustments_per_day is not None

@@ -8,6 +8,8 @@ One step per bar (all instruments' bars opening at the same time)::
     record marks and asset prices            (risk and governance read them)
     venue matches its working orders on the bar (native stops, limits, OCO tie rule)
     sync fills → ledger, orders, conditional children
+    risk on the mark update                  (equity marks, risk book, monitors; the kill switch
+                                              carried out: entries cancelled, FLATTEN closes)
     emulated conditions evaluated along the bar path → released orders (through risk)
     plan sources (scripted entries, the governance management tick) → plans
     plan orders → order manager (pre-trade decisions of the tick are reused, not re-made);

@@ -345,7 +345,10 @@ class RiskService:
             marks = uow.prices.marks()
             assets = uow.prices.asset_prices()
             approved = uow.risk.decisions(since=day_start, outcome="approved")
-            fills_today = uow.fills.history(since=day_start)
+            sources = self.config.limits.adjustment_sources
+            adjustments = [d for d in approved if d.source.split(":")[0] in sources]
+            # Only adjustments' fills cost against seed 001's daily budget: read fills if any.
+            fills_today = uow.fills.history(since=day_start) if adjustments else []
             leverage = {a.account_id: float(a.default_leverage) for a in uow.accounts.all()}
             working = uow.oms.orders(_WORKING)
         self._catalog = catalog
@@ -372,8 +375,6 @@ class RiskService:
         rb.account_leverage = leverage
         rb.heat = sum(float(v.risk_to_stop) for v in report.positions if v.risk_to_stop is not None)
         rb.margin_used = float(summary.margin_used)
-        sources = self.config.limits.adjustment_sources
-        adjustments = [d for d in approved if d.source.split(":")[0] in sources]
         rb.adjustments_today = len(adjustments)
         for d in adjustments:
             inst = catalog.get(f"{d.venue}:{d.symbol}")

@@ -8,6 +8,8 @@ One step per bar (all instruments' bars opening at the same time)::
     record marks and asset prices            (risk and governance read them)
     venue matches its working orders on the bar (native stops, limits, OCO tie rule)
     sync fills → ledger, orders, conditional children
+    risk on the mark update                  (equity marks, risk book, monitors; the kill switch
+                                              carried out: entries cancelled, FLATTEN closes)
     emulated conditions evaluated along the bar path → released orders (through risk)
     plan sources (scripted entries, the governance management tick) → plans
     plan orders → order manager (pre-trade decisions of the tick are reused, not re-made);
@@ -31,6 +33,7 @@ from typing import Protocol
 from riskdesk.application.book_service import BookService
 from riskdesk.application.conditionals import ConditionalEngine
 from riskdesk.application.governance_service import GovernanceService, TickResult
+from riskdesk.application.kill_switch import Enforcement, KillSwitch
 from riskdesk.application.oms import OrderManager, PositionLine, SyncResult
 from riskdesk.application.recovery import Recovery, RecoveryReport
 from riskdesk.application.risk_service import RiskService
@@ -45,6 +48,7 @@ from riskdesk.domain.protection import Protection
 from riskdesk.domain.risk.aggregates import RiskBook
 from riskdesk.domain.risk.decisions import Approved, Decision
 from riskdesk.domain.risk.monitors import Alert
+from riskdesk.domain.risk.trading_state import StateChange, TradingState
 from riskdesk.domain.transfers import TransferDecision
 from riskdesk.ports.broker import Broker, SimulatedVenue, Sleeper
 from riskdesk.ports.clock import Clock
@@ -57,33 +61,91 @@ ENGINE_CURSOR = "engine:last_bar"
 
 
 class ServiceRiskGate:
-    """Pre-trade risk through :class:`RiskService` (every decision stored), with one risk book
-    per moment: built on the first check at a new ``now``, updated with each approved order
-    that adds exposure (so a tick's orders see each other), rebuilt after :meth:`refresh`."""
+    """Pre-trade risk through :class:`RiskService` (every decision stored) over a risk book
+    kept alive between mark updates, so a check costs the same whatever the size of the book:
+
+    * :meth:`adopt` takes the book a mark update rebuilt (the engine does it every step);
+    * an approved order that adds exposure is counted at once as pending (its exposure,
+      reserved margin and risk to the stop), so the next order sees it;
+    * :meth:`on_sync` (an order-manager listener) moves filled quantities from pending to the
+      positions, books other fills, and releases what is left of an order that ended;
+    * :meth:`refresh` forgets the book (a change it cannot follow: the next check rebuilds).
+    """
 
     def __init__(self, risk: RiskService) -> None:
         self._risk = risk
         self._book: RiskBook | None = None
-        self._at: datetime | None = None
+
+    @property
+    def risk(self) -> RiskService:
+        """The risk service behind the gate."""
+        return self._risk
+
+    @property
+    def book(self) -> RiskBook | None:
+        """The live risk book (None until the first check or mark update)."""
+        return self._book
+
+    def adopt(self, book: RiskBook) -> None:
+        """Use ``book`` (just rebuilt by a mark update) from now on."""
+        self._book = book
 
     def refresh(self) -> None:
-        """Forget the cached risk book (fills changed the book)."""
+        """Forget the live risk book (the next check rebuilds it)."""
         self._book = None
 
     def check(self, intent: OrderIntent, now: datetime) -> Decision:
-        """Decide and store the decision."""
-        if self._book is None or self._at != now:
-            self._book = self._risk.risk_book(now)
-            self._at = now
-        decision = self._risk.check(intent, self._book, now).decision
-        if isinstance(decision, Approved) and not intent.reduce_only:
-            self._book.apply_fill(
-                intent.account_id,
-                intent.instrument_key,
-                intent.position_side.value,
-                float(intent.signed_qty),
-            )
+        """Decide and store the decision; an approved order that adds exposure is counted in
+        the live book until it fills or ends."""
+        book = self._book
+        if book is None:
+            book = self._book = self._risk.risk_book(now)
+        result = self._risk.check(intent, book, now)
+        decision = result.decision
+        if isinstance(decision, Approved):
+            limits = self._risk.config.limits
+            if not result.reducing and not intent.reduce_only:
+                book.add_pending(
+                    intent.client_order_id,
+                    intent.account_id,
+                    intent.instrument_key,
+                    intent.position_side.value,
+                    float(intent.signed_qty),
+                    result.margin,
+                    result.trade_risk,
+                )
+            if intent.source.partition(":")[0] in limits.adjustment_sources:
+                book.adjustments_today += 1
+                inst = book.instruments.get(intent.instrument_key)
+                if inst is not None:
+                    book.last_adjustment[inst.asset] = now
         return decision
+
+    def on_sync(self, result: SyncResult) -> None:
+        """Keep the live book current with what a sync brought (fills, orders that ended)."""
+        book = self._book
+        if book is None:
+            return
+        for order, f in result.fills:
+            if f.instrument_key not in book.instruments:
+                self._book = None  # an instrument the book never priced: rebuild on next use
+                return
+            cid = order.client_order_id
+            if not book.fill_pending(cid, float(f.qty)):
+                signed = float(f.qty) if f.side.value == "buy" else -float(f.qty)
+                book.apply_fill(
+                    order.intent.account_id,
+                    f.instrument_key,
+                    order.intent.position_side.value,
+                    signed,
+                )
+            if order.status.terminal:
+                book.drop_pending(cid)
+        for order in result.changed:
+            if order.status.terminal:
+                book.drop_pending(order.client_order_id)
+        if result.foreign:
+            self._book = None  # fills of orders the journal does not know: rebuild
 
 
 class BookLedger:
@@ -335,6 +397,9 @@ class StepReport:
     protection: list[ProtectionReport] = field(default_factory=list)
     transfer: TransferDecision | None = None
     errors: list[str] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
+    state_change: StateChange | None = None
+    enforcement: Enforcement | None = None
 
 
 class BarFeed(Protocol):
@@ -375,6 +440,7 @@ class TradingEngine:
         plan_sources: Sequence[PlanSource] = (),
         assets: Mapping[str, str] | None = None,
         config: EngineConfig | None = None,
+        risk: RiskService | None = None,
     ) -> None:
         self.oms = oms
         self._book = book
@@ -384,6 +450,14 @@ class TradingEngine:
         self._assets = dict(assets or {})
         self.config = config or EngineConfig()
         self._last_transfer: datetime | None = None
+        gate = oms.gate
+        #: Risk on every mark update (monitors, kill switch, live risk book); the gate's.
+        self.risk = risk or (gate.risk if gate is not None else None)
+        self.kill_switch = (
+            KillSwitch(self.risk, oms.orders, clock) if self.risk is not None else None
+        )
+        if gate is not None and gate.on_sync not in oms.orders.listeners:
+            oms.orders.listeners.append(gate.on_sync)
 
     def cursor(self) -> datetime | None:
         """Open time of the last bar fully processed (None before the first)."""
@@ -425,10 +499,9 @@ class TradingEngine:
             for key, candle in candles.items():
                 oms.venue.on_candle(key, candle)
         oms.orders.sync(now)
+        self._risk_tick(now, report)
         for key, candle in candles.items():
             report.released.extend(oms.conditionals.on_candle(key, candle))
-        if oms.gate is not None:
-            oms.gate.refresh()
         for source in self.plan_sources:
             try:
                 plans = source.plans(now)
@@ -439,14 +512,33 @@ class TradingEngine:
                 report.plans += 1
                 report.submitted.extend(self.execute(plan, now, report))
         oms.orders.sync(now)
-        if oms.gate is not None:
-            oms.gate.refresh()
         report.protection = oms.supervisor.review(now)
         oms.conditionals.persist_extremes()
         report.transfer = self._transfers(now)
         with oms.orders.journal() as uow:
             uow.oms.set_cursor(ENGINE_CURSOR, bar.isoformat(), now)
             uow.commit()
+
+    def _risk_tick(self, now: datetime, report: StepReport) -> None:
+        """Risk on the mark update: one revaluation (equity marks), the risk book rebuilt and
+        handed to the gate, every monitor (de-duplicated alerts; a trigger moves the kill
+        switch), then the state carried out: working entries cancelled in HALTED, every
+        position closed in FLATTEN (see ``application.kill_switch``)."""
+        if self.risk is None:
+            return
+        try:
+            update = self.risk.on_mark_update(now)
+        except RiskdeskError as exc:
+            report.errors.append(f"risk: {exc}")
+            return
+        if self.oms.gate is not None:
+            self.oms.gate.adopt(update.book)
+        report.alerts = list(update.monitor.alerts)
+        report.state_change = update.monitor.change
+        if update.monitor.state.state >= TradingState.HALTED and self.kill_switch is not None:
+            report.enforcement = self.kill_switch.enforce(
+                update.monitor.state, now, update.book, update.valuation
+            )
 
     def execute(self, plan: Plan, now: datetime, report: StepReport | None = None) -> list[Order]:
         """Execute one plan: exits, take-profits and add-ons through the order manager; stops

@@ -1,6 +1,13 @@
-"""Risk use cases: build the risk book, check orders before they are sent (and store every
-decision), run the intraday monitors and the kill switch, plan a flatten, size entries and
-produce risk reports.
+"""Risk use cases: revalue the book (equity marks), build the risk book, check orders before
+they are sent (and store every decision), run the intraday monitors and the kill switch, plan a
+flatten, size entries and produce risk reports.
+
+Every revaluation (:meth:`RiskService.revalue`: a mark update, a fill, a monitor run, a check
+on a rebuilt book) records the equity marks — the start-of-day baseline and the cash-adjusted
+high-water mark (``domain.risk.equity``) — so daily loss and drawdown work in any book, not only
+where snapshots are taken. :meth:`RiskService.on_mark_update` is what a running engine calls on
+every mark update: one revaluation feeds the equity marks, the risk book and the monitors (and
+through them the kill switch).
 
 The risk book is built from the exact portfolio views (BookService) at the stored marks; option
 Greeks per contract come from the mark-implied volatility (Black-Scholes-Merton for equity
@@ -21,16 +28,25 @@ import numpy as np
 
 from riskdesk.application.book_service import BookService, PortfolioReport
 from riskdesk.domain.accounting.margin import short_option_margin
-from riskdesk.domain.accounting.portfolio import PositionView
-from riskdesk.domain.errors import InvalidValue, UnknownInstrument
+from riskdesk.domain.accounting.portfolio import PortfolioSnapshot, PositionView
+from riskdesk.domain.accounting.position import TradeAction
+from riskdesk.domain.errors import InvalidValue, UnknownAccount, UnknownInstrument
 from riskdesk.domain.events import json_safe
 from riskdesk.domain.instruments import Instrument, Settlement
-from riskdesk.domain.orders import OrderIntent
+from riskdesk.domain.order_lifecycle import Order, OrderRole, OrderStatus
+from riskdesk.domain.orders import OrderIntent, client_order_id_for
 from riskdesk.domain.pricing.black_scholes import black76_greeks, bsm_greeks
 from riskdesk.domain.pricing.implied_vol import implied_vol_black76, implied_vol_bsm
 from riskdesk.domain.risk.aggregates import FloatArray, InstrumentRisk, OrderBook, RiskBook
 from riskdesk.domain.risk.decisions import Decision, Denied, RiskRecord, record_of
-from riskdesk.domain.risk.flatten import OpenExposure, flatten_orders
+from riskdesk.domain.risk.equity import (
+    DayStart,
+    EquityMark,
+    Observation,
+    mark_equity,
+    midnight,
+)
+from riskdesk.domain.risk.flatten import OpenExposure, flatten_orders, risk_contributions
 from riskdesk.domain.risk.limits import KillSwitchPolicy, KillTrigger, MonitorThresholds, RiskLimits
 from riskdesk.domain.risk.monitors import (
     Alert,
@@ -40,11 +56,23 @@ from riskdesk.domain.risk.monitors import (
     Reading,
     compute_levels,
     evaluate,
+    reached,
     reading_at,
 )
-from riskdesk.domain.risk.pretrade import PreTradeEngine
+from riskdesk.domain.risk.pretrade import (
+    PreTradeEngine,
+    order_margin,
+    order_price,
+    order_trade_risk,
+)
 from riskdesk.domain.risk.reports import RiskReport, build_report
-from riskdesk.domain.risk.sizing import SizingResult, size_position
+from riskdesk.domain.risk.sizing import (
+    SizingResult,
+    book_caps,
+    kelly_fraction,
+    leverage_for_confidence,
+    size_position,
+)
 from riskdesk.domain.risk.trading_state import (
     StateChange,
     TradingState,
@@ -58,6 +86,11 @@ from riskdesk.ports.clock import Clock
 from riskdesk.ports.store import UnitOfWorkFactory
 
 SCOPE = "*"
+
+#: Order statuses still able to fill (their working remainder is counted in the risk book).
+_WORKING = tuple(s for s in OrderStatus if not s.terminal)
+#: Roles of orders that add exposure (entries); the others reduce or protect a position.
+_ENTRY_ROLES = (OrderRole.ENTRY, OrderRole.OTHER)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,10 +121,46 @@ class MonitorResult:
 
 @dataclass(frozen=True, slots=True)
 class CheckResult:
-    """A decision and the record stored for it (None for a what-if)."""
+    """A decision and the record stored for it (None for a what-if); for an order that adds
+    exposure, the margin and fees it needs (settlement currency) and its risk to the stop
+    (reporting currency), which a caller keeping a live risk book reserves."""
 
     decision: Decision
     record: RiskRecord | None
+    margin: float = 0.0
+    trade_risk: float = 0.0
+    reducing: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Valuation:
+    """One revaluation of the whole book: the portfolio report, and the desk's equity marks
+    after it — ``peak`` (cash-adjusted high-water mark) and ``day_start_equity`` (the day's
+    baseline plus cash moved in today; None only without any equity known)."""
+
+    as_of: datetime
+    report: PortfolioReport
+    peak: float
+    day_start_equity: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class MarkUpdate:
+    """What a mark update did: the revaluation, the rebuilt risk book and the monitor run."""
+
+    valuation: Valuation
+    book: RiskBook
+    monitor: MonitorResult
+
+
+@dataclass(frozen=True, slots=True)
+class FlattenLine:
+    """One order of a FLATTEN plan with the position's risk contribution (reporting currency,
+    see ``domain.risk.flatten``) and |exposure|."""
+
+    intent: OrderIntent
+    contribution: float
+    exposure: float
 
 
 def _f(value: Decimal | None) -> float:
@@ -117,6 +186,8 @@ class RiskService:
         self._scenario_source = scenario_source
         self._dedupe: AlertDeduper | None = None
         self.order_books: dict[str, OrderBook] = {}
+        #: The catalog as of the last risk book built (checks look instruments up here first).
+        self._catalog: dict[str, Instrument] = {}
 
     # ------------------------------------------------------------------------ state
 
@@ -173,34 +244,123 @@ class RiskService:
             uow.commit()
         return status, change
 
+    # ------------------------------------------------------------------------ revaluation
+
+    def revalue(self, now: datetime | None = None, record: bool = True) -> Valuation:
+        """Value the whole book at the stored marks and record the equity marks (idempotent):
+        the day's midnight baseline snapshot at the first revaluation of a UTC day, and the
+        cash-adjusted high-water mark, for the desk and every account. ``record=False``
+        computes the same numbers and stores nothing (a what-if)."""
+        now = now or self._clock.now()
+        return self._mark(self._book.report(None, now), now, record)
+
+    def _mark(self, report: PortfolioReport, now: datetime, record: bool) -> Valuation:
+        day = midnight(now)
+        summary = report.summary
+        with self._uow() as uow:
+            previous = uow.risk.equity_marks()
+            moves = uow.fills.cash_movements()
+            rates: dict[str, Decimal] = dict(self._book.config.fixed_rates)
+            rates.update({k: v for k, (v, _) in uow.prices.asset_prices().items()})
+            marks: list[EquityMark] = []
+            desk_start: DayStart | None = None
+            desk_today = ZERO
+            for scope, (equity, gross, net) in _scope_numbers(report, rates).items():
+                own = [m for m in moves if scope == SCOPE or m[0] == scope]
+                prev = previous.get(scope)
+                snap = uow.snapshots.last_before(scope, day + timedelta(microseconds=1))
+                last_snapshot = None if snap is None else Observation(snap.ts, snap.total_equity)
+                known = max(
+                    [x for x in (prev.ts if prev else None, snap.ts if snap else None) if x],
+                    default=None,
+                )
+                moved_before = _moved(own, rates, known, day)
+                moved_today = _moved(own, rates, day, now)
+                observations: list[Observation] = []
+                if scope == SCOPE:
+                    since = prev.ts if prev is not None else None
+                    observations = [
+                        Observation(s.ts, s.total_equity + _moved(own, rates, s.ts, now))
+                        for s in uow.snapshots.series(scope, since)
+                        if since is None or s.ts > since
+                    ]
+                flows: dict[str, Decimal] = {}
+                for _, currency, amount, _ in own:
+                    flows[currency] = flows.get(currency, ZERO) + amount
+                mark, start = mark_equity(
+                    prev,
+                    scope,
+                    now,
+                    equity,
+                    gross,
+                    net,
+                    flows,
+                    rates,
+                    last_snapshot=last_snapshot,
+                    moved_before_midnight=moved_before,
+                    moved_today=moved_today,
+                    observations=observations,
+                )
+                if start is not None:
+                    uow.snapshots.add(_baseline_snapshot(start))
+                if scope == SCOPE:
+                    desk_start, desk_today = start, moved_today
+                marks.append(mark)
+            if record:
+                uow.risk.put_equity_marks(marks)
+                uow.commit()
+        desk = next(m for m in marks if m.scope == SCOPE)
+        if summary.daily_pnl is not None:
+            day_start: float | None = float(summary.total_equity - summary.daily_pnl)
+        elif desk_start is not None:
+            day_start = float(desk_start.equity + desk_today)
+        else:
+            day_start = None
+        return Valuation(now, report, float(desk.peak), day_start)
+
+    def equity_marks(self) -> dict[str, EquityMark]:
+        """The stored equity marks (last revaluation and high-water mark) per scope."""
+        with self._uow() as uow:
+            return uow.risk.equity_marks()
+
     # ------------------------------------------------------------------------ risk book
 
-    def risk_book(self, now: datetime | None = None) -> RiskBook:
-        """Build the risk aggregates of the whole book at the stored marks."""
+    def risk_book(
+        self,
+        now: datetime | None = None,
+        valuation: Valuation | None = None,
+        record: bool = True,
+    ) -> RiskBook:
+        """Build the risk aggregates of the whole book at the stored marks (revaluing it unless
+        ``valuation`` is given; ``record``: store the equity marks of that revaluation); working
+        orders that add exposure are counted as pending."""
         now = now or self._clock.now()
-        report = self._book.report(None, now)
+        valuation = valuation or self.revalue(now, record)
+        report = valuation.report
         as_of = now
+        day_start = as_of.replace(hour=0, minute=0, second=0, microsecond=0)
         with self._uow() as uow:
             status = uow.risk.status(SCOPE)
             catalog = {i.key: i for i in uow.instruments.all()}
             marks = uow.prices.marks()
             assets = uow.prices.asset_prices()
-            history = [s.total_equity for s in uow.snapshots.series(SCOPE)]
-            day_start = as_of.replace(hour=0, minute=0, second=0, microsecond=0)
             approved = uow.risk.decisions(since=day_start, outcome="approved")
-            fills_today = uow.fills.history(since=day_start)
+            sources = self.config.limits.adjustment_sources
+            adjustments = [d for d in approved if d.source.split(":")[0] in sources]
+            # Only adjustments' fills cost against seed 001's daily budget: read fills if any.
+            fills_today = uow.fills.history(since=day_start) if adjustments else []
+            leverage = {a.account_id: float(a.default_leverage) for a in uow.accounts.all()}
+            working = uow.oms.orders(_WORKING)
+        self._catalog = catalog
         summary = report.summary
         equity = float(summary.total_equity)
-        peak = max([float(h) for h in history] + [equity])
         rates = {k: float(v) for k, v in self._book.config.fixed_rates.items()}
         rates.update({k: float(v) for k, (v, _) in assets.items()})
         rb = RiskBook(
             as_of=as_of,
             equity=equity,
-            day_start_equity=None
-            if summary.daily_pnl is None
-            else float(summary.total_equity - summary.daily_pnl),
-            peak_equity=peak,
+            day_start_equity=valuation.day_start_equity,
+            peak_equity=max(valuation.peak, equity),
             state=status.state if status else TradingState.ACTIVE,
         )
         for key, instrument in catalog.items():
@@ -212,19 +372,16 @@ class RiskService:
         for view in report.positions:
             self._add_position(rb, view, catalog, rates, as_of)
         rb.available = self._available(report, catalog)
-        with self._uow() as uow:
-            rb.account_leverage = {
-                a.account_id: float(a.default_leverage) for a in uow.accounts.all()
-            }
+        rb.account_leverage = leverage
         rb.heat = sum(float(v.risk_to_stop) for v in report.positions if v.risk_to_stop is not None)
         rb.margin_used = float(summary.margin_used)
-        sources = self.config.limits.adjustment_sources
-        adjustments = [d for d in approved if d.source.split(":")[0] in sources]
         rb.adjustments_today = len(adjustments)
         for d in adjustments:
             inst = catalog.get(f"{d.venue}:{d.symbol}")
             if inst is not None:
                 rb.last_adjustment[inst.asset] = max(rb.last_adjustment.get(inst.asset, d.ts), d.ts)
+        # Seed 001 limits the cost of adjustments: today's fees of the adjustments' fills.
+        adjusting = {client_order_id_for(d.intent_id) for d in adjustments}
         rb.cost_today = sum(
             float(f.fee)
             * rates.get(
@@ -233,11 +390,37 @@ class RiskService:
                 1.0,
             )
             for f in fills_today
+            if f.order_id is not None and f.order_id in adjusting
         )
         for key, ob in self.order_books.items():
             if key in rb.instruments:
                 rb.instruments[key].book = ob
+        for order in working:
+            self.add_working_order(rb, order)
         return rb
+
+    def add_working_order(self, book: RiskBook, order: Order) -> None:
+        """Count a working order that adds exposure (an entry's unfilled remainder) in ``book``
+        as pending: its exposure, reserved margin and risk to the stop."""
+        intent = order.intent
+        if intent.reduce_only or order.role not in _ENTRY_ROLES or order.status.terminal:
+            return
+        inst = book.instruments.get(intent.instrument_key)
+        left = float(order.remaining)
+        if inst is None or left <= 0:
+            return
+        q = left if intent.side.value == "buy" else -left
+        px = order_price(intent, inst)
+        notional = left * inst.notional_at(px)
+        book.add_pending(
+            order.client_order_id,
+            intent.account_id,
+            intent.instrument_key,
+            intent.position_side.value,
+            q,
+            order_margin(intent, inst, book, q, px, notional),
+            order_trade_risk(intent, inst, q, px),
+        )
 
     def _instrument_risk(
         self,
@@ -281,6 +464,7 @@ class RiskService:
             inverse=inst.inverse,
             delta_per_unit=exposure,
             scenario_per_unit=self._linear_grid(exposure),
+            underlying_price=mark * quote_rate,
         )
 
     def _option_risk(
@@ -355,6 +539,7 @@ class RiskService:
             gamma_per_unit=gamma_dollars * usd,
             vega_per_unit=vega_pt * cs * usd,
             scenario_per_unit=grid * usd,
+            underlying_price=underlying * usd,
         )
 
     def _linear_grid(self, dollar_delta: float) -> FloatArray:
@@ -422,18 +607,29 @@ class RiskService:
         what_if: bool = False,
     ) -> CheckResult:
         """Run the pre-trade pipeline on one order. Unless ``what_if``, the decision is stored
-        (approved or denied) in the risk journal."""
+        (approved or denied) in the risk journal. An account the book does not hold is an
+        error naming it (not a denial): there is nothing to check against."""
         now = now or self._clock.now()
-        book = book or self.risk_book(now)
-        with self._uow() as uow:
-            instrument = uow.instruments.get(intent.instrument_key)
+        book = book or self.risk_book(now, record=not what_if)
+        if intent.account_id not in book.account_leverage:
+            raise UnknownAccount(
+                f"no account {intent.account_id!r} (known: "
+                f"{', '.join(sorted(book.account_leverage)) or 'none'})",
+                field="account_id",
+            )
+        instrument = self._catalog.get(intent.instrument_key)
+        if instrument is None:
+            with self._uow() as uow:
+                instrument = uow.instruments.get(intent.instrument_key)
         if instrument is None:
             raise UnknownInstrument(
                 f"no instrument {intent.instrument_key!r} in the catalog", field="symbol"
             )
-        decision = self.engine.check(intent, instrument, book, now, consume=not what_if)
+        engine = self.engine
+        decision = engine.check(intent, instrument, book, now, consume=not what_if)
+        figures = (engine.last_margin, engine.last_trade_risk, engine.last_reducing)
         if what_if:
-            return CheckResult(decision, None)
+            return CheckResult(decision, None, *figures)
         record = record_of(
             decision,
             now,
@@ -447,7 +643,7 @@ class RiskService:
         with self._uow() as uow:
             uow.risk.add_decisions([record])
             uow.commit()
-        return CheckResult(decision, record)
+        return CheckResult(decision, record, *figures)
 
     def decisions(
         self,
@@ -461,18 +657,34 @@ class RiskService:
 
     # ------------------------------------------------------------------------ monitors
 
+    def on_mark_update(self, now: datetime | None = None, detail: bool = False) -> MarkUpdate:
+        """What a running engine does on every mark update: one revaluation (equity marks),
+        the risk book rebuilt from it and every monitor run on it (alerts de-duplicated, the
+        kill switch moved by a trigger). The returned book carries the resulting state;
+        ``detail`` as for :meth:`monitor`."""
+        now = now or self._clock.now()
+        valuation = self.revalue(now)
+        book = self.risk_book(now, valuation)
+        result = self.monitor(now, book, detail, valuation)
+        return MarkUpdate(valuation, book, result)
+
     def monitor(
-        self, now: datetime | None = None, book: RiskBook | None = None, detail: bool = False
+        self,
+        now: datetime | None = None,
+        book: RiskBook | None = None,
+        detail: bool = False,
+        valuation: Valuation | None = None,
     ) -> MonitorResult:
         """Evaluate every monitor, raise de-duplicated alerts (stored) and move the kill switch
-        when a trigger fires (daily loss, drawdown, liquidation emergency, stale data).
-        ``readings`` lists every non-OK reading with ``detail``; otherwise only the book-level
-        ones and those that fired the kill switch (formatting every reading on every tick is
-        what a large book cannot afford)."""
+        when a trigger fires (daily loss, drawdown, liquidation emergency, stale data, margin
+        usage at its block level). ``readings`` lists every non-OK reading with ``detail``;
+        otherwise only the book-level ones and those that fired the kill switch (formatting
+        every reading on every tick is what a large book cannot afford)."""
         # Mark ages are measured against the clock: a dead feed must look stale.
         as_of = now or self._clock.now()
-        report = self._book.report(None, as_of)
-        rb = book or self.risk_book(as_of)
+        valuation = valuation or self.revalue(as_of)
+        report = valuation.report
+        rb = book or self.risk_book(as_of, valuation)
         views = report.positions
         data = MonitorInput(
             keys=[f"{v.account_id}:{v.venue}:{v.symbol}:{v.slot}" for v in views],
@@ -518,17 +730,20 @@ class RiskService:
             uow.risk.add_alerts(alerts)
             uow.commit()
         status, change = self._kill_switch(triggers, rb, as_of)
+        rb.state = status.state
         return MonitorResult(as_of, readings, alerts, status, change)
 
     def _kill_switch(
         self, readings: Sequence[Reading], rb: RiskBook, now: datetime
     ) -> tuple[TradingStatus, StateChange | None]:
+        """Escalate to the most severe state any trigger asks for. Every trigger fires when its
+        value reaches the threshold (``monitors.reached``)."""
         policy = self.config.policy
         lim = self.config.limits
         triggers: list[tuple[TradingState, str, str]] = []
         if lim.daily_loss_limit is not None and rb.day_start_equity and rb.daily_pnl is not None:
             loss = -rb.daily_pnl / rb.day_start_equity
-            if loss >= lim.daily_loss_limit:
+            if reached(loss, lim.daily_loss_limit):
                 triggers.append(
                     (
                         TradingState.parse(policy.on_daily_loss),
@@ -538,7 +753,7 @@ class RiskService:
                 )
         if rb.peak_equity > 0:
             drawdown = 1.0 - rb.equity / rb.peak_equity
-            if drawdown >= policy.drawdown_limit - 1e-12:  # 1 − 88/110 is 0.1999…96 in floats
+            if reached(drawdown, policy.drawdown_limit):
                 triggers.append(
                     (
                         TradingState.parse(policy.on_drawdown),
@@ -563,6 +778,14 @@ class RiskService:
                         r.message,
                     )
                 )
+            if r.kind == "margin_usage" and r.level is AlertLevel.EMERGENCY:
+                triggers.append(
+                    (
+                        TradingState.parse(policy.on_margin_block),
+                        KillTrigger.MARGIN_BLOCK.value,
+                        r.message,
+                    )
+                )
         status = self.status()
         change: StateChange | None = None
         for target, trigger, reason in sorted(triggers, key=lambda t: t[0], reverse=True):
@@ -572,17 +795,62 @@ class RiskService:
 
     # ------------------------------------------------------------------------ flatten, sizing
 
-    def flatten_plan(self, now: datetime | None = None) -> list[OrderIntent]:
-        """Reduce-only market orders closing every position, largest exposure first."""
+    def flatten_plan(
+        self,
+        now: datetime | None = None,
+        run_id: str | None = None,
+        book: RiskBook | None = None,
+        valuation: Valuation | None = None,
+    ) -> list[FlattenLine]:
+        """Market orders closing every position (reduce-only where the venue takes the flag),
+        largest risk contribution first — the position's loss in the book's worst scenario
+        (``domain.risk.flatten``)."""
         now = now or self._clock.now()
-        report = self._book.report(None, now)
+        valuation = valuation or self.revalue(now, record=False)
+        rb = book or self.risk_book(now, valuation)
+        views = [v for v in valuation.report.positions if v.qty != 0]
+        held: list[tuple[float, InstrumentRisk]] = []
+        usable: list[PositionView] = []
+        for v in views:
+            inst = rb.instruments.get(f"{v.venue}:{v.symbol}")
+            if inst is not None:
+                held.append((float(v.qty), inst))
+                usable.append(v)
+        shock = max((abs(x) for x in self.config.spot_shocks), default=0.0)
+        contributions = dict(
+            zip(
+                (v.position_id for v in usable),
+                risk_contributions(held, shock),
+                strict=True,
+            )
+        )
         exposures = [
             OpenExposure(
-                v.account_id, v.venue, v.symbol, PositionSide(v.slot), v.qty, abs(float(v.exposure))
+                v.account_id,
+                v.venue,
+                v.symbol,
+                PositionSide(v.slot),
+                v.qty,
+                contributions.get(v.position_id, abs(float(v.exposure)) * shock),
+                abs(float(v.exposure)),
+                self._derivative(f"{v.venue}:{v.symbol}"),
             )
-            for v in report.positions
+            for v in views
         ]
-        return flatten_orders(exposures, now, now.strftime("%Y%m%dT%H%M%S"))
+        by_key = {(e.account_id, e.venue, e.symbol, e.slot.value): e for e in exposures}
+        intents = flatten_orders(exposures, now, run_id or now.strftime("%Y%m%dT%H%M%S"))
+        lines = []
+        for intent in intents:
+            e = by_key[(intent.account_id, intent.venue, intent.symbol, intent.position_side.value)]
+            lines.append(FlattenLine(intent, e.risk, e.exposure))
+        return lines
+
+    def _derivative(self, key: str) -> bool:
+        inst = self._catalog.get(key)
+        if inst is None:
+            with self._uow() as uow:
+                inst = uow.instruments.get(key)
+        return inst is not None and inst.is_derivative
 
     def size(
         self,
@@ -591,83 +859,133 @@ class RiskService:
         entry: Decimal,
         stop: Decimal,
         account_id: str,
-        leverage: Decimal = Decimal(1),
+        leverage: Decimal | None = None,
         risk_fraction: Decimal | None = None,
+        confidence: float | None = None,
+        win_rate: float | None = None,
+        payoff_ratio: float | None = None,
+        position_side: PositionSide = PositionSide.NET,
     ) -> SizingResult:
-        """Size an entry from the risk per trade and the stop (seed 002)."""
-        report = self._book.report(None)
-        with self._uow() as uow:
-            inst = uow.instruments.get(instrument_key)
+        """Size an entry from the risk per trade and the stop (seed 002), within every cap the
+        pre-trade checks apply given the book — the position already held and the working
+        orders included (``domain.risk.sizing.book_caps``). ``confidence`` picks the leverage
+        from the configured tiers; ``win_rate`` with ``payoff_ratio`` caps the risk at the
+        configured fraction of the Kelly bet."""
+        now = self._clock.now()
+        book = self.risk_book(now, record=False)
+        if account_id not in book.account_leverage:
+            raise UnknownAccount(
+                f"no account {account_id!r} (known: "
+                f"{', '.join(sorted(book.account_leverage)) or 'none'})",
+                field="account_id",
+            )
+        inst = self._catalog.get(instrument_key)
         if inst is None:
             raise UnknownInstrument(f"no instrument {instrument_key!r}", field="symbol")
+        risk = book.instruments.get(instrument_key)
+        if risk is None:
+            raise InvalidValue(f"no mark for {instrument_key}: record a mark first", field="symbol")
         lim = self.config.limits
-        equity = report.summary.total_equity
-        prices = dict(self._book.config.fixed_rates)
-        prices.update(self._book.asset_prices())
-        rate = prices.get(inst.settle)
-        if rate is None:
+        if leverage is not None and confidence is not None:
+            raise InvalidValue("give a leverage or a confidence, not both", field="confidence")
+        if confidence is not None:
+            tier = leverage_for_confidence(confidence, lim.leverage_tiers)
+            leverage = Decimal(repr(round(tier, 4))).normalize()
+        if leverage is None:
+            leverage = Decimal(repr(book.account_leverage.get(account_id, 1.0))).normalize()
+        kelly = None
+        if (win_rate is None) != (payoff_ratio is None):
             raise InvalidValue(
-                f"no price for {inst.settle} in the reporting currency", field="asset_prices"
+                "fractional Kelly needs both the win rate and the payoff ratio",
+                field="win_rate" if win_rate is None else "payoff_ratio",
             )
-        balance = report.balances.get(account_id, {}).get(inst.settle, ZERO)
-        held = sum(
-            (
-                v.margin_ccy
-                for v in report.positions
-                if v.account_id == account_id and v.settle == inst.settle
-            ),
-            ZERO,
+        if win_rate is not None and payoff_ratio is not None:
+            kelly = Decimal(repr(kelly_fraction(win_rate, payoff_ratio, lim.kelly_fraction)))
+        caps = book_caps(
+            book,
+            risk,
+            lim,
+            account_id=account_id,
+            slot=position_side.value,
+            long=stop < entry,
+            entry=float(entry),
+            stop=float(stop),
+            leverage=float(leverage) if risk.margined else None,
         )
+        rate = risk.settle_rate or 1.0
         fraction = (
             risk_fraction if risk_fraction is not None else Decimal(str(lim.risk_per_trade or 0.02))
         )
+        available = Decimal(repr(max(0.0, book.available.get((account_id, inst.settle), 0.0))))
         return size_position(
             inst,
-            equity=equity / rate if rate else equity,
-            available=max(ZERO, balance - held),
+            equity=Decimal(repr(book.equity / rate)),
+            available=available,
             entry=entry,
             stop=stop,
             risk_fraction=fraction,
-            max_symbol_fraction=None
-            if lim.max_symbol_exposure is None
-            else Decimal(str(lim.max_symbol_exposure)),
-            leverage=leverage,
+            max_symbol_fraction=None,
+            leverage=leverage if risk.margined else Decimal(1),
+            caps=caps,
+            kelly=kelly,
         )
 
     # ------------------------------------------------------------------------ reports
 
     def report(self, period: str, anchor: date) -> RiskReport:
-        """Daily, weekly (ISO week of ``anchor``) or monthly risk report."""
+        """Daily, weekly (ISO week of ``anchor``) or monthly risk report. The equity points are
+        the snapshots (the midnight baselines among them) and, for a period still running, the
+        latest revaluation; trades are the realized reductions of the period."""
         start, end = _period(period, anchor)
         with self._uow() as uow:
             # The snapshot at ``end`` itself closes the period (midnight snapshots).
             series = uow.snapshots.series(SCOPE, None, end + timedelta(microseconds=1))
-            closed = [
-                c for a in uow.accounts.all() for c in uow.closed.closed(a.account_id, start, end)
-            ]
+            trades = uow.closed.trades(None, start, end)
+            catalog = {i.key: i for i in uow.instruments.all()}
             violations = uow.risk.decisions(start, end, outcome="denied")
             deposits_rows = uow.fills.cash_movements()
+            latest = uow.risk.equity_marks().get(SCOPE)
+            assets = uow.prices.asset_prices()
+        rates: dict[str, Decimal] = dict(self._book.config.fixed_rates)
+        rates.update({k: v for k, (v, _) in assets.items()})
         before = [s for s in series if s.ts <= start]
         inside = [s for s in series if start < s.ts <= end]
-        points = ([before[-1]] if before else []) + inside
-        equities = [(s.ts, s.total_equity) for s in points]
-        exposures = [(s.gross_exposure, s.total_equity) for s in inside]
-        rates = self._book.config.fixed_rates
+        points = [
+            (s.ts, s.total_equity, s.gross_exposure)
+            for s in ([before[-1]] if before else []) + inside
+        ]
+        if latest is not None:
+            # A period still running ends at the latest revaluation; an intraday peak in the
+            # period is a point of its equity curve too (so its drawdown is not missed).
+            if start < latest.peak_ts <= end and all(ts != latest.peak_ts for ts, _, _ in points):
+                points.append((latest.peak_ts, latest.peak, latest.gross))
+            if start < latest.ts <= end and all(ts < latest.ts for ts, _, _ in points):
+                points.append((latest.ts, latest.equity, latest.gross))
+            points.sort(key=lambda p: p[0])
+        equities = [(ts, eq) for ts, eq, _ in points]
+        exposures = [(gross, eq) for ts, eq, gross in points if ts > start]
         deposits = sum(
             (
                 amount * rates.get(ccy, Decimal(1))
                 for _, ccy, amount, ts in deposits_rows
-                if points and points[0].ts < ts <= points[-1].ts
+                if points and points[0][0] < ts <= points[-1][0]
             ),
             ZERO,
         )
+        pnls = []
+        for t in trades:
+            if t.action not in (TradeAction.REDUCE, TradeAction.CLOSE):
+                continue
+            inst = catalog.get(t.instrument_key)
+            rate = rates.get(inst.settle, Decimal(1)) if inst is not None else Decimal(1)
+            pnls.append((t.realized_pnl - t.fee) * rate)
         return build_report(
             period,
             start,
             end,
             equities,
             exposures,
-            [c.net_pnl for c in closed],
+            pnls,
             [v.code for v in violations],
             deposits,
             self.config.limits.max_total_exposure,
@@ -722,3 +1040,58 @@ def decision_dict(result: Decision) -> dict[str, object]:
     )
     assert isinstance(data, dict)  # noqa: S101 - json_safe keeps dicts
     return data
+
+
+def _scope_numbers(
+    report: PortfolioReport, rates: Mapping[str, Decimal]
+) -> dict[str, tuple[Decimal, Decimal, Decimal]]:
+    """``(equity, gross, net)`` of the desk (``*``, the summary's) and of each account: cash at
+    the rates, plus the market value of premium-settled positions and the unrealized P&L of
+    margined ones (the summary's definition), in the reporting currency."""
+    summary = report.summary
+    out = {SCOPE: (summary.total_equity, summary.gross_exposure, summary.net_exposure)}
+    for account_id, balances in report.balances.items():
+        equity = sum((amount * rates.get(ccy, ZERO) for ccy, amount in balances.items()), ZERO)
+        gross = net = ZERO
+        for v in report.positions:
+            if v.account_id != account_id:
+                continue
+            equity += v.unrealized_pnl if v.margined else v.market_value
+            gross += abs(v.exposure)
+            net += v.exposure
+        out[account_id] = (equity, gross, net)
+    return out
+
+
+def _moved(
+    moves: Sequence[tuple[str, str, Decimal, datetime]],
+    rates: Mapping[str, Decimal],
+    after: datetime | None,
+    until: datetime,
+) -> Decimal:
+    """Reporting-currency value of the cash moved in ``(after, until]`` (all before ``until``
+    when ``after`` is None)."""
+    return sum(
+        (
+            amount * rates.get(ccy, ZERO)
+            for _, ccy, amount, ts in moves
+            if (after is None or ts > after) and ts <= until
+        ),
+        ZERO,
+    )
+
+
+def _baseline_snapshot(start: DayStart) -> PortfolioSnapshot:
+    """The midnight snapshot holding a day's start-of-day baseline (only equity, gross and net
+    exposure are known at the boundary; the summary says where the number comes from)."""
+    return PortfolioSnapshot(
+        scope=start.scope,
+        ts=start.ts,
+        total_equity=start.equity.normalize() if start.equity.is_zero() else start.equity,
+        available_balance=ZERO,
+        unrealized_pnl=ZERO,
+        realized_pnl=ZERO,
+        gross_exposure=start.gross,
+        net_exposure=start.net,
+        summary={"kind": "day_start", "basis": start.basis, "total_equity": str(start.equity)},
+    )

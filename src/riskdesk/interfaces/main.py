@@ -6,13 +6,16 @@ this module joins them: ``riskdesk mcp`` is registered here on the CLI's Typer a
 
 from __future__ import annotations
 
+import sys
 from enum import StrEnum
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError as SettingsValidationError
 
+from riskdesk.bootstrap.risk_settings import settings_error
 from riskdesk.interfaces.cli.app import app
-from riskdesk.interfaces.cli.common import DbOption
+from riskdesk.interfaces.cli.common import DbOption, fail
 
 
 class Transport(StrEnum):
@@ -52,8 +55,15 @@ def mcp(
 
 
 def main() -> None:
-    """Run the riskdesk command line."""
-    app()
+    """Run the riskdesk command line. A setting that fails validation is reported by its name
+    and environment variable (exit status 2), not as a traceback."""
+    try:
+        app()
+    except SettingsValidationError as exc:
+        try:
+            fail(settings_error(exc), "--json" in sys.argv)
+        except typer.Exit as done:
+            raise SystemExit(done.exit_code) from None
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from riskdesk.domain.instruments import Instrument
 from riskdesk.domain.order_lifecycle import Order, OrderStatus
 from riskdesk.domain.protection import Protection
 from riskdesk.domain.risk.decisions import RiskRecord
+from riskdesk.domain.risk.equity import EquityMark
 from riskdesk.domain.risk.monitors import Alert
 from riskdesk.domain.risk.trading_state import StateChange, TradingStatus
 from riskdesk.domain.transfers import TransferRequest, TransferStatus
@@ -237,6 +238,14 @@ class RiskRepository(Protocol):
 
     def alerts(self, since: datetime | None = None, limit: int | None = None) -> list[Alert]:
         """Raised alerts, oldest first (the newest ``limit`` when given)."""
+        ...
+
+    def equity_marks(self) -> dict[str, EquityMark]:
+        """Every scope's equity mark (last revaluation and high-water mark)."""
+        ...
+
+    def put_equity_marks(self, marks: Sequence[EquityMark]) -> None:
+        """Insert or replace equity marks by scope."""
         ...
 
 

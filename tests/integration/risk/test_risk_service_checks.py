@@ -15,7 +15,9 @@ from riskdesk.bootstrap.risk_settings import LimitOverrides, RiskSettings
 from riskdesk.bootstrap.settings import Settings
 from riskdesk.domain.accounting.book import Account, PositionMode
 from riskdesk.domain.errors import UnknownInstrument
+from riskdesk.domain.fills import Fill
 from riskdesk.domain.instruments import equity_option
+from riskdesk.domain.orders import OrderType
 from riskdesk.domain.risk.decisions import Approved, Denied, RiskCode
 from riskdesk.domain.risk.trading_state import TradingState
 
@@ -110,12 +112,29 @@ def test_unknown_instrument_is_an_error_and_journals_nothing(desk: Desk) -> None
 
 def test_persisted_trading_state_gates_entries_not_exits(desk: Desk) -> None:
     _long_btc(desk, "0.1")
-    desk.risk.escalate(TradingState.HALTED, "manual", "ops halt", by="alice")
+    desk.risk.escalate(TradingState.REDUCING, "manual", "ops reduce", by="alice")
     entry = desk.risk.check(order("0.01")).decision
     assert isinstance(entry, Denied) and entry.code is RiskCode.TRADING_STATE
-    assert "trading is halted" in entry.reason
+    assert "trading is reducing" in entry.reason
     assert isinstance(desk.risk.check(order("0.1", "sell", reduce_only=True)).decision, Approved)
     assert [r.outcome for r in desk.risk.decisions()] == ["denied", "approved"]
+
+
+def test_persisted_halt_refuses_exits_but_not_the_protective_stop(desk: Desk) -> None:
+    _long_btc(desk, "0.1")
+    desk.risk.escalate(TradingState.HALTED, "manual", "ops halt", by="alice")
+    exit_ = desk.risk.check(order("0.1", "sell", reduce_only=True)).decision
+    assert isinstance(exit_, Denied) and exit_.code is RiskCode.TRADING_STATE
+    assert "trading is halted" in exit_.reason
+    stop = order(
+        "0.1",
+        "sell",
+        reduce_only=True,
+        order_type=OrderType.STOP_MARKET,
+        stop_price="45000",
+        source="protection",
+    )
+    assert isinstance(desk.risk.check(stop).decision, Approved)
 
 
 def test_exits_pass_when_the_book_breaches_loss_and_exposure_limits(desk: Desk) -> None:
@@ -143,18 +162,45 @@ def test_adjustments_are_counted_from_the_journal(desk: Desk) -> None:
     desk.clock.advance(timedelta(seconds=30))
     again = desk.risk.check(order("0.01", source="hedge")).decision
     assert isinstance(again, Denied) and again.code is RiskCode.ADJUSTMENT_INTERVAL
-    assert again.reason == "last BTC adjustment 30 s ago, minimum 60 s"
-    desk.clock.advance(timedelta(seconds=31))
+    assert again.reason == "last BTC adjustment 30 s ago, minimum 300 s"  # seed 001
+    desk.clock.advance(timedelta(seconds=271))
+    desk.marks(perp="50000")  # keep the mark fresh (stale after 300 s)
     assert isinstance(desk.risk.check(order("0.01", source="hedge")).decision, Approved)
     assert desk.risk.risk_book(desk.clock.now()).adjustments_today == 2
 
 
-def test_cost_today_comes_from_todays_fees(desk: Desk) -> None:
-    desk.fill("buy", "0.01", "50000", at=DAY - timedelta(hours=2), fee="7")
-    desk.fill("buy", "0.1", "50000", at=T0 - timedelta(hours=1), fee="30")
-    desk.fill("buy", "0.1", "50000", at=T0 - timedelta(minutes=5), fee="12.5")
+def test_cost_today_comes_from_todays_adjustment_fees(desk: Desk) -> None:
+    """Seed 001 limits the cost of adjustments: today's fees of the fills of orders approved
+    as adjustments (matched by client order id), not yesterday's nor a manual order's."""
     desk.marks(perp="50000")
-    assert desk.risk.risk_book(T0).cost_today == pytest.approx(42.5)
+    hedge = order("0.1", source="hedge", intent_id="adj-1")
+    assert isinstance(desk.risk.check(hedge).decision, Approved)
+    manual = order("0.1", intent_id="man-1")
+    assert isinstance(desk.risk.check(manual).decision, Approved)
+    for fill_id, intent, at, fee in (
+        ("y", hedge, DAY - timedelta(hours=2), "7"),
+        ("a", hedge, T0 + timedelta(minutes=1), "30"),
+        ("b", hedge, T0 + timedelta(minutes=2), "12.5"),
+        ("m", manual, T0 + timedelta(minutes=3), "99"),
+    ):
+        desk.rt.app.book.apply_fills(
+            [
+                Fill.create(
+                    venue=VENUE,
+                    fill_id=f"cost-{fill_id}",
+                    account_id=ACCT,
+                    symbol=PERP.symbol,
+                    side="buy",
+                    qty="0.01",
+                    price="50000",
+                    ts=at,
+                    fee=fee,
+                    fee_currency="USDT",
+                    order_id=intent.client_order_id,
+                )
+            ]
+        )
+    assert desk.risk.risk_book(T0 + timedelta(minutes=5)).cost_today == pytest.approx(42.5)
 
 
 def test_position_without_a_stored_mark_is_not_treated_as_fresh(desk: Desk) -> None:

@@ -16,7 +16,7 @@ import pytest
 from risk_service_kit import DAY, T0, Desk, DeskFactory, MarginMode, order
 from typer.testing import CliRunner
 
-from riskdesk.bootstrap.risk_settings import KillSwitchSettings, RiskSettings
+from riskdesk.bootstrap.risk_settings import KillSwitchSettings, MonitorSettings, RiskSettings
 from riskdesk.bootstrap.settings import Settings
 from riskdesk.domain.errors import InvalidValue, StateError
 from riskdesk.domain.risk.decisions import Denied, RiskCode
@@ -28,7 +28,10 @@ A, R, H, F = TradingState.ACTIVE, TradingState.REDUCING, TradingState.HALTED, Tr
 
 
 def policy(**kw: object) -> Settings:
-    return Settings(risk=RiskSettings(kill_switch=KillSwitchSettings(**kw)))  # type: ignore[arg-type]
+    monitors = MonitorSettings(drawdown_alert=min(0.15, float(kw.get("drawdown_limit", 0.20))))  # type: ignore[arg-type]
+    return Settings(
+        risk=RiskSettings(kill_switch=KillSwitchSettings(**kw), monitors=monitors)  # type: ignore[arg-type]
+    )
 
 
 def _daily_loss(desk: Desk) -> None:

@@ -20,6 +20,8 @@ from risk_service_kit import (
     order,
 )
 
+from riskdesk.bootstrap.risk_settings import LimitOverrides, RiskSettings
+from riskdesk.bootstrap.settings import Settings
 from riskdesk.domain.errors import InvalidValue, UnknownInstrument
 from riskdesk.domain.orders import OrderType
 from riskdesk.domain.risk.decisions import Approved, Denied
@@ -119,26 +121,33 @@ def _three_positions(desk: Desk) -> None:
     desk.marks(perp="50000", eth="2000", spot="50000")
 
 
-def test_flatten_plan_closes_largest_exposure_first_with_reduce_only_orders(desk: Desk) -> None:
+def test_flatten_plan_closes_the_largest_risk_contribution_first(desk: Desk) -> None:
+    """Long 1 BTC perp (50,000), long 0.5 BTC spot (25,000), short 10 ETH (20,000): the book
+    loses most at the −30 % spot shock, where the perp loses 15,000, the spot 7,500 and the
+    short ETH gains 6,000 (a hedge: closed last). Derivatives close reduce-only; spot cannot."""
     _three_positions(desk)
     plan = desk.risk.flatten_plan()
-    assert [(o.symbol, o.side, o.qty) for o in plan] == [
+    assert [(ln.intent.symbol, ln.intent.side, ln.intent.qty) for ln in plan] == [
         (PERP.symbol, Side.SELL, Decimal(1)),
         (SPOT.symbol, Side.SELL, Decimal("0.5")),
         (ETH.symbol, Side.BUY, Decimal(10)),
     ]
-    assert all(o.reduce_only and o.order_type is OrderType.MARKET for o in plan)
-    assert all(o.account_id == ACCT and o.source == "kill_switch" for o in plan)
-    assert [o.intent_id for o in desk.risk.flatten_plan()] == [o.intent_id for o in plan]
-    assert plan[0].intent_id == f"flatten:20250303T120000:{ACCT}:paper:{PERP.symbol}:net"
+    assert [ln.contribution for ln in plan] == pytest.approx([15_000.0, 7_500.0, -6_000.0])
+    assert [ln.exposure for ln in plan] == pytest.approx([50_000.0, 25_000.0, 20_000.0])
+    assert [ln.intent.reduce_only for ln in plan] == [True, False, True]
+    assert all(ln.intent.order_type is OrderType.MARKET for ln in plan)
+    assert all(ln.intent.account_id == ACCT and ln.intent.source == "kill_switch" for ln in plan)
+    ids = [ln.intent.intent_id for ln in plan]
+    assert [ln.intent.intent_id for ln in desk.risk.flatten_plan()] == ids
+    assert ids[0] == f"flatten:20250303T120000:{ACCT}:paper:{PERP.symbol}:net"
     desk.clock.advance(timedelta(seconds=1))
-    assert {o.intent_id for o in desk.risk.flatten_plan()}.isdisjoint(o.intent_id for o in plan)
+    assert {ln.intent.intent_id for ln in desk.risk.flatten_plan()}.isdisjoint(ids)
 
 
 def test_flatten_orders_pass_in_the_flatten_state_and_are_journaled(desk: Desk) -> None:
     _three_positions(desk)
     desk.risk.escalate(TradingState.FLATTEN, "manual", "flatten the book", by="alice")
-    plan = desk.risk.flatten_plan()
+    plan = [ln.intent for ln in desk.risk.flatten_plan()]
     results = [desk.risk.check(o).decision for o in plan]
     assert all(isinstance(r, Approved) for r in results), results
     entry = desk.risk.check(order("0.01")).decision
@@ -172,7 +181,19 @@ def test_size_from_the_book(desk: Desk) -> None:
     assert small.qty == Decimal("0.05")
 
 
-def test_size_caps_by_free_margin(desk: Desk) -> None:
+def test_size_caps_by_free_margin(new_desk: DeskFactory) -> None:
+    off = dict.fromkeys(
+        (
+            "max_symbol_exposure",
+            "max_total_exposure",
+            "max_leverage",
+            "max_concentration",
+            "max_net_delta_per_underlying",
+            "max_net_delta_total",
+        ),
+        "off",
+    )
+    desk = new_desk(settings=Settings(risk=RiskSettings(limits=LimitOverrides(**off))))  # type: ignore[arg-type]
     desk.fill("buy", "1.9", "50000", at=T0 - timedelta(hours=1))  # 95,000 of margin at 1x
     desk.marks(perp="50000")
     r = desk.risk.size(PERP.key, entry=Decimal(50_000), stop=Decimal(40_000), account_id=ACCT)

@@ -144,6 +144,7 @@ def option(
         gamma_per_unit=gamma * underlying * underlying * cs / 100.0,
         vega_per_unit=vega * cs,
         scenario_per_unit=None if grid is None else np.asarray(grid, dtype=float),
+        underlying_price=underlying,
     )
 
 

@@ -76,7 +76,10 @@ def test_a_quiet_book_has_no_readings() -> None:
 
 
 def test_liquidation_proximity_levels_vectorised() -> None:
-    readings = by_key(evaluate(data(liq=[0.5, 0.10, 0.099, 0.05, 0.049, 0.03, 0.029, np.nan]), T))
+    # A level is reached at its threshold (distance <= threshold).
+    readings = by_key(
+        evaluate(data(liq=[0.5, 0.101, 0.10, 0.051, 0.05, 0.031, 0.03, 0.029, np.nan]), T)
+    )
     levels = {k: r.level for k, r in readings.items()}
     assert levels == {
         "liquidation:p2": WARN,
@@ -84,37 +87,41 @@ def test_liquidation_proximity_levels_vectorised() -> None:
         "liquidation:p4": CRIT,
         "liquidation:p5": CRIT,
         "liquidation:p6": EMERG,
+        "liquidation:p7": EMERG,
     }
-    r = readings["liquidation:p6"]
+    r = readings["liquidation:p7"]
     assert r.kind == "liquidation"
     assert (r.value, r.threshold) == (0.029, 0.03)
-    assert r.message == "POS6 is 2.90 % from its liquidation price (alert below 3 %)"
+    assert r.message == "POS7 is 2.90 % from its liquidation price (alert at 3 % or less)"
     assert readings["liquidation:p4"].threshold == 0.05
     assert readings["liquidation:p2"].threshold == 0.10
+    assert readings["liquidation:p6"].threshold == 0.03
 
 
 def test_position_loss_levels() -> None:
-    readings = by_key(evaluate(data(loss=[-0.05, -0.10, -0.11, -0.20, -0.25, 0.5]), T))
+    readings = by_key(evaluate(data(loss=[-0.05, -0.0999, -0.10, -0.11, -0.20, -0.25, 0.5]), T))
     assert {k: r.level for k, r in readings.items()} == {
         "loss:p2": WARN,
         "loss:p3": WARN,
         "loss:p4": CRIT,
+        "loss:p5": CRIT,
     }
-    r = readings["loss:p4"]
+    r = readings["loss:p5"]
     assert r.kind == "position_loss"
     assert (r.value, r.threshold) == (-0.25, 0.20)
-    assert r.message == "POS4 is down 25.00 % on its entry (alert at 20 %)"
+    assert r.message == "POS5 is down 25.00 % on its entry (alert at 20 %)"
 
 
 def test_stale_data_levels() -> None:
-    readings = by_key(evaluate(data(age=[60.0, 61.0, 300.0, 301.0]), T))
+    readings = by_key(evaluate(data(age=[59.0, 60.0, 299.0, 300.0, 301.0]), T))
     assert {k: r.level for k, r in readings.items()} == {
         "stale:p1": WARN,
         "stale:p2": WARN,
         "stale:p3": CRIT,
+        "stale:p4": CRIT,
     }
-    assert readings["stale:p3"].kind == "stale_data"
-    assert readings["stale:p3"].message == "POS3 mark is 301 s old (alert at 300 s)"
+    assert readings["stale:p4"].kind == "stale_data"
+    assert readings["stale:p4"].message == "POS4 mark is 301 s old (alert at 300 s)"
 
 
 def test_stale_critical_reading_reports_the_critical_threshold() -> None:
@@ -123,7 +130,8 @@ def test_stale_critical_reading_reports_the_critical_threshold() -> None:
 
 
 @pytest.mark.parametrize(
-    ("equity", "level"), [(100_000.0, None), (85_001.0, None), (84_999.0, CRIT), (50_000.0, CRIT)]
+    ("equity", "level"),
+    [(100_000.0, None), (85_001.0, None), (85_000.0, CRIT), (84_999.0, CRIT), (50_000.0, CRIT)],
 )
 def test_drawdown_alert(equity: float, level: AlertLevel | None) -> None:
     readings = by_key(evaluate(data(equity=equity, peak=100_000.0), T))
@@ -196,8 +204,8 @@ def test_ten_thousand_positions_in_one_pass() -> None:
     readings = evaluate(data(list(liq), list(loss), [0.0] * n), T)
     liq_count = sum(r.kind == "liquidation" for r in readings)
     loss_count = sum(r.kind == "position_loss" for r in readings)
-    assert liq_count == int((liq < 0.10).sum())
-    assert loss_count == int((loss < -0.10).sum())
+    assert liq_count == int((liq <= 0.10).sum())
+    assert loss_count == int((loss <= -0.10).sum())
     emergencies = [r for r in readings if r.level is EMERG]
     assert len(emergencies) == int((liq < 0.03).sum())
 

@@ -134,17 +134,55 @@ def test_reduce_only_in_hedge_mode_looks_at_its_own_slot() -> None:
 @pytest.mark.parametrize(
     "state", [TradingState.REDUCING, TradingState.HALTED, TradingState.FLATTEN]
 )
-def test_trading_state_blocks_entries_but_not_exits(state: TradingState) -> None:
+def test_trading_state_blocks_entries_naming_the_state_and_what_it_accepts(
+    state: TradingState,
+) -> None:
     book = hold(make_book(state=state), PERP.key, 0.5)
     entry = denied(run(engine(), intent("0.1"), book), RiskCode.TRADING_STATE)
-    assert f"trading is {state.label}" in entry.reason
-    assert entry.value == float(state)
+    assert f"trading is {state.label} (level {int(state)}): it accepts {state.accepts}" in (
+        entry.reason
+    )
+    assert "an entry needs trading to be active (level 0) or lower" in entry.reason
+    assert (entry.value, entry.limit) == (float(state), 0.0)
     assert entry.denial.severity is Severity.CRITICAL
     # A flip is not a reduction.
     denied(run(engine(), intent("0.8", "sell"), book), RiskCode.TRADING_STATE)
-    # Exits pass, flagged reduce-only or not.
+    # The supervisor's protective stop passes every state (a position is never left naked).
+    approved(
+        run(
+            engine(),
+            intent(
+                "0.5",
+                "sell",
+                reduce_only=True,
+                order_type=OrderType.STOP_MARKET,
+                stop_price="45000",
+                source="protection",
+            ),
+            book,
+        )
+    )
+
+
+def test_reducing_accepts_exits_flagged_reduce_only_or_not() -> None:
+    book = hold(make_book(state=TradingState.REDUCING), PERP.key, 0.5)
     approved(run(engine(), intent("0.2", "sell", reduce_only=True), book))
     approved(run(engine(), intent("0.5", "sell"), book))
+
+
+@pytest.mark.parametrize("state", [TradingState.HALTED, TradingState.FLATTEN])
+def test_halted_and_flatten_refuse_manual_exits(state: TradingState) -> None:
+    """No new orders: a manual reduce-only exit is refused too (FLATTEN closes through the kill
+    switch); the reason names the state, what it accepts and the state the order needs."""
+    book = hold(make_book(state=state), PERP.key, 0.5)
+    for order in (intent("0.2", "sell", reduce_only=True), intent("0.5", "sell")):
+        decision = denied(run(engine(), order, book), RiskCode.TRADING_STATE)
+        assert "an order that reduces a position (source manual)" in decision.reason
+        assert "needs trading to be reducing (level 1) or lower" in decision.reason
+        assert (decision.value, decision.limit) == (float(state), 1.0)
+        assert "riskdesk risk flatten" in decision.suggestion
+    close = intent("0.5", "sell", reduce_only=True, source="kill_switch")
+    assert run(engine(), close, book).approved is (state is TradingState.FLATTEN)
 
 
 def test_trading_state_active_allows_entries() -> None:
@@ -544,9 +582,14 @@ def test_rate_limit_per_venue() -> None:
     approved(run(eng, intent("0.1"), book))
     approved(run(eng, intent("0.1"), book))
     decision = denied(run(eng, intent("0.1"), book), RiskCode.RATE_LIMIT)
-    assert decision.reason == "order rate limit for paper reached (1/s)"
+    assert decision.reason == (
+        "order rate limit for paper reached: 0.00 of 2 order tokens left "
+        "(refilled at 1 per second), an order needs 1"
+    )
     assert decision.suggestion == "retry in 1.00 s"
-    assert decision.limit == 1.0
+    assert (decision.value, decision.limit) == (0.0, 1.0)
+    half = denied(run(eng, intent("0.1"), book, later(0.5)), RiskCode.RATE_LIMIT)
+    assert half.value == pytest.approx(0.5) and "0.50 of 2 order tokens" in half.reason
     approved(run(eng, intent("0.1"), book, later(1.0)))
     assert eng.rates is not None and "other" not in eng.rates.buckets
 
@@ -609,41 +652,71 @@ def test_adjustment_interval_exit_passes() -> None:
 # ----------------------------------------------------------------------------- delta_change
 
 
-def test_delta_change_per_trade() -> None:
-    eng = engine(max_delta_change_per_trade=0.25)
-    decision = denied(run(eng, intent("0.6"), make_book()), RiskCode.DELTA_CHANGE)
-    assert "moves dollar delta by 30,000.00 = 30.00 % of equity, limit 25.00 %" in decision.reason
-    assert (decision.value, decision.limit) == (pytest.approx(0.30), 0.25)
-    approved(run(eng, intent("0.5"), make_book()))
-    approved(run(eng, intent("1", "sell"), hold(make_book(), PERP.key, 1.0)))
+def test_delta_change_per_adjustment_in_units_of_the_underlying() -> None:
+    """Seed 001: 5.0 of delta (BTC here) per adjustment; only adjustments are limited."""
+    eng = engine(max_delta_change_per_trade=5.0)
+    decision = denied(run(eng, intent("6", source="hedge"), make_book()), RiskCode.DELTA_CHANGE)
+    assert (
+        decision.reason == "the adjustment changes BTC delta by 6 BTC, limit 5 BTC per adjustment"
+    )
+    assert decision.suggestion == "split the adjustment: at most 5 contracts each"
+    assert (decision.value, decision.limit) == (pytest.approx(6.0), 5.0)
+    approved(run(eng, intent("5", source="hedge"), make_book()))
+    approved(run(eng, intent("6"), make_book()))  # a manual order is not an adjustment
+    approved(run(eng, intent("6", "sell", source="hedge"), hold(make_book(), PERP.key, 6.0)))
+
+
+def test_delta_change_of_an_option_counts_its_delta_in_shares() -> None:
+    eng = engine(max_delta_change_per_trade=5.0)
+    book = make_book(option(delta=-0.4))  # 40 shares of delta per contract
+    decision = denied(
+        run(eng, intent("1", source="rebalance", inst=OPTION), book), RiskCode.DELTA_CHANGE
+    )
+    assert decision.value == pytest.approx(40.0)
+    assert "changes TSLA delta by 40 TSLA" in decision.reason
+
+
+def test_inverse_delta_change_is_in_coins() -> None:
+    eng = engine(max_delta_change_per_trade=5.0)
+    book = make_book(inverse(50_000.0))  # 10 USD a contract = 0.0002 BTC
+    approved(run(eng, intent("25000", inst=INVERSE, source="delta"), book))  # 5 BTC
+    decision = denied(
+        run(eng, intent("25010", inst=INVERSE, source="delta"), book), RiskCode.DELTA_CHANGE
+    )
+    assert decision.value == pytest.approx(5.002)
 
 
 # ----------------------------------------------------------------------------- cost_per_day
 
 
-def test_cost_per_day() -> None:
-    eng = engine(max_cost_per_day=0.005)
+def test_cost_per_day_of_adjustments_in_the_reporting_currency() -> None:
+    """Seed 001: 1,000 of adjustment costs a day (fees so far + this order's)."""
+    eng = engine(max_cost_per_day=1000.0)
     book = make_book(linear(fee_rate=0.001))
-    book.cost_today = 460.0
-    decision = denied(run(eng, intent("1"), book), RiskCode.COST_PER_DAY)
-    assert "costs today would be 510.00 = 0.51 % of equity, limit 0.50 %" in decision.reason
-    assert (decision.value, decision.limit) == (pytest.approx(0.0051), 0.005)
-    book.cost_today = 440.0
-    approved(run(eng, intent("1"), book))
+    book.cost_today = 960.0
+    decision = denied(run(eng, intent("1", source="hedge"), book), RiskCode.COST_PER_DAY)
+    assert decision.reason == (
+        "adjustment costs today would be 1,010.00 (960.00 so far + 50.00 for this order), "
+        "limit 1,000.00 a day"
+    )
+    assert (decision.value, decision.limit) == (pytest.approx(1010.0), 1000.0)
+    approved(run(eng, intent("1"), book))  # not an adjustment
+    book.cost_today = 950.0
+    approved(run(eng, intent("1", source="hedge"), book))
 
 
 def test_cost_per_day_counts_per_contract_commissions() -> None:
-    eng = engine(max_cost_per_day=0.005)
+    eng = engine(max_cost_per_day=500.0)
     book = make_book(option(fee_per_contract=0.65))
     book.cost_today = 495.0
-    denied(run(eng, intent("10", inst=OPTION), book), RiskCode.COST_PER_DAY)  # +6.50
-    approved(run(eng, intent("7", inst=OPTION), book))  # +4.55
+    denied(run(eng, intent("10", inst=OPTION, source="rebalance"), book), RiskCode.COST_PER_DAY)
+    approved(run(eng, intent("7", inst=OPTION, source="rebalance"), book))  # +4.55
 
 
 def test_cost_per_day_exit_passes() -> None:
     book = hold(make_book(linear(fee_rate=0.001)), PERP.key, 1.0)
     book.cost_today = 10_000.0
-    approved(run(engine(max_cost_per_day=0.005), intent("1", "sell"), book))
+    approved(run(engine(max_cost_per_day=1000.0), intent("1", "sell", source="hedge"), book))
 
 
 # ----------------------------------------------------------------------------- concentration
@@ -799,7 +872,7 @@ def test_non_critical_denials_are_all_reported_most_severe_first() -> None:
         max_concentration=0.10,
         max_net_delta_per_underlying=0.10,
     )
-    decision = run(eng, intent("1"), make_book())
+    decision = run(eng, intent("1", source="hedge"), make_book())
     assert isinstance(decision, Denied)
     assert codes(decision) == [
         RiskCode.TOTAL_EXPOSURE,
@@ -841,7 +914,8 @@ def test_exits_pass_every_loss_and_exposure_check_that_blocks_entries() -> None:
     entry = run(eng, intent("0.1", protective_stop="40000"), book)
     assert isinstance(entry, Denied)
     result = approved(run(eng, intent("1.5", "sell", protective_stop="60000"), book))
-    assert result.checks == len(RiskCode)
+    # Only what applies to an exit ran: the four common checks (none of the ten limits above).
+    assert result.checks == 4
 
 
 def test_approval_reports_checks_and_warnings_with_the_balanced_defaults() -> None:

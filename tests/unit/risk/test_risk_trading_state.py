@@ -7,9 +7,10 @@ import itertools
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from risk_unit_kit import NOW, PERP, approved, denied, engine, hold, intent, later, make_book, run
+from risk_unit_kit import NOW, PERP, denied, engine, hold, intent, later, make_book, run
 
 from riskdesk.domain.errors import InvalidValue, StateError
+from riskdesk.domain.orders import OrderType
 from riskdesk.domain.risk.decisions import RiskCode
 from riskdesk.domain.risk.trading_state import (
     StateChange,
@@ -91,18 +92,46 @@ def test_reset_needs_a_name(by: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("state", "entry", "exit_"),
-    [(A, True, True), (R, False, True), (H, False, True), (F, False, True)],
+    ("state", "entry", "exit_", "protective", "kill_switch"),
+    [
+        (A, True, True, True, True),
+        (R, False, True, True, True),
+        (H, False, False, True, False),
+        (F, False, False, True, True),
+    ],
 )
-def test_what_each_state_allows(state: TradingState, entry: bool, exit_: bool) -> None:
+def test_what_each_state_allows(
+    state: TradingState, entry: bool, exit_: bool, protective: bool, kill_switch: bool
+) -> None:
+    """ACTIVE: everything; REDUCING: reducing orders; HALTED: only the supervisor's protective
+    orders; FLATTEN: those and the kill switch's closes. Nothing that adds exposure passes a
+    non-ACTIVE state, whatever its source."""
     assert state.allows(False) is entry
+    assert state.allows(False, "protection") is entry
+    assert state.allows(False, "kill_switch") is entry
     assert state.allows(True) is exit_
+    assert state.allows(True, "manual") is exit_
+    assert state.allows(True, "protection") is protective
+    assert state.allows(True, "guard_stop") is protective
+    assert state.allows(True, "kill_switch") is kill_switch
     book = hold(make_book(state=state), PERP.key, 1.0)
     entry_decision = run(engine(), intent("0.1"), book)
     assert entry_decision.approved is entry
     if not entry:
         denied(entry_decision, RiskCode.TRADING_STATE)
-    approved(run(engine(), intent("0.4", "sell", reduce_only=True), book))
+    manual_exit = run(engine(), intent("0.4", "sell", reduce_only=True), book)
+    assert manual_exit.approved is exit_
+    stop = intent(
+        "1",
+        "sell",
+        reduce_only=True,
+        order_type=OrderType.STOP_MARKET,
+        stop_price="45000",
+        source="protection",
+    )
+    assert run(engine(), stop, book).approved is protective
+    close = intent("1", "sell", reduce_only=True, source="kill_switch")
+    assert run(engine(), close, book).approved is kill_switch
 
 
 @settings(max_examples=300, deadline=None)

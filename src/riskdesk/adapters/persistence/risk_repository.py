@@ -1,4 +1,5 @@
-"""SQL implementation of the risk port: decisions, trading state (+ history) and alerts."""
+"""SQL implementation of the risk port: decisions, trading state (+ history), alerts and equity
+marks."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from riskdesk.adapters.persistence import tables as t
 from riskdesk.adapters.persistence.repositories import _between, _limit, _Repository
 from riskdesk.adapters.persistence.statements import upsert
 from riskdesk.domain.risk.decisions import RiskRecord
+from riskdesk.domain.risk.equity import EquityMark
 from riskdesk.domain.risk.monitors import Alert, AlertLevel
 from riskdesk.domain.risk.trading_state import StateChange, TradingState, TradingStatus
 
@@ -29,7 +31,8 @@ def _float(value: Any) -> float:
 
 
 class SqlRiskRepository(_Repository):
-    """``risk_violations``, ``trading_states``, ``trading_state_history`` and ``alerts``."""
+    """``risk_violations``, ``trading_states``, ``trading_state_history``, ``alerts`` and
+    ``risk_equity_marks``."""
 
     def add_decisions(self, records: Sequence[RiskRecord]) -> None:
         """Append decisions in one statement."""
@@ -195,3 +198,41 @@ class SqlRiskRepository(_Repository):
             )
             for r in rows
         ]
+
+    def equity_marks(self) -> dict[str, EquityMark]:
+        """Every scope's equity mark."""
+        m = t.risk_equity_marks
+        return {
+            r["scope"]: EquityMark(
+                r["scope"],
+                r["ts"],
+                r["equity"],
+                r["gross"],
+                r["net"],
+                r["peak"],
+                r["peak_ts"],
+                {k: Decimal(v) for k, v in (r["flows"] or {}).items()},
+            )
+            for r in self._conn.execute(select(m)).mappings()
+        }
+
+    def put_equity_marks(self, marks: Sequence[EquityMark]) -> None:
+        """Insert or replace equity marks (by scope) in one statement."""
+        upsert(
+            self._conn,
+            t.risk_equity_marks,
+            [
+                {
+                    "scope": k.scope,
+                    "ts": k.ts,
+                    "equity": k.equity,
+                    "gross": k.gross,
+                    "net": k.net,
+                    "peak": k.peak,
+                    "peak_ts": k.peak_ts,
+                    "flows": {c: str(v) for c, v in sorted(k.flows.items())},
+                }
+                for k in marks
+            ],
+            ["scope"],
+        )

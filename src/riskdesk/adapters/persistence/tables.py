@@ -493,6 +493,22 @@ alerts = Table(
     Index(None, "key", "ts"),
 )
 
+# Equity marks (risk): per scope the last revaluation and the cash-adjusted high-water mark;
+# ``flows`` is the cash moved into the scope so far, per currency.
+risk_equity_marks = Table(
+    "risk_equity_marks",
+    metadata,
+    _str("scope"),
+    _ts("ts"),
+    _dec("equity"),
+    _dec("gross"),
+    _dec("net"),
+    _dec("peak"),
+    _ts("peak_ts"),
+    Column("flows", JSON_DOC, nullable=False),
+    PrimaryKeyConstraint("scope"),
+)
+
 # Governance (issue 5): one state per governed position (keyed by the entry intent id; the full
 # state is the JSON document, the columns are what queries filter and views show), the plans
 # with their pre-trade decisions, and governance events (STAGNATED, lifecycle changes, …).
@@ -574,6 +590,7 @@ __all__ = [
     "positions",
     "prices",
     "protections",
+    "risk_equity_marks",
     "risk_violations",
     "trade_records",
     "trading_state_history",

@@ -66,7 +66,10 @@ class InstrumentRisk:
     for options; constant USD for inverse); ``margin_per_unit``: settlement-currency cash one more
     contract needs (for ``margined`` instruments before dividing by the leverage);
     ``short_margin_per_unit``: margin one more short option contract needs; Greeks are dollar Greeks per contract (delta per 1.00
-    of underlying move scaled to dollars, gamma per 1 % move, vega per 1 vol point)."""
+    of underlying move scaled to dollars, gamma per 1 % move, vega per 1 vol point);
+    ``underlying_price``: reporting-currency price of one unit of the underlying asset (0: the
+    mark), so ``delta_units_per_unit`` = delta of one contract in units of the underlying (BTC,
+    shares) — seed 001 measures a delta change in those units."""
 
     key: str
     venue: str
@@ -94,8 +97,12 @@ class InstrumentRisk:
     scenario_min: float = 0.0
     scenario_max: float = 0.0
     has_mark: bool = True
+    underlying_price: float = 0.0
+    delta_units_per_unit: float = 0.0
 
     def __post_init__(self) -> None:
+        price = self.underlying_price or self.mark
+        self.delta_units_per_unit = self.delta_per_unit / price if price > 0 else 0.0
         if self.scenario_per_unit is not None:
             self.scenario_min = float(self.scenario_per_unit.min())
             self.scenario_max = float(self.scenario_per_unit.max())
@@ -108,8 +115,26 @@ class InstrumentRisk:
 
 
 @dataclass(slots=True)
+class PendingOrder:
+    """A working order counted in the aggregates as if filled: what is left of it (signed
+    contracts), and its reserved margin (settlement currency) and risk to the stop (reporting
+    currency) per contract."""
+
+    account_id: str
+    key: str
+    slot: str
+    qty: float
+    margin_per_unit: float = 0.0
+    risk_per_unit: float = 0.0
+
+
+@dataclass(slots=True)
 class RiskBook:
-    """Aggregates of the whole book for the pre-trade pipeline and the monitors."""
+    """Aggregates of the whole book for the pre-trade pipeline and the monitors.
+
+    Exposure, Greek and scenario aggregates (and ``heat``, ``available``) include the working
+    orders that add exposure (``pending``), as if they had filled: a second entry is judged on
+    the book after the first one fills. ``positions`` and ``count`` are the positions held."""
 
     as_of: datetime
     equity: float
@@ -129,7 +154,9 @@ class RiskBook:
     asset_delta: dict[str, float] = field(default_factory=dict)
     delta_sum: float = 0.0
     asset_gamma: dict[str, float] = field(default_factory=dict)
+    gamma_sum: float = 0.0
     asset_vega: dict[str, float] = field(default_factory=dict)
+    vega_sum: float = 0.0
     available: dict[tuple[str, str], float] = field(default_factory=dict)
     account_leverage: dict[str, float] = field(default_factory=dict)
     scenario: dict[str, FloatArray] = field(default_factory=dict)
@@ -138,6 +165,7 @@ class RiskBook:
     adjustments_today: int = 0
     last_adjustment: dict[str, datetime] = field(default_factory=dict)
     cost_today: float = 0.0
+    pending: dict[str, PendingOrder] = field(default_factory=dict)
 
     @property
     def daily_pnl(self) -> float | None:
@@ -157,7 +185,6 @@ class RiskBook:
         """Move every aggregate by a fill of ``signed_qty`` contracts (also how a rebuild adds
         each open position, so there is one code path). A position within ``QTY_EPSILON`` of zero
         counts as closed (float sums of fills such as 0.1 + 0.2 − 0.3 leave 5.6e-17)."""
-        inst = self.instruments[key]
         pos_key = (account_id, key, slot)
         old = self.positions.get(pos_key, 0.0)
         new = old + signed_qty
@@ -171,7 +198,11 @@ class RiskBook:
             self.positions.pop(pos_key, None)
         else:
             self.positions[pos_key] = new
-        change = new - old
+        self._move(self.instruments[key], new - old)
+
+    def _move(self, inst: InstrumentRisk, change: float) -> None:
+        """Move the exposure, Greek and scenario aggregates by ``change`` contracts."""
+        key = inst.key
         old_exp = self.symbol_exposure.get(key, 0.0)
         new_exp = old_exp + change * inst.exposure_per_unit
         self.symbol_exposure[key] = new_exp
@@ -180,14 +211,81 @@ class RiskBook:
         self.asset_gross[asset] = self.asset_gross.get(asset, 0.0) - abs(old_exp) + abs(new_exp)
         self.asset_delta[asset] = self.asset_delta.get(asset, 0.0) + change * inst.delta_per_unit
         self.delta_sum += change * inst.delta_per_unit
-        self.asset_gamma[asset] = self.asset_gamma.get(asset, 0.0) + change * inst.gamma_per_unit
-        self.asset_vega[asset] = self.asset_vega.get(asset, 0.0) + change * inst.vega_per_unit
+        if inst.gamma_per_unit:
+            self.asset_gamma[asset] = (
+                self.asset_gamma.get(asset, 0.0) + change * inst.gamma_per_unit
+            )
+            self.gamma_sum += change * inst.gamma_per_unit
+        if inst.vega_per_unit:
+            self.asset_vega[asset] = self.asset_vega.get(asset, 0.0) + change * inst.vega_per_unit
+            self.vega_sum += change * inst.vega_per_unit
         if inst.scenario_per_unit is not None:
             grid = change * inst.scenario_per_unit
             current = self.scenario.get(asset)
             self.scenario[asset] = grid if current is None else current + grid
             self.scenario_sum = grid if self.scenario_sum is None else self.scenario_sum + grid
             self.scenario_worst = float(self.scenario_sum.min())
+
+    # ------------------------------------------------------------------ working orders
+
+    def add_pending(
+        self,
+        order_id: str,
+        account_id: str,
+        key: str,
+        slot: str,
+        signed_qty: float,
+        margin: float = 0.0,
+        trade_risk: float = 0.0,
+    ) -> None:
+        """Count a working order that adds exposure as if it had filled: its exposure, Greeks
+        and scenario losses join the aggregates (not ``positions``, so what reduces a position
+        is still judged on the position), its margin and fees (settlement currency) are
+        reserved from ``available`` and its risk to the stop joins ``heat``. Idempotent by
+        ``order_id``."""
+        if order_id in self.pending or signed_qty == 0.0 or key not in self.instruments:
+            return
+        inst = self.instruments[key]
+        self.pending[order_id] = PendingOrder(
+            account_id,
+            key,
+            slot,
+            signed_qty,
+            margin / abs(signed_qty),
+            trade_risk / abs(signed_qty),
+        )
+        self._move(inst, signed_qty)
+        wallet = (account_id, inst.settle)
+        self.available[wallet] = self.available.get(wallet, 0.0) - margin
+        self.heat += trade_risk
+
+    def fill_pending(self, order_id: str, qty: float) -> bool:
+        """A counted working order filled ``qty`` contracts (unsigned): they move from the
+        pending overlay to the position (aggregates unchanged). False if the order is not
+        counted (then book the fill with :meth:`apply_fill`)."""
+        p = self.pending.get(order_id)
+        if p is None:
+            return False
+        take = min(abs(qty), abs(p.qty))
+        signed = take if p.qty > 0 else -take
+        self._move(self.instruments[p.key], -signed)
+        self.apply_fill(p.account_id, p.key, p.slot, signed)
+        p.qty -= signed
+        if abs(p.qty) <= QTY_EPSILON:
+            del self.pending[order_id]
+        return True
+
+    def drop_pending(self, order_id: str) -> None:
+        """A counted working order ended (cancelled, expired, rejected): release what is left
+        of it (exposure, reserved margin, heat)."""
+        p = self.pending.pop(order_id, None)
+        if p is None:
+            return
+        inst = self.instruments[p.key]
+        self._move(inst, -p.qty)
+        wallet = (p.account_id, inst.settle)
+        self.available[wallet] = self.available.get(wallet, 0.0) + abs(p.qty) * p.margin_per_unit
+        self.heat -= abs(p.qty) * p.risk_per_unit
 
     def _move_gross(self, old_exp: float, new_exp: float) -> None:
         self.gross += abs(new_exp) - abs(old_exp)

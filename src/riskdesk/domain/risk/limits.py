@@ -2,8 +2,16 @@
 
 Ratios are fractions of total equity unless a field says otherwise (0.20 = 20 %). Defaults are
 the seeds' numbers (seed 002 per-symbol 20 %, total 60 %, 5 positions, 2 % risk per trade;
-seed 004 leverage 5×, daily loss 5 %, liquidity 10 % of the top 10 levels, alert levels).
-``None`` disables a limit.
+seed 004 leverage 5×, daily loss 5 %, liquidity 10 % of the top 10 levels, alert levels;
+seed 001 ``RISK_CONTROLS``: 10 adjustments a day, 300 s between adjustments, a delta change of
+5.0 (units of the underlying) per adjustment, 1,000 of adjustment costs a day, 30 %
+concentration). ``None`` disables a limit.
+
+Comparisons (documented once, used everywhere): a **pre-trade limit** lets an order take a value
+up to the limit and denies it beyond (``value > limit``); a **monitor level or kill-switch
+trigger** fires when its value *reaches* the threshold (``value >= threshold``, or ``<=`` for the
+distance to liquidation, which falls). So a drawdown of exactly 15 % raises the alert and one of
+exactly 20 % trips the switch.
 """
 
 from __future__ import annotations
@@ -42,17 +50,24 @@ class RiskLimits:
     require_order_book: bool = False
     orders_per_second: float | None = 10.0
     order_burst: int = 20
-    max_adjustments_per_day: int | None = 20
-    min_seconds_between_adjustments: float | None = 60.0
+    # Seed 001 (delta adjustments): these apply to orders whose source (before any ``:``) is
+    # one of ``adjustment_sources``, in the seed's units.
+    max_adjustments_per_day: int | None = 10
+    min_seconds_between_adjustments: float | None = 300.0
     adjustment_sources: tuple[str, ...] = ("rebalance", "hedge", "delta")
-    max_delta_change_per_trade: float | None = 0.25
-    max_cost_per_day: float | None = 0.005
-    max_concentration: float | None = 0.40
+    #: |delta change| of one adjustment in units of the underlying (BTC, shares): seed 001's 5.0.
+    max_delta_change_per_trade: float | None = 5.0
+    #: Fees of today's adjustments plus this one, reporting currency: seed 001's 1,000.0.
+    max_cost_per_day: float | None = 1000.0
+    #: Largest single-asset gross exposure / equity (seed 001 ``max_position_concentration``).
+    max_concentration: float | None = 0.30
     max_portfolio_heat: float | None = 0.10
     max_net_delta_per_underlying: float | None = 0.50
     max_net_delta_total: float | None = 1.00
     max_gamma_per_underlying: float | None = 0.05
+    max_gamma_total: float | None = 0.10
     max_vega_per_underlying: float | None = 0.01
+    max_vega_total: float | None = 0.02
     max_scenario_loss: float | None = 0.30
     max_mark_age_seconds: float | None = 300.0
     require_protective_stop: bool = False
@@ -78,7 +93,7 @@ class MonitorThresholds:
     drawdown_alert: float = 0.15
     margin_warning: float = 0.80
     margin_critical: float = 0.90
-    margin_block: float = 1.00
+    margin_block: float = 1.00  # EMERGENCY; the kill switch moves to ``on_margin_block``
     heat_levels: tuple[float, float, float] = (0.05, 0.10, 0.15)
     stale_warning_seconds: float = 60.0
     stale_critical_seconds: float = 300.0
@@ -92,6 +107,7 @@ class KillTrigger(StrEnum):
     DRAWDOWN = "drawdown"
     LIQUIDATION = "liquidation_emergency"
     STALE_DATA = "stale_data"
+    MARGIN_BLOCK = "margin_block"
     MANUAL = "manual"
 
 
@@ -104,6 +120,11 @@ class KillSwitchPolicy:
     on_drawdown: str = "halted"
     on_liquidation_emergency: str = "reducing"
     on_stale_data: str = "halted"
+    #: Margin in use reached ``MonitorThresholds.margin_block`` (100 %): only reducing orders.
+    on_margin_block: str = "reducing"
+    #: A FLATTEN close order that ended without closing its position is sent again (a new
+    #: intent id) at most this many times in total.
+    flatten_attempts: int = 3
 
 
 def preset(name: str) -> RiskLimits:
@@ -121,7 +142,7 @@ def preset(name: str) -> RiskLimits:
             risk_per_trade=0.01,
             max_leverage=5.0,
             daily_loss_limit=0.03,
-            max_concentration=0.30,
+            max_concentration=0.20,
             max_portfolio_heat=0.06,
             leverage_tiers=(
                 LeverageTier(0.75, 5.0, 5.0),

@@ -4,6 +4,10 @@ On every mark update the application passes arrays (one element per open positio
 numbers; :func:`evaluate` returns the current level of every watched quantity, and
 :class:`AlertDeduper` turns levels into alerts only when a level changes or a cool-down has
 passed — never on every tick.
+
+A level is reached **at** its threshold (``value >= threshold``; for the distance to liquidation,
+which falls, ``value <= threshold``), as the kill-switch triggers are (see ``limits``); float
+noise of 1e-12 is tolerated so that 1 − 85/100 counts as 15 %.
 """
 
 from __future__ import annotations
@@ -81,12 +85,23 @@ class Reading:
     threshold: float
 
 
+#: Float noise tolerated when a value is compared with a threshold.
+EPSILON = 1e-12
+
+
+def reached(value: float, threshold: float) -> bool:
+    """Whether a rising value has reached ``threshold`` (the one comparison every book-level
+    monitor and kill-switch trigger uses)."""
+    return value >= threshold - EPSILON
+
+
 def _levels(values: FloatArray, thresholds: Sequence[float], below: bool) -> npt.NDArray[np.int64]:
-    """Level index per element: how many thresholds are crossed (``below``: value < threshold)."""
+    """Level index per element: how many thresholds are reached (``below``: value <= threshold,
+    else value >= threshold). NaN reaches nothing."""
     out = np.zeros(values.shape, dtype=np.int64)
     with np.errstate(invalid="ignore"):
         for t in thresholds:
-            out += (values < t) if below else (values > t)
+            out += (values <= t + EPSILON) if below else (values >= t - EPSILON)
     return out
 
 
@@ -147,7 +162,7 @@ def reading_at(
             key,
             kind,
             _LIQ[level_index],
-            f"{label} is {d * 100:.2f} % from its liquidation price (alert below {limit * 100:g} %)",
+            f"{label} is {d * 100:.2f} % from its liquidation price (alert at {limit * 100:g} % or less)",
             d,
             limit,
         )
@@ -164,14 +179,12 @@ def reading_at(
         )
     age = float(data.mark_age[i])
     limit = (t.stale_warning_seconds, t.stale_critical_seconds)[level_index - 1]
-    return Reading(
-        key,
-        kind,
-        _LOSS[level_index],
-        f"{label} mark is {age:,.0f} s old (alert at {limit:,.0f} s)",
-        age,
-        limit,
+    message = (
+        f"{label} has no mark: its risk cannot be measured (alert at {limit:,.0f} s without one)"
+        if age == float("inf")
+        else f"{label} mark is {age:,.0f} s old (alert at {limit:,.0f} s)"
     )
+    return Reading(key, kind, _LOSS[level_index], message, age, limit)
 
 
 def _position_arrays(levels: Levels) -> tuple[tuple[str, IntArray], ...]:
@@ -197,7 +210,7 @@ def _book_readings(data: MonitorInput, t: MonitorThresholds) -> list[Reading]:
     readings: list[Reading] = []
     if data.peak_equity > 0:
         drawdown = max(0.0, 1.0 - data.equity / data.peak_equity)
-        if drawdown > t.drawdown_alert:
+        if reached(drawdown, t.drawdown_alert):
             readings.append(
                 Reading(
                     "drawdown",
@@ -216,7 +229,7 @@ def _book_readings(data: MonitorInput, t: MonitorThresholds) -> list[Reading]:
             (t.margin_warning, AlertLevel.WARNING),
         )
         for limit, level in bands:
-            if usage >= limit:
+            if reached(usage, limit):
                 readings.append(
                     Reading(
                         "margin_usage",
@@ -234,7 +247,7 @@ def _book_readings(data: MonitorInput, t: MonitorThresholds) -> list[Reading]:
             (AlertLevel.CRITICAL, AlertLevel.WARNING, AlertLevel.INFO),
             strict=True,
         ):
-            if heat >= limit:
+            if reached(heat, limit):
                 readings.append(
                     Reading(
                         "portfolio_heat",

@@ -6,6 +6,11 @@ and every failure is reported, the most severe first. Orders that reduce a posit
 loss and exposure checks that block entries. Every check reads O(1) aggregates of
 :class:`~riskdesk.domain.risk.aggregates.RiskBook`, so the cost does not grow with the number of
 open positions.
+
+An approval reports how many checks actually ran for that order: a check that is switched off,
+or that does not apply (the exposure checks for an order that reduces a position, the Greek
+checks for an instrument without that Greek, the liquidity checks without an order book, the
+seed-001 adjustment checks for an order that is not an adjustment), is not counted.
 """
 
 from __future__ import annotations
@@ -23,8 +28,11 @@ from riskdesk.domain.risk.rate_limit import VenueRateLimiter
 from riskdesk.domain.risk.trading_state import TradingState
 from riskdesk.domain.values import Side
 
-#: Number of distinct checks the pipeline runs (reported with every approval).
+#: Number of distinct checks the pipeline has (an approval reports how many of them ran).
 CHECK_COUNT = len(RiskCode)
+#: Checks every order goes through: validation, instrument known, reduce-only consistency,
+#: trading state.
+_COMMON_CHECKS = 4
 
 #: Limits are inclusive up to float noise: an order exactly at a limit (e.g. a suggested size)
 #: must not be denied by 2e-18.
@@ -74,6 +82,53 @@ def _deny(intent: OrderIntent, denial: Denial) -> Denied:
     return Denied(intent.intent_id, denial, (denial,))
 
 
+def order_margin(
+    intent: OrderIntent, inst: InstrumentRisk, book: RiskBook, q: float, px: float, notional: float
+) -> float:
+    """Margin and fees (settlement currency) an order adding ``q`` contracts at ``px`` needs:
+    the premium (or short-option margin) of unmargined instruments, the initial margin of
+    margined ones at the order's (else the account's) leverage; ``notional`` in the reporting
+    currency."""
+    margin = (
+        abs(q)
+        * (inst.short_margin_per_unit if inst.is_option and q < 0 else inst.margin_per_unit)
+        * (px / inst.mark if inst.mark > 0 and not inst.inverse else 1.0)
+    )
+    if inst.margined:
+        leverage = (
+            float(intent.leverage)
+            if intent.leverage
+            else book.account_leverage.get(intent.account_id, 1.0)
+        )
+        margin /= leverage
+    # notional is in the reporting currency; the per-contract fee already in the settlement one.
+    return (
+        margin
+        + notional * inst.fee_rate / (inst.settle_rate or 1.0)
+        + abs(q) * inst.fee_per_contract
+    )
+
+
+def order_trade_risk(intent: OrderIntent, inst: InstrumentRisk, q: float, px: float) -> float:
+    """Loss (reporting currency) of ``q`` contracts bought or sold at ``px`` if the protective
+    stop of ``intent`` is hit (0.0 without a stop)."""
+    stop = intent.protective_stop
+    if stop is None:
+        return 0.0
+    s = float(stop)
+    per = (
+        abs(1.0 / px - 1.0 / s) * inst.contract_size
+        if inst.inverse
+        else abs(px - s) * inst.contract_size
+    )
+    return abs(q) * per * inst.settle_rate
+
+
+def order_price(intent: OrderIntent, inst: InstrumentRisk) -> float:
+    """The price an order trades at: its limit, else its trigger, else the mark."""
+    return _order_price(intent, inst)
+
+
 def walk_book(side: OrderBookSide, qty: float, levels: int) -> tuple[float, float, float]:
     """``(depth, vwap, filled)`` taking ``qty`` from the first ``levels`` levels of ``side``."""
     depth = filled = cost = 0.0
@@ -99,6 +154,48 @@ class PreTradeEngine:
             if limits.orders_per_second
             else None
         )
+        lim = limits
+        rate = self.rates is not None
+        #: Checks an order that reduces a position always runs (when switched on).
+        self._exit_checks = _COMMON_CHECKS + (lim.max_order_notional is not None) + rate
+        #: Checks an entry always runs (margin always; the others when switched on).
+        self._entry_checks = (
+            _COMMON_CHECKS
+            + 1
+            + sum(
+                x is not None
+                for x in (
+                    lim.max_mark_age_seconds,
+                    lim.daily_loss_limit,
+                    lim.max_symbol_exposure,
+                    lim.max_total_exposure,
+                    lim.max_positions,
+                    lim.max_leverage,
+                    lim.max_order_notional,
+                    lim.max_concentration,
+                )
+            )
+            + rate
+        )
+        self._adjustment_checks = sum(
+            x is not None
+            for x in (
+                lim.max_adjustments_per_day,
+                lim.min_seconds_between_adjustments,
+                lim.max_delta_change_per_trade,
+                lim.max_cost_per_day,
+            )
+        )
+        #: Margin and fees (settlement currency) and risk to the stop (reporting currency) of the
+        #: last entry checked: the application reserves them for an approved working order.
+        self.last_margin = 0.0
+        self.last_trade_risk = 0.0
+        #: Whether the last order checked reduces a position (it adds no exposure then).
+        self.last_reducing = False
+        self._ran: dict[str, tuple[InstrumentRisk, int]] = {}
+        self._stop_checks = (lim.risk_per_trade is not None) + (lim.max_portfolio_heat is not None)
+        self._band_linear = int(lim.price_band is not None)
+        self._band_option = int(lim.option_price_band is not None)
 
     def check(
         self,
@@ -147,6 +244,7 @@ class PreTradeEngine:
         old = book.positions.get((intent.account_id, key, intent.position_side), 0.0)
         new = old + q
         reducing = old != 0.0 and abs(new) < abs(old) and (new == 0.0 or (new > 0.0) == (old > 0.0))
+        self.last_reducing = reducing
         if intent.reduce_only and not reducing:
             return _deny(
                 intent,
@@ -162,18 +260,8 @@ class PreTradeEngine:
                 ),
             )
         state = book.state
-        if state is not TradingState.ACTIVE and not reducing:
-            return _deny(
-                intent,
-                Denial(
-                    RiskCode.TRADING_STATE,
-                    f"trading is {state.label}: only orders that reduce a position are accepted",
-                    "send a reduce-only order, or reset the trading state with a reason",
-                    float(state),
-                    0.0,
-                    _CRIT,
-                ),
-            )
+        if state is not TradingState.ACTIVE and not state.allows(reducing, intent.source):
+            return _deny(intent, _state_denial(state, reducing, intent.source))
         if reducing:
             return self._reducing(intent, book, now, inst, q)
         if not inst.has_mark:
@@ -204,7 +292,17 @@ class PreTradeEngine:
         if found:
             found.sort(key=lambda d: (d.severity is not _HIGH, d.severity is _MED))
             return Denied(intent.intent_id, found[0], tuple(found))
-        return self._approve(intent, book, now, inst, q, tuple(warnings))
+        ran = self._exit_checks + self._shape_and_liquidity_checks(intent, inst)
+        return self._approve(intent, book, now, inst, q, tuple(warnings), ran)
+
+    def _shape_and_liquidity_checks(self, intent: OrderIntent, inst: InstrumentRisk) -> int:
+        """How many of the price-band and order-book checks applied to this order."""
+        lim = self.limits
+        band = lim.option_price_band if inst.is_option else lim.price_band
+        ran = int(band is not None and intent.price is not None)
+        if inst.book is not None:
+            ran += (lim.liquidity_book_fraction is not None) + (lim.max_slippage_bps is not None)
+        return ran
 
     def _entry(
         self,
@@ -249,6 +347,7 @@ class PreTradeEngine:
         px = _order_price(intent, inst)
         per_unit = inst.notional_at(px)
         notional = abs(q) * per_unit
+        # order_margin(), inlined: this is the hot path.
         margin_need = (
             abs(q)
             * (inst.short_margin_per_unit if inst.is_option and q < 0 else inst.margin_per_unit)
@@ -261,10 +360,10 @@ class PreTradeEngine:
                 else book.account_leverage.get(intent.account_id, 1.0)
             )
             margin_need /= leverage
-        # notional is in the reporting currency; the per-contract fee already in the settlement one.
         margin_need += (
             notional * inst.fee_rate / (inst.settle_rate or 1.0) + abs(q) * inst.fee_per_contract
         )
+        self.last_margin = margin_need
         available = book.available.get((intent.account_id, inst.settle), 0.0)
         if margin_need > available:
             most = available / (margin_need / abs(q)) if margin_need > 0 else 0.0
@@ -334,14 +433,57 @@ class PreTradeEngine:
         trade_risk = self._trade(intent, inst, q, px, notional, equity, found, warnings)
         self._order_shape(intent, inst, q, px, notional, found)
         self._liquidity(intent, inst, q, px, found, warnings)
-        self._flow(intent, book, now, inst, q, notional, equity, found)
+        adjustment = intent.source.partition(":")[0] in self.limits.adjustment_sources
+        self._flow(intent, book, now, inst, q, notional, found, adjustment)
         self._book_after(inst, book, old_sym, new_sym, trade_risk, equity, found)
         self._greeks(inst, q, equity, book, found)
         self._scenario(inst, q, equity, book, found)
+        self.last_trade_risk = trade_risk
         if found:
             found.sort(key=lambda d: (d.severity is not _HIGH, d.severity is _MED))
             return Denied(intent.intent_id, found[0], tuple(found))
-        return self._approve(intent, book, now, inst, q, tuple(warnings))
+        return self._approve(
+            intent, book, now, inst, q, tuple(warnings), self._entry_ran(intent, inst, adjustment)
+        )
+
+    def _entry_ran(self, intent: OrderIntent, inst: InstrumentRisk, adjustment: bool) -> int:
+        """How many checks an approved entry went through (see the module docstring): the part
+        that depends on the instrument's risk numbers is remembered per instrument while its
+        risk object stays the same; the order's own facts are added."""
+        hit = self._ran.get(inst.key)
+        if hit is None or hit[0] is not inst:
+            if len(self._ran) > 4096:  # rebuilt books make new risk objects: forget old ones
+                self._ran.clear()
+            hit = self._ran[inst.key] = (inst, self._instrument_checks(inst))
+        lim = self.limits
+        ran = hit[1]
+        if intent.protective_stop is not None:
+            ran += self._stop_checks
+        elif lim.require_protective_stop:
+            ran += 1
+        if adjustment:
+            ran += self._adjustment_checks
+        if intent.price is not None:
+            ran += self._band_option if inst.is_option else self._band_linear
+        return ran
+
+    def _instrument_checks(self, inst: InstrumentRisk) -> int:
+        """Entry checks that run for every order in ``inst`` (limits switched on)."""
+        lim = self.limits
+        ran = self._entry_checks
+        if inst.book is not None:
+            ran += (lim.liquidity_book_fraction is not None) + (lim.max_slippage_bps is not None)
+        if inst.delta_per_unit:
+            ran += (lim.max_net_delta_per_underlying is not None) + (
+                lim.max_net_delta_total is not None
+            )
+        if inst.gamma_per_unit:
+            ran += (lim.max_gamma_per_underlying is not None) + (lim.max_gamma_total is not None)
+        if inst.vega_per_unit:
+            ran += (lim.max_vega_per_underlying is not None) + (lim.max_vega_total is not None)
+        if inst.scenario_per_unit is not None and lim.max_scenario_loss is not None:
+            ran += 1
+        return ran
 
     def _exposure(
         self,
@@ -434,16 +576,7 @@ class PreTradeEngine:
                     )
                 )
         elif lim.require_protective_stop:
-            found.append(
-                Denial(
-                    RiskCode.NO_PROTECTIVE_STOP,
-                    "the entry has no protective stop",
-                    "attach a stop price",
-                    0.0,
-                    0.0,
-                    _HIGH,
-                )
-            )
+            found.append(_no_stop_denial(intent, inst, q, px, notional, equity, lim.risk_per_trade))
         else:
             warnings.append("no protective stop given: risk per trade and heat not checked")
         return trade_risk
@@ -493,82 +626,89 @@ class PreTradeEngine:
         inst: InstrumentRisk,
         q: float,
         notional: float,
-        equity: float,
         found: list[Denial],
+        adjustment: bool,
     ) -> None:
+        """The order rate, then seed 001's limits on automated adjustments (``adjustment``:
+        the order's source is one of ``adjustment_sources``), in the seed's units."""
         lim = self.limits
         if self.rates is not None and self.rates.bucket(intent.venue).available(now) < 1.0:
-            wait = self.rates.bucket(intent.venue).wait_seconds(now)
+            found.append(self._rate_denial(intent.venue, now))
+        if not adjustment:
+            return
+        if (
+            lim.max_adjustments_per_day is not None
+            and book.adjustments_today >= lim.max_adjustments_per_day
+        ):
             found.append(
                 Denial(
-                    RiskCode.RATE_LIMIT,
-                    f"order rate limit for {intent.venue} reached ({lim.orders_per_second:g}/s)",
-                    f"retry in {wait:.2f} s",
-                    0.0,
-                    float(lim.orders_per_second or 0),
+                    RiskCode.ADJUSTMENTS_PER_DAY,
+                    f"{book.adjustments_today} adjustments today, limit {lim.max_adjustments_per_day}",
+                    "wait for tomorrow or adjust by hand",
+                    float(book.adjustments_today),
+                    float(lim.max_adjustments_per_day),
                     _MED,
                 )
             )
-        if intent.source.partition(":")[0] in lim.adjustment_sources:
-            if (
-                lim.max_adjustments_per_day is not None
-                and book.adjustments_today >= lim.max_adjustments_per_day
-            ):
+        last = book.last_adjustment.get(inst.asset)
+        if lim.min_seconds_between_adjustments is not None and last is not None:
+            gap = (now - last).total_seconds()
+            if gap < lim.min_seconds_between_adjustments:
                 found.append(
                     Denial(
-                        RiskCode.ADJUSTMENTS_PER_DAY,
-                        f"{book.adjustments_today} adjustments today, limit {lim.max_adjustments_per_day}",
-                        "wait for tomorrow or adjust by hand",
-                        float(book.adjustments_today),
-                        float(lim.max_adjustments_per_day),
+                        RiskCode.ADJUSTMENT_INTERVAL,
+                        f"last {inst.asset} adjustment {gap:.0f} s ago, minimum {lim.min_seconds_between_adjustments:.0f} s",
+                        f"retry in {lim.min_seconds_between_adjustments - gap:.0f} s",
+                        gap,
+                        lim.min_seconds_between_adjustments,
                         _MED,
                     )
                 )
-            last = book.last_adjustment.get(inst.asset)
-            if lim.min_seconds_between_adjustments is not None and last is not None:
-                gap = (now - last).total_seconds()
-                if gap < lim.min_seconds_between_adjustments:
-                    found.append(
-                        Denial(
-                            RiskCode.ADJUSTMENT_INTERVAL,
-                            f"last {inst.asset} adjustment {gap:.0f} s ago, minimum {lim.min_seconds_between_adjustments:.0f} s",
-                            f"retry in {lim.min_seconds_between_adjustments - gap:.0f} s",
-                            gap,
-                            lim.min_seconds_between_adjustments,
-                            _MED,
-                        )
+        limit = lim.max_delta_change_per_trade
+        if limit is not None:
+            change = abs(q * inst.delta_units_per_unit)
+            if change > limit * _TOLERANCE:
+                most = limit / abs(inst.delta_units_per_unit)
+                found.append(
+                    Denial(
+                        RiskCode.DELTA_CHANGE,
+                        f"the adjustment changes {inst.asset} delta by {change:,.6g} {inst.asset}, "
+                        f"limit {limit:g} {inst.asset} per adjustment",
+                        f"split the adjustment: at most {_lots(most, inst)} contracts each",
+                        change,
+                        limit,
+                        _MED,
                     )
-        delta_change = abs(q * inst.delta_per_unit)
-        if (
-            lim.max_delta_change_per_trade is not None
-            and delta_change / equity > lim.max_delta_change_per_trade
-        ):
-            found.append(
-                Denial(
-                    RiskCode.DELTA_CHANGE,
-                    f"the order moves dollar delta by {delta_change:,.2f} = {_pct(delta_change / equity)} of equity, limit {_pct(lim.max_delta_change_per_trade)}",
-                    "split the adjustment",
-                    delta_change / equity,
-                    lim.max_delta_change_per_trade,
-                    _MED,
                 )
-            )
-        cost = notional * inst.fee_rate + abs(q) * inst.fee_per_contract * inst.settle_rate
-        if (
-            lim.max_cost_per_day is not None
-            and (book.cost_today + cost) / equity > lim.max_cost_per_day
-        ):
+        if lim.max_cost_per_day is not None:
+            cost = notional * inst.fee_rate + abs(q) * inst.fee_per_contract * inst.settle_rate
             total = book.cost_today + cost
-            found.append(
-                Denial(
-                    RiskCode.COST_PER_DAY,
-                    f"trading costs today would be {total:,.2f} = {_pct(total / equity)} of equity, limit {_pct(lim.max_cost_per_day)}",
-                    "trade less today",
-                    total / equity,
-                    lim.max_cost_per_day,
-                    _MED,
+            if total > lim.max_cost_per_day * _TOLERANCE:
+                found.append(
+                    Denial(
+                        RiskCode.COST_PER_DAY,
+                        f"adjustment costs today would be {total:,.2f} ({book.cost_today:,.2f} so "
+                        f"far + {cost:,.2f} for this order), limit {lim.max_cost_per_day:,.2f} a day",
+                        "adjust less often today",
+                        total,
+                        lim.max_cost_per_day,
+                        _MED,
+                    )
                 )
-            )
+
+    def _rate_denial(self, venue: str, now: datetime) -> Denial:
+        assert self.rates is not None  # noqa: S101 - only called with a rate limiter
+        bucket = self.rates.bucket(venue)
+        tokens = bucket.available(now)
+        return Denial(
+            RiskCode.RATE_LIMIT,
+            f"order rate limit for {venue} reached: {tokens:.2f} of {bucket.burst} order tokens "
+            f"left (refilled at {bucket.rate:g} per second), an order needs 1",
+            f"retry in {bucket.wait_seconds(now):.2f} s",
+            tokens,
+            1.0,
+            _MED,
+        )
 
     def _book_after(
         self,
@@ -716,10 +856,12 @@ class PreTradeEngine:
                     "the book",
                     found,
                 )
-        limit = lim.max_gamma_per_underlying
-        if inst.gamma_per_unit and limit is not None:
+        if inst.gamma_per_unit:
             change = q * inst.gamma_per_unit
-            if _crosses(book.asset_gamma.get(asset, 0.0), change, limit * equity):
+            limit = lim.max_gamma_per_underlying
+            if limit is not None and _crosses(
+                book.asset_gamma.get(asset, 0.0), change, limit * equity
+            ):
                 self._greek(
                     RiskCode.GAMMA,
                     limit,
@@ -729,10 +871,23 @@ class PreTradeEngine:
                     asset,
                     found,
                 )
-        limit = lim.max_vega_per_underlying
-        if inst.vega_per_unit and limit is not None:
+            limit = lim.max_gamma_total
+            if limit is not None and _crosses(book.gamma_sum, change, limit * equity):
+                self._greek(
+                    RiskCode.GAMMA,
+                    limit,
+                    "book dollar gamma (1 % move of every underlying)",
+                    book.gamma_sum + change,
+                    equity,
+                    "the book",
+                    found,
+                )
+        if inst.vega_per_unit:
             change = q * inst.vega_per_unit
-            if _crosses(book.asset_vega.get(asset, 0.0), change, limit * equity):
+            limit = lim.max_vega_per_underlying
+            if limit is not None and _crosses(
+                book.asset_vega.get(asset, 0.0), change, limit * equity
+            ):
                 self._greek(
                     RiskCode.VEGA,
                     limit,
@@ -740,6 +895,17 @@ class PreTradeEngine:
                     book.asset_vega.get(asset, 0.0) + change,
                     equity,
                     asset,
+                    found,
+                )
+            limit = lim.max_vega_total
+            if limit is not None and _crosses(book.vega_sum, change, limit * equity):
+                self._greek(
+                    RiskCode.VEGA,
+                    limit,
+                    "book vega (1 vol point on every underlying)",
+                    book.vega_sum + change,
+                    equity,
+                    "the book",
                     found,
                 )
 
@@ -801,18 +967,89 @@ class PreTradeEngine:
         inst: InstrumentRisk,
         q: float,
         warnings: tuple[str, ...],
+        ran: int,
     ) -> Decision:
         if self.rates is not None:
             bucket = self.rates.bucket(intent.venue)
             ok = bucket.take(now) if self._consume else bucket.available(now) >= 1.0
             if not ok:
-                denial = Denial(
-                    RiskCode.RATE_LIMIT,
-                    f"order rate limit for {intent.venue} reached ({self.limits.orders_per_second:g}/s)",
-                    f"retry in {bucket.wait_seconds(now):.2f} s",
-                    0.0,
-                    float(self.limits.orders_per_second or 0),
-                    _MED,
-                )
-                return _deny(intent, denial)
-        return Approved(intent.intent_id, CHECK_COUNT, warnings)
+                return _deny(intent, self._rate_denial(intent.venue, now))
+        return Approved(intent.intent_id, ran, warnings)
+
+
+def _state_denial(state: TradingState, reducing: bool, source: str) -> Denial:
+    """Why the trading state refuses an order: the state (value) and the most severe state that
+    would accept it (limit), and what the current state accepts."""
+    needed = TradingState.REDUCING if reducing else TradingState.ACTIVE
+    what = (
+        f"an order that reduces a position (source {source or 'unnamed'})"
+        if reducing
+        else "an entry"
+    )
+    if state is TradingState.REDUCING:
+        suggestion = (
+            "send an order that reduces a position, or reset the trading state with a reason"
+        )
+    else:
+        suggestion = (
+            "`riskdesk risk flatten` closes every position; or reset the trading state with a "
+            "reason (`riskdesk risk reset --reason ...`)"
+        )
+    return Denial(
+        RiskCode.TRADING_STATE,
+        f"trading is {state.label} (level {int(state)}): it accepts {state.accepts}; "
+        f"{what} needs trading to be {needed.label} (level {int(needed)}) or lower",
+        suggestion,
+        float(state),
+        float(needed),
+        _CRIT,
+    )
+
+
+def _no_stop_denial(
+    intent: OrderIntent,
+    inst: InstrumentRisk,
+    q: float,
+    px: float,
+    notional: float,
+    equity: float,
+    risk_per_trade: float | None,
+) -> Denial:
+    """An entry without a protective stop: its whole notional is at risk (value, as a fraction
+    of equity) against the risk allowed per trade (limit); the suggestion names the farthest
+    stop that keeps the loss within that limit."""
+    side = "long" if q > 0 else "short"
+    at_risk = notional / equity
+    if risk_per_trade is None:
+        return Denial(
+            RiskCode.NO_PROTECTIVE_STOP,
+            f"the {side} entry of {_qty(abs(q))} {intent.instrument_key} at {px:g} gives no "
+            f"protective stop: its whole notional {notional:,.2f} ({_pct(at_risk)} of equity) is "
+            "at risk, and a stop is required",
+            "attach a stop price (--stop)",
+            at_risk,
+            0.0,
+            _HIGH,
+        )
+    budget = risk_per_trade * equity
+    per_contract = budget / (abs(q) * (inst.settle_rate or 1.0))
+    if inst.inverse:
+        inv = 1.0 / px + (
+            per_contract / inst.contract_size if q > 0 else -per_contract / inst.contract_size
+        )
+        stop = 1.0 / inv if inv > 0 else math.inf
+    else:
+        move = per_contract / inst.contract_size if inst.contract_size else 0.0
+        stop = px - move if q > 0 else px + move
+    where = "no lower than" if q > 0 else "no higher than"
+    return Denial(
+        RiskCode.NO_PROTECTIVE_STOP,
+        f"the {side} entry of {_qty(abs(q))} {intent.instrument_key} at {px:g} gives no "
+        f"protective stop: its whole notional {notional:,.2f} ({_pct(at_risk)} of equity) is at "
+        f"risk; a stop is required so the loss to it stays within {_pct(risk_per_trade)} of "
+        f"equity ({budget:,.2f})",
+        f"attach a stop price (--stop) {where} {stop:,.8g} for this size",
+        at_risk,
+        risk_per_trade,
+        _HIGH,
+    )

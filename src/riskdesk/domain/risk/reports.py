@@ -1,4 +1,11 @@
-"""Daily / weekly / monthly risk reports (seed 004 §3.3), computed from stored facts."""
+"""Daily / weekly / monthly risk reports (seed 004 §3.3), computed from stored facts.
+
+A **trade** is a realized reduction: every fill that reduced or closed a position (a trade
+record with action ``reduce`` or ``close``) counts once, so a partial take-profit is a trade of
+its own; its P&L is the realized P&L of that reduction net of that fill's fee (opening fees and
+funding stay in the period's P&L but are not attributed to a trade). Win rate = winning trades /
+trades.
+"""
 
 from __future__ import annotations
 
@@ -49,15 +56,17 @@ def build_report(
 ) -> RiskReport:
     """Assemble a report.
 
-    ``equities``: (time, equity) snapshots from the last one before ``start`` to ``end``;
-    ``exposures``: (gross exposure, equity) pairs of the period's snapshots (peak usage);
-    ``closed_pnls``: net P&L of positions closed in the period; ``deposits``: cash moved in
-    (P&L excludes it)."""
+    ``equities``: (time, equity) points from the last snapshot before ``start`` to ``end``;
+    ``exposures``: (gross exposure, equity) pairs of the period's points (peak usage);
+    ``closed_pnls``: P&L of every trade (realized reduction, see the module docstring) in the
+    period; ``deposits``: cash moved in (P&L excludes it). The return is over the start equity,
+    or over the cash deposited when the period started from nothing."""
     values = [e for _, e in equities]
     start_eq = values[0] if values else None
     end_eq = values[-1] if values else None
     pnl = None if start_eq is None or end_eq is None else end_eq - start_eq - deposits
-    ret = None if pnl is None or not start_eq else pnl / start_eq
+    base = start_eq if start_eq else (start_eq or ZERO) + deposits
+    ret = None if pnl is None or not base or base < 0 else pnl / base
     wins = sum(1 for p in closed_pnls if p > 0)
     leverages = [g / e for g, e in exposures if e > 0]
     peak_lev = max(leverages) if leverages else None

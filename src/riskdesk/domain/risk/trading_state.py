@@ -2,8 +2,13 @@
 
 * ACTIVE — every order goes through the normal checks.
 * REDUCING — only orders that reduce a position (reduce-only) are accepted.
-* HALTED — no new orders; working entry orders are cancelled; reduce-only exits still pass.
-* FLATTEN — every position is closed with reduce-only orders, largest risk contribution first.
+* HALTED — no new orders; working entry orders are cancelled. **One exemption**: the
+  protective-order supervisor's reducing orders (sources in :data:`PROTECTIVE_SOURCES`: placing
+  or re-arming a position's stop, a guard stop firing, closing a position whose stop level is
+  already crossed) still pass — a position must never be left without its stop.
+* FLATTEN — every position is closed with reduce-only orders (source :data:`KILL_SWITCH_SOURCE`),
+  largest risk contribution first; the protective stops stay in place until the closes fill. Only
+  those closing orders and the supervisor's protective orders are accepted.
 
 Triggers only ever escalate. Leaving a state takes an explicit manual reset with a reason; the
 status (and its history) is persisted by the application so a restart keeps it.
@@ -16,6 +21,12 @@ from datetime import datetime
 from enum import IntEnum
 
 from riskdesk.domain.errors import InvalidValue, StateError
+
+#: Sources of the protective-order supervisor's orders (``domain.protection``): its stops, the
+#: guard stop's market order and the close of a position whose stop is already crossed.
+PROTECTIVE_SOURCES = frozenset({"protection", "guard_stop"})
+#: Source of the closing orders the kill switch sends in FLATTEN.
+KILL_SWITCH_SOURCE = "kill_switch"
 
 
 class TradingState(IntEnum):
@@ -41,9 +52,34 @@ class TradingState(IntEnum):
                 f"expected active, reducing, halted or flatten, got {text!r}", field=field
             ) from None
 
-    def allows(self, reducing: bool) -> bool:
-        """Whether an order (reducing a position or not) may be sent in this state."""
-        return self is TradingState.ACTIVE or reducing
+    def allows(self, reducing: bool, source: str = "") -> bool:
+        """Whether an order may be sent in this state: anything when ACTIVE; reducing orders
+        when REDUCING; in HALTED only the supervisor's protective orders, in FLATTEN those and
+        the kill switch's closing orders (both must reduce a position)."""
+        if self is TradingState.ACTIVE:
+            return True
+        if not reducing:
+            return False
+        if self is TradingState.REDUCING:
+            return True
+        if source in PROTECTIVE_SOURCES:
+            return True
+        return self is TradingState.FLATTEN and source == KILL_SWITCH_SOURCE
+
+    @property
+    def accepts(self) -> str:
+        """What this state accepts, in words."""
+        return _ACCEPTS[self]
+
+
+_ACCEPTS = {
+    TradingState.ACTIVE: "every order that passes the checks",
+    TradingState.REDUCING: "only orders that reduce a position",
+    TradingState.HALTED: "no new orders, except the protective-order supervisor's stops",
+    TradingState.FLATTEN: (
+        "only the kill switch's closing orders and the protective-order supervisor's stops"
+    ),
+}
 
 
 @dataclass(frozen=True, slots=True)

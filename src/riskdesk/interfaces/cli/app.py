@@ -24,6 +24,7 @@ from riskdesk.application.book_service import PortfolioReport
 from riskdesk.application.calculator import CalcRequest, calculate
 from riskdesk.application.fill_rows import parse_rows, parse_timestamp
 from riskdesk.bootstrap.margin_tables import load_margin_tiers
+from riskdesk.bootstrap.risk_runtime import mark_update
 from riskdesk.bootstrap.settings import Settings, describe
 from riskdesk.bootstrap.wiring import Runtime, build, bundled_demo, demo_settings
 from riskdesk.domain.accounting.book import Account, PositionMode
@@ -290,6 +291,8 @@ def fills_import(
                 )
         else:
             result = rt.app.book.apply(rows)
+        if result.applied or result.funding:
+            rt.app.risk.revalue()  # the book changed: equity marks (day start, peak)
         elapsed = time.perf_counter() - start
         if as_json:
             render.dump_json(console, result)
@@ -345,13 +348,21 @@ def prices_set(
     """Record a mark (or asset price) now."""
 
     def run() -> None:
-        rt = _runtime(db)
+        settings = Settings()
+        rt = build(settings, db)
         number = price_value(value, "price")
+        now = rt.app.clock.now()
         if asset:
-            rt.app.book.record_prices({}, {key.upper(): number}, rt.app.clock.now(), "manual")
+            rt.app.book.record_prices({}, {key.upper(): number}, now, "manual")
         else:
-            rt.app.book.record_prices({key: number}, {}, rt.app.clock.now(), "manual")
+            rt.app.book.record_prices({key: number}, {}, now, "manual")
         console.print(f"{key} = {number}")
+        # A mark update: equity marks, monitors and the kill switch, carried out at once.
+        try:
+            done = mark_update(rt.app, rt.store, settings.oms.paper.venue, now=now)
+        finally:
+            rt.app.oms.close()
+        risk_commands.print_mark_update(console, done)
 
     _guard(False, run)
 

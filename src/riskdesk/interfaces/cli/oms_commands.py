@@ -20,6 +20,7 @@ from riskdesk.application.engine import StepReport
 from riskdesk.application.transfer_service import TransferService
 from riskdesk.bootstrap.oms_runtime import OmsRuntime, open_oms, replay_run
 from riskdesk.bootstrap.oms_wiring import open_paper_account
+from riskdesk.bootstrap.risk_runtime import RiskUpdate, mark_update
 from riskdesk.bootstrap.settings import Settings
 from riskdesk.domain.accounting.book import Account
 from riskdesk.domain.conditional import ConditionalOrder, ConditionKind
@@ -31,7 +32,7 @@ from riskdesk.domain.orders import OrderIntent, OrderType, TimeInForce, TriggerP
 from riskdesk.domain.protection import Protection
 from riskdesk.domain.transfers import TransferRequest, TransferStatus
 from riskdesk.domain.values import PositionSide, Side, positive, to_decimal
-from riskdesk.interfaces.cli import render
+from riskdesk.interfaces.cli import render, risk_commands
 from riskdesk.interfaces.cli.common import DbOption, JsonOption, console, err_console, guard
 
 T = TypeVar("T")
@@ -903,10 +904,15 @@ def paper_quote(
         made = venue.on_quote(key, Quote(now, b, a, last=m, mark=m, index=m))
         fired = r.oms.conditionals.on_price(key, TriggerPrice.MARK, m)
         r.oms.settle(now)
+        # A mark update: equity marks, monitors and the kill switch (carried out at once).
+        updates.append(mark_update(r.rt.app, r.rt.store, r.oms.broker.venue, r.oms, now))
         return made + len(fired)
 
+    updates: list[RiskUpdate] = []
     made = _with_oms(db, False, act)
     console.print(f"quote recorded; {made} execution(s) or trigger(s)", highlight=False)
+    for update in updates:
+        risk_commands.print_mark_update(console, update)
 
 
 # ---------------------------------------------------------------------------------- run
@@ -956,6 +962,23 @@ def _step_lines(report: StepReport) -> list[str]:
         lines.append(
             f"{when}  TRANSFER     {t.transfer_id} {t.amount} {t.currency}: {t.status.value}"
         )
+    for a in report.alerts:
+        lines.append(f"{when}  ALERT        {a.level.label}: {a.message}")
+    if report.state_change is not None:
+        c = report.state_change
+        lines.append(
+            f"{when}  KILL SWITCH  {c.old.label} -> {c.new.label} [{c.trigger}] {c.reason}"
+        )
+    if report.enforcement is not None:
+        for o in report.enforcement.cancelled:
+            lines.append(
+                f"{when}  CANCELLED    {o.intent.intent_id}: {o.status.value} (kill switch)"
+            )
+        for o in report.enforcement.closes:
+            lines.append(
+                f"{when}  FLATTEN      {o.intent.side.value} {o.intent.qty} {o.intent.symbol}: "
+                f"{o.status.value}"
+            )
     for e in report.errors:
         lines.append(f"{when}  ERROR        {e}")
     return lines

@@ -1,18 +1,24 @@
-"""``riskdesk risk …``: what-if checks, limits, trading state, monitors, sizing and reports."""
+"""``riskdesk risk …``: what-if checks, limits, trading state, monitors, sizing, flatten and
+reports. Every command that changes the trading state or runs the monitors also carries the
+state out on the paper venue (``bootstrap.risk_runtime``)."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import asdict, fields
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError as SettingsValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from riskdesk.application.kill_switch import Enforcement
 from riskdesk.application.risk_service import decision_dict
+from riskdesk.bootstrap.risk_runtime import RiskUpdate, enforce_state, mark_update
+from riskdesk.bootstrap.risk_settings import settings_error
 from riskdesk.bootstrap.settings import Settings
 from riskdesk.bootstrap.wiring import Runtime, build
 from riskdesk.domain.errors import InvalidValue
@@ -33,8 +39,25 @@ def _console() -> Console:
     return console
 
 
-def _runtime(db: str | None) -> Runtime:
-    return build(Settings(), db)
+def _settings() -> Settings:
+    """The settings; a bad value is a clear error naming the setting (exit status 2)."""
+    try:
+        return Settings()
+    except SettingsValidationError as exc:
+        raise settings_error(exc) from None
+
+
+def _runtime(db: str | None, settings: Settings | None = None) -> Runtime:
+    return build(settings or _settings(), db)
+
+
+def _venue(settings: Settings) -> str:
+    return settings.oms.paper.venue
+
+
+def _close(rt: Runtime) -> None:
+    rt.app.oms.close()
+    rt.store.dispose()
 
 
 def register(app: typer.Typer) -> None:
@@ -119,7 +142,7 @@ def risk_check(
                 f"  also [{other.code.value}] {other.reason}", highlight=False, markup=False
             )
     else:
-        console.print(f"[bold green]APPROVED[/] ({decision.checks} checks)")
+        console.print(f"[bold green]APPROVED[/] ({decision.checks} checks ran)")
         for warning in decision.warnings:
             console.print(f"  note: {warning}", highlight=False)
     if isinstance(decision, Denied):
@@ -137,11 +160,13 @@ def _order_type(text: str) -> OrderType:
 
 @risk_app.command("limits")
 def risk_limits(db: DbOption = None, as_json: JsonOption = False) -> None:
-    """The active limits (preset plus overrides) and monitor thresholds."""
+    """The active limits (preset plus overrides), monitor thresholds and the kill-switch
+    policy (which state each trigger moves trading to)."""
     console = _console()
-    settings = Settings()
+    settings = _guard(as_json, _settings)
     limits = settings.risk.to_limits()
     thresholds = settings.risk.to_thresholds()
+    policy = settings.risk.to_policy()
     if as_json:
         render.dump_json(
             console,
@@ -149,12 +174,13 @@ def risk_limits(db: DbOption = None, as_json: JsonOption = False) -> None:
                 "preset": settings.risk.preset,
                 "limits": asdict(limits),
                 "thresholds": asdict(thresholds),
-                "kill_switch": asdict(settings.risk.to_policy()),
+                "kill_switch": asdict(policy),
             },
         )
         return
     table = Table(
-        title=f"Risk limits (preset {settings.risk.preset}; ratios are of total equity)",
+        title=f"Risk limits (preset {settings.risk.preset}; ratios are of total equity; an order "
+        "may reach a limit, not exceed it)",
         title_justify="left",
     )
     table.add_column("limit")
@@ -163,12 +189,42 @@ def risk_limits(db: DbOption = None, as_json: JsonOption = False) -> None:
         value = getattr(limits, f.name)
         table.add_row(f.name, "off" if value is None else str(value))
     console.print(table)
-    monitor = Table(title="Monitor thresholds", title_justify="left")
+    monitor = Table(
+        title="Monitor thresholds (a level is reached at its threshold)", title_justify="left"
+    )
     monitor.add_column("threshold")
     monitor.add_column("value", justify="right")
     for f in fields(thresholds):
         monitor.add_row(f.name, str(getattr(thresholds, f.name)))
     console.print(monitor)
+    kill = Table(
+        title="Kill switch (a trigger fires when its value reaches the limit)",
+        title_justify="left",
+    )
+    kill.add_column("trigger")
+    kill.add_column("at", justify="right")
+    kill.add_column("moves trading to")
+    kill.add_row(
+        "daily loss",
+        "off" if limits.daily_loss_limit is None else _pct(limits.daily_loss_limit),
+        policy.on_daily_loss,
+    )
+    kill.add_row("drawdown from peak equity", _pct(policy.drawdown_limit), policy.on_drawdown)
+    kill.add_row(
+        "liquidation emergency",
+        f"{_pct(thresholds.liq_emergency)} from liquidation",
+        policy.on_liquidation_emergency,
+    )
+    kill.add_row(
+        "stale market data",
+        f"{thresholds.stale_critical_seconds:g} s old",
+        policy.on_stale_data,
+    )
+    kill.add_row(
+        "margin usage", f"{_pct(thresholds.margin_block)} of equity", policy.on_margin_block
+    )
+    kill.add_row("flatten: close attempts per position", str(policy.flatten_attempts), "")
+    console.print(kill)
 
 
 @risk_app.command("state")
@@ -228,37 +284,138 @@ def risk_halt(
     state: Annotated[str, typer.Option(help="reducing, halted or flatten")] = "halted",
     by: Annotated[str, typer.Option(help="who")] = "cli",
     db: DbOption = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Trip the kill switch by hand."""
+    """Trip the kill switch by hand, and carry the state out on the paper venue (HALTED:
+    working entries cancelled; FLATTEN: every position closed as well)."""
     console = _console()
-    status, change = _guard(
-        False,
-        lambda: _runtime(db).app.risk.escalate(TradingState.parse(state), "manual", reason, by),
-    )
+
+    def run() -> tuple[Any, Any, Enforcement | None]:
+        settings = _settings()
+        rt = _runtime(db, settings)
+        try:
+            status, change = rt.app.risk.escalate(TradingState.parse(state), "manual", reason, by)
+            done = enforce_state(rt.app, rt.store, _venue(settings))
+        finally:
+            _close(rt)
+        return status, change, done
+
+    status, change, done = _guard(as_json, run)
+    if as_json:
+        render.dump_json(
+            console,
+            {"state": status.state.label, "changed": change is not None, **_enforced(done)},
+        )
+        return
     if change is None:
-        console.print(f"already {status.state.label}; nothing changed")
+        console.print(f"already {status.state.label}; nothing changed", highlight=False)
     else:
-        console.print(f"trading state is now {status.state.label}")
+        console.print(f"trading state is now {status.state.label}", highlight=False)
+    _print_enforcement(console, done)
+
+
+def _enforced(done: Enforcement | None) -> dict[str, object]:
+    if done is None:
+        return {"cancelled": [], "closes": [], "skipped": []}
+    return {
+        "cancelled": [
+            {"intent_id": o.intent.intent_id, "status": o.status.value} for o in done.cancelled
+        ],
+        "closes": [
+            {
+                "intent_id": o.intent.intent_id,
+                "side": o.intent.side.value,
+                "qty": o.intent.qty,
+                "symbol": o.intent.symbol,
+                "status": o.status.value,
+            }
+            for o in done.closes
+        ],
+        "skipped": list(done.skipped),
+    }
+
+
+def _print_enforcement(console: Console, done: Enforcement | None) -> None:
+    if done is None:
+        return
+    for o in done.cancelled:
+        console.print(
+            f"  cancelled {o.intent.intent_id} ({o.intent.side.value} {o.intent.qty} "
+            f"{o.intent.symbol}): {o.status.value}",
+            highlight=False,
+            markup=False,
+        )
+    for o in done.closes:
+        console.print(
+            f"  close {o.intent.side.value.upper()} {o.intent.qty} {o.intent.venue}:{o.intent.symbol} "
+            f"({o.intent.account_id}): {o.status.value}",
+            highlight=False,
+            markup=False,
+        )
+    for note in done.skipped:
+        console.print(f"  not done: {note}", highlight=False, markup=False)
 
 
 @risk_app.command("monitor")
 def risk_monitor(db: DbOption = None, as_json: JsonOption = False) -> None:
-    """Run every intraday monitor once now (alerts are de-duplicated and stored)."""
+    """Run every intraday monitor once now (alerts are de-duplicated and stored); a trigger
+    moves the kill switch and the state is carried out on the paper venue."""
     console = _console()
-    result = _guard(as_json, lambda: _runtime(db).app.risk.monitor(detail=True))
+
+    def run() -> Any:
+        settings = _settings()
+        rt = _runtime(db, settings)
+        try:
+            return mark_update(rt.app, rt.store, _venue(settings), detail=True)
+        finally:
+            _close(rt)
+
+    done = _guard(as_json, run)
+    result = done.update.monitor
     if as_json:
         render.dump_json(
             console,
             {
                 "as_of": result.as_of,
                 "state": result.state.state.label,
+                "changed": None
+                if result.change is None
+                else {"from": result.change.old.label, "to": result.change.new.label},
                 "readings": [{**asdict(r), "level": r.level.label} for r in result.readings],
                 "alerts": [{**asdict(a), "level": a.level.label} for a in result.alerts],
+                **_enforced(done.enforcement),
             },
         )
         return
     console.print(alerts_table(result.alerts, f"Alerts raised at {render.when(result.as_of)}"))
+    if result.change is not None:
+        console.print(
+            f"kill switch: {result.change.old.label} -> {result.change.new.label} "
+            f"[{result.change.trigger}] {result.change.reason}",
+            highlight=False,
+            markup=False,
+        )
     console.print(f"trading state: {result.state.state.label}", highlight=False)
+    _print_enforcement(console, done.enforcement)
+
+
+def print_mark_update(console: Console, done: RiskUpdate) -> None:
+    """What a mark update's risk work did, in a few lines: alerts raised, a kill-switch move,
+    and what the state's enforcement did (nothing when all is quiet)."""
+    result = done.update.monitor
+    for a in result.alerts:
+        console.print(
+            f"alert {a.level.label}: {a.message}", highlight=False, markup=False, soft_wrap=True
+        )
+    if result.change is not None:
+        console.print(
+            f"kill switch: trading {result.change.old.label} -> {result.change.new.label} "
+            f"[{result.change.trigger}] {result.change.reason}",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+    _print_enforcement(console, done.enforcement)
 
 
 def alerts_table(alerts: list[Any], title: str) -> Table:
@@ -302,51 +459,160 @@ def risk_size(
     ],
     entry: Annotated[str, typer.Option(help="entry price")],
     stop: Annotated[str, typer.Option(help="protective stop price")],
-    leverage: Annotated[str, typer.Option(help="leverage")] = "1",
+    leverage: Annotated[
+        str | None, typer.Option(help="leverage (default: the account's, or --confidence)")
+    ] = None,
+    confidence: Annotated[
+        float | None,
+        typer.Option(help="signal confidence 0..1: the leverage comes from the configured tiers"),
+    ] = None,
+    win_rate: Annotated[
+        float | None, typer.Option(help="win rate 0..1 (with --payoff: fractional Kelly cap)")
+    ] = None,
+    payoff: Annotated[
+        float | None, typer.Option(help="average win / average loss (with --win-rate)")
+    ] = None,
     risk: Annotated[
         str | None, typer.Option(help="risk fraction of equity (default: the limit)")
+    ] = None,
+    position_side: Annotated[
+        str | None, typer.Option(help="long/short on hedge-mode accounts")
     ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Position size from entry, stop and risk per trade (seed 002)."""
+    """Position size from entry, stop and risk per trade (seed 002), within every limit given
+    the position already held and the working orders; leverage by confidence; Kelly cap."""
     console = _console()
-    result = _guard(
-        as_json,
-        lambda: _runtime(db).app.risk.size(
-            f"{venue}:{normalize_symbol(symbol)}",
-            entry=positive(entry, "entry"),
-            stop=positive(stop, "stop"),
-            account_id=account,
-            leverage=positive(leverage, "leverage"),
-            risk_fraction=None if risk is None else to_decimal(risk, "risk"),
-        ),
-    )
+
+    def run() -> Any:
+        rt = _runtime(db)
+        try:
+            return rt.app.risk.size(
+                f"{venue}:{normalize_symbol(symbol)}",
+                entry=positive(entry, "entry"),
+                stop=positive(stop, "stop"),
+                account_id=account,
+                leverage=None if leverage is None else positive(leverage, "leverage"),
+                risk_fraction=None if risk is None else to_decimal(risk, "risk"),
+                confidence=confidence,
+                win_rate=win_rate,
+                payoff_ratio=payoff,
+                position_side=PositionSide.parse(position_side),
+            )
+        finally:
+            _close(rt)
+
+    result = _guard(as_json, run)
     if as_json:
         render.dump_json(console, result)
         return
     console.print(
         f"quantity {render.qty(result.qty)} (notional {render.money(result.notional)}, risk "
-        f"{render.money(result.risk_amount)} = {_pct(float(result.risk_fraction))}); capped by {result.capped_by}",
+        f"{render.money(result.risk_amount)} = {_pct(float(result.risk_fraction))}, leverage "
+        f"{result.leverage:g}x); capped by {result.capped_by}",
         highlight=False,
     )
-    console.print(result.explanation, highlight=False)
+    console.print(result.explanation, highlight=False, markup=False)
 
 
 @risk_app.command("flatten")
-def risk_flatten(db: DbOption = None, as_json: JsonOption = False) -> None:
-    """Show the FLATTEN plan: reduce-only market orders closing every position, largest first."""
+def risk_flatten(
+    reason: Annotated[
+        str | None, typer.Option(help="why (required unless --dry-run); recorded")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="only print the plan; change nothing")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")] = False,
+    by: Annotated[str, typer.Option(help="who")] = "cli",
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """FLATTEN: move trading to FLATTEN, cancel working entries and close every position with
+    market orders (reduce-only where the venue takes it), largest risk contribution first; the
+    protective stops stay until the closes fill. --dry-run prints the plan only."""
     console = _console()
-    orders = _runtime(db).app.risk.flatten_plan()
+    settings = _guard(as_json, _settings)
+    if not dry_run and not (reason and reason.strip()):
+        _guard(as_json, _needs_reason)
+    if not dry_run and as_json and not yes:
+        _guard(as_json, _needs_yes)
+    rt = _guard(as_json, lambda: _runtime(db, settings))
+    try:
+        lines = _guard(as_json, rt.app.risk.flatten_plan)
+        if dry_run or not as_json:
+            _print_plan(console, lines, as_json, dry_run)
+        if dry_run:
+            return
+        if not lines and not as_json:
+            console.print("no open position: FLATTEN only cancels working entries", highlight=False)
+        if not yes and not typer.confirm(
+            "Move trading to FLATTEN and send these orders?", default=False
+        ):
+            console.print("nothing changed", highlight=False)
+            raise typer.Exit(1)
+
+        def act() -> tuple[Any, Enforcement | None]:
+            status, _ = rt.app.risk.escalate(TradingState.FLATTEN, "manual", reason or "", by)
+            return status, enforce_state(rt.app, rt.store, _venue(settings))
+
+        status, done = _guard(as_json, act)
+    finally:
+        _close(rt)
     if as_json:
-        render.dump_json(console, orders)
+        render.dump_json(console, {"state": status.state.label, **_enforced(done)})
         return
-    for o in orders:
-        console.print(
-            f"{o.side.value.upper()} {render.qty(o.qty)} {o.venue}:{o.symbol} MARKET reduce-only "
-            f"(account {o.account_id})",
-            highlight=False,
+    console.print(f"trading state is now {status.state.label}", highlight=False)
+    _print_enforcement(console, done)
+
+
+def _needs_yes() -> None:
+    raise InvalidValue("--json cannot ask for confirmation: add --yes", field="yes")
+
+
+def _needs_reason() -> None:
+    raise InvalidValue("a flatten needs a reason (--reason), or use --dry-run", field="reason")
+
+
+def _print_plan(console: Console, lines: list[Any], as_json: bool, dry_run: bool) -> None:
+    if as_json:
+        render.dump_json(
+            console,
+            [
+                {
+                    "intent_id": ln.intent.intent_id,
+                    "account_id": ln.intent.account_id,
+                    "venue": ln.intent.venue,
+                    "symbol": ln.intent.symbol,
+                    "side": ln.intent.side.value,
+                    "qty": ln.intent.qty,
+                    "reduce_only": ln.intent.reduce_only,
+                    "risk_contribution": ln.contribution,
+                    "exposure": ln.exposure,
+                }
+                for ln in lines
+            ],
         )
+        return
+    title = "FLATTEN plan" + (" (dry run: nothing is sent)" if dry_run else "")
+    table = Table(
+        title=f"{title}; largest contribution to the worst scenario loss first",
+        title_justify="left",
+    )
+    for column in ("#", "Order", "Account", "Risk contribution", "Exposure"):
+        table.add_column(column, justify="right" if column != "Order" else "left")
+    for i, ln in enumerate(lines, start=1):
+        o = ln.intent
+        table.add_row(
+            str(i),
+            f"{o.side.value.upper()} {render.qty(o.qty)} {o.venue}:{o.symbol} MARKET"
+            + (" reduce-only" if o.reduce_only else ""),
+            o.account_id,
+            f"{ln.contribution:,.2f}",
+            f"{ln.exposure:,.2f}",
+        )
+    console.print(table)
 
 
 @risk_app.command("report")
@@ -360,21 +626,34 @@ def risk_report(
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Daily / weekly / monthly risk report (seed 004 §3.3)."""
+    """Daily / weekly / monthly risk report (seed 004 §3.3). Trades are realized reductions
+    (every partial or full close); the period's last point is the latest revaluation."""
     console = _console()
-    period = "week" if week else "month" if month else "day"
+    chosen = [name for name, flag in (("day", day), ("week", week), ("month", month)) if flag]
+    if len(chosen) > 1:
+        _guard(as_json, lambda: _one_period(chosen))
+    period = chosen[0] if chosen else "day"
 
     def run() -> Any:
         rt = _runtime(db)
-        anchor = _date(on) if on else rt.app.clock.now().date()
-        return rt.app.risk.report(period, anchor)
+        try:
+            anchor = _date(on) if on else rt.app.clock.now().date()
+            return rt.app.risk.report(period, anchor)
+        finally:
+            _close(rt)
 
     report = _guard(as_json, run)
     if as_json:
         render.dump_json(console, report)
         return
+    last_day = report.end - timedelta(days=1)  # the period's end is exclusive
+    span = (
+        f"{report.start:%Y-%m-%d}"
+        if period == "day"
+        else f"{report.start:%Y-%m-%d} .. {last_day:%Y-%m-%d}"
+    )
     table = Table(
-        title=f"Risk report, {period} {report.start:%Y-%m-%d} .. {report.end:%Y-%m-%d}",
+        title=f"Risk report, {period} {span}",
         show_header=False,
         title_justify="left",
     )
@@ -388,7 +667,7 @@ def risk_report(
         ("P&L (net of deposits)", render.money(report.pnl)),
         ("Return", render.pct(report.return_pct)),
         ("Max drawdown", render.pct(report.max_drawdown)),
-        ("Trades closed / won", f"{report.trades} / {report.wins}"),
+        ("Trades (realized reductions) / won", f"{report.trades} / {report.wins}"),
         ("Win rate", render.pct(report.win_rate)),
         (
             "Largest win / loss",
@@ -400,6 +679,12 @@ def risk_report(
     ]:
         table.add_row(name, value)
     console.print(table)
+
+
+def _one_period(chosen: list[str]) -> None:
+    raise InvalidValue(
+        f"choose one period: --{' and --'.join(chosen)} were given together", field="period"
+    )
 
 
 def _date(text: str) -> date:

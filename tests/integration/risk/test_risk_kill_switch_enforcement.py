@@ -83,7 +83,9 @@ class Paper:
 
 def _paper(tmp_path: Path, settings: Settings | None = None) -> Iterator[Paper]:
     clock = ManualClock(T0)
-    rt = build(settings or Settings(data_dir=tmp_path), str(tmp_path / "desk.db"), clock=clock)
+    rt = build(
+        settings or Settings(data_dir=tmp_path), str(tmp_path / "desk.db"), clock=clock, create=True
+    )
     oms = rt.app.oms.get()
     rt.app.book.register_instruments([BTC, ETH, ELSEWHERE])
     account = Account(

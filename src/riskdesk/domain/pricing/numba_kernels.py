@@ -61,6 +61,7 @@ def _gbsm_loop(s, k, t, r, q, v, c, price, delta, gamma, theta, vega, rho):
         em1 = sm.expm1_small(bt) if abs(bt) < sm.EXPM1_SMALL else dq / dr - 1.0
         fmk = (si - ki) + si * em1
         p_ = p_otm if otm else p_otm + w * (dr * fmk)
+        p_ = p_ if p_ > 0.0 else 0.0  # never negative (see _gbsm_block)
         de = w * dq * nd1
         ga = dq * pdf * inv_sd / si if live else 0.0
         ve = sdq * pdf * sqrt_t

@@ -872,7 +872,5 @@ def american_greeks_fd(
     expired = t_ == 0.0
     if np.any(expired):
         limit = bsm_greeks(s_, k_, t_, r_, q_, v_, c_, backend="numpy")
-        fd = {
-            name: np.where(expired, getattr(limit, name), value) for name, value in fd.items()
-        }
+        fd = {name: np.where(expired, getattr(limit, name), value) for name, value in fd.items()}
     return {name: np.asarray(value, dtype=np.float64) for name, value in fd.items()}

@@ -21,9 +21,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from riskdesk.application.pricing_service import (
+    KNOWN_OPTION_COLUMNS,
     GreeksReport,
     GreeksTotals,
     OptionQuote,
+    OptionRowsRejected,
     parse_option_rows,
     price_options,
 )
@@ -43,7 +45,13 @@ _err = Console(stderr=True)
 
 def _fail(exc: RiskdeskError, as_json: bool) -> None:
     if as_json:
-        print(json.dumps({"error": exc.to_dict()}), file=sys.stderr)
+        error: dict[str, object] = dict(exc.to_dict())
+        if isinstance(exc, OptionRowsRejected):
+            # One object per bad field, for programs: {line, field, reason}.
+            error["errors"] = [
+                {"line": e.line, "field": e.field, "reason": e.reason} for e in exc.errors
+            ]
+        print(json.dumps({"error": error}), file=sys.stderr)
     else:
         field = f" {exc.field}:" if exc.field else ""
         # escape(): "[code]" and reasons with brackets must not be read as Rich markup.
@@ -84,9 +92,41 @@ def _file_rows(path: Path) -> Iterator[tuple[int, Mapping[str, object]]]:
                 raise InvalidValue(f"item {i} is not an object", field="file")
             yield i, row
         return
-    reader = csv.DictReader(text.splitlines())
+    lines = text.splitlines()
+    if not any(line.strip() for line in lines):
+        raise InvalidValue(f"{path} is empty: expected a header and one option per row",
+                           field="file")  # fmt: skip
+    try:
+        # Excel in many locales writes ";" (and some tools tabs or "|"): detect it.
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(lines[0], delimiters=",;\t|")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.DictReader(lines, dialect=dialect)
+    header = [h for h in (reader.fieldnames or []) if h is not None]
+    known = {h.strip().lower() for h in header} & set(KNOWN_OPTION_COLUMNS)
+    if not known:
+        found = ", ".join(repr(h) for h in header) or "none"
+        raise InvalidValue(
+            f"no option columns in the header (found {found}); expected type, S or F, K, "
+            "T or expiry, sigma or price, separated by commas",
+            field="file",
+        )
     for row in reader:
         yield reader.line_num, row
+
+
+def _valuation_time(as_of: str | None) -> datetime:
+    """``--as-of`` as an aware datetime (UTC when no zone is given); now when absent."""
+    if not as_of:
+        return datetime.now(UTC)
+    try:
+        now = datetime.fromisoformat(as_of.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidValue(
+            f"not an ISO 8601 date/time: {as_of!r} (e.g. 2026-01-02 or 2026-01-02T15:30:00Z)",
+            field="--as-of",
+        ) from None
+    return now if now.tzinfo is not None else now.replace(tzinfo=UTC)
 
 
 def _num(value: float | None, digits: int = 4) -> str:
@@ -218,38 +258,38 @@ def register(app: typer.Typer) -> None:
         """
 
         def run() -> list[OptionQuote]:
-            now = (
-                datetime.fromisoformat(as_of.replace("Z", "+00:00")) if as_of else datetime.now(UTC)
-            )
-            if now.tzinfo is None:
-                now = now.replace(tzinfo=UTC)
+            now = _valuation_time(as_of)
             default_rate = Settings().pricing.risk_free_rate
             if file is not None:
                 rows = list(_file_rows(file))
-            else:
-                if option_type is None:
-                    raise InvalidValue("give --type call|put (or --file)", field="type")
-                given = {
-                    "type": option_type,
-                    "model": model,
-                    "S": spot,
-                    "F": forward,
-                    "K": strike,
-                    "T": years,
-                    "expiry": expiry,
-                    "r": rate,
-                    "q": carry_yield,
-                    "sigma": sigma,
-                    "price": market_price,
-                }
-                rows = [(1, {k: v for k, v in given.items() if v is not None})]
-            return price_options(parse_option_rows(rows, now, default_rate))
+                return price_options(parse_option_rows(rows, now, default_rate))
+            if option_type is None:
+                raise InvalidValue("give --type call|put (or --file)", field="--type")
+            # Keys are the options as typed, so messages name "-K/--strike", not "K".
+            given = {
+                "--type": option_type,
+                "--model": model,
+                "-S/--spot": spot,
+                "-F/--forward": forward,
+                "-K/--strike": strike,
+                "-T/--years": years,
+                "--expiry": expiry,
+                "-r/--rate": rate,
+                "-q/--yield": carry_yield,
+                "--sigma": sigma,
+                "--price": market_price,
+            }
+            rows = [(1, {k: v for k, v in given.items() if v is not None})]
+            return price_options(parse_option_rows(rows, now, default_rate, labels="cli"))
 
         quotes = _guard(as_json, run)
         if as_json:
             render.dump_json(_console, quotes)
             return
         _console.print(_quotes_table(quotes))
+        for q in quotes:
+            if q.iv_reason:
+                _console.print(f"[yellow]line {q.line}: {escape(q.iv_reason)}[/]", highlight=False)
 
     @app.command("greeks")
     def greeks(

@@ -23,8 +23,8 @@ applied): ``delta`` in units of the underlying (shares, coins), ``dollar_delta``
 reporting currency, ``beta_dollar_delta`` = β × dollar delta, ``gamma`` underlying units per
 1 unit move, ``dollar_gamma`` change of dollar delta for a 1 % move, ``theta_per_day`` per
 calendar day, ``vega_per_pct`` per 1 vol point, ``rho_per_pct`` per 1 % rate, all in the
-reporting currency. Venue-supplied Greeks (when an adapter provides them) sit beside ours in
-``venue``; nothing stores them yet.
+reporting currency. Venue-supplied Greeks (``venue_greeks_from``: chain snapshots, Tradier,
+Deribit through the options data port) sit beside ours in ``venue``, scaled the same way.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ import numpy.typing as npt
 from riskdesk.application.book_service import BookService, PortfolioReport
 from riskdesk.application.fill_rows import RowError
 from riskdesk.domain.accounting.portfolio import PositionView
-from riskdesk.domain.errors import ValidationError
+from riskdesk.domain.errors import MarketDataError, NotFound, ValidationError
 from riskdesk.domain.instruments import ExerciseStyle, Instrument
 from riskdesk.domain.pricing import (
     IVStatus,
@@ -57,7 +57,9 @@ from riskdesk.domain.pricing import (
     implied_vol_bsm,
     inverse_option_greeks,
 )
+from riskdesk.domain.rebalance.chain import VenueGreeks
 from riskdesk.domain.symbols import OptionRight, SymbolKind
+from riskdesk.ports.options_data import OptionsData
 
 SECONDS_PER_YEAR = 365.0 * 86400.0
 AmericanMethod = Literal["bs2002", "bs1993", "baw"]
@@ -94,22 +96,17 @@ class PricingConfig:
 
 
 @dataclass(frozen=True, slots=True)
-class VenueGreeks:
-    """Greeks as a venue reports them (per unit of underlying, the venue's units)."""
-
-    delta: float | None = None
-    gamma: float | None = None
-    theta: float | None = None
-    vega: float | None = None
-    iv: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class CoinGreeks:
-    """Coin-denominated figures of a coin-settled option position (coins, scale applied)."""
+    """Coin-denominated figures of a coin-settled option position (scale applied).
+
+    ``value`` in coins; ``delta`` in coins of exposure (USD delta - premium in coin);
+    ``gamma`` = F·∂²(V/F)/∂F² in coins per USD of forward move; ``theta_per_day`` and
+    ``vega_per_pct`` in coins per day and per vol point.
+    """
 
     value: float
     delta: float
+    gamma: float
     theta_per_day: float
     vega_per_pct: float
 
@@ -117,7 +114,10 @@ class CoinGreeks:
 @dataclass(frozen=True, slots=True)
 class PositionGreeks:
     """One position's Greeks (units in the module docstring). Option-only fields are None
-    for linear positions."""
+    for linear positions. ``venue`` holds the venue's Greeks scaled like ours (sign ×
+    contracts × multiplier: delta in underlying units, gamma, theta per day, vega per vol
+    point, rho per 1 %; iv unchanged), so the columns compare like for like;
+    ``venue_per_unit`` the same Greeks per unit, as the venue sent them."""
 
     position_id: str
     account_id: str
@@ -149,6 +149,7 @@ class PositionGreeks:
     volga_per_pct: float | None = None
     coin: CoinGreeks | None = None
     venue: VenueGreeks | None = None
+    venue_per_unit: VenueGreeks | None = None
     note: str = ""
 
 
@@ -201,6 +202,9 @@ class ScenarioGrid:
     ``time_steps_days[k]`` calendar days elapsed, against today's model value. Options are
     revalued with their models; linear positions move with their delta (no time or vol
     effect). ``pnl_by_underlying`` has the same shape per underlying.
+    ``pnl_coin_by_underlying``: for coin-settled (Deribit) options, the same grid in coins
+    of the underlying (value V(F')/F' against V(F)/F, F' the shocked forward): what a
+    coin-margined book gains or loses in its own currency. Options only.
     """
 
     spot_shocks: FloatArray
@@ -209,6 +213,7 @@ class ScenarioGrid:
     time_steps_days: FloatArray
     pnl: FloatArray
     pnl_by_underlying: dict[str, FloatArray]
+    pnl_coin_by_underlying: dict[str, FloatArray] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -384,7 +389,9 @@ class PricingService:
     ) -> GreeksReport:
         """Greeks of every open position of one account (or all), valued at the stored marks.
 
-        ``venue_greeks`` (by instrument key ``venue:symbol``) are shown beside ours.
+        ``venue_greeks`` (by instrument key ``venue:symbol``; per unit of underlying in
+        riskdesk units, e.g. from :meth:`venue_greeks_from`) are shown beside ours, scaled
+        to the position like ours.
         Positions without a catalog entry, a mark or an underlying price are listed in
         ``skipped`` with the reason, never silently priced at a default.
         """
@@ -459,6 +466,7 @@ class PricingService:
                 coin_rows[pos] = CoinGreeks(
                     value=float(sc * inv.price_coin[j]),
                     delta=float(sc * inv.delta_coin[j]),
+                    gamma=float(sc * inv.gamma_coin[j]),
                     theta_per_day=float(sc * inv.theta_coin[j] / 365.0),
                     vega_per_pct=float(sc * inv.vega_coin[j] / 100.0),
                 )
@@ -508,7 +516,8 @@ class PricingService:
                     charm_per_day=_opt(sc * second["charm"][i] / 365.0),
                     volga_per_pct=_opt(sc * second["volga"][i] / 10_000.0),
                     coin=coin_rows.get(i),
-                    venue=venue_greeks.get(inst.key),
+                    venue=_scaled_venue(venue_greeks.get(inst.key), sc),
+                    venue_per_unit=venue_greeks.get(inst.key),
                     note=note,
                 )
             )
@@ -543,7 +552,6 @@ class PricingService:
                     theta_per_day=0.0,
                     vega_per_pct=0.0,
                     rho_per_pct=0.0,
-                    venue=venue_greeks.get(inst.key),
                 )
             )
         by_underlying = [
@@ -563,6 +571,37 @@ class PricingService:
             total=total,
             skipped=skipped,
         )
+
+    def venue_greeks_from(
+        self, sources: Sequence[OptionsData], account_id: str | None = None
+    ) -> dict[str, VenueGreeks]:
+        """Venue-supplied Greeks (per unit) of the book's open option positions.
+
+        Each option is looked up by its symbol in the first source that serves its
+        underlying (chain snapshots, Tradier or Deribit through the options data port);
+        options a source does not list, and quotes without Greeks, are left out. The
+        Greeks are the source's, at the source's own time (a snapshot's ``as_of``).
+        """
+        report = self._book.report(account_id)
+        catalog = {i.key: i for i in self._book.instruments()}
+        out: dict[str, VenueGreeks] = {}
+        for view in report.positions:
+            inst = catalog.get(f"{view.venue}:{view.symbol}")
+            if inst is None or inst.kind is not SymbolKind.OPTION or inst.key in out:
+                continue
+            for source in sources:
+                served = source.underlyings()
+                if served and inst.asset not in served:
+                    continue
+                try:
+                    quotes = source.quotes([view.symbol])
+                except (NotFound, MarketDataError):
+                    continue
+                greeks = quotes[0].venue_greeks if quotes else None
+                if greeks is not None:
+                    out[inst.key] = greeks
+                    break
+        return out
 
     # ---------------------------------------------------------------------------- scenarios
 
@@ -590,6 +629,7 @@ class PricingService:
         o, linear, _, _, _ = self._inputs(report)
         shape = (ds.size, dv.size, days.size)
         by_under: dict[str, FloatArray] = {}
+        by_coin: dict[str, FloatArray] = {}
         vol = np.where(np.isfinite(o.vol), o.vol, 0.0)
         if o.views:
             # Grid axes first, positions last: (n_spot, n_vol, n_time, n_positions).
@@ -617,6 +657,16 @@ class PricingService:
                         shocked_vol[..., sel],
                         o.is_call[sel],
                     )
+                    coin_pnl = (value[..., sel] / (fwd * (1.0 + gs)) - base[sel] / fwd) * o.scale[
+                        sel
+                    ]
+                    assets = [i.asset for i, k in zip(o.instruments, o.kinds, strict=True)
+                              if k == "coin"]  # fmt: skip
+                    for u in sorted(set(assets)):
+                        cols = np.array([a == u for a in assets], dtype=np.bool_)
+                        by_coin[u] = by_coin.get(u, np.zeros(shape)) + coin_pnl[..., cols].sum(
+                            axis=-1
+                        )
                     continue
                 pricer = bsm_price if kind == "european" else _american_pricer(cfg.american_method)
                 base[sel] = pricer(
@@ -647,7 +697,7 @@ class PricingService:
         total = np.zeros(shape)
         for grid in by_under.values():
             total = total + grid
-        return ScenarioGrid(ds, dv, mode, days, total, by_under)
+        return ScenarioGrid(ds, dv, mode, days, total, by_under, by_coin)
 
 
 def _american_pricer(method: AmericanMethod) -> Callable[..., FloatArray]:
@@ -663,6 +713,24 @@ def _american_pricer(method: AmericanMethod) -> Callable[..., FloatArray]:
         return american_price(s, k, t, r, q, sigma, is_call, method=method)
 
     return price
+
+
+def _scaled_venue(greeks: VenueGreeks | None, scale: float) -> VenueGreeks | None:
+    """Per-unit venue Greeks scaled by the position (sign × contracts × multiplier)."""
+    if greeks is None:
+        return None
+
+    def sc(value: float | None) -> float | None:
+        return None if value is None else value * scale
+
+    return VenueGreeks(
+        delta=sc(greeks.delta),
+        gamma=sc(greeks.gamma),
+        theta_per_day=sc(greeks.theta_per_day),
+        vega_per_pct=sc(greeks.vega_per_pct),
+        rho_per_pct=sc(greeks.rho_per_pct),
+        iv=greeks.iv,
+    )
 
 
 def _opt(value: float) -> float | None:

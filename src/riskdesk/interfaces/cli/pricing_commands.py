@@ -29,6 +29,7 @@ from riskdesk.application.pricing_service import (
     parse_option_rows,
     price_options,
 )
+from riskdesk.bootstrap.pricing_settings import venue_greeks_sources
 from riskdesk.bootstrap.settings import Settings
 from riskdesk.bootstrap.wiring import build
 from riskdesk.domain.errors import InvalidValue, RiskdeskError
@@ -172,13 +173,14 @@ def _greeks_tables(report: GreeksReport) -> list[Table]:
         title=(
             f"Greeks per position at {render.when(report.as_of)} (r = {report.risk_free_rate:.2%}; "
             f"delta in underlying units, $ in {ccy}, theta per day, vega per vol point, "
-            "rho per 1 %)"
+            "rho per 1 %; venue Greeks scaled to the position like ours)"
         ),
         title_justify="left",
     )
     for column in (
         "Instrument", "Model", "Qty", "Mark", "Underlying", "IV", "Delta", "$ Delta",
-        "Gamma", "$ Gamma 1%", "Theta/d", "Vega/1%", "Rho/1%", "Coin delta", "Venue delta",
+        "Gamma", "$ Gamma 1%", "Theta/d", "Vega/1%", "Rho/1%", "Coin delta", "Venue IV",
+        "Venue delta", "Venue theta/d",
     ):  # fmt: skip
         left = column in ("Instrument", "Model")
         pos.add_column(column, justify="left" if left else "right", no_wrap=left)
@@ -192,7 +194,9 @@ def _greeks_tables(report: GreeksReport) -> list[Table]:
             _num(p.gamma, 4), _num(p.dollar_gamma, 0), _num(p.theta_per_day, 2),
             _num(p.vega_per_pct, 2), _num(p.rho_per_pct, 2),
             "—" if p.coin is None else _num(p.coin.delta, 4),
-            "—" if p.venue is None else _num(p.venue.delta, 4),
+            "—" if p.venue is None or p.venue.iv is None else f"{p.venue.iv:.2%}",
+            "—" if p.venue is None else _num(p.venue.delta, 3),
+            "—" if p.venue is None else _num(p.venue.theta_per_day, 2),
         )  # fmt: skip
     bench = (
         f"benchmark {report.benchmark} at {report.benchmark_price:,.2f}"
@@ -300,11 +304,30 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option("--db", help="database URL or SQLite file path (default: configured)"),
         ] = None,
+        venue_greeks: Annotated[
+            str,
+            typer.Option(
+                "--venue-greeks",
+                help="show venue Greeks beside ours: none, or snapshot (bundled chain snapshots)",
+            ),
+        ] = "none",
         as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
     ) -> None:
         """The book's Greeks per position, per underlying and total (own Greeks at the
-        mark-implied vol; venue Greeks beside them when a venue supplies them)."""
-        report = _guard(as_json, lambda: build(Settings(), db).app.pricing.greeks(account))
+        mark-implied vol; the venue's beside them, scaled to the position, with
+        --venue-greeks snapshot)."""
+
+        def run() -> GreeksReport:
+            if venue_greeks not in ("none", "snapshot"):
+                raise InvalidValue(
+                    f"expected none or snapshot, got {venue_greeks!r}", field="--venue-greeks"
+                )
+            pricing = build(Settings(), db).app.pricing
+            sources = venue_greeks_sources(venue_greeks)  # type: ignore[arg-type]
+            venue = pricing.venue_greeks_from(sources, account) if sources else None
+            return pricing.greeks(account, venue_greeks=venue)
+
+        report = _guard(as_json, run)
         if as_json:
             render.dump_json(_console, report)
             return

@@ -260,7 +260,7 @@ def _bs93_call(
 # Golden-section steps for the best flat trigger: the bracket shrinks to 0.618^24 ≈ 1e-5 of
 # its log width; the value is flat at the optimum (error ~1e-10 relative), and any trigger
 # gives a valid lower bound.
-_TRIGGER_SEARCH_STEPS = 24
+_TRIGGER_SEARCH_STEPS = 14
 _GOLDEN = 0.5 * (np.sqrt(5.0) - 1.0)
 
 
@@ -353,34 +353,61 @@ def _angle_terms(a: FloatArray, b: FloatArray, lo: float, hi: float) -> FloatArr
     return out
 
 
+# Below this probability the 20-point signed Drezner-Wesolowsky sum (absolute error ~1e-15)
+# loses relative accuracy, and the log-space composite form takes over.
+_BVN_DIRECT_MIN = 1e-6
+
+
+def _bvn_direct(a: FloatArray, b: FloatArray, rho: float) -> FloatArray:
+    """Genz's 20-point form: N(a)N(b) + (1/2π)∫_0^{asin ρ}…, absolute error ~1e-15."""
+    asr = float(np.arcsin(rho))
+    sn = np.sin(asr * (1.0 + _GL_X) * 0.5)
+    av, bv = a[..., None], b[..., None]
+    terms = _GL_W * np.exp((sn * (av * bv) - 0.5 * (av * av + bv * bv)) / (1.0 - sn * sn))
+    out: FloatArray = np.sum(terms, axis=-1) * asr / (4.0 * np.pi) + ndtr(a) * ndtr(b)
+    return out
+
+
+def _log_bvn_tail(a: FloatArray, b: FloatArray, rho: float) -> FloatArray:
+    asr = float(np.arcsin(rho))
+    if rho >= 0.0:
+        start = _log_ndtr(a) + _log_ndtr(b)
+        angle = _angle_terms(a, b, 0.0, asr)
+    else:
+        # N(a) - N(-b) = N(b) - N(-a): take the form whose terms are small tails.
+        diff = np.where(
+            a <= 0.0,
+            ndtr(a) - ndtr(-b),
+            np.where(b <= 0.0, ndtr(b) - ndtr(-a), 1.0 - ndtr(-a) - ndtr(-b)),
+        )
+        start = np.log(np.maximum(diff, 0.0))
+        angle = _angle_terms(a, b, -0.5 * np.pi, asr)
+    return _logsumexp(np.stack([start, angle], axis=-1))
+
+
 def _log_bvn_cdf(a: FloatArray, b: FloatArray, rho: float) -> FloatArray:
     """log P(X < a, Y < b), |rho| < 0.925, with relative accuracy in the tails.
 
-    Drezner-Wesolowsky: M(a, b, ρ) = M(a, b, ρ0) + (1/2π)∫ from asin ρ0 to asin ρ of a
-    positive integrand over the angle. For ρ > 0 the start is ρ0 = 0 with M = N(a)N(b); for
-    ρ < 0 it is ρ0 = -1 with M = max(0, N(a) - N(-b)). Every part is then positive and the
-    parts are summed in log space, so tiny probabilities (which BS-2002 multiplies by large
-    powers at low vol) keep their relative accuracy; the angle integral uses composite
-    Gauss-Legendre panels that halve towards both ends (peaked integrands in the tails).
+    Where the probability is at least 1e-6, Genz's 20-point form (absolute error ~1e-15).
+    Below, Drezner-Wesolowsky as M(a, b, ρ) = M(a, b, ρ0) + (1/2π)∫ from asin ρ0 to asin ρ
+    of a positive integrand over the angle: ρ0 = 0 with M = N(a)N(b) for ρ > 0, ρ0 = -1 with
+    M = max(0, N(a) - N(-b)) for ρ < 0. Every part is positive and they are summed in log
+    space, so tiny probabilities (which BS-2002 multiplies by large powers at low vol) keep
+    their relative accuracy; the angle integral uses composite Gauss-Legendre panels that
+    halve towards both ends (integrands peaked at an end in the tails).
     """
     if not abs(rho) < 0.925:
         msg = "bivariate normal implemented for |rho| < 0.925 only"
         raise ValueError(msg)
-    asr = float(np.arcsin(rho))
+    aa, bb = np.broadcast_arrays(np.asarray(a, np.float64), np.asarray(b, np.float64))
     with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
-        if rho >= 0.0:
-            start = _log_ndtr(a) + _log_ndtr(b)
-            angle = _angle_terms(a, b, 0.0, asr)
-        else:
-            # N(a) - N(-b) = N(b) - N(-a): take the form whose terms are small tails.
-            diff = np.where(
-                a <= 0.0,
-                ndtr(a) - ndtr(-b),
-                np.where(b <= 0.0, ndtr(b) - ndtr(-a), 1.0 - ndtr(-a) - ndtr(-b)),
-            )
-            start = np.log(np.maximum(diff, 0.0))
-            angle = _angle_terms(a, b, -0.5 * np.pi, asr)
-        return _logsumexp(np.stack([start, angle], axis=-1))
+        direct = _bvn_direct(aa, bb, rho)
+        out = np.log(np.maximum(direct, 0.0)).reshape(-1)
+        tail = np.flatnonzero(~(direct >= _BVN_DIRECT_MIN).reshape(-1))
+        if tail.size:
+            out[tail] = _log_bvn_tail(aa.reshape(-1)[tail], bb.reshape(-1)[tail], rho)
+        result: FloatArray = out.reshape(direct.shape)
+        return result
 
 
 def _psi(
@@ -549,12 +576,13 @@ def _american(
     return out
 
 
-# Best horizon: a grid of 8 points over ln T' in [ln(T/1000), ln T], then 24 golden-section
-# steps in the two cells around the best one (0.618^24·2 ≈ 2e-5 in ln T' at a flat
-# maximum: a relative error ~1e-10 in the value).
+# Best horizon: a grid of fractions of T (below), then 24 golden-section steps in the two
+# cells around its best point (0.618^24 ≈ 1e-5 of the cell in ln T' at a flat maximum: a
+# relative error ~1e-10 in the value).
 _HORIZON_SEARCH_STEPS = 24
-_HORIZON_RANGE = 1000.0
-_HORIZON_GRID = 8
+# Fractions of T on the grid: dense near T, where a maximum just before T is missed by a
+# coarse grid (the 1993 trigger degrades quickly as bT + 2σ√T approaches 0).
+_HORIZON_FRACTIONS = np.array([1e-3, 1e-2, 0.05, 0.15, 0.3, 0.45, 0.6, 0.72, 0.82, 0.9, 0.96, 1.0])
 # Relative shortening that tells whether a lower bound still grows with T.
 _HORIZON_PROBE = 1e-4
 
@@ -568,6 +596,8 @@ def _best_horizon(
     r: FloatArray,
     b: FloatArray,
     v: FloatArray,
+    *,
+    grid_everywhere: bool = False,
 ) -> FloatArray:
     """sup over T' ≤ T of a lower-bound formula: monotone in T, still a lower bound.
 
@@ -578,13 +608,18 @@ def _best_horizon(
     American value never falls with T. Where the value falls at T, the best horizon is
     found on a grid and refined by golden section on ln T' (the values are unimodal in
     T'). ``search_formula`` (cheaper: the heuristic triggers) values the shorter horizons.
+    ``grid_everywhere`` also checks the grid where the value still rises at T (a second,
+    earlier maximum: seen with the 1993 formula at σ > 200 %; 8 more evaluations each).
     """
     base = formula(S, K, T, r, b, v)
     shorter = formula(S, K, T * (1.0 - _HORIZON_PROBE), r, b, v)
     # At the trigger the value is the intrinsic one at every horizon from there on, even
     # where a shorter horizon has a trigger above the spot and more value: search there too.
     at_trigger = base == S - K
-    falling = np.flatnonzero(((shorter > base) | at_trigger).reshape(-1))
+    candidates = (shorter > base) | at_trigger
+    if grid_everywhere:
+        candidates = np.ones_like(candidates)
+    falling = np.flatnonzero(candidates.reshape(-1))
     if falling.size == 0:
         return base
     s_, k_, t_, r_, b_, v_ = (
@@ -597,12 +632,28 @@ def _best_horizon(
 
     # A coarse grid first (the values can sit on an intrinsic plateau at short horizons,
     # which would mislead a bracket search), then golden section around its best point.
-    grid = ln_t[:, None] - np.log(_HORIZON_RANGE) * np.linspace(1.0, 0.0, _HORIZON_GRID)
-    values = np.stack([at(grid[:, j]) for j in range(_HORIZON_GRID)], axis=-1)
+    grid = ln_t[:, None] + np.log(_HORIZON_FRACTIONS)
+    # The whole grid in one vectorised call (row i, column j: element i at horizon j).
+    values = search_formula(
+        *(np.broadcast_to(a[:, None], grid.shape) for a in (s_, k_)),
+        np.exp(grid),
+        *(np.broadcast_to(a[:, None], grid.shape) for a in (r_, b_, v_)),
+    )
     j = np.argmax(np.where(np.isnan(values), -np.inf, values), axis=-1)
     rows = np.arange(j.size)
+    base_flat = base.reshape(-1)
+    # Refine only where a shorter horizon beats the value at T (deep in the money the
+    # grid is usually all intrinsic: nothing to refine).
+    probe_falls = (shorter > base).reshape(-1)[falling]
+    better = np.flatnonzero((values[rows, j] > base_flat[falling]) | probe_falls)
+    out = base_flat.copy()
+    if better.size == 0:
+        return out.reshape(base.shape)
+    falling, grid, values, j = falling[better], grid[better], values[better], j[better]
+    s_, k_, r_, b_, v_ = (a[better] for a in (s_, k_, r_, b_, v_))
+    rows = np.arange(j.size)
     lo = grid[rows, np.maximum(j - 1, 0)]
-    hi = grid[rows, np.minimum(j + 1, _HORIZON_GRID - 1)]
+    hi = grid[rows, np.minimum(j + 1, _HORIZON_FRACTIONS.size - 1)]
     x1 = hi - _GOLDEN * (hi - lo)
     x2 = lo + _GOLDEN * (hi - lo)
     f1, f2 = at(x1), at(x2)
@@ -619,9 +670,16 @@ def _best_horizon(
             np.where(left, f1, f_new),
         )
     best = np.fmax(np.fmax(f1, f2), values[rows, j])
-    out = base.reshape(-1).copy()
     out[falling] = np.fmax(best, out[falling])
     return out.reshape(base.shape)
+
+
+def _euro_call(
+    S: FloatArray, K: FloatArray, T: FloatArray, r: FloatArray, b: FloatArray, v: FloatArray
+) -> FloatArray:
+    """European call in carry terms: never exercising early is a feasible strategy too (and
+    the European value can fall with T when q > r, so the horizon search needs it)."""
+    return bsm_price(S, K, T, r, r - b, v, True, backend="numpy")
 
 
 def _bs93_one(
@@ -630,28 +688,40 @@ def _bs93_one(
     # The paper's trigger where it is meaningful (bT + 2σ√T > 0 puts it above B0, and the
     # value is QuantLib's); the best trigger where the heuristic collapses onto B0.
     degenerate = b * T + 2.0 * v * np.sqrt(T) <= 0.0
-    paper = _bs93_call(S, K, T, r, b, v)
+    paper = np.fmax(_bs93_call(S, K, T, r, b, v), _euro_call(S, K, T, r, b, v))
     if not np.any(degenerate):
         return paper
-    return np.where(degenerate, _bs93_best_trigger_call(S, K, T, r, b, v), paper)
+    return np.where(degenerate, np.fmax(_bs93_best_trigger_call(S, K, T, r, b, v), paper), paper)
 
 
 def _bs02_one(
     S: FloatArray, K: FloatArray, T: FloatArray, r: FloatArray, b: FloatArray, v: FloatArray
 ) -> FloatArray:
-    return np.fmax(_bs02_call(S, K, T, r, b, v), _bs93_best_trigger_call(S, K, T, r, b, v))
+    return np.fmax(
+        np.fmax(_bs02_call(S, K, T, r, b, v), _bs93_best_trigger_call(S, K, T, r, b, v)),
+        _euro_call(S, K, T, r, b, v),
+    )
 
 
 def _bs02_heuristic(
     S: FloatArray, K: FloatArray, T: FloatArray, r: FloatArray, b: FloatArray, v: FloatArray
 ) -> FloatArray:
-    return np.fmax(_bs02_call(S, K, T, r, b, v), _bs93_call(S, K, T, r, b, v))
+    return np.fmax(
+        np.fmax(_bs02_call(S, K, T, r, b, v), _bs93_call(S, K, T, r, b, v)),
+        _euro_call(S, K, T, r, b, v),
+    )
+
+
+def _bs93_heuristic(
+    S: FloatArray, K: FloatArray, T: FloatArray, r: FloatArray, b: FloatArray, v: FloatArray
+) -> FloatArray:
+    return np.fmax(_bs93_call(S, K, T, r, b, v), _euro_call(S, K, T, r, b, v))
 
 
 def _bs93_formula(
     S: FloatArray, K: FloatArray, T: FloatArray, r: FloatArray, b: FloatArray, v: FloatArray
 ) -> FloatArray:
-    return _best_horizon(_bs93_one, _bs93_call, S, K, T, r, b, v)
+    return _best_horizon(_bs93_one, _bs93_heuristic, S, K, T, r, b, v, grid_everywhere=True)
 
 
 def _bs02_formula(

@@ -634,11 +634,10 @@ def _best_horizon(
     # which would mislead a bracket search), then golden section around its best point.
     grid = ln_t[:, None] + np.log(_HORIZON_FRACTIONS)
     # The whole grid in one vectorised call (row i, column j: element i at horizon j).
-    values = search_formula(
-        *(np.broadcast_to(a[:, None], grid.shape) for a in (s_, k_)),
-        np.exp(grid),
-        *(np.broadcast_to(a[:, None], grid.shape) for a in (r_, b_, v_)),
+    s_g, k_g, r_g, b_g, v_g = (
+        np.broadcast_to(a[:, None], grid.shape) for a in (s_, k_, r_, b_, v_)
     )
+    values = search_formula(s_g, k_g, np.exp(grid), r_g, b_g, v_g)
     j = np.argmax(np.where(np.isnan(values), -np.inf, values), axis=-1)
     rows = np.arange(j.size)
     base_flat = base.reshape(-1)

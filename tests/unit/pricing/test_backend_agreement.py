@@ -92,3 +92,18 @@ def test_implied_vol_statuses_agree() -> None:
     iv_fast = implied_vol_black76(ref.price, args[0], args[1], t, 0.0, args[6], backend="numba")
     iv_ref = implied_vol_black76(ref.price, args[0], args[1], t, 0.0, args[6], backend="numpy")
     np.testing.assert_array_equal(iv_fast.status, iv_ref.status)
+
+
+def test_serial_and_parallel_kernels_have_their_own_cache_entries() -> None:
+    # numba's cache key does not include parallel=: two dispatchers of one function share
+    # one index entry and a later process loads the other variant's code (measured).
+    from riskdesk.domain.pricing import numba_kernels as nk
+
+    names = {
+        d.py_func.__qualname__
+        for d in (nk._gbsm_serial, nk._gbsm_parallel, nk._iv_serial, nk._iv_parallel)
+    }
+    assert len(names) == 4
+    a = bsm_greeks(*_uniform(5, 1000), backend="numba")
+    b = nk.gbsm(*(np.ascontiguousarray(x) for x in _uniform(5, 1000)))
+    np.testing.assert_array_equal(a.price, b[0])

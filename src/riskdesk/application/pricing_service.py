@@ -23,8 +23,8 @@ applied): ``delta`` in units of the underlying (shares, coins), ``dollar_delta``
 reporting currency, ``beta_dollar_delta`` = β × dollar delta, ``gamma`` underlying units per
 1 unit move, ``dollar_gamma`` change of dollar delta for a 1 % move, ``theta_per_day`` per
 calendar day, ``vega_per_pct`` per 1 vol point, ``rho_per_pct`` per 1 % rate, all in the
-reporting currency. Venue-supplied Greeks (when an adapter provides them) sit beside ours in
-``venue``; nothing stores them yet.
+reporting currency. Venue-supplied Greeks (``venue_greeks_from``: chain snapshots, Tradier,
+Deribit through the options data port) sit beside ours in ``venue``, scaled the same way.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ import numpy.typing as npt
 from riskdesk.application.book_service import BookService, PortfolioReport
 from riskdesk.application.fill_rows import RowError
 from riskdesk.domain.accounting.portfolio import PositionView
-from riskdesk.domain.errors import ValidationError
+from riskdesk.domain.errors import MarketDataError, NotFound, ValidationError
 from riskdesk.domain.instruments import ExerciseStyle, Instrument
 from riskdesk.domain.pricing import (
     IVStatus,
@@ -57,7 +57,9 @@ from riskdesk.domain.pricing import (
     implied_vol_bsm,
     inverse_option_greeks,
 )
+from riskdesk.domain.rebalance.chain import VenueGreeks
 from riskdesk.domain.symbols import OptionRight, SymbolKind
+from riskdesk.ports.options_data import OptionsData
 
 SECONDS_PER_YEAR = 365.0 * 86400.0
 AmericanMethod = Literal["bs2002", "bs1993", "baw"]
@@ -94,22 +96,17 @@ class PricingConfig:
 
 
 @dataclass(frozen=True, slots=True)
-class VenueGreeks:
-    """Greeks as a venue reports them (per unit of underlying, the venue's units)."""
-
-    delta: float | None = None
-    gamma: float | None = None
-    theta: float | None = None
-    vega: float | None = None
-    iv: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class CoinGreeks:
-    """Coin-denominated figures of a coin-settled option position (coins, scale applied)."""
+    """Coin-denominated figures of a coin-settled option position (scale applied).
+
+    ``value`` in coins; ``delta`` in coins of exposure (USD delta - premium in coin);
+    ``gamma`` = F·∂²(V/F)/∂F² in coins per USD of forward move; ``theta_per_day`` and
+    ``vega_per_pct`` in coins per day and per vol point.
+    """
 
     value: float
     delta: float
+    gamma: float
     theta_per_day: float
     vega_per_pct: float
 
@@ -117,7 +114,10 @@ class CoinGreeks:
 @dataclass(frozen=True, slots=True)
 class PositionGreeks:
     """One position's Greeks (units in the module docstring). Option-only fields are None
-    for linear positions."""
+    for linear positions. ``venue`` holds the venue's Greeks scaled like ours (sign ×
+    contracts × multiplier: delta in underlying units, gamma, theta per day, vega per vol
+    point, rho per 1 %; iv unchanged), so the columns compare like for like;
+    ``venue_per_unit`` the same Greeks per unit, as the venue sent them."""
 
     position_id: str
     account_id: str
@@ -149,6 +149,7 @@ class PositionGreeks:
     volga_per_pct: float | None = None
     coin: CoinGreeks | None = None
     venue: VenueGreeks | None = None
+    venue_per_unit: VenueGreeks | None = None
     note: str = ""
 
 
@@ -201,6 +202,9 @@ class ScenarioGrid:
     ``time_steps_days[k]`` calendar days elapsed, against today's model value. Options are
     revalued with their models; linear positions move with their delta (no time or vol
     effect). ``pnl_by_underlying`` has the same shape per underlying.
+    ``pnl_coin_by_underlying``: for coin-settled (Deribit) options, the same grid in coins
+    of the underlying (value V(F')/F' against V(F)/F, F' the shocked forward): what a
+    coin-margined book gains or loses in its own currency. Options only.
     """
 
     spot_shocks: FloatArray
@@ -209,6 +213,7 @@ class ScenarioGrid:
     time_steps_days: FloatArray
     pnl: FloatArray
     pnl_by_underlying: dict[str, FloatArray]
+    pnl_coin_by_underlying: dict[str, FloatArray] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -384,7 +389,9 @@ class PricingService:
     ) -> GreeksReport:
         """Greeks of every open position of one account (or all), valued at the stored marks.
 
-        ``venue_greeks`` (by instrument key ``venue:symbol``) are shown beside ours.
+        ``venue_greeks`` (by instrument key ``venue:symbol``; per unit of underlying in
+        riskdesk units, e.g. from :meth:`venue_greeks_from`) are shown beside ours, scaled
+        to the position like ours.
         Positions without a catalog entry, a mark or an underlying price are listed in
         ``skipped`` with the reason, never silently priced at a default.
         """
@@ -459,6 +466,7 @@ class PricingService:
                 coin_rows[pos] = CoinGreeks(
                     value=float(sc * inv.price_coin[j]),
                     delta=float(sc * inv.delta_coin[j]),
+                    gamma=float(sc * inv.gamma_coin[j]),
                     theta_per_day=float(sc * inv.theta_coin[j] / 365.0),
                     vega_per_pct=float(sc * inv.vega_coin[j] / 100.0),
                 )
@@ -508,7 +516,8 @@ class PricingService:
                     charm_per_day=_opt(sc * second["charm"][i] / 365.0),
                     volga_per_pct=_opt(sc * second["volga"][i] / 10_000.0),
                     coin=coin_rows.get(i),
-                    venue=venue_greeks.get(inst.key),
+                    venue=_scaled_venue(venue_greeks.get(inst.key), sc),
+                    venue_per_unit=venue_greeks.get(inst.key),
                     note=note,
                 )
             )
@@ -543,7 +552,6 @@ class PricingService:
                     theta_per_day=0.0,
                     vega_per_pct=0.0,
                     rho_per_pct=0.0,
-                    venue=venue_greeks.get(inst.key),
                 )
             )
         by_underlying = [
@@ -563,6 +571,37 @@ class PricingService:
             total=total,
             skipped=skipped,
         )
+
+    def venue_greeks_from(
+        self, sources: Sequence[OptionsData], account_id: str | None = None
+    ) -> dict[str, VenueGreeks]:
+        """Venue-supplied Greeks (per unit) of the book's open option positions.
+
+        Each option is looked up by its symbol in the first source that serves its
+        underlying (chain snapshots, Tradier or Deribit through the options data port);
+        options a source does not list, and quotes without Greeks, are left out. The
+        Greeks are the source's, at the source's own time (a snapshot's ``as_of``).
+        """
+        report = self._book.report(account_id)
+        catalog = {i.key: i for i in self._book.instruments()}
+        out: dict[str, VenueGreeks] = {}
+        for view in report.positions:
+            inst = catalog.get(f"{view.venue}:{view.symbol}")
+            if inst is None or inst.kind is not SymbolKind.OPTION or inst.key in out:
+                continue
+            for source in sources:
+                served = source.underlyings()
+                if served and inst.asset not in served:
+                    continue
+                try:
+                    quotes = source.quotes([view.symbol])
+                except (NotFound, MarketDataError):
+                    continue
+                greeks = quotes[0].venue_greeks if quotes else None
+                if greeks is not None:
+                    out[inst.key] = greeks
+                    break
+        return out
 
     # ---------------------------------------------------------------------------- scenarios
 
@@ -590,6 +629,7 @@ class PricingService:
         o, linear, _, _, _ = self._inputs(report)
         shape = (ds.size, dv.size, days.size)
         by_under: dict[str, FloatArray] = {}
+        by_coin: dict[str, FloatArray] = {}
         vol = np.where(np.isfinite(o.vol), o.vol, 0.0)
         if o.views:
             # Grid axes first, positions last: (n_spot, n_vol, n_time, n_positions).
@@ -617,6 +657,16 @@ class PricingService:
                         shocked_vol[..., sel],
                         o.is_call[sel],
                     )
+                    coin_pnl = (value[..., sel] / (fwd * (1.0 + gs)) - base[sel] / fwd) * o.scale[
+                        sel
+                    ]
+                    assets = [i.asset for i, k in zip(o.instruments, o.kinds, strict=True)
+                              if k == "coin"]  # fmt: skip
+                    for u in sorted(set(assets)):
+                        cols = np.array([a == u for a in assets], dtype=np.bool_)
+                        by_coin[u] = by_coin.get(u, np.zeros(shape)) + coin_pnl[..., cols].sum(
+                            axis=-1
+                        )
                     continue
                 pricer = bsm_price if kind == "european" else _american_pricer(cfg.american_method)
                 base[sel] = pricer(
@@ -647,7 +697,7 @@ class PricingService:
         total = np.zeros(shape)
         for grid in by_under.values():
             total = total + grid
-        return ScenarioGrid(ds, dv, mode, days, total, by_under)
+        return ScenarioGrid(ds, dv, mode, days, total, by_under, by_coin)
 
 
 def _american_pricer(method: AmericanMethod) -> Callable[..., FloatArray]:
@@ -663,6 +713,24 @@ def _american_pricer(method: AmericanMethod) -> Callable[..., FloatArray]:
         return american_price(s, k, t, r, q, sigma, is_call, method=method)
 
     return price
+
+
+def _scaled_venue(greeks: VenueGreeks | None, scale: float) -> VenueGreeks | None:
+    """Per-unit venue Greeks scaled by the position (sign × contracts × multiplier)."""
+    if greeks is None:
+        return None
+
+    def sc(value: float | None) -> float | None:
+        return None if value is None else value * scale
+
+    return VenueGreeks(
+        delta=sc(greeks.delta),
+        gamma=sc(greeks.gamma),
+        theta_per_day=sc(greeks.theta_per_day),
+        vega_per_pct=sc(greeks.vega_per_pct),
+        rho_per_pct=sc(greeks.rho_per_pct),
+        iv=greeks.iv,
+    )
 
 
 def _opt(value: float) -> float | None:
@@ -732,7 +800,8 @@ class OptionQuote:
     theta per calendar day, vega and rho per 1 %, vanna per 1 vol point (delta change),
     charm per day (delta change), volga per 1 vol point (change of vega per 1 %);
     second-order Greeks are None for the American model. ``iv_status`` is set when the vol
-    was implied (``OK``, ``AT_INTRINSIC``…; other than OK/AT_INTRINSIC the figures are None).
+    was implied (``OK``, ``AT_INTRINSIC``…; other than OK/AT_INTRINSIC the figures are None)
+    and ``iv_reason`` explains any status other than OK in plain words.
     """
 
     line: int
@@ -755,6 +824,30 @@ class OptionQuote:
     vanna_per_pct: float | None
     charm_per_day: float | None
     volga_per_pct: float | None
+    iv_reason: str | None = None
+
+
+def _iv_reason(status: IVStatus, model: str, q: OptionRequest, market: float) -> str | None:
+    """Plain explanation of an implied-vol status other than OK (per unit prices)."""
+    w = 1.0 if q.is_call else -1.0
+    intrinsic = max(w * (q.underlying - q.strike), 0.0)
+    if status is IVStatus.OK:
+        return None
+    if q.years == 0.0:
+        return (
+            f"at expiry (T = 0) an option is worth its intrinsic value {intrinsic:g}; "
+            "there is no volatility to imply"
+        )
+    if status is IVStatus.AT_INTRINSIC:
+        return f"price {market:g} has no time value (intrinsic value): vol 0"
+    if status is IVStatus.BELOW_INTRINSIC:
+        return f"price {market:g} is below the option's intrinsic (no-arbitrage) value"
+    if status is IVStatus.ABOVE_MAXIMUM:
+        if model == "american":
+            return f"price {market:g} is above the model price at 500 % vol"
+        bound = "the discounted forward" if q.is_call else "the discounted strike"
+        return f"price {market:g} is at or above its no-arbitrage maximum ({bound})"
+    return "the inputs do not allow a volatility to be implied"
 
 
 class OptionRowsRejected(ValidationError):
@@ -766,96 +859,170 @@ class OptionRowsRejected(ValidationError):
         self.errors = errors
         listed = "; ".join(str(e) for e in errors[:20])
         more = f" (and {len(errors) - 20} more)" if len(errors) > 20 else ""
-        super().__init__(f"{len(errors)} invalid row(s): {listed}{more}", field=None)
+        rows = len({e.line for e in errors})
+        super().__init__(
+            f"{len(errors)} problem(s) in {rows} row(s), nothing priced: {listed}{more}",
+            field=None,
+        )
 
 
-class _Bad(Exception):
-    """One bad field of one row (collected into :class:`OptionRowsRejected`)."""
+# Spelling of every input when it is missing (so there is no user spelling to echo):
+# file columns, or the command-line options (``labels="cli"``).
+_FILE_LABELS = {
+    "type": "type", "model": "model", "s": "S", "f": "F", "k": "K", "t": "T",
+    "expiry": "expiry", "r": "r", "q": "q", "sigma": "sigma", "price": "price",
+}  # fmt: skip
+_CLI_LABELS = {
+    "type": "--type", "model": "--model", "s": "-S/--spot", "f": "-F/--forward",
+    "k": "-K/--strike", "t": "-T/--years", "expiry": "--expiry", "r": "-r/--rate",
+    "q": "-q/--yield", "sigma": "--sigma", "price": "--price",
+}  # fmt: skip
+# Accepted names of each input (case-insensitive; leading dashes ignored).
+_ALIASES = {
+    "type": ("type", "option_type", "right"),
+    "model": ("model",),
+    "s": ("s", "spot"),
+    "f": ("f", "forward"),
+    "k": ("k", "strike"),
+    "t": ("t", "years"),
+    "expiry": ("expiry", "expiration"),
+    "r": ("r", "rate"),
+    "q": ("q", "yield", "dividend_yield"),
+    "sigma": ("sigma", "vol", "volatility"),
+    "price": ("price", "market_price", "premium"),
+}
+KNOWN_OPTION_COLUMNS = tuple(name for names in _ALIASES.values() for name in names)
 
-    def __init__(self, line: int, field: str | None, reason: str) -> None:
-        super().__init__(reason)
-        self.error = RowError(line, field, reason)
+
+def _normal(name: object) -> str:
+    # "-K/--strike" (a command-line label) -> "strike"; "K" -> "k".
+    return str(name).strip().split("/")[-1].lstrip("-").lower()
 
 
-def _field(row: Mapping[str, object], *names: str) -> tuple[str, str] | None:
-    for name in names:
-        value = row.get(name)
-        if value is not None and str(value).strip() != "":
-            return name, str(value).strip()
-    return None
+class _Row:
+    """One input row: finds each input by its aliases and keeps the user's spelling of
+    the name for messages; collects every problem of the row."""
 
+    def __init__(self, line: int, row: Mapping[str, object], labels: Mapping[str, str]) -> None:
+        self.line = line
+        self.labels = labels
+        self.values: dict[str, tuple[str, str]] = {}
+        for key, value in row.items():
+            if key is None or value is None or str(value).strip() == "":
+                continue
+            self.values.setdefault(_normal(key), (str(key).strip(), str(value).strip()))
+        self.errors: list[RowError] = []
 
-def _number(row: Mapping[str, object], names: tuple[str, ...], line: int) -> float | None:
-    found = _field(row, *names)
-    if found is None:
+    def get(self, name: str) -> tuple[str, str] | None:
+        for alias in _ALIASES[name]:
+            if alias in self.values:
+                return self.values[alias]
         return None
-    name, text = found
-    # Report the textbook column names (S, K, T…) as the file spells them.
-    name = name.upper() if len(name) == 1 else name
-    try:
-        value = float(text)
-    except ValueError:
-        raise _Bad(line, name, f"not a number: {text!r}") from None
-    if not np.isfinite(value):
-        raise _Bad(line, name, f"must be finite, got {text!r}")
-    return value
+
+    def label(self, name: str) -> str:
+        found = self.get(name)
+        return found[0] if found else self.labels[name]
+
+    def bad(self, name: str, reason: str) -> None:
+        self.errors.append(RowError(self.line, self.label(name), reason))
+
+    def number(self, name: str) -> float | None:
+        found = self.get(name)
+        if found is None:
+            return None
+        label, text = found
+        try:
+            value = float(text)
+        except ValueError:
+            self.errors.append(RowError(self.line, label, f"not a number: {text!r}"))
+            return None
+        if not np.isfinite(value):
+            self.errors.append(RowError(self.line, label, f"must be finite, got {text!r}"))
+            return None
+        return value
 
 
-def _years_of(row: Mapping[str, object], line: int, now: datetime) -> float:
-    years = _number(row, ("t", "years"), line)
-    expiry = _field(row, "expiry", "expiration")
-    if years is None and expiry is None:
-        raise _Bad(line, "T", "give T (years) or expiry (date)")
-    if years is not None and expiry is not None:
-        raise _Bad(line, "expiry", "give T or expiry, not both")
+def _years_of(row: _Row, now: datetime) -> float | None:
+    years = row.number("t")
+    expiry = row.get("expiry")
+    if row.get("t") is None and expiry is None:
+        row.bad("t", f"give {row.labels['t']} (years) or {row.labels['expiry']} (date)")
+        return None
+    if row.get("t") is not None and expiry is not None:
+        row.bad("expiry", f"give {row.label('t')} or {row.label('expiry')}, not both")
+        return None
     if expiry is not None:
         try:
             when = datetime.fromisoformat(expiry[1].replace("Z", "+00:00"))
         except ValueError:
-            raise _Bad(line, expiry[0], f"not an ISO date: {expiry[1]!r}") from None
+            row.bad("expiry", f"not an ISO date: {expiry[1]!r}")
+            return None
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
         years = (when - now).total_seconds() / SECONDS_PER_YEAR
-    if years is None or years < 0:
-        raise _Bad(line, "T" if expiry is None else expiry[0], "expiry is in the past")
+        if years < 0:
+            row.bad("expiry", f"{expiry[1]} is before the valuation time {now.isoformat()}")
+            return None
+    if years is not None and years < 0:
+        row.bad("t", f"must not be negative (years to expiry), got {years:g}")
+        return None
     return years
 
 
 def _parse_one(
-    line: int, row: Mapping[str, object], now: datetime, default_rate: float
-) -> OptionRequest:
-    lowered = {str(k).strip().lower(): v for k, v in row.items() if k is not None}
-    kind = _field(lowered, "type", "option_type", "right")
+    line: int,
+    raw: Mapping[str, object],
+    now: datetime,
+    default_rate: float,
+    labels: Mapping[str, str],
+) -> OptionRequest | list[RowError]:
+    row = _Row(line, raw, labels)
+    kind = row.get("type")
     if kind is None:
-        raise _Bad(line, "type", "missing: give call or put")
-    if kind[1].lower() not in _TRUE | _FALSE:
-        raise _Bad(line, "type", f"expected call or put, got {kind[1]!r}")
-    model_field = _field(lowered, "model")
+        row.bad("type", "missing: give call or put")
+    elif kind[1].lower() not in _TRUE | _FALSE:
+        row.bad("type", f"expected call or put, got {kind[1]!r}")
+    model_field = row.get("model")
     model = (model_field[1] if model_field else "bsm").lower()
     if model not in ("bsm", "black76", "american"):
-        raise _Bad(line, "model", f"expected bsm, black76 or american, got {model!r}")
-    under_names = ("f", "forward") if model == "black76" else ("s", "spot")
-    under = _number(lowered, under_names, line)
-    if under is None and model == "black76":
-        under = _number(lowered, ("s", "spot"), line)
-    if under is None:
-        raise _Bad(line, under_names[0].upper(), "missing underlying price")
-    if under <= 0:
-        raise _Bad(line, under_names[0].upper(), f"must be positive, got {under}")
-    strike = _number(lowered, ("k", "strike"), line)
-    if strike is None or strike <= 0:
-        raise _Bad(line, "K", "missing or not positive")
-    years = _years_of(lowered, line, now)
-    rate = _number(lowered, ("r", "rate"), line)
-    carry = _number(lowered, ("q", "yield", "dividend_yield"), line)
-    sigma = _number(lowered, ("sigma", "vol", "volatility"), line)
-    market = _number(lowered, ("price", "market_price", "premium"), line)
-    if (sigma is None) == (market is None):
-        raise _Bad(line, "sigma", "give sigma (to price) or price (to imply), exactly one")
+        row.bad("model", f"expected bsm, black76 or american, got {model!r}")
+    under_name = "f" if model == "black76" else "s"
+    if model == "black76" and row.get("f") is None and row.get("s") is not None:
+        under_name = "s"
+    under = row.number(under_name)
+    if row.get(under_name) is None:
+        row.bad(under_name, "missing underlying price")
+    elif under is not None and under <= 0:
+        row.bad(under_name, f"must be positive, got {under:g}")
+    strike = row.number("k")
+    if row.get("k") is None:
+        row.bad("k", "missing strike")
+    elif strike is not None and strike <= 0:
+        row.bad("k", f"must be positive, got {strike:g}")
+    years = _years_of(row, now)
+    rate = row.number("r")
+    carry = row.number("q")
+    if model == "black76" and carry is not None and carry != 0.0:
+        row.bad(
+            "q",
+            "not an input of Black-76: the forward F already carries the yield "
+            "(give F, or use --model bsm with S and q)",
+        )
+    sigma = row.number("sigma")
+    market = row.number("price")
+    if (row.get("sigma") is None) == (row.get("price") is None):
+        row.bad(
+            "sigma",
+            f"give {row.label('sigma')} (to price) or {row.label('price')} (to imply), exactly one",
+        )
     if sigma is not None and sigma < 0:
-        raise _Bad(line, "sigma", f"must not be negative, got {sigma}")
+        row.bad("sigma", f"must not be negative, got {sigma:g}")
     if market is not None and market < 0:
-        raise _Bad(line, "price", f"must not be negative, got {market}")
+        row.bad("price", f"must not be negative, got {market:g}")
+    if row.errors:
+        return row.errors
+    assert kind is not None and under is not None and strike is not None  # noqa: S101
+    assert years is not None  # noqa: S101 - all set when no error was recorded
     return OptionRequest(
         line=line,
         is_call=kind[1].lower() in _TRUE,
@@ -871,24 +1038,36 @@ def _parse_one(
 
 
 def parse_option_rows(
-    rows: Iterable[tuple[int, Mapping[str, object]]], now: datetime, default_rate: float
+    rows: Iterable[tuple[int, Mapping[str, object]]],
+    now: datetime,
+    default_rate: float,
+    *,
+    labels: Literal["file", "cli"] = "file",
 ) -> list[OptionRequest]:
     """Validate option rows (CSV/JSON records or CLI arguments); all errors are reported.
 
-    Columns (case-insensitive): type (call/put), model (bsm|black76|american, default bsm),
-    S or F, K, T (years) or expiry (ISO date/time; a date alone is 00:00 UTC), r (default
-    ``default_rate``), q (default 0), sigma or price. Raises :class:`OptionRowsRejected`
-    naming each bad line and field.
+    Columns (case-insensitive, leading dashes ignored): type (call/put), model
+    (bsm|black76|american, default bsm), S or F, K, T (years) or expiry (ISO date/time; a
+    date alone is 00:00 UTC), r (default ``default_rate``), q (default 0; not an input of
+    black76), sigma or price. Raises :class:`OptionRowsRejected` naming each bad line and
+    field, every bad field of a row, spelled as the user did (the column header, or the
+    command-line option with ``labels="cli"``). No rows at all is an error too.
     """
+    names = _CLI_LABELS if labels == "cli" else _FILE_LABELS
     parsed: list[OptionRequest] = []
     errors: list[RowError] = []
+    seen = 0
     for line, row in rows:
-        try:
-            parsed.append(_parse_one(line, row, now, default_rate))
-        except _Bad as exc:
-            errors.append(exc.error)
+        seen += 1
+        result = _parse_one(line, row, now, default_rate, names)
+        if isinstance(result, list):
+            errors.extend(result)
+        else:
+            parsed.append(result)
     if errors:
         raise OptionRowsRejected(errors)
+    if seen == 0:
+        raise ValidationError("no options to price: the input has no rows", field="file")
     return parsed
 
 
@@ -988,6 +1167,11 @@ def price_options(requests: Sequence[OptionRequest]) -> list[OptionQuote]:
                 sigma=float(vol[j]) if ok else None,
                 implied=bool(implied[j]),
                 iv_status=IVStatus(int(status[j])).name if implied[j] else None,
+                iv_reason=(
+                    _iv_reason(IVStatus(int(status[j])), model, q, float(market[j]))
+                    if implied[j]
+                    else None
+                ),
                 price=val(g["price"], 1.0),
                 delta=val(g["delta"], 1.0),
                 gamma=val(g["gamma"], 1.0),

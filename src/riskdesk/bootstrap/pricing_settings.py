@@ -10,7 +10,25 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from riskdesk.adapters.market_data.chain_snapshot import (
+    bundled_crypto_snapshots,
+    bundled_equity_snapshots,
+)
 from riskdesk.application.pricing_service import PricingConfig
+from riskdesk.ports.options_data import OptionsData
+
+VenueGreeksSource = Literal["none", "snapshot"]
+
+
+def venue_greeks_sources(kind: VenueGreeksSource) -> list[OptionsData]:
+    """Option data sources whose Greeks ``riskdesk greeks --venue-greeks`` shows beside ours.
+
+    ``snapshot``: the bundled chain snapshots (CBOE AAPL, Deribit BTC/XRP), which carry the
+    venues' Greeks at the snapshot time. ``none``: no venue Greeks.
+    """
+    if kind == "none":
+        return []
+    return [bundled_equity_snapshots(), bundled_crypto_snapshots()]
 
 
 class PricingSettings(BaseModel):

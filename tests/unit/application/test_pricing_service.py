@@ -121,7 +121,10 @@ def test_european_index_option_and_linear_position(runtime: Runtime) -> None:
     assert opt.theta_per_day == pytest.approx(scale * float(g.theta) / 365, rel=1e-10)
     assert opt.rho_per_pct == pytest.approx(scale * float(g.rho) / 100, rel=1e-10)
     assert opt.vanna_per_pct is not None and opt.volga_per_pct is not None
-    assert opt.venue == venue[SPX_OPT.key]
+    # Venue Greeks arrive per unit and are scaled to the position like ours.
+    assert opt.venue_per_unit == venue[SPX_OPT.key]
+    assert opt.venue is not None and opt.venue.delta == pytest.approx(scale * -0.31)
+    assert opt.venue.iv == 0.17 and opt.venue.gamma is None
     assert stock.model == "linear" and stock.delta == pytest.approx(100.0)
     assert stock.dollar_delta == pytest.approx(100 * 505.0)
     by = {t.key: t for t in report.by_underlying}

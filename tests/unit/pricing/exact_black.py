@@ -47,3 +47,32 @@ def exact_price(
         else:
             value = k * dr * _ndtr(-d2) - s * dq * _ndtr(-d1)
         return float(value)
+
+
+def exact_greeks(
+    spot: float, strike: float, years: float, r: float, q: float, sigma: float, call: bool
+) -> dict[str, float]:
+    """Correctly rounded GBSM price and first-order Greeks (riskdesk's units: theta per
+    year, vega/rho/dividend rho per 1.00) of the given float inputs, from the closed forms
+    evaluated in 50-digit decimal arithmetic."""
+    with localcontext() as ctx:
+        ctx.prec = PREC
+        s, k, t, rr, qq, v = (Decimal(float(a)) for a in (spot, strike, years, r, q, sigma))
+        w = Decimal(1) if call else Decimal(-1)
+        st = t.sqrt()
+        sd = v * st
+        d1 = ((s / k).ln() + (rr - qq) * t) / sd + sd / 2
+        d2 = d1 - sd
+        dq, dr = (-qq * t).exp(), (-rr * t).exp()
+        pdf = (-(d1 * d1) / 2).exp() / (2 * _PI).sqrt()
+        n1, n2 = _ndtr(w * d1), _ndtr(w * d2)
+        values = {
+            "price": w * (s * dq * n1 - k * dr * n2),
+            "delta": w * dq * n1,
+            "gamma": dq * pdf / (s * sd),
+            "theta": -s * dq * pdf * v / (2 * st) - w * rr * k * dr * n2 + w * qq * s * dq * n1,
+            "vega": s * dq * pdf * st,
+            "rho": w * k * t * dr * n2,
+            "dividend_rho": -w * t * s * dq * n1,
+        }
+        return {name: float(value) for name, value in values.items()}

@@ -85,34 +85,6 @@ def test_american_price_dispatch_and_no_early_exercise() -> None:
         american_price(*args, method="nope")  # type: ignore[arg-type]
 
 
-def test_bs1993_matches_quantlib_on_random_cases() -> None:
-    ql = pytest.importorskip("QuantLib")
-    args = _early_exercise_cases(40, seed=3)
-    today = ql.Date(1, 6, 2024)
-    ql.Settings.instance().evaluationDate = today
-    dc = ql.Actual365Fixed()
-    ours = []
-    theirs = []
-    for s, k, t, r, q, v, c in zip(*args, strict=True):
-        days = max(1, round(t * 365))
-        proc = ql.BlackScholesMertonProcess(
-            ql.QuoteHandle(ql.SimpleQuote(float(s))),
-            ql.YieldTermStructureHandle(ql.FlatForward(today, float(q), dc)),
-            ql.YieldTermStructureHandle(ql.FlatForward(today, float(r), dc)),
-            ql.BlackVolTermStructureHandle(
-                ql.BlackConstantVol(today, ql.NullCalendar(), float(v), dc)
-            ),
-        )
-        opt = ql.VanillaOption(
-            ql.PlainVanillaPayoff(ql.Option.Call if c else ql.Option.Put, float(k)),
-            ql.AmericanExercise(today, today + days),
-        )
-        opt.setPricingEngine(ql.BjerksundStenslandApproximationEngine(proc))
-        theirs.append(opt.NPV())
-        ours.append(float(bjerksund_stensland_price(s, k, days / 365, r, q, v, c)))
-    np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
-
-
 @pytest.mark.parametrize("call", [True, False])
 @pytest.mark.parametrize(
     ("spot", "strike", "tenor", "r", "q", "sigma"),

@@ -50,6 +50,15 @@ def test_round_trip_meets_the_target_wherever_the_price_resolves_it(backend: str
     # The exceptions are the deep in-the-money options whose vega is small next to
     # ulp(price) (~6 % of identifiable cases here); measured, not hidden.
     assert (ident & ~resolvable).sum() < 0.08 * ident.sum()
+    # Where the price does resolve 1e-10 (h < 1e-10) but less than five times over, the
+    # letter is missed by a handful: 2-5 of ~3,100 per seed (seeds 7-12, both backends),
+    # by at most 3.9·h. A perfect solver would be within h: the rest is the rounding of
+    # F, e^{-rT} and the time value p - (F - K) in the solver's set-up (solving from the
+    # correctly rounded exact price misses as often). A final Newton step with riskdesk's
+    # pricer was measured (2-5 → 0-4 misses, +25 ns/option) and not adopted.
+    near = ident & (h < TARGET) & (err > TARGET)
+    assert near.sum() <= 6
+    assert np.all(err[near] <= 4.0 * h[near])
 
 
 def test_exceptions_are_provably_unresolvable_with_exact_prices() -> None:

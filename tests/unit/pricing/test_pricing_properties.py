@@ -18,7 +18,6 @@ from riskdesk.domain.pricing import (
     bsm_price,
     implied_vol_black76,
     inverse_option_greeks,
-    numba_available,
     position_scale,
     prob_itm,
     prob_touch,
@@ -167,37 +166,6 @@ def test_implied_vol_deep_wings_and_short_expiries(k: float, t: float, v: float)
             continue
         got = implied_vol_black76(price, 100.0 * math.exp(0.02 * t), k, t, 0.03, call).vol
         assert float(got) == pytest.approx(v, rel=1e-8)
-
-
-@pytest.mark.skipif(not numba_available(), reason="numba not installed")
-def test_numba_and_numpy_paths_agree() -> None:
-    rng = np.random.default_rng(3)
-    n = 50_000
-    s = rng.uniform(1, 10_000, n)
-    args = (
-        s,
-        s * rng.uniform(0.2, 5, n),
-        rng.uniform(0, 5, n),
-        rng.uniform(-0.02, 0.15, n),
-        rng.uniform(0, 0.1, n),
-        rng.uniform(0, 3, n),
-        rng.random(n) < 0.5,
-    )
-    fast = bsm_greeks(*args, backend="numba")
-    ref = bsm_greeks(*args, backend="numpy")
-    # A few ulps of the largest term in each formula (S, K times the Greek's scale).
-    scale = np.maximum(args[0], args[1]) * np.maximum(1.0, args[2])
-    for name in ("price", "delta", "gamma", "theta", "vega", "rho"):
-        a, b = getattr(fast, name), getattr(ref, name)
-        term = scale if name in ("price", "theta", "vega", "rho") else 1.0
-        assert np.all(np.abs(a - b) <= 1e-12 * (np.abs(b) + term)), name
-    iv_fast = implied_vol_black76(
-        ref.price, args[0], args[1], np.maximum(args[2], 1e-3), 0.0, args[6], backend="numba"
-    )
-    iv_ref = implied_vol_black76(
-        ref.price, args[0], args[1], np.maximum(args[2], 1e-3), 0.0, args[6], backend="numpy"
-    )
-    np.testing.assert_array_equal(iv_fast.status, iv_ref.status)
 
 
 def test_probabilities_and_flags() -> None:

@@ -122,7 +122,9 @@ def _gbsm_block(
         kdr = K * dr
         price_otm = wo * (sdq * n1o - kdr * n2o)
         fmk = (S - K) + S * np.expm1((r - q) * T)
-        price = np.where(otm, price_otm, price_otm + w * (dr * fmk))
+        # Rounding in the OTM difference (deep out of the money) or in the parity sum can
+        # leave a tiny negative number (down to -1e-320 measured); a price is never < 0.
+        price = np.maximum(np.where(otm, price_otm, price_otm + w * (dr * fmk)), 0.0)
         delta = w * dq * nd1
         gamma = np.where(live, dq * pdf * inv_sd / S, 0.0)
         vega = sdq * pdf * sqrt_t
@@ -184,7 +186,7 @@ def bsm_greeks(
     t_arr = np.broadcast_to(as_float_array(T), price.shape)
     s_arr = np.broadcast_to(as_float_array(S), price.shape)
     # dV/dq = -T·S·e^{-qT}·w·N(w·d1) = -T·S·delta, so it needs no extra kernel output.
-    dividend_rho = -t_arr * s_arr * delta
+    dividend_rho = np.asarray(-t_arr * s_arr * delta, dtype=np.float64)
     return Greeks(price, delta, gamma, theta, vega, rho, dividend_rho)
 
 
@@ -224,7 +226,7 @@ def black76_greeks(
     r_arr = as_float_array(r)
     price, delta, gamma, theta, vega, _ = _gbsm(F, K, T, r_arr, r_arr, sigma, is_call, backend)
     t_arr = np.broadcast_to(as_float_array(T), price.shape)
-    rho = -t_arr * price
+    rho = np.asarray(-t_arr * price, dtype=np.float64)
     return Greeks(price, delta, gamma, theta, vega, rho, np.zeros_like(price))
 
 

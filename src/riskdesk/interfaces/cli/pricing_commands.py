@@ -21,12 +21,15 @@ from rich.markup import escape
 from rich.table import Table
 
 from riskdesk.application.pricing_service import (
+    KNOWN_OPTION_COLUMNS,
     GreeksReport,
     GreeksTotals,
     OptionQuote,
+    OptionRowsRejected,
     parse_option_rows,
     price_options,
 )
+from riskdesk.bootstrap.pricing_settings import venue_greeks_sources
 from riskdesk.bootstrap.settings import Settings
 from riskdesk.bootstrap.wiring import build
 from riskdesk.domain.errors import InvalidValue, RiskdeskError
@@ -43,7 +46,13 @@ _err = Console(stderr=True)
 
 def _fail(exc: RiskdeskError, as_json: bool) -> None:
     if as_json:
-        print(json.dumps({"error": exc.to_dict()}), file=sys.stderr)
+        error: dict[str, object] = dict(exc.to_dict())
+        if isinstance(exc, OptionRowsRejected):
+            # One object per bad field, for programs: {line, field, reason}.
+            error["errors"] = [
+                {"line": e.line, "field": e.field, "reason": e.reason} for e in exc.errors
+            ]
+        print(json.dumps({"error": error}), file=sys.stderr)
     else:
         field = f" {exc.field}:" if exc.field else ""
         # escape(): "[code]" and reasons with brackets must not be read as Rich markup.
@@ -84,9 +93,41 @@ def _file_rows(path: Path) -> Iterator[tuple[int, Mapping[str, object]]]:
                 raise InvalidValue(f"item {i} is not an object", field="file")
             yield i, row
         return
-    reader = csv.DictReader(text.splitlines())
+    lines = text.splitlines()
+    if not any(line.strip() for line in lines):
+        raise InvalidValue(f"{path} is empty: expected a header and one option per row",
+                           field="file")  # fmt: skip
+    try:
+        # Excel in many locales writes ";" (and some tools tabs or "|"): detect it.
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(lines[0], delimiters=",;\t|")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.DictReader(lines, dialect=dialect)
+    header = [h for h in (reader.fieldnames or []) if h is not None]
+    known = {h.strip().lower() for h in header} & set(KNOWN_OPTION_COLUMNS)
+    if not known:
+        found = ", ".join(repr(h) for h in header) or "none"
+        raise InvalidValue(
+            f"no option columns in the header (found {found}); expected type, S or F, K, "
+            "T or expiry, sigma or price, separated by commas",
+            field="file",
+        )
     for row in reader:
         yield reader.line_num, row
+
+
+def _valuation_time(as_of: str | None) -> datetime:
+    """``--as-of`` as an aware datetime (UTC when no zone is given); now when absent."""
+    if not as_of:
+        return datetime.now(UTC)
+    try:
+        now = datetime.fromisoformat(as_of.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidValue(
+            f"not an ISO 8601 date/time: {as_of!r} (e.g. 2026-01-02 or 2026-01-02T15:30:00Z)",
+            field="--as-of",
+        ) from None
+    return now if now.tzinfo is not None else now.replace(tzinfo=UTC)
 
 
 def _num(value: float | None, digits: int = 4) -> str:
@@ -132,13 +173,14 @@ def _greeks_tables(report: GreeksReport) -> list[Table]:
         title=(
             f"Greeks per position at {render.when(report.as_of)} (r = {report.risk_free_rate:.2%}; "
             f"delta in underlying units, $ in {ccy}, theta per day, vega per vol point, "
-            "rho per 1 %)"
+            "rho per 1 %; venue Greeks scaled to the position like ours)"
         ),
         title_justify="left",
     )
     for column in (
         "Instrument", "Model", "Qty", "Mark", "Underlying", "IV", "Delta", "$ Delta",
-        "Gamma", "$ Gamma 1%", "Theta/d", "Vega/1%", "Rho/1%", "Coin delta", "Venue delta",
+        "Gamma", "$ Gamma 1%", "Theta/d", "Vega/1%", "Rho/1%", "Coin delta", "Venue IV",
+        "Venue delta", "Venue theta/d",
     ):  # fmt: skip
         left = column in ("Instrument", "Model")
         pos.add_column(column, justify="left" if left else "right", no_wrap=left)
@@ -152,7 +194,9 @@ def _greeks_tables(report: GreeksReport) -> list[Table]:
             _num(p.gamma, 4), _num(p.dollar_gamma, 0), _num(p.theta_per_day, 2),
             _num(p.vega_per_pct, 2), _num(p.rho_per_pct, 2),
             "—" if p.coin is None else _num(p.coin.delta, 4),
-            "—" if p.venue is None else _num(p.venue.delta, 4),
+            "—" if p.venue is None or p.venue.iv is None else f"{p.venue.iv:.2%}",
+            "—" if p.venue is None else _num(p.venue.delta, 3),
+            "—" if p.venue is None else _num(p.venue.theta_per_day, 2),
         )  # fmt: skip
     bench = (
         f"benchmark {report.benchmark} at {report.benchmark_price:,.2f}"
@@ -218,38 +262,38 @@ def register(app: typer.Typer) -> None:
         """
 
         def run() -> list[OptionQuote]:
-            now = (
-                datetime.fromisoformat(as_of.replace("Z", "+00:00")) if as_of else datetime.now(UTC)
-            )
-            if now.tzinfo is None:
-                now = now.replace(tzinfo=UTC)
+            now = _valuation_time(as_of)
             default_rate = Settings().pricing.risk_free_rate
             if file is not None:
                 rows = list(_file_rows(file))
-            else:
-                if option_type is None:
-                    raise InvalidValue("give --type call|put (or --file)", field="type")
-                given = {
-                    "type": option_type,
-                    "model": model,
-                    "S": spot,
-                    "F": forward,
-                    "K": strike,
-                    "T": years,
-                    "expiry": expiry,
-                    "r": rate,
-                    "q": carry_yield,
-                    "sigma": sigma,
-                    "price": market_price,
-                }
-                rows = [(1, {k: v for k, v in given.items() if v is not None})]
-            return price_options(parse_option_rows(rows, now, default_rate))
+                return price_options(parse_option_rows(rows, now, default_rate))
+            if option_type is None:
+                raise InvalidValue("give --type call|put (or --file)", field="--type")
+            # Keys are the options as typed, so messages name "-K/--strike", not "K".
+            given = {
+                "--type": option_type,
+                "--model": model,
+                "-S/--spot": spot,
+                "-F/--forward": forward,
+                "-K/--strike": strike,
+                "-T/--years": years,
+                "--expiry": expiry,
+                "-r/--rate": rate,
+                "-q/--yield": carry_yield,
+                "--sigma": sigma,
+                "--price": market_price,
+            }
+            rows = [(1, {k: v for k, v in given.items() if v is not None})]
+            return price_options(parse_option_rows(rows, now, default_rate, labels="cli"))
 
         quotes = _guard(as_json, run)
         if as_json:
             render.dump_json(_console, quotes)
             return
         _console.print(_quotes_table(quotes))
+        for q in quotes:
+            if q.iv_reason:
+                _console.print(f"[yellow]line {q.line}: {escape(q.iv_reason)}[/]", highlight=False)
 
     @app.command("greeks")
     def greeks(
@@ -260,11 +304,30 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option("--db", help="database URL or SQLite file path (default: configured)"),
         ] = None,
+        venue_greeks: Annotated[
+            str,
+            typer.Option(
+                "--venue-greeks",
+                help="show venue Greeks beside ours: none, or snapshot (bundled chain snapshots)",
+            ),
+        ] = "none",
         as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
     ) -> None:
         """The book's Greeks per position, per underlying and total (own Greeks at the
-        mark-implied vol; venue Greeks beside them when a venue supplies them)."""
-        report = _guard(as_json, lambda: build(Settings(), db).app.pricing.greeks(account))
+        mark-implied vol; the venue's beside them, scaled to the position, with
+        --venue-greeks snapshot)."""
+
+        def run() -> GreeksReport:
+            if venue_greeks not in ("none", "snapshot"):
+                raise InvalidValue(
+                    f"expected none or snapshot, got {venue_greeks!r}", field="--venue-greeks"
+                )
+            pricing = build(Settings(), db).app.pricing
+            sources = venue_greeks_sources(venue_greeks)  # type: ignore[arg-type]
+            venue = pricing.venue_greeks_from(sources, account) if sources else None
+            return pricing.greeks(account, venue_greeks=venue)
+
+        report = _guard(as_json, run)
         if as_json:
             render.dump_json(_console, report)
             return

@@ -274,7 +274,7 @@ def bench_mark_update(n: int = 500, rounds: int = 5) -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         clock = ManualClock(NOW)
-        rt = build(Settings(data_dir=Path(tmp)), str(Path(tmp) / "b.db"), clock=clock)
+        rt = build(Settings(data_dir=Path(tmp)), str(Path(tmp) / "b.db"), clock=clock, create=True)
         app = rt.app
         insts = [
             perpetual_or_future(f"C{i}/USDT:USDT", "bench", tick_size="0.01", lot_size="0.001")

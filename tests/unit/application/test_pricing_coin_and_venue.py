@@ -34,7 +34,7 @@ CONFIG = PricingConfig(
 @pytest.fixture(scope="module")
 def runtime(tmp_path_factory: pytest.TempPathFactory) -> Runtime:
     path: Path = tmp_path_factory.mktemp("coin") / "book.db"
-    rt = build(Settings(), str(path))
+    rt = build(Settings(), str(path), create=True)
     book = rt.app.book
     book.register_instruments([BTC_OPT])
     book.register_account(Account("deribit-btc", "deribit"))
@@ -81,7 +81,7 @@ def test_coin_pnl_grid_is_the_change_of_the_coin_value(runtime: Runtime) -> None
 
 
 def test_venue_greeks_from_the_bundled_chain_snapshot(tmp_path: Path) -> None:
-    rt = build(Settings(), str(tmp_path / "aapl.db"))
+    rt = build(Settings(), str(tmp_path / "aapl.db"), create=True)
     book = rt.app.book
     book.register_instruments([AAPL_PUT])
     book.register_account(Account("us", "broker"))

@@ -53,6 +53,10 @@ def _n(x: float | None, digits: int = 2) -> str:
     return "—" if x is None else f"{x:,.{digits}f}"
 
 
+def _days(n: int) -> str:
+    return f"{n} day" if n == 1 else f"{n} days"
+
+
 def _p(x: float | None) -> str:
     return "—" if x is None else f"{x:.1%}"
 
@@ -100,7 +104,7 @@ def print_report(report: RebalanceReport) -> None:
     rows: Sequence[tuple[str, str]] = (
         ("underlying", f"{a.underlying} {a.underlying_price}"),
         ("strike / expiry", f"{a.strike} {a.right.word} {a.expiry:%Y-%m-%d %H:%M} UTC"),
-        ("DTE", f"{a.dte_days} days ({a.dte:.2f})"),
+        ("DTE", f"{_days(a.dte_days)} ({a.dte:.2f})"),
         ("moneyness", f"S/K {a.moneyness:.4f}; {_p(a.otm_pct)} out of the money"),
         (
             "bid / ask / mid",
@@ -164,7 +168,10 @@ def print_report(report: RebalanceReport) -> None:
     greeks.add_row("delta dollars", "", "", _n(g.delta_dollars, 0))
     console.print(greeks)
     console.print(
-        f"Assignment probability {_p(a.assignment_probability)}, touch {_p(a.prob_touch)}, "
+        # A long option is never assigned: its holder decides; N(d2) is then the chance to
+        # finish in the money.
+        f"{'Assignment probability' if a.quantity < 0 else 'Probability of finishing in the money'} "
+        f"{_p(a.assignment_probability)}, touch {_p(a.prob_touch)}, "
         f"probability of profit vs the entry {_p(a.prob_profit)}; theta "
         f"{escape(theta_text(a))}. Holding to expiry vs closing now at the natural price: "
         f"expected value {_n(a.hold_vs_close_expected_value)} USD, probability it does "
@@ -264,7 +271,7 @@ def _chain_table(report: ChainReport) -> Table:
 def _book_table(result: BookRebalance) -> Table:
     table = _table(
         f"Option positions ({result.scope}): " + ", ".join(f"{k} {v}" for k, v in result.counts.items()),
-        "Position", "Qty", "Entry", "Mark", "P&L", "DTE", "P(assign)", "Action", "Conf.",
+        "Position", "Qty", "Entry", "Mark", "P&L", "DTE", "P(ITM)", "Action", "Conf.",
         "Risk", "Plan",
     )  # fmt: skip
     for row in result.positions:

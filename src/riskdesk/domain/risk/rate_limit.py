@@ -31,10 +31,14 @@ class TokenBucket:
 
     def available(self, now: datetime) -> float:
         """Tokens available at ``now`` (refilled since the last take)."""
-        if self.last is None:
+        last = self.last
+        if last is None:
             return self.tokens
-        elapsed = self._seconds(now) - self.last
-        return min(float(self.burst), self.tokens + max(elapsed, 0.0) * self.rate)
+        # min(burst, tokens + max(elapsed, 0) * rate), spelt out: this runs for every order.
+        elapsed = self._seconds(now) - last
+        refilled = self.tokens + (0.0 if elapsed < 0.0 else elapsed) * self.rate
+        burst = float(self.burst)
+        return refilled if refilled < burst else burst
 
     def take(self, now: datetime) -> bool:
         """Spend a token if one is available at ``now``."""
@@ -45,6 +49,12 @@ class TokenBucket:
             return True
         self.tokens = tokens
         return False
+
+    def spend(self, now: datetime, tokens: float) -> None:
+        """Spend one of the ``tokens`` that :meth:`available` just reported at ``now`` (at
+        least 1): what :meth:`take` does, without asking again."""
+        self.last = self._seconds(now)
+        self.tokens = tokens - 1.0
 
     def wait_seconds(self, now: datetime) -> float:
         """Seconds until a token is available."""

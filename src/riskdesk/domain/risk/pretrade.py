@@ -44,12 +44,13 @@ _COMMON_CHECKS = 4
 #: must not be denied by 2e-18.
 _TOLERANCE = 1.0 + 1e-9
 
-#: Remembered answers per instrument or per order source are forgotten past this many entries
-#: (rebuilt books make new risk objects; sources name plans).
+#: Remembered answers per order source are forgotten past this many (sources name plans).
 _CACHE_ENTRIES = 4096
 
 _HIGH = Severity.HIGH
 _MED = Severity.MEDIUM
+_SELL = Side.SELL
+_ACTIVE = TradingState.ACTIVE
 
 #: ``Approved(...)``, built the cheap way (see ``values.frozen_factory``): once per approval.
 _approved = frozen_factory(Approved)
@@ -194,7 +195,21 @@ class PreTradeEngine:
         self.last_trade_risk = 0.0
         #: Whether the last order checked reduces a position (it adds no exposure then).
         self.last_reducing = False
-        self._ran: dict[str, tuple[InstrumentRisk, int]] = {}
+        #: Checks that apply to an instrument with an order book, a delta, a gamma, a vega, a
+        #: scenario grid (when switched on).
+        self._book_checks = (lim.liquidity_book_fraction is not None) + (
+            lim.max_slippage_bps is not None
+        )
+        self._delta_checks = (lim.max_net_delta_per_underlying is not None) + (
+            lim.max_net_delta_total is not None
+        )
+        self._gamma_checks = (lim.max_gamma_per_underlying is not None) + (
+            lim.max_gamma_total is not None
+        )
+        self._vega_checks = (lim.max_vega_per_underlying is not None) + (
+            lim.max_vega_total is not None
+        )
+        self._grid_checks = int(lim.max_scenario_loss is not None)
         #: Whether an order source (``rebalance``, ``governance:<plan>``…) is an adjustment.
         self._adjustment_source: dict[str, bool] = {}
         self._stop_checks = (lim.risk_per_trade is not None) + (lim.max_portfolio_heat is not None)
@@ -223,7 +238,7 @@ class PreTradeEngine:
         if inst is None:
             return _deny(intent, denials.no_mark(key))
         q = float(intent.qty)
-        if intent.side is Side.SELL:
+        if intent.side is _SELL:
             q = -q
         # PositionSide is a StrEnum: it hashes and compares like its value ("net").
         old = book.positions.get((intent.account_id, key, intent.position_side), 0.0)
@@ -233,7 +248,7 @@ class PreTradeEngine:
         if intent.reduce_only and not reducing:
             return _deny(intent, denials.reduce_only(q, old, key))
         state = book.state
-        if state is not TradingState.ACTIVE and not state.allows(reducing, intent.source):
+        if state is not _ACTIVE and not state.allows(reducing, intent.source):
             return _deny(intent, denials.trading_state(state, reducing, intent.source))
         if reducing:
             return self._reducing(intent, book, now, inst, q)
@@ -268,7 +283,7 @@ class PreTradeEngine:
         band = lim.option_price_band if inst.is_option else lim.price_band
         ran = int(band is not None and intent.price is not None)
         if inst.book is not None:
-            ran += (lim.liquidity_book_fraction is not None) + (lim.max_slippage_bps is not None)
+            ran += self._book_checks
         return ran
 
     # One function on purpose: splitting it by topic, as it once was, cost about a third of
@@ -491,14 +506,19 @@ class PreTradeEngine:
         self.last_trade_risk = trade_risk
         if found:
             return _denied(intent, found)
-        # How many checks ran: the instrument's part is remembered while its risk object stays
-        # the same; the order's own facts are added.
-        hit = self._ran.get(key)
-        if hit is None or hit[0] is not inst:
-            if len(self._ran) > _CACHE_ENTRIES:
-                self._ran.clear()
-            hit = self._ran[key] = (inst, self._instrument_checks(inst))
-        ran = hit[1]
+        # How many checks ran: those every entry runs, those the instrument's risk numbers
+        # call for, those the order's own facts call for.
+        ran = self._entry_checks
+        if inst.book is not None:
+            ran += self._book_checks
+        if delta:
+            ran += self._delta_checks
+        if inst.gamma_per_unit:
+            ran += self._gamma_checks
+        if inst.vega_per_unit:
+            ran += self._vega_checks
+        if inst.scenario_per_unit is not None:
+            ran += self._grid_checks
         if stop is not None:
             ran += self._stop_checks
         elif lim.require_protective_stop:
@@ -510,24 +530,6 @@ class PreTradeEngine:
         if rates is not None and self._consume:
             bucket.spend(now, tokens)  # a token is available: tested above with this ``now``
         return _approved(intent.intent_id, ran, tuple(warnings) if warnings else ())
-
-    def _instrument_checks(self, inst: InstrumentRisk) -> int:
-        """Entry checks that run for every order in ``inst`` (limits switched on)."""
-        lim = self.limits
-        ran = self._entry_checks
-        if inst.book is not None:
-            ran += (lim.liquidity_book_fraction is not None) + (lim.max_slippage_bps is not None)
-        if inst.delta_per_unit:
-            ran += (lim.max_net_delta_per_underlying is not None) + (
-                lim.max_net_delta_total is not None
-            )
-        if inst.gamma_per_unit:
-            ran += (lim.max_gamma_per_underlying is not None) + (lim.max_gamma_total is not None)
-        if inst.vega_per_unit:
-            ran += (lim.max_vega_per_underlying is not None) + (lim.max_vega_total is not None)
-        if inst.scenario_per_unit is not None and lim.max_scenario_loss is not None:
-            ran += 1
-        return ran
 
     def _order_shape(
         self,
@@ -572,11 +574,10 @@ class PreTradeEngine:
                     warnings.append("no order book: liquidity and slippage not checked")
             return
         side = book.asks if q > 0 else book.bids
-        levels = side.levels
-        if not levels:
+        if not side.cumulative:
             return
         size = abs(q)
-        best = levels[0][0]
+        best = side.best
         fraction = lim.liquidity_book_fraction
         if fraction is not None:
             depth = side.depth(lim.liquidity_levels)
@@ -585,7 +586,7 @@ class PreTradeEngine:
                     denials.book_fraction(size, depth, lim.liquidity_levels, fraction, inst)
                 )
         # Within the best level's size there is no slippage to estimate: skip the walk.
-        if lim.max_slippage_bps is not None and size > levels[0][1]:
+        if lim.max_slippage_bps is not None and size > side.best_size:
             marketable = kind is OrderType.MARKET or (
                 kind is OrderType.LIMIT and (px >= best if q > 0 else px <= best)
             )

@@ -49,6 +49,7 @@ from riskdesk.domain.risk.equity import (
 from riskdesk.domain.risk.flatten import OpenExposure, flatten_orders, risk_contributions
 from riskdesk.domain.risk.limits import KillSwitchPolicy, KillTrigger, MonitorThresholds, RiskLimits
 from riskdesk.domain.risk.monitors import (
+    STALE_CRITICAL,
     Alert,
     AlertDeduper,
     AlertLevel,
@@ -58,6 +59,7 @@ from riskdesk.domain.risk.monitors import (
     evaluate,
     reached,
     reading_at,
+    stale_trigger,
 )
 from riskdesk.domain.risk.pretrade import (
     PreTradeEngine,
@@ -715,10 +717,14 @@ class RiskService:
         thresholds = self.config.thresholds
         levels = compute_levels(data, thresholds)
         triggers = list(levels.book)
-        for kind, level in (("liquidation", 3), ("stale_data", 2)):
-            first = levels.any_at(kind, level)
-            if first is not None:
-                triggers.append(reading_at(data, thresholds, kind, first, level))
+        first = levels.any_at("liquidation", 3)
+        if first is not None:
+            triggers.append(reading_at(data, thresholds, "liquidation", first, 3))
+        # A position never marked is a stale-data alert (and its entries are denied), but moves
+        # the kill switch only when the policy says so: no data that was flowing went stale.
+        first = stale_trigger(data, levels, self.config.policy.unmarked_trips_stale_data)
+        if first is not None:
+            triggers.append(reading_at(data, thresholds, "stale_data", first, STALE_CRITICAL))
         readings = evaluate(data, thresholds) if detail else triggers
         with self._uow() as uow:
             if self._dedupe is None:

@@ -221,6 +221,11 @@ def risk_limits(db: DbOption = None, as_json: JsonOption = False) -> None:
         policy.on_stale_data,
     )
     kill.add_row(
+        "position never marked (unmarked_trips_stale_data)",
+        "as stale data" if policy.unmarked_trips_stale_data else "alert only, entries denied",
+        policy.on_stale_data if policy.unmarked_trips_stale_data else "(unchanged)",
+    )
+    kill.add_row(
         "margin usage", f"{_pct(thresholds.margin_block)} of equity", policy.on_margin_block
     )
     kill.add_row("flatten: close attempts per position", str(policy.flatten_attempts), "")

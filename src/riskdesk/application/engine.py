@@ -454,7 +454,9 @@ class TradingEngine:
         #: Risk on every mark update (monitors, kill switch, live risk book); the gate's.
         self.risk = risk or (gate.risk if gate is not None else None)
         self.kill_switch = (
-            KillSwitch(self.risk, oms.orders, clock) if self.risk is not None else None
+            KillSwitch(self.risk, oms.orders, clock, conditionals=oms.conditionals)
+            if self.risk is not None
+            else None
         )
         if gate is not None and gate.on_sync not in oms.orders.listeners:
             oms.orders.listeners.append(gate.on_sync)

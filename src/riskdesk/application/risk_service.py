@@ -190,6 +190,8 @@ class RiskService:
         self.order_books: dict[str, OrderBook] = {}
         #: The catalog as of the last risk book built (checks look instruments up here first).
         self._catalog: dict[str, Instrument] = {}
+        #: The live risk book: the last mark update's, kept current by the engine's risk gate.
+        self._live: RiskBook | None = None
 
     # ------------------------------------------------------------------------ state
 
@@ -666,9 +668,25 @@ class RiskService:
         ``detail`` as for :meth:`monitor`."""
         now = now or self._clock.now()
         valuation = self.revalue(now)
-        book = self.risk_book(now, valuation)
+        book = self._live = self.risk_book(now, valuation)
         result = self.monitor(now, book, detail, valuation)
         return MarkUpdate(valuation, book, result)
+
+    def live_book(self, now: datetime | None = None) -> RiskBook:
+        """The live risk book, without rebuilding it: the one the last :meth:`on_mark_update`
+        built, which the engine's risk gate keeps current between mark updates (its approvals
+        counted as working orders, fills booked); built now (equity marks recorded, as any
+        rebuild does) when there is none yet or it was forgotten. Callers that only read it (a
+        management tick checking its plans) share the gate's view at no cost; one that changes
+        it changes what the gate sees."""
+        if self._live is None:
+            self._live = self.risk_book(now)
+        return self._live
+
+    def forget_live(self) -> None:
+        """Drop the live risk book (something happened it cannot follow): the next
+        :meth:`live_book` rebuilds it."""
+        self._live = None
 
     def monitor(
         self,

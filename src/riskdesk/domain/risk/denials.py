@@ -17,6 +17,11 @@ from riskdesk.domain.risk.aggregates import InstrumentRisk
 from riskdesk.domain.risk.decisions import Denial, RiskCode, Severity
 from riskdesk.domain.risk.rate_limit import TokenBucket
 from riskdesk.domain.risk.trading_state import TradingState
+from riskdesk.domain.values import frozen_factory
+
+#: ``Denial(...)``, built the cheap way (``values.frozen_factory``): a planning tick can deny
+#: many orders.
+_denial = frozen_factory(Denial)
 
 _CRIT = Severity.CRITICAL
 _HIGH = Severity.HIGH
@@ -45,7 +50,7 @@ def lots(x: float, inst: InstrumentRisk) -> str:
 
 def invalid_order(exc: ValidationError) -> Denial:
     """The order does not fit its instrument (grid, minimums, the prices its type needs)."""
-    return Denial(
+    return _denial(
         RiskCode.INVALID_ORDER,
         f"{exc.field}: {exc.reason}" if exc.field else exc.reason,
         "correct the order",
@@ -57,7 +62,7 @@ def invalid_order(exc: ValidationError) -> Denial:
 
 def no_mark(key: str) -> Denial:
     """The instrument has no mark: the risk of an order in it cannot be measured."""
-    return Denial(
+    return _denial(
         RiskCode.NO_MARK,
         f"no mark price for {key}: its risk cannot be measured",
         "record a mark for the instrument first",
@@ -69,7 +74,7 @@ def no_mark(key: str) -> Denial:
 
 def reduce_only(q: float, old: float, key: str) -> Denial:
     """A reduce-only order of ``q`` signed contracts that would not reduce ``old``."""
-    return Denial(
+    return _denial(
         RiskCode.REDUCE_ONLY,
         f"reduce-only order of {qty_text(q)} would not reduce the position of {qty_text(old)} in {key}",
         f"at most {qty_text(abs(old))} on the closing side"
@@ -99,7 +104,7 @@ def trading_state(state: TradingState, reducing: bool, source: str) -> Denial:
             "`riskdesk risk flatten` closes every position; or reset the trading state with a "
             "reason (`riskdesk risk reset --reason ...`)"
         )
-    return Denial(
+    return _denial(
         RiskCode.TRADING_STATE,
         f"trading is {state.label} (level {int(state)}): it accepts {state.accepts}; "
         f"{what} needs trading to be {needed.label} (level {int(needed)}) or lower",
@@ -115,7 +120,7 @@ def trading_state(state: TradingState, reducing: bool, source: str) -> Denial:
 
 def no_equity(equity: float) -> Denial:
     """Equity at or below zero: no new risk."""
-    return Denial(
+    return _denial(
         RiskCode.TOTAL_EXPOSURE,
         f"equity is {equity:,.2f}: no new risk can be taken",
         "deposit or reduce positions",
@@ -127,7 +132,7 @@ def no_equity(equity: float) -> Denial:
 
 def stale_data(key: str, age: float, limit: float) -> Denial:
     """The instrument's mark is ``age`` seconds old, more than ``limit`` seconds."""
-    return Denial(
+    return _denial(
         RiskCode.STALE_DATA,
         f"the mark of {key} is {age:,.0f} s old, limit {limit:,.0f} s",
         "wait for fresh market data",
@@ -141,7 +146,7 @@ def insufficient_margin(need: float, available: float, size: float, inst: Instru
     """The order of ``size`` contracts needs ``need`` of margin and fees (settlement currency),
     more than is ``available``."""
     most = available / (need / size) if need > 0 else 0.0
-    return Denial(
+    return _denial(
         RiskCode.INSUFFICIENT_MARGIN,
         f"the order needs {need:,.8g} {inst.settle} of margin and fees, {available:,.8g} is available",
         f"reduce the order to at most {lots(most, inst)} contracts or add funds",
@@ -153,7 +158,7 @@ def insufficient_margin(need: float, available: float, size: float, inst: Instru
 
 def daily_loss(loss: float, limit: float) -> Denial:
     """Today's loss (a fraction of the day-start equity) reached the daily loss limit."""
-    return Denial(
+    return _denial(
         RiskCode.DAILY_LOSS,
         f"today's loss is {pct(loss)} of the day-start equity, limit {pct(limit)}",
         "only orders that reduce positions are accepted for the rest of the day",
@@ -176,7 +181,7 @@ def symbol_exposure(
     ``limit``; it is ``before`` now."""
     room = max(0.0, limit * equity - before)
     most = room / abs(inst.exposure_per_unit) if inst.exposure_per_unit else 0.0
-    return Denial(
+    return _denial(
         RiskCode.SYMBOL_EXPOSURE,
         f"{key} would be {pct(ratio)} of equity ({after:,.2f}), limit {pct(limit)}",
         f"reduce the order to at most {lots(most, inst)} contracts",
@@ -191,7 +196,7 @@ def symbol_exposure(
 
 def total_exposure(ratio: float, limit: float) -> Denial:
     """Gross exposure after the order, as a fraction of equity, beyond ``limit``."""
-    return Denial(
+    return _denial(
         RiskCode.TOTAL_EXPOSURE,
         f"total exposure would be {pct(ratio)} of equity, limit {pct(limit)}",
         "reduce the order or close other positions",
@@ -203,7 +208,7 @@ def total_exposure(ratio: float, limit: float) -> Denial:
 
 def max_positions(count: int, limit: int) -> Denial:
     """The order would open position number ``count``."""
-    return Denial(
+    return _denial(
         RiskCode.MAX_POSITIONS,
         f"this would be open position {count}, limit {limit}",
         "close a position first",
@@ -215,7 +220,7 @@ def max_positions(count: int, limit: int) -> Denial:
 
 def leverage(ratio: float, limit: float) -> Denial:
     """Effective leverage (gross exposure / equity) after the order beyond ``limit``."""
-    return Denial(
+    return _denial(
         RiskCode.LEVERAGE,
         f"effective leverage would be {ratio:.2f}x, limit {limit:g}x",
         "reduce the order",
@@ -231,7 +236,7 @@ def risk_per_trade(
     """The loss to the protective stop, ``trade_risk`` (``per`` a contract, settlement
     currency), beyond ``limit`` of equity."""
     most = limit * equity / (per * inst.settle_rate) if per else 0.0
-    return Denial(
+    return _denial(
         RiskCode.RISK_PER_TRADE,
         f"risk to the stop is {trade_risk:,.2f} = {pct(trade_risk / equity)} of equity, limit {pct(limit)}",
         f"reduce the order to at most {lots(most, inst)} contracts or tighten the stop",
@@ -256,7 +261,7 @@ def no_protective_stop(
     side = "long" if q > 0 else "short"
     at_risk = notional / equity
     if risk_per_trade is None:
-        return Denial(
+        return _denial(
             RiskCode.NO_PROTECTIVE_STOP,
             f"the {side} entry of {qty_text(abs(q))} {key} at {px:g} gives no "
             f"protective stop: its whole notional {notional:,.2f} ({pct(at_risk)} of equity) is "
@@ -277,7 +282,7 @@ def no_protective_stop(
         move = per_contract / inst.contract_size if inst.contract_size else 0.0
         stop = px - move if q > 0 else px + move
     where = "no lower than" if q > 0 else "no higher than"
-    return Denial(
+    return _denial(
         RiskCode.NO_PROTECTIVE_STOP,
         f"the {side} entry of {qty_text(abs(q))} {key} at {px:g} gives no "
         f"protective stop: its whole notional {notional:,.2f} ({pct(at_risk)} of equity) is at "
@@ -292,7 +297,7 @@ def no_protective_stop(
 
 def order_notional(notional: float, limit: float) -> Denial:
     """The order's notional beyond the largest order allowed."""
-    return Denial(
+    return _denial(
         RiskCode.ORDER_NOTIONAL,
         f"order notional {notional:,.2f} exceeds {limit:,.2f}",
         "split the order",
@@ -304,7 +309,7 @@ def order_notional(notional: float, limit: float) -> Denial:
 
 def price_band(px: float, off: float, mark: float, band: float) -> Denial:
     """A limit price ``off`` (a fraction) from the mark, beyond the fat-finger band."""
-    return Denial(
+    return _denial(
         RiskCode.PRICE_BAND,
         f"limit {px:g} is {pct(abs(off))} {'above' if off > 0 else 'below'} the mark {mark:g}, band {pct(band)}",
         "check the price (fat finger?)",
@@ -316,7 +321,7 @@ def price_band(px: float, off: float, mark: float, band: float) -> Denial:
 
 def no_order_book() -> Denial:
     """A marketable order without depth data, when an order book is required."""
-    return Denial(
+    return _denial(
         RiskCode.LIQUIDITY,
         "no order book: liquidity cannot be checked",
         "wait for depth data or use a limit order",
@@ -331,7 +336,7 @@ def book_fraction(
 ) -> Denial:
     """The order takes more than ``fraction`` of the ``depth`` on the first ``levels``
     levels of its side."""
-    return Denial(
+    return _denial(
         RiskCode.LIQUIDITY,
         f"order of {qty_text(size)} is {size / depth * 100 if depth else math.inf:.1f} % of the top "
         f"{levels} levels ({qty_text(depth)}), limit {pct(fraction)}",
@@ -344,7 +349,7 @@ def book_fraction(
 
 def slippage(bps: float, limit: float) -> Denial:
     """The estimated slippage (basis points from the best level) beyond ``limit``."""
-    return Denial(
+    return _denial(
         RiskCode.SLIPPAGE,
         f"estimated slippage {bps:.1f} bps, limit {limit:g} bps",
         "use a limit order or split it",
@@ -357,7 +362,7 @@ def slippage(bps: float, limit: float) -> Denial:
 def rate_limit(venue: str, bucket: TokenBucket, now: datetime) -> Denial:
     """The venue's order-rate bucket has no token at ``now``."""
     tokens = bucket.available(now)
-    return Denial(
+    return _denial(
         RiskCode.RATE_LIMIT,
         f"order rate limit for {venue} reached: {tokens:.2f} of {bucket.burst} order tokens "
         f"left (refilled at {bucket.rate:g} per second), an order needs 1",
@@ -370,7 +375,7 @@ def rate_limit(venue: str, bucket: TokenBucket, now: datetime) -> Denial:
 
 def adjustments_per_day(count: int, limit: int) -> Denial:
     """Seed 001: ``count`` adjustments made today, the limit reached."""
-    return Denial(
+    return _denial(
         RiskCode.ADJUSTMENTS_PER_DAY,
         f"{count} adjustments today, limit {limit}",
         "wait for tomorrow or adjust by hand",
@@ -382,7 +387,7 @@ def adjustments_per_day(count: int, limit: int) -> Denial:
 
 def adjustment_interval(asset: str, gap: float, limit: float) -> Denial:
     """Seed 001: the last adjustment of ``asset`` was ``gap`` seconds ago, under the minimum."""
-    return Denial(
+    return _denial(
         RiskCode.ADJUSTMENT_INTERVAL,
         f"last {asset} adjustment {gap:.0f} s ago, minimum {limit:.0f} s",
         f"retry in {limit - gap:.0f} s",
@@ -396,7 +401,7 @@ def delta_change(change: float, limit: float, inst: InstrumentRisk) -> Denial:
     """Seed 001: the adjustment changes the delta by ``change`` units of the underlying."""
     asset = inst.asset
     most = limit / abs(inst.delta_units_per_unit)
-    return Denial(
+    return _denial(
         RiskCode.DELTA_CHANGE,
         f"the adjustment changes {asset} delta by {change:,.6g} {asset}, "
         f"limit {limit:g} {asset} per adjustment",
@@ -409,7 +414,7 @@ def delta_change(change: float, limit: float, inst: InstrumentRisk) -> Denial:
 
 def cost_per_day(total: float, so_far: float, cost: float, limit: float) -> Denial:
     """Seed 001: today's adjustment costs with this order's (``total``) beyond the daily cap."""
-    return Denial(
+    return _denial(
         RiskCode.COST_PER_DAY,
         f"adjustment costs today would be {total:,.2f} ({so_far:,.2f} so "
         f"far + {cost:,.2f} for this order), limit {limit:,.2f} a day",
@@ -422,7 +427,7 @@ def cost_per_day(total: float, so_far: float, cost: float, limit: float) -> Deni
 
 def concentration(asset: str, ratio: float, limit: float) -> Denial:
     """One asset's gross exposure after the order, ``ratio`` of equity, beyond ``limit``."""
-    return Denial(
+    return _denial(
         RiskCode.CONCENTRATION,
         f"{asset} would be {pct(ratio)} of equity, limit {pct(limit)}",
         f"diversify away from {asset}",
@@ -434,7 +439,7 @@ def concentration(asset: str, ratio: float, limit: float) -> Denial:
 
 def portfolio_heat(heat: float, limit: float) -> Denial:
     """Risk to every stop after the order, ``heat`` of equity, beyond ``limit``."""
-    return Denial(
+    return _denial(
         RiskCode.PORTFOLIO_HEAT,
         f"portfolio heat would be {pct(heat)}, limit {pct(limit)}",
         "tighten stops or reduce positions first",
@@ -449,7 +454,7 @@ def greek(
 ) -> Denial:
     """A Greek of ``what`` (an underlying or the book) would be ``after`` (dollar Greek),
     beyond ``limit`` of equity."""
-    return Denial(
+    return _denial(
         code,
         f"{name} would be {after:,.2f} = {pct(abs(after) / equity)} of equity, limit {pct(limit)}",
         f"hedge {what} or reduce the order",
@@ -462,7 +467,7 @@ def greek(
 def scenario_loss(worst: float, equity: float, limit: float) -> Denial:
     """The worst cell of the scenario grid after the order, a loss of ``worst``, beyond
     ``limit`` of equity."""
-    return Denial(
+    return _denial(
         RiskCode.SCENARIO_LOSS,
         f"worst scenario loss would be {worst:,.2f} = {pct(worst / equity)} of equity, limit {pct(limit)}",
         "reduce the order or hedge",

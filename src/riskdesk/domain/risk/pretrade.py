@@ -52,8 +52,10 @@ _MED = Severity.MEDIUM
 _SELL = Side.SELL
 _ACTIVE = TradingState.ACTIVE
 
-#: ``Approved(...)``, built the cheap way (see ``values.frozen_factory``): once per approval.
+#: ``Approved(...)`` and ``Denied(...)``, built the cheap way (see ``values.frozen_factory``):
+#: one per decision.
 _approved = frozen_factory(Approved)
+_denied_of = frozen_factory(Denied)
 
 
 def _severity_order(d: Denial) -> tuple[bool, bool]:
@@ -76,13 +78,13 @@ def _order_price(intent: OrderIntent, inst: InstrumentRisk) -> float:
 
 
 def _deny(intent: OrderIntent, denial: Denial) -> Denied:
-    return Denied(intent.intent_id, denial, (denial,))
+    return _denied_of(intent.intent_id, denial, (denial,))
 
 
 def _denied(intent: OrderIntent, found: list[Denial]) -> Denied:
     """Every denial found, the most severe first."""
     found.sort(key=_severity_order)
-    return Denied(intent.intent_id, found[0], tuple(found))
+    return _denied_of(intent.intent_id, found[0], tuple(found))
 
 
 def order_margin(

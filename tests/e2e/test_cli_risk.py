@@ -83,7 +83,7 @@ def desk(env: Path) -> str:
         f"timestamp,symbol,side,qty,price,fill_id,venue\n{now},{BTC},buy,1,50000,f1,binance\n"
     )
     ok("fills", "import", str(fills), "-a", "usdm", "--db", db)
-    # BTC first: a position never marked is critically stale data (it would halt trading).
+    # Both marked, so no test starts with an unmarked position's alert (test_cli_risk_unmarked).
     ok("prices", "set", f"binance:{BTC}", "50000", "--db", db)
     ok("prices", "set", f"binance:{ETH}", "3000", "--db", db)
     return db

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import decimal
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import Enum
@@ -31,7 +31,8 @@ from riskdesk.domain.accounting.position import ClosedPosition, TradeRecord
 from riskdesk.domain.errors import RiskdeskError, UnknownAccount, UnknownInstrument
 from riskdesk.domain.fills import Fill, FundingPayment
 from riskdesk.domain.instruments import Instrument
-from riskdesk.domain.values import ZERO
+from riskdesk.domain.risk.equity import max_drawdown_with_cash, peak_equity_at
+from riskdesk.domain.values import ZERO, ratio
 from riskdesk.ports.clock import Clock
 from riskdesk.ports.store import UnitOfWork, UnitOfWorkFactory
 
@@ -260,6 +261,17 @@ class BookService:
             raise UnknownInstrument(f"no instrument {key!r} in the catalog", field="symbol")
         return instrument
 
+    @staticmethod
+    def _instruments(uow: UnitOfWork, keys: Iterable[str]) -> dict[str, Instrument]:
+        """The catalog entries of ``keys`` in one query (one per key was most of a report's
+        time); an unknown key is an error naming it."""
+        wanted = set(keys)
+        found = uow.instruments.many(wanted)
+        missing = sorted(wanted - found.keys())
+        if missing:
+            raise UnknownInstrument(f"no instrument {missing[0]!r} in the catalog", field="symbol")
+        return found
+
     # ---------------------------------------------------------------------------- prices
 
     def record_prices(
@@ -293,7 +305,7 @@ class BookService:
             accounts = [self._account(uow, account_id)] if account_id else uow.accounts.all()
             books = [uow.books.load(a) for a in accounts]
             keys = {p.instrument_key for b in books for p in b.open_positions()}
-            instruments = {k: self._instrument(uow, k) for k in keys}
+            instruments = self._instruments(uow, keys)
             stored_marks = uow.prices.marks()
             stored_assets = uow.prices.asset_prices()
             realized_closed = self._realized_closed(uow, accounts, instruments, stored_assets)
@@ -301,19 +313,21 @@ class BookService:
             market, missing, mark_times = self._market(books, stored_marks, stored_assets, now)
             day_start = market.ts.replace(hour=0, minute=0, second=0, microsecond=0)
             before = uow.snapshots.last_before(scope, day_start + timedelta(microseconds=1))
-            history = [s.total_equity for s in uow.snapshots.series(scope)]
+            series = uow.snapshots.series(scope)
             ids = {a.account_id for a in accounts}
-            # Cash moved after the day-start snapshot was taken is not P&L (one taken at the same
-            # instant as a deposit already contains it).
-            since = before.ts if before is not None else day_start
-            deposits_today = sum(
-                (
-                    amount * self._rate(currency, stored_assets)
-                    for acct, currency, amount, ts in uow.fills.cash_movements(since=since)
-                    if acct in ids and (before is None or ts > before.ts)
-                ),
-                ZERO,
-            )
+            moves = [
+                (ts, amount * self._rate(currency, stored_assets))
+                for acct, currency, amount, ts in uow.fills.cash_movements()
+                if acct in ids
+            ]
+            high_water = uow.risk.equity_marks().get(scope)
+        # Cash moved after the day-start snapshot was taken is not P&L (one taken at the same
+        # instant as a deposit already contains it).
+        since = before.ts if before is not None else day_start
+        deposits_today = sum(
+            (value for ts, value in moves if ts >= since and (before is None or ts > before.ts)),
+            ZERO,
+        )
         # Daily P&L needs the equity at the start of the day: a snapshot taken in the last day
         # before it; cash moved in since then is not P&L.
         fresh = before is not None and before.ts >= day_start - timedelta(days=1)
@@ -324,10 +338,19 @@ class BookService:
             day_start_equity=before.total_equity + deposits_today
             if fresh and before is not None
             else None,
-            equity_history=history,
         )
         views = position_views(books, instruments, market, inputs)
         summary, tables = summary_and_exposure(books, instruments, market, inputs, views)
+        # Max drawdown on the curve the drawdown monitor watches: the snapshots, the persisted
+        # high-water mark (it catches peaks between snapshots) and the equity now, with the
+        # mark moved by cash in and out (a withdrawal is not a drawdown).
+        points = [(snap.ts, snap.total_equity) for snap in series]
+        if high_water is not None and (now is None or high_water.peak_ts <= market.ts):
+            points.append((high_water.peak_ts, peak_equity_at(high_water, moves)))
+            points.sort(key=lambda p: p[0])
+        last = max([market.ts, *(ts for ts, _ in points)])
+        drawdown = max_drawdown_with_cash([*points, (last, summary.total_equity)], moves)
+        summary = replace(summary, max_drawdown=None if drawdown is None else ratio(drawdown))
         balances = {b.account.account_id: dict(b.balances) for b in books}
         return PortfolioReport(
             scope,
@@ -354,7 +377,7 @@ class BookService:
             )
             books = [uow.books.load(a) for a in chosen]
             keys = {p.instrument_key for b in books for p in b.open_positions()}
-            instruments = {k: self._instrument(uow, k) for k in keys}
+            instruments = self._instruments(uow, keys)
             marks = uow.prices.marks()
             assets = uow.prices.asset_prices()
         market, _, _ = self._market(books, marks, assets, now)
@@ -371,13 +394,13 @@ class BookService:
         assets: Mapping[str, tuple[Decimal, datetime]],
     ) -> Decimal:
         total = ZERO
-        for account in accounts:
-            for closed in uow.closed.closed(account.account_id):
-                instrument = instruments.get(closed.instrument_key) or uow.instruments.get(
-                    closed.instrument_key
-                )
-                currency = instrument.settle if instrument else self.config.reporting_currency
-                total += closed.realized_pnl * self._rate(currency, assets)
+        closed = [c for account in accounts for c in uow.closed.closed(account.account_id)]
+        others = {c.instrument_key for c in closed} - instruments.keys()
+        known = {**uow.instruments.many(others), **instruments} if others else instruments
+        for position in closed:
+            instrument = known.get(position.instrument_key)
+            currency = instrument.settle if instrument else self.config.reporting_currency
+            total += position.realized_pnl * self._rate(currency, assets)
         return total
 
     def _rate(self, currency: str, assets: Mapping[str, tuple[Decimal, datetime]]) -> Decimal:

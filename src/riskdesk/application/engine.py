@@ -91,15 +91,16 @@ class ServiceRiskGate:
         self._book = book
 
     def refresh(self) -> None:
-        """Forget the live risk book (the next check rebuilds it)."""
+        """Forget the live risk book, here and in the service (the next check rebuilds it)."""
         self._book = None
+        self._risk.forget_live()
 
     def check(self, intent: OrderIntent, now: datetime) -> Decision:
         """Decide and store the decision; an approved order that adds exposure is counted in
         the live book until it fills or ends."""
         book = self._book
         if book is None:
-            book = self._book = self._risk.risk_book(now)
+            book = self._book = self._risk.live_book(now)
         result = self._risk.check(intent, book, now)
         decision = result.decision
         if isinstance(decision, Approved):
@@ -128,7 +129,7 @@ class ServiceRiskGate:
             return
         for order, f in result.fills:
             if f.instrument_key not in book.instruments:
-                self._book = None  # an instrument the book never priced: rebuild on next use
+                self.refresh()  # an instrument the book never priced: rebuild on next use
                 return
             cid = order.client_order_id
             if not book.fill_pending(cid, float(f.qty)):
@@ -145,7 +146,7 @@ class ServiceRiskGate:
             if order.status.terminal:
                 book.drop_pending(order.client_order_id)
         if result.foreign:
-            self._book = None  # fills of orders the journal does not know: rebuild
+            self.refresh()  # fills of orders the journal does not know: rebuild
 
 
 class BookLedger:
@@ -454,7 +455,9 @@ class TradingEngine:
         #: Risk on every mark update (monitors, kill switch, live risk book); the gate's.
         self.risk = risk or (gate.risk if gate is not None else None)
         self.kill_switch = (
-            KillSwitch(self.risk, oms.orders, clock) if self.risk is not None else None
+            KillSwitch(self.risk, oms.orders, clock, conditionals=oms.conditionals)
+            if self.risk is not None
+            else None
         )
         if gate is not None and gate.on_sync not in oms.orders.listeners:
             oms.orders.listeners.append(gate.on_sync)

@@ -3,7 +3,13 @@ manager (every action journaled like any order).
 
 * **HALTED** (and FLATTEN): every working order that adds exposure — an entry: not reduce-only,
   role ``entry`` or ``other`` — is cancelled. Reduce-only orders (protective stops, take-profits,
-  exits) stay: a position is never stripped of its stop.
+  exits) stay: a position is never stripped of its stop. So is every emulated condition
+  (``application.conditionals``) whose order would open or add to a position (a price-above
+  buy, a breakout stop entry, an OTO child opening another instrument): it is cancelled in the
+  condition journal with the kill switch's reason, not left armed to be refused when it fires.
+  Conditions that protect a position (stop-loss, take-profit, trailing stop that reduce it,
+  reduce-only exits, a bracket's exits) stay armed (``domain.risk.halt``); the waiting exits of
+  an entry the switch cancelled end with it.
 * **FLATTEN**: additionally every position on the connected venue gets a market close
   (reduce-only where the venue takes the flag, source ``kill_switch``), largest risk
   contribution first (``domain.risk.flatten``). The protective stops stay in place until the
@@ -23,11 +29,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from riskdesk.application.conditionals import ConditionalEngine
 from riskdesk.application.oms import OrderManager
 from riskdesk.application.risk_service import FlattenLine, RiskService, Valuation
+from riskdesk.domain.conditional import ConditionalOrder, ConditionStatus
 from riskdesk.domain.errors import RiskdeskError
 from riskdesk.domain.order_lifecycle import Order, OrderRole
+from riskdesk.domain.orders import OrderIntent
 from riskdesk.domain.risk.aggregates import RiskBook
+from riskdesk.domain.risk.halt import entry_conditions
 from riskdesk.domain.risk.trading_state import TradingState, TradingStatus
 from riskdesk.ports.clock import Clock
 
@@ -38,13 +48,15 @@ ENTRY_ROLES = (OrderRole.ENTRY, OrderRole.OTHER)
 @dataclass(frozen=True, slots=True)
 class Enforcement:
     """What enforcing a trading state did: entries cancelled, closes sent (FLATTEN), the plan
-    they came from, and what could not be done here (with why)."""
+    they came from, what could not be done here (with why), and the entry conditions disarmed
+    (cancelled in the condition journal)."""
 
     state: TradingState
     cancelled: list[Order] = field(default_factory=list)
     closes: list[Order] = field(default_factory=list)
     plan: list[FlattenLine] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    disarmed: list[ConditionalOrder] = field(default_factory=list)
 
     @property
     def acted(self) -> bool:
@@ -56,11 +68,17 @@ class KillSwitch:
     """Enforces the persisted trading state (see the module docstring)."""
 
     def __init__(
-        self, risk: RiskService, orders: OrderManager, clock: Clock, attempts: int | None = None
+        self,
+        risk: RiskService,
+        orders: OrderManager,
+        clock: Clock,
+        attempts: int | None = None,
+        conditionals: ConditionalEngine | None = None,
     ) -> None:
         self._risk = risk
         self._orders = orders
         self._clock = clock
+        self._conditionals = conditionals
         self.attempts = attempts if attempts is not None else risk.config.policy.flatten_attempts
 
     def enforce(
@@ -70,18 +88,22 @@ class KillSwitch:
         book: RiskBook | None = None,
         valuation: Valuation | None = None,
     ) -> Enforcement:
-        """Cancel the working entries in HALTED and FLATTEN; in FLATTEN also close every
-        position. ACTIVE and REDUCING need nothing (the pre-trade checks do the rest)."""
+        """Cancel the working entries and disarm the entry conditions in HALTED and FLATTEN;
+        in FLATTEN also close every position. ACTIVE and REDUCING need nothing (the pre-trade
+        checks do the rest). ``book``: the current risk book (its positions tell an entry
+        condition from a protective one; built when needed)."""
         status = status or self._risk.status()
         now = now or self._clock.now()
         state = status.state
         if state < TradingState.HALTED:
             return Enforcement(state)
-        cancelled = self.cancel_entries(f"kill switch: trading is {state.label}", now)
+        reason = f"kill switch: trading is {state.label}"
+        cancelled = self.cancel_entries(reason, now)
+        disarmed = self.disarm_entries(reason, now, book)
         if state is not TradingState.FLATTEN:
-            return Enforcement(state, cancelled)
+            return Enforcement(state, cancelled, disarmed=disarmed)
         closes, plan, skipped = self._flatten(status, now, book, valuation)
-        return Enforcement(state, cancelled, closes, plan, skipped)
+        return Enforcement(state, cancelled, closes, plan, skipped, disarmed)
 
     def cancel_entries(self, reason: str, now: datetime) -> list[Order]:
         """Cancel every working order that adds exposure (returns them as the venue left them:
@@ -91,6 +113,42 @@ class KillSwitch:
             if order.intent.reduce_only or order.role not in ENTRY_ROLES:
                 continue
             done.append(self._orders.cancel(order.client_order_id, reason, now))
+        return done
+
+    def disarm_entries(
+        self, reason: str, now: datetime, book: RiskBook | None = None
+    ) -> list[ConditionalOrder]:
+        """Cancel every live emulated condition whose order would open or add to a position
+        (journaled with ``reason``); protective ones stay armed (see the module docstring). A
+        waiting child whose parent order ended without a fill (the entry this switch just
+        cancelled) can never arm: it is cancelled too."""
+        if self._conditionals is None:
+            return []
+        live = self._conditionals.live()
+        parents: dict[str, OrderIntent] = {}
+        orphans: list[ConditionalOrder] = []
+        for cond in live:
+            if cond.status is not ConditionStatus.WAITING or not cond.parent:
+                continue
+            parent = self._orders.get(cond.parent)
+            if parent is None:
+                continue
+            if not parent.status.terminal:
+                parents[cond.parent] = parent.intent
+            elif parent.filled_qty == 0:
+                orphans.append(cond)
+        candidates = [c for c in live if not c.intent.reduce_only and c not in orphans]
+        entries: list[ConditionalOrder] = []
+        if candidates:
+            positions = (book or self._risk.risk_book(now, record=False)).positions
+            entries = entry_conditions(candidates, positions, parents)
+        done = [self._conditionals.cancel(c.cond_id, reason) for c in entries]
+        done += [
+            self._conditionals.cancel(
+                c.cond_id, f"{reason}: its parent {c.parent} ended without a fill"
+            )
+            for c in orphans
+        ]
         return done
 
     def _flatten(

@@ -49,6 +49,7 @@ from riskdesk.domain.risk.equity import (
 from riskdesk.domain.risk.flatten import OpenExposure, flatten_orders, risk_contributions
 from riskdesk.domain.risk.limits import KillSwitchPolicy, KillTrigger, MonitorThresholds, RiskLimits
 from riskdesk.domain.risk.monitors import (
+    STALE_CRITICAL,
     Alert,
     AlertDeduper,
     AlertLevel,
@@ -58,6 +59,7 @@ from riskdesk.domain.risk.monitors import (
     evaluate,
     reached,
     reading_at,
+    stale_trigger,
 )
 from riskdesk.domain.risk.pretrade import (
     PreTradeEngine,
@@ -188,6 +190,8 @@ class RiskService:
         self.order_books: dict[str, OrderBook] = {}
         #: The catalog as of the last risk book built (checks look instruments up here first).
         self._catalog: dict[str, Instrument] = {}
+        #: The live risk book: the last mark update's, kept current by the engine's risk gate.
+        self._live: RiskBook | None = None
 
     # ------------------------------------------------------------------------ state
 
@@ -664,9 +668,25 @@ class RiskService:
         ``detail`` as for :meth:`monitor`."""
         now = now or self._clock.now()
         valuation = self.revalue(now)
-        book = self.risk_book(now, valuation)
+        book = self._live = self.risk_book(now, valuation)
         result = self.monitor(now, book, detail, valuation)
         return MarkUpdate(valuation, book, result)
+
+    def live_book(self, now: datetime | None = None) -> RiskBook:
+        """The live risk book, without rebuilding it: the one the last :meth:`on_mark_update`
+        built, which the engine's risk gate keeps current between mark updates (its approvals
+        counted as working orders, fills booked); built now (equity marks recorded, as any
+        rebuild does) when there is none yet or it was forgotten. Callers that only read it (a
+        management tick checking its plans) share the gate's view at no cost; one that changes
+        it changes what the gate sees."""
+        if self._live is None:
+            self._live = self.risk_book(now)
+        return self._live
+
+    def forget_live(self) -> None:
+        """Drop the live risk book (something happened it cannot follow): the next
+        :meth:`live_book` rebuilds it."""
+        self._live = None
 
     def monitor(
         self,
@@ -715,10 +735,14 @@ class RiskService:
         thresholds = self.config.thresholds
         levels = compute_levels(data, thresholds)
         triggers = list(levels.book)
-        for kind, level in (("liquidation", 3), ("stale_data", 2)):
-            first = levels.any_at(kind, level)
-            if first is not None:
-                triggers.append(reading_at(data, thresholds, kind, first, level))
+        first = levels.any_at("liquidation", 3)
+        if first is not None:
+            triggers.append(reading_at(data, thresholds, "liquidation", first, 3))
+        # A position never marked is a stale-data alert (and its entries are denied), but moves
+        # the kill switch only when the policy says so: no data that was flowing went stale.
+        first = stale_trigger(data, levels, self.config.policy.unmarked_trips_stale_data)
+        if first is not None:
+            triggers.append(reading_at(data, thresholds, "stale_data", first, STALE_CRITICAL))
         readings = evaluate(data, thresholds) if detail else triggers
         with self._uow() as uow:
             if self._dedupe is None:

@@ -4,8 +4,9 @@ change marks or the trading state, so that monitors and the kill switch act by t
 outside the engine loop too.
 
 The order-management services (the paper venue's file, the order journal) are built only when
-there is something to act on: working orders in the journal, or FLATTEN with positions on the
-paper venue. A position on another venue is reported (it cannot be closed from here).
+there is something to act on: working orders or live emulated conditions in the journal, or
+FLATTEN with positions on the paper venue. A position on another venue is reported (it cannot
+be closed from here).
 """
 
 from __future__ import annotations
@@ -17,11 +18,14 @@ from riskdesk.application.engine import Oms
 from riskdesk.application.facade import Application
 from riskdesk.application.kill_switch import Enforcement, KillSwitch
 from riskdesk.application.risk_service import MarkUpdate
+from riskdesk.domain.conditional import ConditionStatus
 from riskdesk.domain.order_lifecycle import OrderStatus
+from riskdesk.domain.risk.aggregates import RiskBook
 from riskdesk.domain.risk.trading_state import TradingState
 from riskdesk.ports.store import UnitOfWorkFactory
 
 _WORKING = tuple(s for s in OrderStatus if not s.terminal)
+_LIVE_CONDITIONS = (ConditionStatus.ARMED, ConditionStatus.WAITING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +38,7 @@ class RiskUpdate:
 
 def _needs_oms(app: Application, store: UnitOfWorkFactory, venue: str, state: TradingState) -> bool:
     with store() as uow:
-        if uow.oms.orders(_WORKING, limit=1):
+        if uow.oms.orders(_WORKING, limit=1) or uow.oms.conditionals(_LIVE_CONDITIONS):
             return True
     if state is not TradingState.FLATTEN:
         return False
@@ -47,10 +51,12 @@ def enforce_state(
     venue: str,
     oms: Oms | None = None,
     now: datetime | None = None,
+    book: RiskBook | None = None,
 ) -> Enforcement | None:
     """Carry out the persisted trading state on the paper venue (HALTED: cancel working
-    entries; FLATTEN: also close every position), then sync and run the protection pass.
-    None when the state asks for nothing (ACTIVE, REDUCING)."""
+    entries and disarm entry conditions; FLATTEN: also close every position), then sync and
+    run the protection pass. None when the state asks for nothing (ACTIVE, REDUCING).
+    ``book``: the risk book just built, if any (else built when needed)."""
     status = app.risk.status()
     if status.state < TradingState.HALTED:
         return None
@@ -64,7 +70,10 @@ def enforce_state(
             ]
         return Enforcement(status.state, skipped=skipped)
     services = oms or app.oms.get()
-    result = KillSwitch(app.risk, services.orders, app.clock).enforce(status, now)
+    kill_switch = KillSwitch(
+        app.risk, services.orders, app.clock, conditionals=services.conditionals
+    )
+    result = kill_switch.enforce(status, now, book)
     if result.acted:
         services.settle(now)
     return result
@@ -84,7 +93,7 @@ def mark_update(
     update = app.risk.on_mark_update(now, detail)
     enforcement = None
     if update.monitor.state.state >= TradingState.HALTED:
-        enforcement = enforce_state(app, store, venue, oms, now)
+        enforcement = enforce_state(app, store, venue, oms, now, update.book)
     return RiskUpdate(update, enforcement)
 
 

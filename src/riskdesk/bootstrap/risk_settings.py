@@ -364,6 +364,14 @@ class KillSwitchSettings(_Frozen):
         "reducing", description="state when a position is in liquidation emergency"
     )
     on_stale_data: str = Field("halted", description="state when market data is critically stale")
+    unmarked_trips_stale_data: bool = Field(
+        False,
+        description=(
+            "a position never marked trips the stale-data trigger too (off: it raises a "
+            "stale-data alert and entries in it are denied, but only data that stopped "
+            "flowing moves the kill switch)"
+        ),
+    )
     on_margin_block: str = Field(
         "reducing", description="state when margin in use reaches monitors.margin_block (100 %)"
     )

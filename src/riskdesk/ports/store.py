@@ -38,6 +38,11 @@ class InstrumentRepository(Protocol):
         """Instrument by ``venue:symbol``."""
         ...
 
+    def many(self, keys: Iterable[str]) -> dict[str, Instrument]:
+        """The instruments of ``keys`` found in the catalog, by ``venue:symbol`` (one query
+        per few hundred keys, not one per key)."""
+        ...
+
     def put(self, instrument: Instrument) -> None:
         """Insert or replace an instrument."""
         ...

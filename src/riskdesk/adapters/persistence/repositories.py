@@ -92,6 +92,17 @@ class SqlInstrumentRepository(_Repository):
         found = row.mappings().first()
         return None if found is None else m.instrument_from_row(found)
 
+    def many(self, keys: Iterable[str]) -> dict[str, Instrument]:
+        """The instruments of ``keys`` found in the catalog, by ``venue:symbol``."""
+        found: dict[str, Instrument] = {}
+        column = t.instruments.c.key
+        for chunk in chunks(sorted(set(keys))):
+            rows = self._conn.execute(select(t.instruments).where(column.in_(chunk)))
+            for row in rows.mappings():
+                instrument = m.instrument_from_row(row)
+                found[instrument.key] = instrument
+        return found
+
     def put(self, instrument: Instrument) -> None:
         """Insert or replace an instrument."""
         self.put_many([instrument])

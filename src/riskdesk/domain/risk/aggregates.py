@@ -8,6 +8,8 @@ the ledger. Money is in the reporting currency unless a name says otherwise.
 
 from __future__ import annotations
 
+import itertools
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -29,23 +31,30 @@ class OrderBookSide:
     """Price levels on one side, best first: prices and sizes (contracts).
 
     ``levels`` keeps the same levels as Python floats: the book walk touches at most a handful
-    of levels, where a Python loop is several times faster than NumPy's per-call overhead."""
+    of levels, where a Python loop is several times faster than NumPy's per-call overhead.
+    ``cumulative[k]`` is the total size of the first ``k + 1`` levels (summed in level order),
+    ``best`` / ``best_size`` the first level (NaN / 0.0 on an empty side): what every check
+    reads, without touching the levels themselves."""
 
     prices: FloatArray
     sizes: FloatArray
     levels: tuple[tuple[float, float], ...] = ()
-
-    _depths: dict[int, float] = field(default_factory=dict)
+    cumulative: tuple[float, ...] = ()
+    best: float = math.nan
+    best_size: float = 0.0
 
     def __post_init__(self) -> None:
         self.levels = tuple(zip(self.prices.tolist(), self.sizes.tolist(), strict=True))
+        self.cumulative = tuple(itertools.accumulate(size for _, size in self.levels))
+        if self.levels:
+            self.best, self.best_size = self.levels[0]
 
     def depth(self, levels: int) -> float:
-        """Total size of the first ``levels`` levels (cached: a book snapshot does not change)."""
-        cached = self._depths.get(levels)
-        if cached is None:
-            cached = self._depths[levels] = float(sum(size for _, size in self.levels[:levels]))
-        return cached
+        """Total size of the first ``levels`` levels."""
+        cumulative = self.cumulative
+        if levels <= 0 or not cumulative:
+            return 0.0
+        return cumulative[min(levels, len(cumulative)) - 1]
 
 
 @dataclass(slots=True)

@@ -22,6 +22,8 @@ Money is ``Decimal`` in the reporting currency unless a name says otherwise.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -162,6 +164,45 @@ def mark_equity(
         if seen.equity > peak:
             peak, peak_ts = seen.equity, seen.ts
     return EquityMark(scope, now, equity, gross, net, peak, peak_ts, dict(flows)), start
+
+
+@exact
+def peak_equity_at(mark: EquityMark, moves: Sequence[tuple[datetime, Decimal]]) -> Decimal:
+    """The equity that set ``mark``'s high-water mark, as it was at ``peak_ts``: the stored peak
+    is moved by the cash moved in (``moves``: time, reporting-currency value, in time order) up
+    to ``mark.ts``, so that is taken back out."""
+    return mark.peak - sum((value for ts, value in moves if mark.peak_ts < ts <= mark.ts), ZERO)
+
+
+@exact
+def max_drawdown_with_cash(
+    points: Sequence[tuple[datetime, Decimal]], moves: Sequence[tuple[datetime, Decimal]]
+) -> Decimal | None:
+    """Largest fall below the high-water mark along an equity curve (a fraction: 0.08 = −8 %),
+    the mark moved by the cash moved in or out between two points as :func:`mark_equity` moves
+    it, so each point's drawdown is the one the drawdown monitor saw then (a deposit is not a
+    gain, a withdrawal not a drawdown). ``points``: (time, equity) in time order; ``moves``:
+    (time, reporting-currency value, < 0 out) in time order, a move at a point's time already
+    in that point's equity. None without points."""
+    times = [ts for ts, _ in moves]
+    moved = [ZERO, *itertools.accumulate(value for _, value in moves)]
+
+    def cash_until(ts: datetime) -> Decimal:
+        return moved[bisect.bisect_right(times, ts)]
+
+    peak: Decimal | None = None
+    since = ZERO
+    worst = ZERO
+    for ts, equity in points:
+        upto = cash_until(ts)
+        if peak is not None:
+            peak += upto - since
+        since = upto
+        if peak is None or equity > peak:
+            peak = equity
+        elif peak > 0:
+            worst = max(worst, (peak - equity) / peak)
+    return None if peak is None else worst
 
 
 def day_window(now: datetime) -> tuple[datetime, datetime]:

@@ -120,6 +120,11 @@ class KillSwitchPolicy:
     on_drawdown: str = "halted"
     on_liquidation_emergency: str = "reducing"
     on_stale_data: str = "halted"
+    #: Whether a position that has never had a mark trips the stale-data trigger like a mark
+    #: older than ``MonitorThresholds.stale_critical_seconds``. Off by default: its risk is
+    #: unknown, so entries in it are denied (``no_mark``) and a stale-data alert is raised, but
+    #: the desk is halted only when data that was flowing went stale.
+    unmarked_trips_stale_data: bool = False
     #: Margin in use reached ``MonitorThresholds.margin_block`` (100 %): only reducing orders.
     on_margin_block: str = "reducing"
     #: A FLATTEN close order that ended without closing its position is sent again (a new

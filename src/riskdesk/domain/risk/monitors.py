@@ -187,6 +187,21 @@ def reading_at(
     return Reading(key, kind, _LOSS[level_index], message, age, limit)
 
 
+#: Level index of a critical stale-data reading (0 OK, 1 warning, 2 critical).
+STALE_CRITICAL = 2
+
+
+def stale_trigger(data: MonitorInput, levels: Levels, include_unmarked: bool) -> int | None:
+    """Index of the first position whose stale data trips the kill switch: its mark is at least
+    ``stale_critical_seconds`` old. A position never marked (``mark_age`` infinite) counts only
+    with ``include_unmarked``: its risk is unknown, but no data that was flowing went stale."""
+    hit = levels.stale == STALE_CRITICAL
+    if not include_unmarked:
+        hit &= np.isfinite(data.mark_age)
+    found = np.flatnonzero(hit)
+    return int(found[0]) if found.size else None
+
+
 def _position_arrays(levels: Levels) -> tuple[tuple[str, IntArray], ...]:
     return (
         ("liquidation", levels.liquidation),

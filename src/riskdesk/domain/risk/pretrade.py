@@ -11,6 +11,11 @@ An approval reports how many checks actually ran for that order: a check that is
 or that does not apply (the exposure checks for an order that reduces a position, the Greek
 checks for an instrument without that Greek, the liquidity checks without an order book, the
 seed-001 adjustment checks for an order that is not an adjustment), is not counted.
+
+Speed: an entry is checked in one function (:meth:`PreTradeEngine._entry`) that reads each
+number once into a local and evaluates every condition inline; the sentences of a denial are
+built by :mod:`~riskdesk.domain.risk.denials` only when a limit is crossed. A per-check method
+call or attribute chain costs tens of nanoseconds, and the pipeline has some thirty checks.
 """
 
 from __future__ import annotations
@@ -21,12 +26,13 @@ from datetime import datetime
 from riskdesk.domain.errors import ValidationError
 from riskdesk.domain.instruments import Instrument
 from riskdesk.domain.orders import OrderIntent, OrderType, validate_intent
+from riskdesk.domain.risk import denials
 from riskdesk.domain.risk.aggregates import InstrumentRisk, OrderBookSide, RiskBook
 from riskdesk.domain.risk.decisions import Approved, Decision, Denial, Denied, RiskCode, Severity
 from riskdesk.domain.risk.limits import RiskLimits
 from riskdesk.domain.risk.rate_limit import VenueRateLimiter
 from riskdesk.domain.risk.trading_state import TradingState
-from riskdesk.domain.values import Side
+from riskdesk.domain.values import Side, frozen_factory
 
 #: Number of distinct checks the pipeline has (an approval reports how many of them ran).
 CHECK_COUNT = len(RiskCode)
@@ -38,30 +44,23 @@ _COMMON_CHECKS = 4
 #: must not be denied by 2e-18.
 _TOLERANCE = 1.0 + 1e-9
 
-_CRIT = Severity.CRITICAL
+#: Remembered answers per order source are forgotten past this many (sources name plans).
+_CACHE_ENTRIES = 4096
+
 _HIGH = Severity.HIGH
 _MED = Severity.MEDIUM
+_SELL = Side.SELL
+_ACTIVE = TradingState.ACTIVE
+
+#: ``Approved(...)`` and ``Denied(...)``, built the cheap way (see ``values.frozen_factory``):
+#: one per decision.
+_approved = frozen_factory(Approved)
+_denied_of = frozen_factory(Denied)
 
 
-def _pct(x: float) -> str:
-    return f"{x * 100:.2f} %"
-
-
-def _qty(x: float) -> str:
-    return f"{x:.8g}"
-
-
-def _lots(x: float, inst: InstrumentRisk) -> str:
-    """A suggested quantity, rounded down to the lot size (never more than allowed)."""
-    if inst.lot_size > 0:
-        x = math.floor(x / inst.lot_size + 1e-9) * inst.lot_size
-    return _qty(max(x, 0.0))
-
-
-def _crosses(before: float, change: float, cap: float) -> bool:
-    """True when ``before + change`` grows in magnitude beyond ``cap`` (a reduction always passes)."""
-    after = before + change
-    return abs(after) > abs(before) and abs(after) > cap
+def _severity_order(d: Denial) -> tuple[bool, bool]:
+    """Sort key: critical, then high, then medium (the sort is stable within a level)."""
+    return (d.severity is not _HIGH, d.severity is _MED)
 
 
 def _is_passive(q: float, px: float, mark: float) -> bool:
@@ -79,7 +78,13 @@ def _order_price(intent: OrderIntent, inst: InstrumentRisk) -> float:
 
 
 def _deny(intent: OrderIntent, denial: Denial) -> Denied:
-    return Denied(intent.intent_id, denial, (denial,))
+    return _denied_of(intent.intent_id, denial, (denial,))
+
+
+def _denied(intent: OrderIntent, found: list[Denial]) -> Denied:
+    """Every denial found, the most severe first."""
+    found.sort(key=_severity_order)
+    return _denied_of(intent.intent_id, found[0], tuple(found))
 
 
 def order_margin(
@@ -192,7 +197,23 @@ class PreTradeEngine:
         self.last_trade_risk = 0.0
         #: Whether the last order checked reduces a position (it adds no exposure then).
         self.last_reducing = False
-        self._ran: dict[str, tuple[InstrumentRisk, int]] = {}
+        #: Checks that apply to an instrument with an order book, a delta, a gamma, a vega, a
+        #: scenario grid (when switched on).
+        self._book_checks = (lim.liquidity_book_fraction is not None) + (
+            lim.max_slippage_bps is not None
+        )
+        self._delta_checks = (lim.max_net_delta_per_underlying is not None) + (
+            lim.max_net_delta_total is not None
+        )
+        self._gamma_checks = (lim.max_gamma_per_underlying is not None) + (
+            lim.max_gamma_total is not None
+        )
+        self._vega_checks = (lim.max_vega_per_underlying is not None) + (
+            lim.max_vega_total is not None
+        )
+        self._grid_checks = int(lim.max_scenario_loss is not None)
+        #: Whether an order source (``rebalance``, ``governance:<plan>``…) is an adjustment.
+        self._adjustment_source: dict[str, bool] = {}
         self._stop_checks = (lim.risk_per_trade is not None) + (lim.max_portfolio_heat is not None)
         self._band_linear = int(lim.price_band is not None)
         self._band_option = int(lim.option_price_band is not None)
@@ -212,33 +233,14 @@ class PreTradeEngine:
         try:
             validate_intent(intent, instrument)
         except ValidationError as exc:
-            return _deny(
-                intent,
-                Denial(
-                    RiskCode.INVALID_ORDER,
-                    f"{exc.field}: {exc.reason}" if exc.field else exc.reason,
-                    "correct the order",
-                    0.0,
-                    0.0,
-                    _CRIT,
-                ),
-            )
-        key = intent.instrument_key
+            return _deny(intent, denials.invalid_order(exc))
+        # Validation proved that the intent names this instrument: its key is the intent's.
+        key = instrument.key
         inst = book.instruments.get(key)
         if inst is None:
-            return _deny(
-                intent,
-                Denial(
-                    RiskCode.NO_MARK,
-                    f"no mark price for {key}: its risk cannot be measured",
-                    "record a mark for the instrument first",
-                    0.0,
-                    0.0,
-                    _CRIT,
-                ),
-            )
+            return _deny(intent, denials.no_mark(key))
         q = float(intent.qty)
-        if intent.side is Side.SELL:
+        if intent.side is _SELL:
             q = -q
         # PositionSide is a StrEnum: it hashes and compares like its value ("net").
         old = book.positions.get((intent.account_id, key, intent.position_side), 0.0)
@@ -246,37 +248,15 @@ class PreTradeEngine:
         reducing = old != 0.0 and abs(new) < abs(old) and (new == 0.0 or (new > 0.0) == (old > 0.0))
         self.last_reducing = reducing
         if intent.reduce_only and not reducing:
-            return _deny(
-                intent,
-                Denial(
-                    RiskCode.REDUCE_ONLY,
-                    f"reduce-only order of {_qty(q)} would not reduce the position of {_qty(old)} in {key}",
-                    f"at most {_qty(abs(old))} on the closing side"
-                    if old
-                    else "there is no position to reduce",
-                    abs(q),
-                    abs(old),
-                    _CRIT,
-                ),
-            )
+            return _deny(intent, denials.reduce_only(q, old, key))
         state = book.state
-        if state is not TradingState.ACTIVE and not state.allows(reducing, intent.source):
-            return _deny(intent, _state_denial(state, reducing, intent.source))
+        if state is not _ACTIVE and not state.allows(reducing, intent.source):
+            return _deny(intent, denials.trading_state(state, reducing, intent.source))
         if reducing:
             return self._reducing(intent, book, now, inst, q)
         if not inst.has_mark:
-            return _deny(
-                intent,
-                Denial(
-                    RiskCode.NO_MARK,
-                    f"no mark price for {key}: its risk cannot be measured",
-                    "record a mark for the instrument first",
-                    0.0,
-                    0.0,
-                    _CRIT,
-                ),
-            )
-        return self._entry(intent, book, now, inst, key, q, old, new)
+            return _deny(intent, denials.no_mark(key))
+        return self._entry(intent, book, now, inst, key, q, old)
 
     def _reducing(
         self, intent: OrderIntent, book: RiskBook, now: datetime, inst: InstrumentRisk, q: float
@@ -290,10 +270,14 @@ class PreTradeEngine:
         self._order_shape(intent, inst, q, px, notional, found)
         self._liquidity(intent, inst, q, px, found, warnings)
         if found:
-            found.sort(key=lambda d: (d.severity is not _HIGH, d.severity is _MED))
-            return Denied(intent.intent_id, found[0], tuple(found))
+            return _denied(intent, found)
         ran = self._exit_checks + self._shape_and_liquidity_checks(intent, inst)
-        return self._approve(intent, book, now, inst, q, tuple(warnings), ran)
+        if self.rates is not None:
+            bucket = self.rates.bucket(intent.venue)
+            ok = bucket.take(now) if self._consume else bucket.available(now) >= 1.0
+            if not ok:
+                return _deny(intent, denials.rate_limit(intent.venue, bucket, now))
+        return _approved(intent.intent_id, ran, tuple(warnings))
 
     def _shape_and_liquidity_checks(self, intent: OrderIntent, inst: InstrumentRisk) -> int:
         """How many of the price-band and order-book checks applied to this order."""
@@ -301,10 +285,12 @@ class PreTradeEngine:
         band = lim.option_price_band if inst.is_option else lim.price_band
         ran = int(band is not None and intent.price is not None)
         if inst.book is not None:
-            ran += (lim.liquidity_book_fraction is not None) + (lim.max_slippage_bps is not None)
+            ran += self._book_checks
         return ran
 
-    def _entry(
+    # One function on purpose: split by topic, as it once was, every order paid for a dozen
+    # calls and the same attributes read again in each (see benchmarks/risk.py).
+    def _entry(  # noqa: C901 - every entry check, inline, in the order they are reported
         self,
         intent: OrderIntent,
         book: RiskBook,
@@ -313,246 +299,91 @@ class PreTradeEngine:
         key: str,
         q: float,
         old: float,
-        new: float,
     ) -> Decision:
-        """The critical checks for an order that adds risk (they short-circuit), then the rest."""
+        """Every check of an order that adds risk, in one pass (the hot path: see the module
+        docstring). The critical checks short-circuit; the others are all evaluated, in the
+        order written here, and every failure is reported."""
         lim = self.limits
         equity = book.equity
         if equity <= 0.0:
-            return _deny(
-                intent,
-                Denial(
-                    RiskCode.TOTAL_EXPOSURE,
-                    f"equity is {equity:,.2f}: no new risk can be taken",
-                    "deposit or reduce positions",
-                    equity,
-                    0.0,
-                    _CRIT,
-                ),
-            )
-        if lim.max_mark_age_seconds is not None and inst.mark_ts is not None:
+            return _deny(intent, denials.no_equity(equity))
+        limit: float | None = lim.max_mark_age_seconds
+        if limit is not None and inst.mark_ts is not None:
             age = (now - inst.mark_ts).total_seconds()
-            if age > lim.max_mark_age_seconds:
-                return _deny(
-                    intent,
-                    Denial(
-                        RiskCode.STALE_DATA,
-                        f"the mark of {key} is {age:,.0f} s old, limit {lim.max_mark_age_seconds:,.0f} s",
-                        "wait for fresh market data",
-                        age,
-                        lim.max_mark_age_seconds,
-                        _CRIT,
-                    ),
-                )
-        px = _order_price(intent, inst)
-        per_unit = inst.notional_at(px)
-        notional = abs(q) * per_unit
-        # order_margin(), inlined: this is the hot path.
+            if age > limit:
+                return _deny(intent, denials.stale_data(key, age, limit))
+        # The price the order trades at (its limit, else its trigger, else the mark) and its
+        # notional at that price (InstrumentRisk.notional_at).
+        mark = inst.mark
+        price = intent.price
+        if price is not None:
+            px = float(price)
+        elif intent.stop_price is not None:
+            px = float(intent.stop_price)
+        else:
+            px = mark
+        size = abs(q)
+        if inst.inverse or inst.is_option or mark <= 0:
+            notional = size * inst.notional_per_unit
+        else:
+            notional = size * (inst.notional_per_unit * px / mark)
+        # Margin and fees (order_margin()): the premium or short-option margin of unmargined
+        # instruments, the initial margin of margined ones at the order's leverage.
         margin_need = (
-            abs(q)
+            size
             * (inst.short_margin_per_unit if inst.is_option and q < 0 else inst.margin_per_unit)
-            * (px / inst.mark if inst.mark > 0 and not inst.inverse else 1.0)
+            * (px / mark if mark > 0 and not inst.inverse else 1.0)
         )
         if inst.margined:
-            leverage = (
-                float(intent.leverage)
-                if intent.leverage
-                else book.account_leverage.get(intent.account_id, 1.0)
+            leverage = intent.leverage
+            margin_need /= (
+                float(leverage) if leverage else book.account_leverage.get(intent.account_id, 1.0)
             )
-            margin_need /= leverage
+        # notional is in the reporting currency; the per-contract fee already in the settlement one.
         margin_need += (
-            notional * inst.fee_rate / (inst.settle_rate or 1.0) + abs(q) * inst.fee_per_contract
+            notional * inst.fee_rate / (inst.settle_rate or 1.0) + size * inst.fee_per_contract
         )
         self.last_margin = margin_need
         available = book.available.get((intent.account_id, inst.settle), 0.0)
         if margin_need > available:
-            most = available / (margin_need / abs(q)) if margin_need > 0 else 0.0
-            return _deny(
-                intent,
-                Denial(
-                    RiskCode.INSUFFICIENT_MARGIN,
-                    f"the order needs {margin_need:,.8g} {inst.settle} of margin and fees, {available:,.8g} is available",
-                    f"reduce the order to at most {_lots(most, inst)} contracts or add funds",
-                    margin_need,
-                    available,
-                    _CRIT,
-                ),
-            )
-        if lim.daily_loss_limit is not None and book.day_start_equity:
-            loss = (equity - book.day_start_equity) / book.day_start_equity
-            if loss <= -lim.daily_loss_limit:
-                return _deny(
-                    intent,
-                    Denial(
-                        RiskCode.DAILY_LOSS,
-                        f"today's loss is {_pct(-loss)} of the day-start equity, limit {_pct(lim.daily_loss_limit)}",
-                        "only orders that reduce positions are accepted for the rest of the day",
-                        -loss,
-                        lim.daily_loss_limit,
-                        _CRIT,
-                    ),
-                )
+            return _deny(intent, denials.insufficient_margin(margin_need, available, size, inst))
+        limit = lim.daily_loss_limit
+        day_start = book.day_start_equity
+        if limit is not None and day_start:
+            loss = (equity - day_start) / day_start
+            if loss <= -limit:
+                return _deny(intent, denials.daily_loss(-loss, limit))
         old_sym = book.symbol_exposure.get(key, 0.0)
         new_sym = old_sym + q * inst.exposure_per_unit
-        if lim.max_symbol_exposure is not None and abs(new_sym) > abs(old_sym):
-            ratio = abs(new_sym) / equity
-            if ratio > lim.max_symbol_exposure * _TOLERANCE:
-                room = max(0.0, lim.max_symbol_exposure * equity - abs(old_sym))
-                most = room / abs(inst.exposure_per_unit) if inst.exposure_per_unit else 0.0
+        gross_before = abs(old_sym)
+        gross_after_sym = abs(new_sym)
+        grows = gross_after_sym > gross_before
+        limit = lim.max_symbol_exposure
+        if limit is not None and grows:
+            ratio = gross_after_sym / equity
+            if ratio > limit * _TOLERANCE:
                 return _deny(
                     intent,
-                    Denial(
-                        RiskCode.SYMBOL_EXPOSURE,
-                        f"{key} would be {_pct(ratio)} of equity ({abs(new_sym):,.2f}), limit {_pct(lim.max_symbol_exposure)}",
-                        f"reduce the order to at most {_lots(most, inst)} contracts",
-                        ratio,
-                        lim.max_symbol_exposure,
-                        _CRIT,
+                    denials.symbol_exposure(
+                        key, ratio, gross_after_sym, gross_before, equity, limit, inst
                     ),
                 )
-        return self._rest(intent, book, now, inst, q, old, new, old_sym, new_sym, px, notional)
 
-    def _rest(
-        self,
-        intent: OrderIntent,
-        book: RiskBook,
-        now: datetime,
-        inst: InstrumentRisk,
-        q: float,
-        old: float,
-        new: float,
-        old_sym: float,
-        new_sym: float,
-        px: float,
-        notional: float,
-    ) -> Decision:
-        equity = book.equity
         found: list[Denial] = []
         warnings: list[str] = []
-        self._exposure(book, old, old_sym, new_sym, equity, found)
-        trade_risk = self._trade(intent, inst, q, px, notional, equity, found, warnings)
-        self._order_shape(intent, inst, q, px, notional, found)
-        self._liquidity(intent, inst, q, px, found, warnings)
-        adjustment = intent.source.partition(":")[0] in self.limits.adjustment_sources
-        self._flow(intent, book, now, inst, q, notional, found, adjustment)
-        self._book_after(inst, book, old_sym, new_sym, trade_risk, equity, found)
-        self._greeks(inst, q, equity, book, found)
-        self._scenario(inst, q, equity, book, found)
-        self.last_trade_risk = trade_risk
-        if found:
-            found.sort(key=lambda d: (d.severity is not _HIGH, d.severity is _MED))
-            return Denied(intent.intent_id, found[0], tuple(found))
-        return self._approve(
-            intent, book, now, inst, q, tuple(warnings), self._entry_ran(intent, inst, adjustment)
-        )
-
-    def _entry_ran(self, intent: OrderIntent, inst: InstrumentRisk, adjustment: bool) -> int:
-        """How many checks an approved entry went through (see the module docstring): the part
-        that depends on the instrument's risk numbers is remembered per instrument while its
-        risk object stays the same; the order's own facts are added."""
-        hit = self._ran.get(inst.key)
-        if hit is None or hit[0] is not inst:
-            if len(self._ran) > 4096:  # rebuilt books make new risk objects: forget old ones
-                self._ran.clear()
-            hit = self._ran[inst.key] = (inst, self._instrument_checks(inst))
-        lim = self.limits
-        ran = hit[1]
-        if intent.protective_stop is not None:
-            ran += self._stop_checks
-        elif lim.require_protective_stop:
-            ran += 1
-        if adjustment:
-            ran += self._adjustment_checks
-        if intent.price is not None:
-            ran += self._band_option if inst.is_option else self._band_linear
-        return ran
-
-    def _instrument_checks(self, inst: InstrumentRisk) -> int:
-        """Entry checks that run for every order in ``inst`` (limits switched on)."""
-        lim = self.limits
-        ran = self._entry_checks
-        if inst.book is not None:
-            ran += (lim.liquidity_book_fraction is not None) + (lim.max_slippage_bps is not None)
-        if inst.delta_per_unit:
-            ran += (lim.max_net_delta_per_underlying is not None) + (
-                lim.max_net_delta_total is not None
-            )
-        if inst.gamma_per_unit:
-            ran += (lim.max_gamma_per_underlying is not None) + (lim.max_gamma_total is not None)
-        if inst.vega_per_unit:
-            ran += (lim.max_vega_per_underlying is not None) + (lim.max_vega_total is not None)
-        if inst.scenario_per_unit is not None and lim.max_scenario_loss is not None:
-            ran += 1
-        return ran
-
-    def _exposure(
-        self,
-        book: RiskBook,
-        old: float,
-        old_sym: float,
-        new_sym: float,
-        equity: float,
-        found: list[Denial],
-    ) -> None:
-        lim = self.limits
-        gross_after = book.gross - abs(old_sym) + abs(new_sym)
-        if (
-            lim.max_total_exposure is not None
-            and gross_after > book.gross
-            and gross_after / equity > lim.max_total_exposure
-        ):
-            found.append(
-                Denial(
-                    RiskCode.TOTAL_EXPOSURE,
-                    f"total exposure would be {_pct(gross_after / equity)} of equity, limit {_pct(lim.max_total_exposure)}",
-                    "reduce the order or close other positions",
-                    gross_after / equity,
-                    lim.max_total_exposure,
-                    _HIGH,
-                )
-            )
-        if lim.max_positions is not None and old == 0.0:
-            count = book.count + 1
-            if count > lim.max_positions:
-                found.append(
-                    Denial(
-                        RiskCode.MAX_POSITIONS,
-                        f"this would be open position {count}, limit {lim.max_positions}",
-                        "close a position first",
-                        float(count),
-                        float(lim.max_positions),
-                        _HIGH,
-                    )
-                )
-        if (
-            lim.max_leverage is not None
-            and gross_after > book.gross
-            and gross_after / equity > lim.max_leverage
-        ):
-            found.append(
-                Denial(
-                    RiskCode.LEVERAGE,
-                    f"effective leverage would be {gross_after / equity:.2f}x, limit {lim.max_leverage:g}x",
-                    "reduce the order",
-                    gross_after / equity,
-                    lim.max_leverage,
-                    _HIGH,
-                )
-            )
-
-    def _trade(
-        self,
-        intent: OrderIntent,
-        inst: InstrumentRisk,
-        q: float,
-        px: float,
-        notional: float,
-        equity: float,
-        found: list[Denial],
-        warnings: list[str],
-    ) -> float:
-        """Checks on the order itself; returns its risk to the protective stop (reporting ccy)."""
-        lim = self.limits
+        # Exposure after the order: total, open positions, effective leverage.
+        gross = book.gross
+        gross_after = gross - gross_before + gross_after_sym
+        adds_gross = gross_after > gross
+        limit = lim.max_total_exposure
+        if limit is not None and adds_gross and gross_after / equity > limit:
+            found.append(denials.total_exposure(gross_after / equity, limit))
+        if lim.max_positions is not None and old == 0.0 and book.count + 1 > lim.max_positions:
+            found.append(denials.max_positions(book.count + 1, lim.max_positions))
+        limit = lim.max_leverage
+        if limit is not None and adds_gross and gross_after / equity > limit:
+            found.append(denials.leverage(gross_after / equity, limit))
+        # Risk to the protective stop (reporting currency).
         stop = intent.protective_stop
         trade_risk = 0.0
         if stop is not None:
@@ -562,24 +393,145 @@ class PreTradeEngine:
                 if inst.inverse
                 else abs(px - s) * inst.contract_size
             )
-            trade_risk = abs(q) * per * inst.settle_rate
-            if lim.risk_per_trade is not None and trade_risk / equity > lim.risk_per_trade:
-                most = lim.risk_per_trade * equity / (per * inst.settle_rate) if per else 0.0
-                found.append(
-                    Denial(
-                        RiskCode.RISK_PER_TRADE,
-                        f"risk to the stop is {trade_risk:,.2f} = {_pct(trade_risk / equity)} of equity, limit {_pct(lim.risk_per_trade)}",
-                        f"reduce the order to at most {_lots(most, inst)} contracts or tighten the stop",
-                        trade_risk / equity,
-                        lim.risk_per_trade,
-                        _HIGH,
-                    )
-                )
+            trade_risk = size * per * inst.settle_rate
+            limit = lim.risk_per_trade
+            if limit is not None and trade_risk / equity > limit:
+                found.append(denials.risk_per_trade(trade_risk, equity, limit, per, inst))
         elif lim.require_protective_stop:
-            found.append(_no_stop_denial(intent, inst, q, px, notional, equity, lim.risk_per_trade))
+            found.append(
+                denials.no_protective_stop(key, inst, q, px, notional, equity, lim.risk_per_trade)
+            )
         else:
             warnings.append("no protective stop given: risk per trade and heat not checked")
-        return trade_risk
+        # Order notional and price band (fat finger): exits get these too (_order_shape).
+        limit = lim.max_order_notional
+        if limit is not None and notional > limit:
+            found.append(denials.order_notional(notional, limit))
+        limit = lim.option_price_band if inst.is_option else lim.price_band
+        if limit is not None and price is not None and mark > 0:
+            off = px / mark - 1.0
+            if (q > 0 and off > limit) or (q < 0 and -off > limit):
+                found.append(denials.price_band(px, off, mark, limit))
+        self._liquidity(intent, inst, q, px, found, warnings)
+        # Order rate: one token per order, spent on approval below.
+        rates = self.rates
+        if rates is not None:
+            bucket = rates.bucket(intent.venue)
+            tokens = bucket.available(now)
+            if tokens < 1.0:
+                found.append(denials.rate_limit(intent.venue, bucket, now))
+        # Seed 001's limits on an automated adjustment (the order's source is one of
+        # ``adjustment_sources``), in the seed's units: count a day, interval, delta change in
+        # units of the underlying, fees a day.
+        source = intent.source
+        adjustment = self._adjustment_source.get(source)
+        if adjustment is None:
+            if len(self._adjustment_source) > _CACHE_ENTRIES:
+                self._adjustment_source.clear()
+            adjustment = self._adjustment_source[source] = (
+                source.partition(":")[0] in lim.adjustment_sources
+            )
+        if adjustment:
+            limit_count = lim.max_adjustments_per_day
+            if limit_count is not None and book.adjustments_today >= limit_count:
+                found.append(denials.adjustments_per_day(book.adjustments_today, limit_count))
+            limit = lim.min_seconds_between_adjustments
+            last = book.last_adjustment.get(inst.asset)
+            if limit is not None and last is not None:
+                gap = (now - last).total_seconds()
+                if gap < limit:
+                    found.append(denials.adjustment_interval(inst.asset, gap, limit))
+            limit = lim.max_delta_change_per_trade
+            if limit is not None:
+                change = abs(q * inst.delta_units_per_unit)
+                if change > limit * _TOLERANCE:
+                    found.append(denials.delta_change(change, limit, inst))
+            limit = lim.max_cost_per_day
+            if limit is not None:
+                cost = notional * inst.fee_rate + size * inst.fee_per_contract * inst.settle_rate
+                total = book.cost_today + cost
+                if total > limit * _TOLERANCE:
+                    found.append(denials.cost_per_day(total, book.cost_today, cost, limit))
+        # The book after the order: concentration in one asset, heat.
+        limit = lim.max_concentration
+        if limit is not None and grows:
+            asset_gross = book.asset_gross.get(inst.asset, 0.0) - gross_before + gross_after_sym
+            if asset_gross / equity > limit:
+                found.append(denials.concentration(inst.asset, asset_gross / equity, limit))
+        limit = lim.max_portfolio_heat
+        if limit is not None and trade_risk and (book.heat + trade_risk) / equity > limit:
+            found.append(denials.portfolio_heat((book.heat + trade_risk) / equity, limit))
+        # Greek limits on the book after the order (an order that shrinks a Greek passes).
+        delta = inst.delta_per_unit
+        if delta:
+            change = q * delta
+            limit = lim.max_net_delta_per_underlying
+            if limit is not None:
+                before = book.asset_delta.get(inst.asset, 0.0)
+                after = before + change
+                if abs(after) > abs(before) and abs(after) > limit * equity:
+                    found.append(
+                        denials.greek(
+                            RiskCode.NET_DELTA,
+                            limit,
+                            f"{inst.asset} net dollar delta",
+                            after,
+                            equity,
+                            inst.asset,
+                        )
+                    )
+            limit = lim.max_net_delta_total
+            if limit is not None:
+                before = book.delta_sum
+                after = before + change
+                if abs(after) > abs(before) and abs(after) > limit * equity:
+                    found.append(
+                        denials.greek(
+                            RiskCode.NET_DELTA,
+                            limit,
+                            "book net dollar delta",
+                            after,
+                            equity,
+                            "the book",
+                        )
+                    )
+        if inst.gamma_per_unit or inst.vega_per_unit:
+            self._option_greeks(inst, q, equity, book, found)
+        # Scenario grid: min(a + b) >= min(a) + min(b), so when even that bound keeps the
+        # book's worst cell within the limit the grid itself is not summed.
+        limit = lim.max_scenario_loss
+        if limit is not None and inst.scenario_per_unit is not None:
+            worst_before = 0.0 if book.scenario_sum is None else book.scenario_worst
+            low = q * (inst.scenario_min if q > 0 else inst.scenario_max)
+            if -(worst_before + low) > limit * equity:
+                self._scenario(inst, q, equity, book, limit, found)
+        self.last_trade_risk = trade_risk
+        if found:
+            return _denied(intent, found)
+        # How many checks ran: those every entry runs, those the instrument's risk numbers
+        # call for, those the order's own facts call for.
+        ran = self._entry_checks
+        if inst.book is not None:
+            ran += self._book_checks
+        if delta:
+            ran += self._delta_checks
+        if inst.gamma_per_unit:
+            ran += self._gamma_checks
+        if inst.vega_per_unit:
+            ran += self._vega_checks
+        if inst.scenario_per_unit is not None:
+            ran += self._grid_checks
+        if stop is not None:
+            ran += self._stop_checks
+        elif lim.require_protective_stop:
+            ran += 1
+        if adjustment:
+            ran += self._adjustment_checks
+        if price is not None:
+            ran += self._band_option if inst.is_option else self._band_linear
+        if rates is not None and self._consume:
+            bucket.spend(now, tokens)  # a token is available: tested above with this ``now``
+        return _approved(intent.intent_id, ran, tuple(warnings) if warnings else ())
 
     def _order_shape(
         self,
@@ -590,169 +542,15 @@ class PreTradeEngine:
         notional: float,
         found: list[Denial],
     ) -> None:
-        """Order notional and the price band (fat finger): apply to exits too."""
+        """Order notional and the price band (fat finger) of an exit (entries: inline)."""
         lim = self.limits
         if lim.max_order_notional is not None and notional > lim.max_order_notional:
-            found.append(
-                Denial(
-                    RiskCode.ORDER_NOTIONAL,
-                    f"order notional {notional:,.2f} exceeds {lim.max_order_notional:,.2f}",
-                    "split the order",
-                    notional,
-                    lim.max_order_notional,
-                    _HIGH,
-                )
-            )
+            found.append(denials.order_notional(notional, lim.max_order_notional))
         band = lim.option_price_band if inst.is_option else lim.price_band
         if band is not None and intent.price is not None and inst.mark > 0:
             off = px / inst.mark - 1.0
             if (q > 0 and off > band) or (q < 0 and -off > band):
-                found.append(
-                    Denial(
-                        RiskCode.PRICE_BAND,
-                        f"limit {px:g} is {_pct(abs(off))} {'above' if off > 0 else 'below'} the mark {inst.mark:g}, band {_pct(band)}",
-                        "check the price (fat finger?)",
-                        abs(off),
-                        band,
-                        _HIGH,
-                    )
-                )
-
-    def _flow(
-        self,
-        intent: OrderIntent,
-        book: RiskBook,
-        now: datetime,
-        inst: InstrumentRisk,
-        q: float,
-        notional: float,
-        found: list[Denial],
-        adjustment: bool,
-    ) -> None:
-        """The order rate, then seed 001's limits on automated adjustments (``adjustment``:
-        the order's source is one of ``adjustment_sources``), in the seed's units."""
-        lim = self.limits
-        if self.rates is not None and self.rates.bucket(intent.venue).available(now) < 1.0:
-            found.append(self._rate_denial(intent.venue, now))
-        if not adjustment:
-            return
-        if (
-            lim.max_adjustments_per_day is not None
-            and book.adjustments_today >= lim.max_adjustments_per_day
-        ):
-            found.append(
-                Denial(
-                    RiskCode.ADJUSTMENTS_PER_DAY,
-                    f"{book.adjustments_today} adjustments today, limit {lim.max_adjustments_per_day}",
-                    "wait for tomorrow or adjust by hand",
-                    float(book.adjustments_today),
-                    float(lim.max_adjustments_per_day),
-                    _MED,
-                )
-            )
-        last = book.last_adjustment.get(inst.asset)
-        if lim.min_seconds_between_adjustments is not None and last is not None:
-            gap = (now - last).total_seconds()
-            if gap < lim.min_seconds_between_adjustments:
-                found.append(
-                    Denial(
-                        RiskCode.ADJUSTMENT_INTERVAL,
-                        f"last {inst.asset} adjustment {gap:.0f} s ago, minimum {lim.min_seconds_between_adjustments:.0f} s",
-                        f"retry in {lim.min_seconds_between_adjustments - gap:.0f} s",
-                        gap,
-                        lim.min_seconds_between_adjustments,
-                        _MED,
-                    )
-                )
-        limit = lim.max_delta_change_per_trade
-        if limit is not None:
-            change = abs(q * inst.delta_units_per_unit)
-            if change > limit * _TOLERANCE:
-                most = limit / abs(inst.delta_units_per_unit)
-                found.append(
-                    Denial(
-                        RiskCode.DELTA_CHANGE,
-                        f"the adjustment changes {inst.asset} delta by {change:,.6g} {inst.asset}, "
-                        f"limit {limit:g} {inst.asset} per adjustment",
-                        f"split the adjustment: at most {_lots(most, inst)} contracts each",
-                        change,
-                        limit,
-                        _MED,
-                    )
-                )
-        if lim.max_cost_per_day is not None:
-            cost = notional * inst.fee_rate + abs(q) * inst.fee_per_contract * inst.settle_rate
-            total = book.cost_today + cost
-            if total > lim.max_cost_per_day * _TOLERANCE:
-                found.append(
-                    Denial(
-                        RiskCode.COST_PER_DAY,
-                        f"adjustment costs today would be {total:,.2f} ({book.cost_today:,.2f} so "
-                        f"far + {cost:,.2f} for this order), limit {lim.max_cost_per_day:,.2f} a day",
-                        "adjust less often today",
-                        total,
-                        lim.max_cost_per_day,
-                        _MED,
-                    )
-                )
-
-    def _rate_denial(self, venue: str, now: datetime) -> Denial:
-        assert self.rates is not None  # noqa: S101 - only called with a rate limiter
-        bucket = self.rates.bucket(venue)
-        tokens = bucket.available(now)
-        return Denial(
-            RiskCode.RATE_LIMIT,
-            f"order rate limit for {venue} reached: {tokens:.2f} of {bucket.burst} order tokens "
-            f"left (refilled at {bucket.rate:g} per second), an order needs 1",
-            f"retry in {bucket.wait_seconds(now):.2f} s",
-            tokens,
-            1.0,
-            _MED,
-        )
-
-    def _book_after(
-        self,
-        inst: InstrumentRisk,
-        book: RiskBook,
-        old_sym: float,
-        new_sym: float,
-        trade_risk: float,
-        equity: float,
-        found: list[Denial],
-    ) -> None:
-        lim = self.limits
-        asset_gross = book.asset_gross.get(inst.asset, 0.0) - abs(old_sym) + abs(new_sym)
-        if (
-            lim.max_concentration is not None
-            and abs(new_sym) > abs(old_sym)
-            and asset_gross / equity > lim.max_concentration
-        ):
-            found.append(
-                Denial(
-                    RiskCode.CONCENTRATION,
-                    f"{inst.asset} would be {_pct(asset_gross / equity)} of equity, limit {_pct(lim.max_concentration)}",
-                    f"diversify away from {inst.asset}",
-                    asset_gross / equity,
-                    lim.max_concentration,
-                    _MED,
-                )
-            )
-        if (
-            lim.max_portfolio_heat is not None
-            and trade_risk
-            and (book.heat + trade_risk) / equity > lim.max_portfolio_heat
-        ):
-            heat = (book.heat + trade_risk) / equity
-            found.append(
-                Denial(
-                    RiskCode.PORTFOLIO_HEAT,
-                    f"portfolio heat would be {_pct(heat)}, limit {_pct(lim.max_portfolio_heat)}",
-                    "tighten stops or reduce positions first",
-                    heat,
-                    lim.max_portfolio_heat,
-                    _MED,
-                )
-            )
+                found.append(denials.price_band(px, off, inst.mark, band))
 
     def _liquidity(
         self,
@@ -763,6 +561,8 @@ class PreTradeEngine:
         found: list[Denial],
         warnings: list[str],
     ) -> None:
+        """Order-book liquidity (share of the top levels) and estimated slippage; without a
+        book, a marketable order is refused (``require_order_book``) or warned about."""
         lim = self.limits
         book = inst.book
         kind = intent.order_type
@@ -771,285 +571,118 @@ class PreTradeEngine:
                 kind is OrderType.LIMIT and not _is_passive(q, px, inst.mark)
             ):
                 if lim.require_order_book:
-                    found.append(
-                        Denial(
-                            RiskCode.LIQUIDITY,
-                            "no order book: liquidity cannot be checked",
-                            "wait for depth data or use a limit order",
-                            0.0,
-                            0.0,
-                            _HIGH,
-                        )
-                    )
+                    found.append(denials.no_order_book())
                 else:
                     warnings.append("no order book: liquidity and slippage not checked")
             return
         side = book.asks if q > 0 else book.bids
-        levels = side.levels
-        if not levels:
+        if not side.cumulative:
             return
         size = abs(q)
-        best = levels[0][0]
-        marketable = kind is OrderType.MARKET or (
-            kind is OrderType.LIMIT and (px >= best if q > 0 else px <= best)
-        )
+        best = side.best
         fraction = lim.liquidity_book_fraction
         if fraction is not None:
             depth = side.depth(lim.liquidity_levels)
             if size > fraction * depth:
                 found.append(
-                    Denial(
-                        RiskCode.LIQUIDITY,
-                        f"order of {_qty(size)} is {size / depth * 100 if depth else math.inf:.1f} % of the top "
-                        f"{lim.liquidity_levels} levels ({_qty(depth)}), limit {_pct(fraction)}",
-                        f"at most {_lots(fraction * depth, inst)} per order",
-                        size / depth if depth else math.inf,
-                        fraction,
-                        _HIGH,
-                    )
+                    denials.book_fraction(size, depth, lim.liquidity_levels, fraction, inst)
                 )
         # Within the best level's size there is no slippage to estimate: skip the walk.
-        if marketable and lim.max_slippage_bps is not None and size > levels[0][1]:
-            _, vwap, _ = walk_book(side, size, lim.liquidity_levels)
-            bps = abs(vwap / best - 1.0) * 1e4
-            if bps > lim.max_slippage_bps:
-                found.append(
-                    Denial(
-                        RiskCode.SLIPPAGE,
-                        f"estimated slippage {bps:.1f} bps, limit {lim.max_slippage_bps:g} bps",
-                        "use a limit order or split it",
-                        bps,
-                        lim.max_slippage_bps,
-                        _HIGH,
-                    )
-                )
+        if lim.max_slippage_bps is not None and size > side.best_size:
+            marketable = kind is OrderType.MARKET or (
+                kind is OrderType.LIMIT and (px >= best if q > 0 else px <= best)
+            )
+            if marketable:
+                _, vwap, _ = walk_book(side, size, lim.liquidity_levels)
+                bps = abs(vwap / best - 1.0) * 1e4
+                if bps > lim.max_slippage_bps:
+                    found.append(denials.slippage(bps, lim.max_slippage_bps))
 
-    def _greeks(
+    def _option_greeks(
         self, inst: InstrumentRisk, q: float, equity: float, book: RiskBook, found: list[Denial]
     ) -> None:
+        """Gamma and vega limits per underlying and in total, on the book after the order."""
         lim = self.limits
         asset = inst.asset
-        # Labels are built only when a limit is crossed (string formatting is the expensive part).
-        if inst.delta_per_unit:
-            change = q * inst.delta_per_unit
-            limit = lim.max_net_delta_per_underlying
-            if limit is not None and _crosses(
-                book.asset_delta.get(asset, 0.0), change, limit * equity
-            ):
-                self._greek(
-                    RiskCode.NET_DELTA,
-                    limit,
-                    f"{asset} net dollar delta",
-                    book.asset_delta.get(asset, 0.0) + change,
-                    equity,
-                    asset,
-                    found,
-                )
-            limit = lim.max_net_delta_total
-            if limit is not None and _crosses(book.delta_sum, change, limit * equity):
-                self._greek(
-                    RiskCode.NET_DELTA,
-                    limit,
-                    "book net dollar delta",
-                    book.delta_sum + change,
-                    equity,
-                    "the book",
-                    found,
-                )
         if inst.gamma_per_unit:
             change = q * inst.gamma_per_unit
-            limit = lim.max_gamma_per_underlying
-            if limit is not None and _crosses(
-                book.asset_gamma.get(asset, 0.0), change, limit * equity
-            ):
-                self._greek(
-                    RiskCode.GAMMA,
-                    limit,
-                    f"{asset} dollar gamma (1 % move)",
-                    book.asset_gamma.get(asset, 0.0) + change,
-                    equity,
-                    asset,
-                    found,
-                )
-            limit = lim.max_gamma_total
-            if limit is not None and _crosses(book.gamma_sum, change, limit * equity):
-                self._greek(
-                    RiskCode.GAMMA,
-                    limit,
-                    "book dollar gamma (1 % move of every underlying)",
-                    book.gamma_sum + change,
-                    equity,
-                    "the book",
-                    found,
-                )
+            self._greek_limit(
+                RiskCode.GAMMA,
+                lim.max_gamma_per_underlying,
+                f"{asset} dollar gamma (1 % move)",
+                book.asset_gamma.get(asset, 0.0),
+                change,
+                equity,
+                asset,
+                found,
+            )
+            self._greek_limit(
+                RiskCode.GAMMA,
+                lim.max_gamma_total,
+                "book dollar gamma (1 % move of every underlying)",
+                book.gamma_sum,
+                change,
+                equity,
+                "the book",
+                found,
+            )
         if inst.vega_per_unit:
             change = q * inst.vega_per_unit
-            limit = lim.max_vega_per_underlying
-            if limit is not None and _crosses(
-                book.asset_vega.get(asset, 0.0), change, limit * equity
-            ):
-                self._greek(
-                    RiskCode.VEGA,
-                    limit,
-                    f"{asset} vega (1 vol point)",
-                    book.asset_vega.get(asset, 0.0) + change,
-                    equity,
-                    asset,
-                    found,
-                )
-            limit = lim.max_vega_total
-            if limit is not None and _crosses(book.vega_sum, change, limit * equity):
-                self._greek(
-                    RiskCode.VEGA,
-                    limit,
-                    "book vega (1 vol point on every underlying)",
-                    book.vega_sum + change,
-                    equity,
-                    "the book",
-                    found,
-                )
+            self._greek_limit(
+                RiskCode.VEGA,
+                lim.max_vega_per_underlying,
+                f"{asset} vega (1 vol point)",
+                book.asset_vega.get(asset, 0.0),
+                change,
+                equity,
+                asset,
+                found,
+            )
+            self._greek_limit(
+                RiskCode.VEGA,
+                lim.max_vega_total,
+                "book vega (1 vol point on every underlying)",
+                book.vega_sum,
+                change,
+                equity,
+                "the book",
+                found,
+            )
 
     @staticmethod
-    def _greek(
+    def _greek_limit(
         code: RiskCode,
-        limit: float,
+        limit: float | None,
         name: str,
-        after: float,
+        before: float,
+        change: float,
         equity: float,
         what: str,
         found: list[Denial],
     ) -> None:
-        found.append(
-            Denial(
-                code,
-                f"{name} would be {after:,.2f} = {_pct(abs(after) / equity)} of equity, "
-                f"limit {_pct(limit)}",
-                f"hedge {what} or reduce the order",
-                abs(after) / equity,
-                limit,
-                _MED,
-            )
-        )
+        """Deny when ``before + change`` grows in magnitude beyond ``limit`` of equity (a
+        reduction always passes)."""
+        after = before + change
+        if limit is not None and abs(after) > abs(before) and abs(after) > limit * equity:
+            found.append(denials.greek(code, limit, name, after, equity, what))
 
+    @staticmethod
     def _scenario(
-        self, inst: InstrumentRisk, q: float, equity: float, book: RiskBook, found: list[Denial]
-    ) -> None:
-        # The same shock hits every underlying at once, so the book's worst cell is the minimum of
-        # the summed grid, not a sum of per-underlying minima.
-        lim = self.limits
-        if lim.max_scenario_loss is None or inst.scenario_per_unit is None:
-            return
-        total = book.scenario_sum
-        worst_before = 0.0 if total is None else book.scenario_worst
-        # min(a + b) >= min(a) + min(b): if even that bound is within the limit, skip the grid.
-        low = q * (inst.scenario_min if q > 0 else inst.scenario_max)
-        if -(worst_before + low) <= lim.max_scenario_loss * equity:
-            return
-        after = q * inst.scenario_per_unit if total is None else total + q * inst.scenario_per_unit
-        worst_after = float(after.min())
-        if worst_after < worst_before and -worst_after / equity > lim.max_scenario_loss:
-            found.append(
-                Denial(
-                    RiskCode.SCENARIO_LOSS,
-                    f"worst scenario loss would be {-worst_after:,.2f} = {_pct(-worst_after / equity)} of equity, limit {_pct(lim.max_scenario_loss)}",
-                    "reduce the order or hedge",
-                    -worst_after / equity,
-                    lim.max_scenario_loss,
-                    _MED,
-                )
-            )
-
-    def _approve(
-        self,
-        intent: OrderIntent,
-        book: RiskBook,
-        now: datetime,
         inst: InstrumentRisk,
         q: float,
-        warnings: tuple[str, ...],
-        ran: int,
-    ) -> Decision:
-        if self.rates is not None:
-            bucket = self.rates.bucket(intent.venue)
-            ok = bucket.take(now) if self._consume else bucket.available(now) >= 1.0
-            if not ok:
-                return _deny(intent, self._rate_denial(intent.venue, now))
-        return Approved(intent.intent_id, ran, warnings)
-
-
-def _state_denial(state: TradingState, reducing: bool, source: str) -> Denial:
-    """Why the trading state refuses an order: the state (value) and the most severe state that
-    would accept it (limit), and what the current state accepts."""
-    needed = TradingState.REDUCING if reducing else TradingState.ACTIVE
-    what = (
-        f"an order that reduces a position (source {source or 'unnamed'})"
-        if reducing
-        else "an entry"
-    )
-    if state is TradingState.REDUCING:
-        suggestion = (
-            "send an order that reduces a position, or reset the trading state with a reason"
-        )
-    else:
-        suggestion = (
-            "`riskdesk risk flatten` closes every position; or reset the trading state with a "
-            "reason (`riskdesk risk reset --reason ...`)"
-        )
-    return Denial(
-        RiskCode.TRADING_STATE,
-        f"trading is {state.label} (level {int(state)}): it accepts {state.accepts}; "
-        f"{what} needs trading to be {needed.label} (level {int(needed)}) or lower",
-        suggestion,
-        float(state),
-        float(needed),
-        _CRIT,
-    )
-
-
-def _no_stop_denial(
-    intent: OrderIntent,
-    inst: InstrumentRisk,
-    q: float,
-    px: float,
-    notional: float,
-    equity: float,
-    risk_per_trade: float | None,
-) -> Denial:
-    """An entry without a protective stop: its whole notional is at risk (value, as a fraction
-    of equity) against the risk allowed per trade (limit); the suggestion names the farthest
-    stop that keeps the loss within that limit."""
-    side = "long" if q > 0 else "short"
-    at_risk = notional / equity
-    if risk_per_trade is None:
-        return Denial(
-            RiskCode.NO_PROTECTIVE_STOP,
-            f"the {side} entry of {_qty(abs(q))} {intent.instrument_key} at {px:g} gives no "
-            f"protective stop: its whole notional {notional:,.2f} ({_pct(at_risk)} of equity) is "
-            "at risk, and a stop is required",
-            "attach a stop price (--stop)",
-            at_risk,
-            0.0,
-            _HIGH,
-        )
-    budget = risk_per_trade * equity
-    per_contract = budget / (abs(q) * (inst.settle_rate or 1.0))
-    if inst.inverse:
-        inv = 1.0 / px + (
-            per_contract / inst.contract_size if q > 0 else -per_contract / inst.contract_size
-        )
-        stop = 1.0 / inv if inv > 0 else math.inf
-    else:
-        move = per_contract / inst.contract_size if inst.contract_size else 0.0
-        stop = px - move if q > 0 else px + move
-    where = "no lower than" if q > 0 else "no higher than"
-    return Denial(
-        RiskCode.NO_PROTECTIVE_STOP,
-        f"the {side} entry of {_qty(abs(q))} {intent.instrument_key} at {px:g} gives no "
-        f"protective stop: its whole notional {notional:,.2f} ({_pct(at_risk)} of equity) is at "
-        f"risk; a stop is required so the loss to it stays within {_pct(risk_per_trade)} of "
-        f"equity ({budget:,.2f})",
-        f"attach a stop price (--stop) {where} {stop:,.8g} for this size",
-        at_risk,
-        risk_per_trade,
-        _HIGH,
-    )
+        equity: float,
+        book: RiskBook,
+        limit: float,
+        found: list[Denial],
+    ) -> None:
+        """The worst cell of the summed scenario grid after the order. The same shock hits
+        every underlying at once, so it is the minimum of the summed grid, not a sum of
+        per-underlying minima."""
+        grid = inst.scenario_per_unit
+        assert grid is not None  # noqa: S101 - only called for an instrument with a grid
+        total = book.scenario_sum
+        worst_before = 0.0 if total is None else book.scenario_worst
+        after = q * grid if total is None else total + q * grid
+        worst_after = float(after.min())
+        if worst_after < worst_before and -worst_after / equity > limit:
+            found.append(denials.scenario_loss(-worst_after, equity, limit))

@@ -14,27 +14,34 @@ class TokenBucket:
     burst: int
     tokens: float = -1.0
     last: float | None = None
-    _cached: tuple[datetime, float] | None = None
+    # The pipeline asks about one ``now`` several times per order: its POSIX seconds are kept
+    # (``now.timestamp()`` costs more than the whole refill), and the burst as a float.
+    _now: datetime | None = field(default=None, repr=False, compare=False)
+    _now_seconds: float = field(default=0.0, repr=False, compare=False)
+    _capacity: float = field(default=0.0, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        self._capacity = float(self.burst)
         if self.tokens < 0:
-            self.tokens = float(self.burst)
+            self.tokens = self._capacity
 
     def _seconds(self, now: datetime) -> float:
-        # The pipeline asks twice per order with the same ``now``: convert it once.
-        cached = self._cached
-        if cached is not None and cached[0] is now:
-            return cached[1]
-        value = now.timestamp()
-        self._cached = (now, value)
-        return value
+        if now is not self._now:
+            self._now, self._now_seconds = now, now.timestamp()
+        return self._now_seconds
 
     def available(self, now: datetime) -> float:
         """Tokens available at ``now`` (refilled since the last take)."""
-        if self.last is None:
+        last = self.last
+        if last is None:
             return self.tokens
-        elapsed = self._seconds(now) - self.last
-        return min(float(self.burst), self.tokens + max(elapsed, 0.0) * self.rate)
+        if now is not self._now:
+            self._now, self._now_seconds = now, now.timestamp()
+        # min(burst, tokens + max(elapsed, 0) * rate), spelt out: this runs for every order.
+        elapsed = self._now_seconds - last
+        refilled = self.tokens + (0.0 if elapsed < 0.0 else elapsed) * self.rate
+        capacity = self._capacity
+        return refilled if refilled < capacity else capacity
 
     def take(self, now: datetime) -> bool:
         """Spend a token if one is available at ``now``."""
@@ -45,6 +52,14 @@ class TokenBucket:
             return True
         self.tokens = tokens
         return False
+
+    def spend(self, now: datetime, tokens: float) -> None:
+        """Spend one of the ``tokens`` that :meth:`available` just reported at ``now`` (at
+        least 1): what :meth:`take` does, without asking again."""
+        if now is not self._now:
+            self._now, self._now_seconds = now, now.timestamp()
+        self.last = self._now_seconds
+        self.tokens = tokens - 1.0
 
     def wait_seconds(self, now: datetime) -> float:
         """Seconds until a token is available."""

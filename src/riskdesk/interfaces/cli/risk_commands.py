@@ -221,6 +221,11 @@ def risk_limits(db: DbOption = None, as_json: JsonOption = False) -> None:
         policy.on_stale_data,
     )
     kill.add_row(
+        "position never marked (unmarked_trips_stale_data)",
+        "as stale data" if policy.unmarked_trips_stale_data else "alert only, entries denied",
+        policy.on_stale_data if policy.unmarked_trips_stale_data else "(unchanged)",
+    )
+    kill.add_row(
         "margin usage", f"{_pct(thresholds.margin_block)} of equity", policy.on_margin_block
     )
     kill.add_row("flatten: close attempts per position", str(policy.flatten_attempts), "")
@@ -316,7 +321,7 @@ def risk_halt(
 
 def _enforced(done: Enforcement | None) -> dict[str, object]:
     if done is None:
-        return {"cancelled": [], "closes": [], "skipped": []}
+        return {"cancelled": [], "closes": [], "skipped": [], "disarmed": []}
     return {
         "cancelled": [
             {"intent_id": o.intent.intent_id, "status": o.status.value} for o in done.cancelled
@@ -332,6 +337,9 @@ def _enforced(done: Enforcement | None) -> dict[str, object]:
             for o in done.closes
         ],
         "skipped": list(done.skipped),
+        "disarmed": [
+            {"cond_id": c.cond_id, "kind": c.kind.value, "reason": c.reason} for c in done.disarmed
+        ],
     }
 
 
@@ -342,6 +350,13 @@ def _print_enforcement(console: Console, done: Enforcement | None) -> None:
         console.print(
             f"  cancelled {o.intent.intent_id} ({o.intent.side.value} {o.intent.qty} "
             f"{o.intent.symbol}): {o.status.value}",
+            highlight=False,
+            markup=False,
+        )
+    for c in done.disarmed:
+        console.print(
+            f"  disarmed condition {c.cond_id} ({c.kind.value}: {c.intent.side.value} "
+            f"{c.intent.qty} {c.intent.symbol})",
             highlight=False,
             markup=False,
         )

@@ -99,6 +99,7 @@ class ConditionalEngine:
     def _check(self, cond: ConditionalOrder) -> None:
         if cond.cond_id in self._conds:
             raise InvalidValue(f"condition {cond.cond_id!r} already exists", field="cond_id")
+        self._oms.check_venue(cond.intent)
         validate_intent(cond.intent, self._oms.instrument(cond.intent.instrument_key))
         self._oms.instrument(cond.watch)
 

@@ -171,7 +171,7 @@ def build_oms(
     broker = PaperBroker(
         lookup, clock, paper_config(paper), paper_store, FaultInjector.parse(paper.faults)
     )
-    ledger = BookLedger(book, store)
+    ledger = BookLedger(book, store, broker.venue)
     gate = ServiceRiskGate(risk)
     crash = checkpoint or crash_checkpoint()
     orders = OrderManager(

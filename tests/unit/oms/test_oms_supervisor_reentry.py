@@ -202,12 +202,12 @@ def test_a_batch_with_one_position_through_changes_nothing() -> None:
 def test_positions_of_another_venue_are_never_protected_on_this_one() -> None:
     desk = _desk()
     real = perpetual_or_future("BTC/USDT:USDT", "binance", tick_size="0.1", lot_size="0.001")
-    lookup = desk.ledger._instruments  # noqa: SLF001 - extend the test catalog
+    lookup = desk.ledger._instruments
 
     def both(key: str):  # type: ignore[no-untyped-def]
         return real if key == real.key else lookup(key)
 
-    desk.ledger._instruments = both  # noqa: SLF001
+    desk.ledger._instruments = both
     account = Account("binance-usdm", "binance", default_margin_mode=MarginMode.ISOLATED)
     desk.ledger.open(account)
     desk.ledger.apply_fills(

@@ -911,21 +911,31 @@ class ProtectionSupervisor:
             raise NotFound(f"no open protected position {key}", field="position")
         level = self._oms.instrument(instrument_key).check_price(level, "level")
         if not close_if_through:
-            self.check_level(instrument_key, 1 if line.qty > 0 else -1, level, key)
+            self.check_level(instrument_key, 1 if line.qty > 0 else -1, level, what=key)
         return line, level
 
+    def mark(self, instrument_key: str) -> Decimal | None:
+        """The current mark of an instrument (price currency; None when none is known)."""
+        return self._marks(instrument_key)
+
     def check_level(
-        self, instrument_key: str, direction: int, level: Decimal, what: str = ""
+        self,
+        instrument_key: str,
+        direction: int,
+        level: Decimal,
+        field: str = "level",
+        what: str = "",
     ) -> None:
-        """Refuse a protective stop ``level`` (price currency) at or through the current mark
-        for a position of ``direction`` (+1 long, −1 short): it would close the position at
-        market at once. No mark known: nothing to check against (the venue decides)."""
+        """Refuse (naming ``field``) a protective stop ``level`` (price currency) at or through
+        the current mark for a position of ``direction`` (+1 long, −1 short): it would close
+        the position at market at once. ``what`` names the position in the message. No mark
+        known: nothing to check against (the venue decides)."""
         mark = self._marks(instrument_key)
         if mark is None:
             return
         why = through_error(direction, level, mark)
         if why is not None:
-            raise InvalidValue(f"{what + ': ' if what else ''}{why}", field="level")
+            raise InvalidValue(f"{what + ': ' if what else ''}{why}", field=field)
 
     def modify_stops(
         self,

@@ -211,8 +211,8 @@ def through_error(direction: int, level: Decimal, mark: Decimal) -> str | None:
     return (
         f"stop {level} is {where} the mark {mark} of a {side} position: it would close the "
         f"position at market at once (a {side}'s stop must be "
-        f"{'below' if direction > 0 else 'above'} the mark; confirm with close-if-through to "
-        "close it at market anyway)"
+        f"{'below' if direction > 0 else 'above'} the mark; --close-if-through closes it at "
+        "market anyway)"
     )
 
 

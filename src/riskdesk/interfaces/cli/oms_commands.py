@@ -371,6 +371,15 @@ def orders_submit(
         _print_order(order)
         if protection is not None and order.filled_qty > 0:
             _print_protection(protection)
+            named = order.intent.protective_stop
+            if named is not None and protection.pending is None and named != protection.level:
+                console.print(
+                    f"  the position already had its stop: it stays at {protection.level} "
+                    f"(riskdesk orders move-stops {named} -a {protection.account_id} "
+                    f"--symbol {protection.symbol} moves it)",
+                    highlight=False,
+                    markup=False,
+                )
     if order.status in (OrderStatus.REJECTED, OrderStatus.FAILED):
         raise typer.Exit(1)
 
@@ -618,8 +627,8 @@ def orders_stops(db: DbOption = None, as_json: JsonOption = False) -> None:
         console.print(f"[bold red]unprotected[/] {key}", highlight=False)
     for p in closed:
         console.print(
-            f"closed position {p.key}: its stop at {p.level} is no longer needed (released by the "
-            "next protection pass: riskdesk orders protect)",
+            f"closed position {p.key}: its stop at {p.level} is no longer needed (released by "
+            "the next protection pass: riskdesk orders protect)",
             highlight=False,
             markup=False,
         )

@@ -134,7 +134,7 @@ def test_an_order_is_protected_amended_cancelled_and_its_stop_fills(db: str) -> 
     # The mark falls through the stop: the venue fills it, the book follows, the stop is released.
     assert run("paper", "quote", SYMBOL, "--bid", "7790", "--ask", "7791", "--db", db)[0] == 0
     stops = ok_json("orders", "stops", "--db", db)
-    assert stops == {"protections": [], "covered": {}}
+    assert stops == {"protections": [], "covered": {}, "closed": []}
     every = ok_json("orders", "list", "--all", "--db", db)
     assert isinstance(every, list)
     assert {o["intent"]["intent_id"]: o["status"] for o in every}["e1"] == "filled"

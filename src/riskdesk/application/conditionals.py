@@ -32,7 +32,7 @@ from riskdesk.domain.conditional import (
     ouo_reductions,
 )
 from riskdesk.domain.errors import InvalidValue, NotFound
-from riskdesk.domain.matching import Candle
+from riskdesk.domain.matching import Candle, Quote
 from riskdesk.domain.order_lifecycle import Order, OrderRole
 from riskdesk.domain.orders import OrderIntent, TriggerPrice, validate_intent
 from riskdesk.ports.clock import Clock
@@ -99,6 +99,7 @@ class ConditionalEngine:
     def _check(self, cond: ConditionalOrder) -> None:
         if cond.cond_id in self._conds:
             raise InvalidValue(f"condition {cond.cond_id!r} already exists", field="cond_id")
+        self._oms.check_venue(cond.intent)
         validate_intent(cond.intent, self._oms.instrument(cond.intent.instrument_key))
         self._oms.instrument(cond.watch)
 
@@ -249,6 +250,19 @@ class ConditionalEngine:
         """Evaluate one price update; fired conditions release their orders."""
         fired = self.book.on_price(watch, source, float(price))
         return self._fire(fired, f"{source.value} price {price}") if fired else []
+
+    def on_quote(self, watch: str, quote: Quote) -> list[Order]:
+        """Evaluate a quote for every trigger source: each condition sees the price it names
+        (mark, last or index; a quote without it falls back to the mark, then the mid)."""
+        released: list[Order] = []
+        mark = quote.mark if quote.mark is not None else quote.mid
+        for source, price in (
+            (TriggerPrice.MARK, mark),
+            (TriggerPrice.LAST, quote.last if quote.last is not None else mark),
+            (TriggerPrice.INDEX, quote.index if quote.index is not None else mark),
+        ):
+            released.extend(self.on_price(watch, source, price))
+        return released
 
     def on_prices(self, watch: str, prices: Sequence[Decimal]) -> list[Order]:
         """Evaluate a sequence of prices in the order the market visited them (every source)."""

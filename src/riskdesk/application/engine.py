@@ -150,24 +150,35 @@ class ServiceRiskGate:
 
 
 class BookLedger:
-    """The ledger port over the book service (fills) and the store (open positions)."""
+    """The ledger port over the book service (fills) and the store (open positions).
 
-    def __init__(self, book: BookService, store: UnitOfWorkFactory) -> None:
+    ``venue`` is the venue the order manager is connected to: only the positions of accounts on
+    that venue are its to manage (the book also holds accounts of other venues — real
+    accounts whose fills were imported — which the paper venue can neither protect nor close)."""
+
+    def __init__(
+        self, book: BookService, store: UnitOfWorkFactory, venue: str | None = None
+    ) -> None:
         self._book = book
         self._store = store
+        self._venue = venue
 
     def apply_fills(self, fills: Sequence[Fill]) -> object:
         """Book fills atomically (idempotent by venue and fill id)."""
         return self._book.apply_fills(list(fills))
 
     def open_positions(self) -> list[PositionLine]:
-        """Every open position of every account."""
+        """Every open position of the accounts on the venue (of every account without one)."""
+        venue = self._venue
         with self._store() as uow:
-            books = [uow.books.load(a) for a in uow.accounts.all()]
+            books = [
+                uow.books.load(a) for a in uow.accounts.all() if venue is None or a.venue == venue
+            ]
         return [
-            PositionLine(p.account_id, p.instrument_key, p.slot, p.qty, p.entry_price)
+            PositionLine(p.account_id, p.instrument_key, p.slot, p.qty, p.entry_price, p.opened_at)
             for b in books
             for p in b.open_positions()
+            if venue is None or p.instrument_key.partition(":")[0] == venue
         ]
 
     def has_account(self, account_id: str) -> bool:

@@ -113,19 +113,22 @@ class Ledger(Protocol):
         ...
 
     def open_positions(self) -> list[PositionLine]:
-        """Every open position (signed quantity in contracts)."""
+        """Every open position of the accounts on the connected venue (signed quantity in
+        contracts)."""
         ...
 
 
 @dataclass(frozen=True, slots=True)
 class PositionLine:
-    """An open position as the order manager needs it."""
+    """An open position as the order manager needs it (``opened_at``: when it last opened
+    from flat, None when the ledger does not say)."""
 
     account_id: str
     instrument_key: str
     slot: PositionSide
     qty: Decimal
     entry_price: Decimal
+    opened_at: datetime | None = None
 
     @property
     def venue(self) -> str:
@@ -204,6 +207,7 @@ class OrderManager:
     ) -> None:
         self._journal = journal
         self.broker = broker
+        self._venue = broker.venue
         self.ledger = ledger
         self.risk = risk
         self._clock = clock
@@ -324,6 +328,7 @@ class OrderManager:
         for this intent (a governance tick checks its plans), so it is not checked twice.
         ``venue_group`` links orders the venue cancels together (native OCO)."""
         now = now or self._clock.now()
+        self.check_venue(intent)
         inst = self.instrument(intent.instrument_key)
         validate_intent(intent, inst)
         if not self._accounts(intent.account_id):
@@ -335,6 +340,15 @@ class OrderManager:
             role = OrderRole.REDUCE if intent.reduce_only else OrderRole.ENTRY
         order = new_order(intent, now, role, group or venue_group)
         return self._risk_and_send(order, precheck, venue_group, now, [created_event(order)])
+
+    def check_venue(self, intent: OrderIntent) -> None:
+        """Refuse (naming the field) an order for a venue other than the connected one."""
+        if intent.venue != self._venue:
+            raise InvalidValue(
+                f"orders go to the connected venue {self._venue!r}; {intent.venue!r} is not "
+                "connected here (its positions are managed on that venue)",
+                field="venue",
+            )
 
     def _risk_and_send(
         self,
@@ -652,6 +666,7 @@ class OrderManager:
         now = now or self._clock.now()
         seen: set[str] = set()
         for intent in intents:
+            self.check_venue(intent)
             validate_intent(intent, self.instrument(intent.instrument_key))
             if not self._accounts(intent.account_id):
                 raise UnknownAccount(f"no account {intent.account_id!r}", field="account_id")

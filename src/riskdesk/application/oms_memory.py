@@ -214,7 +214,7 @@ class MemoryLedger:
     def open_positions(self) -> list[PositionLine]:
         """Every open position."""
         return [
-            PositionLine(p.account_id, p.instrument_key, p.slot, p.qty, p.entry_price)
+            PositionLine(p.account_id, p.instrument_key, p.slot, p.qty, p.entry_price, p.opened_at)
             for book in self.books.values()
             for p in book.open_positions()
         ]

@@ -56,6 +56,9 @@ from riskdesk.domain.protection import (
     protection_key,
     review,
     stop_intent,
+    stop_intent_id,
+    stopout_intent_id,
+    through_error,
 )
 from riskdesk.domain.reconcile import DriftKind
 from riskdesk.domain.risk.decisions import Decision
@@ -147,11 +150,35 @@ class ProtectionSupervisor:
         self._protections[p.key] = p
         return p
 
-    def _drop(self, key: str) -> None:
+    def _drop(self, p: Protection, now: datetime) -> None:
+        # The generation reached is kept (a named cursor), so the next protection of the same
+        # slot names new orders: a re-entry never reuses the intent id of a filled stop.
         with self._journal() as uow:
-            uow.oms.delete_protections([key])
+            uow.oms.delete_protections([p.key])
+            uow.oms.set_cursor(_generation_cursor(p.key), str(p.generation), now)
             uow.commit()
-        self._protections.pop(key, None)
+        self._protections.pop(p.key, None)
+
+    def _generation_floor(self, key: str) -> int:
+        with self._journal() as uow:
+            value = uow.oms.cursor(_generation_cursor(key))
+        return int(value) if value is not None and value.isdigit() else 0
+
+    def _next_generation(self, p: Protection) -> int:
+        """The next generation whose orders the journal does not hold yet (a slot's
+        generations never repeat, so a stop, a guard or a stop-out is never taken for an order
+        of an earlier position)."""
+        gen = p.generation + 1
+        while any(
+            self._oms.get(ref) is not None
+            for ref in (
+                stop_intent_id(p, gen),
+                stop_intent_id(p, gen).replace("protect-", "guard-", 1),
+                stopout_intent_id(p, gen),
+            )
+        ):
+            gen += 1
+        return gen
 
     def protections(self) -> list[Protection]:
         """Every protection, by key."""
@@ -175,12 +202,20 @@ class ProtectionSupervisor:
         return inst.kind.value in self.config.protect_kinds
 
     def positions(self) -> dict[str, PositionLine]:
-        """Open positions that must be protected, by protection key."""
+        """Open positions that must be protected, by protection key: those on the connected
+        venue (a position of another venue is never protected by this venue's orders)."""
+        venue = self._oms.broker.venue
         return {
             protection_key(line.account_id, line.instrument_key, line.slot): line
             for line in self._oms.ledger.open_positions()
-            if line.qty != 0 and self._protected(line)
+            if line.qty != 0 and line.venue == venue and self._protected(line)
         }
+
+    def closed(self) -> list[Protection]:
+        """Protections whose position is no longer open (or not on the connected venue): the
+        next pass releases them (``riskdesk orders protect``)."""
+        open_keys = self.positions()
+        return [p for p in self.protections() if p.key not in open_keys]
 
     def _stop_state(self, p: Protection | None) -> StopState | None:
         if p is None or p.order_id is None:
@@ -195,6 +230,26 @@ class ProtectionSupervisor:
             return False
         cond = self._cond.get(p.cond_id)
         return cond is not None and cond.status is ConditionStatus.ARMED
+
+    def _executed(self, p: Protection | None, guard_armed: bool) -> str | None:
+        """What closed the position for this protection, if its own close executed: the stop
+        filled, the guard's order filled, or the stop-out (a level already through) filled."""
+        if p is None:
+            return None
+        if p.order_id is not None:
+            order = self._oms.get(p.order_id)
+            if order is not None and order.status.terminal and order.filled_qty > 0:
+                return f"its stop {order.intent.intent_id} filled {order.filled_qty}"
+            return None
+        if p.mode is ProtectionMode.GUARD:
+            if guard_armed or p.cond_id is None:
+                return None
+            order = self._oms.get(p.cond_id)  # the guard's order carries the condition's id
+        else:
+            order = self._oms.get(stopout_intent_id(p, p.generation))
+        if order is not None and order.filled_qty > 0:
+            return f"{order.intent.intent_id} closed {order.filled_qty}"
+        return None
 
     def review(self, now: datetime | None = None) -> list[ProtectionReport]:
         """One pass over every position and protection (see the module docstring)."""
@@ -213,7 +268,19 @@ class ProtectionSupervisor:
                     continue  # still waiting (budget, or a venue that cannot answer yet)
             if p is not None:
                 p = self._follow(p, now)
-            need = review(p, line.qty, self._stop_state(p), self._guard_armed(p))
+            armed = self._guard_armed(p)
+            executed = self._executed(p, armed)
+            need = review(
+                p,
+                line.qty,
+                self._stop_state(p),
+                armed,
+                executed=executed is not None,
+                opened_at=line.opened_at,
+            )
+            if need is Need.RENEW and p is not None:
+                reports.append(self._renew(p, line, executed, now))
+                continue
             if need is Need.REARM and p is not None:
                 adopted = self._adopt_working(p, line, now)
                 if adopted is not None:
@@ -223,8 +290,15 @@ class ProtectionSupervisor:
             if need is Need.NONE:
                 continue
             reports.append(self._act(need, key, line, p, now))
+        venue = self._oms.broker.venue
         for key in [k for k in self._protections if k not in positions]:
-            reports.append(self._release(self._protections[key], now))
+            p = self._protections[key]
+            why = (
+                "the position is flat"
+                if p.venue == venue
+                else f"not a position of the connected venue {venue}"
+            )
+            reports.append(self._release(p, now, why))
         reports.extend(self._orphans(now))
         return reports
 
@@ -321,6 +395,22 @@ class ProtectionSupervisor:
         done = self._change(p, p.level, size, now, reason="resized to the position")
         return ProtectionReport(key, need, "resized", f"{p.qty} → {done.qty}")
 
+    def _renew(
+        self, p: Protection, line: PositionLine, executed: str | None, now: datetime
+    ) -> ProtectionReport:
+        """The protection is finished (its close executed, or the position went flat and was
+        opened again): release it and protect the position as a new one."""
+        why = executed or "the position was closed and opened again"
+        self._release(p, now, why)
+        level, how = self._initial_level(line)
+        done = self._place(self._fresh(line, level, how, now), now)
+        return ProtectionReport(
+            p.key,
+            Need.RENEW,
+            f"placed {done.mode.value} stop",
+            f"the stop at {p.level} is done ({why}); {how}: {done.level} for {abs(line.qty)}",
+        )
+
     def _gone(self, p: Protection) -> str:
         if p.mode is ProtectionMode.GUARD:
             return "guard condition not armed"
@@ -362,6 +452,7 @@ class ProtectionSupervisor:
         return None
 
     def _fresh(self, line: PositionLine, level: Decimal, why: str, now: datetime) -> Protection:
+        key = protection_key(line.account_id, line.instrument_key, line.slot)
         return Protection(
             account_id=line.account_id,
             venue=line.venue,
@@ -373,6 +464,7 @@ class ProtectionSupervisor:
             trigger=self.config.trigger,
             mode=ProtectionMode.NATIVE,
             updated_at=now,
+            generation=self._generation_floor(key),
             reason=why,
         )
 
@@ -440,7 +532,7 @@ class ProtectionSupervisor:
         if not self._oms.broker.capabilities().native_stop:
             return self._guard(p, now, "the venue has no stop orders")
         self._spend(now, critical=True)
-        gen = p.generation + 1
+        gen = self._next_generation(p)
         order_intent = self._carrier(intent, stop_intent(p, gen, now), p.level, p.qty)
         self._put(
             p.evolve(
@@ -487,7 +579,7 @@ class ProtectionSupervisor:
 
     def _guard(self, p: Protection, now: datetime, why: str) -> Protection:
         """Arm the emulated guard stop and alert."""
-        gen = p.generation + 1
+        gen = self._next_generation(p)
         cond = guard_condition(p, gen, now)
         self._cond.arm([cond])
         self._alert(
@@ -508,8 +600,9 @@ class ProtectionSupervisor:
         )
 
     def _close_crossed(self, p: Protection, mark: Decimal, now: datetime) -> Protection:
+        gen = self._next_generation(p)
         intent = OrderIntent(
-            intent_id=f"stopout:{p.key}:{p.generation + 1}",
+            intent_id=stopout_intent_id(p, gen),
             account_id=p.account_id,
             venue=p.venue,
             symbol=p.symbol,
@@ -529,7 +622,7 @@ class ProtectionSupervisor:
         )
         return self._put(
             p.evolve(
-                generation=p.generation + 1,
+                generation=gen,
                 order_id=None,
                 cond_id=None,
                 updated_at=now,
@@ -580,7 +673,7 @@ class ProtectionSupervisor:
             else:
                 if amended.status.working:
                     return self._put(target)
-        gen = p.generation + 1
+        gen = self._next_generation(p)
         new_intent = self._carrier(intent, stop_intent(target, gen, now), level, qty)
         self._put(
             p.evolve(generation=gen, pending=PendingStop(level, qty, now, new_intent, reason))
@@ -770,20 +863,19 @@ class ProtectionSupervisor:
         precheck: Decision | None = None,
         reason: str = "set by hand",
         now: datetime | None = None,
+        close_if_through: bool = True,
     ) -> Protection:
         """Put the stop of an open position at ``level`` (governance's PLACE/MOVE_STOP, the
         batch stop modify, the CLI). The stop covers the whole position. When the stop-edit
         budget is spent the change is recorded as ``pending`` (deferred, with an alert) and the
-        next pass makes it."""
+        next pass makes it.
+
+        A level already at or through the mark closes the position at market (governance's
+        ladder may decide that); with ``close_if_through`` False it is refused instead, naming
+        the level, the mark and the side, and nothing changes (a stop set by hand)."""
         now = now or self._clock.now()
-        if not level.is_finite() or level <= 0:
-            raise InvalidValue(f"must be a positive price, got {level}", field="level")
+        line, level = self._target(account_id, instrument_key, slot, level, close_if_through)
         key = protection_key(account_id, instrument_key, slot)
-        line = self.positions().get(key)
-        if line is None:
-            raise NotFound(f"no open protected position {key}", field="position")
-        inst = self._oms.instrument(instrument_key)
-        level = inst.check_price(level, "level")
         size = abs(line.qty)
         p = self._protections.get(key)
         if p is None or p.direction != (1 if line.qty > 0 else -1):
@@ -801,34 +893,89 @@ class ProtectionSupervisor:
             return self._defer(p, level, size, now, reason, intent)
         return self._change(p.evolve(pending=None), level, size, now, reason, intent, precheck)
 
+    def _target(
+        self,
+        account_id: str,
+        instrument_key: str,
+        slot: PositionSide,
+        level: Decimal,
+        close_if_through: bool,
+    ) -> tuple[PositionLine, Decimal]:
+        """The open position a stop is set for and the level on its grid; refuses a bad level
+        (and, unless ``close_if_through``, one at or through the mark)."""
+        if not level.is_finite() or level <= 0:
+            raise InvalidValue(f"must be a positive price, got {level}", field="level")
+        key = protection_key(account_id, instrument_key, slot)
+        line = self.positions().get(key)
+        if line is None:
+            raise NotFound(f"no open protected position {key}", field="position")
+        level = self._oms.instrument(instrument_key).check_price(level, "level")
+        if not close_if_through:
+            self.check_level(instrument_key, 1 if line.qty > 0 else -1, level, what=key)
+        return line, level
+
+    def mark(self, instrument_key: str) -> Decimal | None:
+        """The current mark of an instrument (price currency; None when none is known)."""
+        return self._marks(instrument_key)
+
+    def check_level(
+        self,
+        instrument_key: str,
+        direction: int,
+        level: Decimal,
+        field: str = "level",
+        what: str = "",
+    ) -> None:
+        """Refuse (naming ``field``) a protective stop ``level`` (price currency) at or through
+        the current mark for a position of ``direction`` (+1 long, −1 short): it would close
+        the position at market at once. ``what`` names the position in the message. No mark
+        known: nothing to check against (the venue decides)."""
+        mark = self._marks(instrument_key)
+        if mark is None:
+            return
+        why = through_error(direction, level, mark)
+        if why is not None:
+            raise InvalidValue(f"{what + ': ' if what else ''}{why}", field=field)
+
     def modify_stops(
         self,
         level: Decimal,
         account_id: str | None = None,
         symbol: str | None = None,
         now: datetime | None = None,
+        *,
+        close_if_through: bool = False,
     ) -> list[Protection]:
-        """Batch stop modify (seed 004 §1.4): every protection in scope to ``level``."""
-        out = []
-        for p in self.protections():
-            if (account_id is None or p.account_id == account_id) and (
-                symbol is None or p.symbol == symbol
-            ):
-                out.append(
-                    self.set_stop(
-                        p.account_id,
-                        p.instrument_key,
-                        p.slot,
-                        level,
-                        reason="batch stop modify",
-                        now=now,
-                    )
-                )
-        return out
+        """Batch stop modify (seed 004 §1.4): the stop of every open position in scope to
+        ``level``. Every position is checked first (a level at or through the mark of one of
+        them refuses the batch unless ``close_if_through``), so bad input changes nothing."""
+        open_keys = self.positions()
+        scope = [
+            p
+            for p in self.protections()
+            if p.key in open_keys
+            and (account_id is None or p.account_id == account_id)
+            and (symbol is None or p.symbol == symbol)
+        ]
+        for p in scope:
+            self._target(p.account_id, p.instrument_key, p.slot, level, close_if_through)
+        return [
+            self.set_stop(
+                p.account_id,
+                p.instrument_key,
+                p.slot,
+                level,
+                reason="batch stop modify",
+                now=now,
+            )
+            for p in scope
+        ]
 
     # ------------------------------------------------------------------ releasing
 
-    def _release(self, p: Protection, now: datetime) -> ProtectionReport:
+    def _release(
+        self, p: Protection, now: datetime, why: str = "the position is flat"
+    ) -> ProtectionReport:
         refs = [p.order_id] if p.order_id else []
         if p.pending is not None and p.pending.intent is not None:
             refs.append(p.pending.intent.intent_id)
@@ -838,8 +985,8 @@ class ProtectionSupervisor:
                 self._oms.cancel(order.client_order_id, "position closed", now)
         if p.cond_id and self._cond.get(p.cond_id) is not None:
             self._cond.cancel(p.cond_id, "position closed")
-        self._drop(p.key)
-        return ProtectionReport(p.key, Need.RELEASE, "released", "the position is flat")
+        self._drop(p, now)
+        return ProtectionReport(p.key, Need.RELEASE, "released", why)
 
     def _orphans(self, now: datetime) -> list[ProtectionReport]:
         """Working protective stops that no protection points at (the superseded stop of a
@@ -898,6 +1045,10 @@ class ProtectionSupervisor:
             )
             out[key] = ok
         return out
+
+
+def _generation_cursor(key: str) -> str:
+    return f"protection:generation:{key}"
 
 
 def stop_orders(orders: Sequence[Order]) -> list[Order]:

@@ -15,7 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from riskdesk.application.oms import Checkpoint, no_checkpoint
-from riskdesk.domain.errors import BrokerError, InvalidValue, NotFound
+from riskdesk.domain.errors import BrokerError, InvalidValue, NotFound, OrderRejected
 from riskdesk.domain.transfers import (
     TransferDecision,
     TransferPolicy,
@@ -33,10 +33,13 @@ from riskdesk.ports.store import OmsUnitOfWorkFactory
 
 @dataclass(frozen=True, slots=True)
 class TransferAccounts:
-    """The two wallets: ``spot_account`` pays, ``fut_account`` receives."""
+    """The two wallets: ``spot_account`` pays, ``fut_account`` receives. ``spot_setting`` and
+    ``fut_setting`` name where each is configured (an error about a wallet says what to fix)."""
 
     spot_account: str
     fut_account: str
+    spot_setting: str = "spot_account"
+    fut_setting: str = "fut_account"
 
 
 #: Crash point (see ``docs/oms.md``): both legs booked in the ledger, the request not yet
@@ -88,8 +91,19 @@ class TransferService:
             raise NotFound(f"no transfer {transfer_id!r}", field="transfer_id")
         return found
 
-    def _free(self, account_id: str) -> Decimal:
-        for balance in self._broker.balances(account_id):
+    def _free(self, account_id: str, setting: str) -> Decimal:
+        try:
+            balances = self._broker.balances(account_id)
+        except OrderRejected as exc:
+            if exc.field != "account_id":
+                raise
+            raise InvalidValue(
+                f"the wallet {account_id!r} is not an account on the {self._broker.venue} venue "
+                f"({exc.reason}): set {setting} to one of its accounts, or open "
+                f"{account_id!r} there",
+                field=setting,
+            ) from None
+        for balance in balances:
             if balance.currency == self.policy.currency:
                 return balance.free
         return ZERO
@@ -99,8 +113,8 @@ class TransferService:
         Asking twice in the same interval window returns the request already made."""
         now = now or self._clock.now()
         a = self.accounts
-        free_fut = self._free(a.fut_account)
-        free_spot = self._free(a.spot_account)
+        free_fut = self._free(a.fut_account, a.fut_setting)
+        free_spot = self._free(a.spot_account, a.spot_setting)
         day = now.replace(hour=0, minute=0, second=0, microsecond=0)
         with self._journal() as uow:
             history = uow.oms.transfers()

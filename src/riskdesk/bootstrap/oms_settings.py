@@ -212,6 +212,11 @@ class ReplaySettings(_Frozen):
     end: datetime = Field(
         datetime(2019, 10, 10, tzinfo=UTC), description="last bar (open time, UTC)"
     )
+    database: Path | None = Field(
+        None,
+        description="the replay's own database, resumed on the next run (default "
+        "<data_dir>/replay.db; --db names another, --fresh starts it over)",
+    )
     account: str = Field("paper-usdm", description="paper futures account")
     spot_account: str = Field("paper-spot", description="paper spot wallet (transfers)")
     deposit: Decimal = Field(Decimal(10000), ge=0, description="initial futures deposit (USDT)")

@@ -14,6 +14,7 @@ import os
 import signal
 import time
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -47,7 +48,7 @@ from riskdesk.bootstrap.governance_settings import BarFileSettings, build_govern
 from riskdesk.bootstrap.oms_settings import OmsSettings, PaperSettings, ReplaySettings
 from riskdesk.bootstrap.settings import Settings
 from riskdesk.domain.accounting.book import Account
-from riskdesk.domain.errors import ConfigError
+from riskdesk.domain.errors import ConfigError, InvalidValue
 from riskdesk.domain.fills import MarginMode
 from riskdesk.domain.governance.state import Lifecycle
 from riskdesk.domain.instruments import Instrument, perpetual_or_future
@@ -171,7 +172,7 @@ def build_oms(
     broker = PaperBroker(
         lookup, clock, paper_config(paper), paper_store, FaultInjector.parse(paper.faults)
     )
-    ledger = BookLedger(book, store)
+    ledger = BookLedger(book, store, broker.venue)
     gate = ServiceRiskGate(risk)
     crash = checkpoint or crash_checkpoint()
     orders = OrderManager(
@@ -225,7 +226,12 @@ def build_oms(
             broker,
             clock,
             tsettings.to_policy(),
-            TransferAccounts(tsettings.spot_account, tsettings.fut_account),
+            TransferAccounts(
+                tsettings.spot_account,
+                tsettings.fut_account,
+                "oms.transfers.spot_account",
+                "oms.transfers.fut_account",
+            ),
             book.move_cash,
             crash,
         )
@@ -418,6 +424,7 @@ __all__ = [
     "open_paper_account",
     "paper_config",
     "paper_state_path",
+    "paper_twins",
     "prepare_replay",
     "replay_bar_length",
     "replay_engine",
@@ -447,3 +454,28 @@ def open_paper_account(
     booked = book.move_cash(account.account_id, currency, deposit, ts, "paper deposit", reference)
     broker.deposit(account.account_id, currency, deposit, reference)
     return booked
+
+
+def paper_twins(book: BookService, like: str, venue: str) -> list[Instrument]:
+    """Register on the paper ``venue`` a twin of every instrument of the real venue ``like``
+    (same symbol, grid, contract, fees and margin brackets) the paper venue does not list yet;
+    returns the twins created. A venue without instruments is refused naming ``like``."""
+    like = like.strip().lower()
+    if like == venue:
+        raise InvalidValue(
+            f"the instruments must come from a real venue, not {venue!r}", field="like"
+        )
+    catalog = book.instruments()
+    source = [i for i in catalog if i.venue == like]
+    if not source:
+        venues = sorted({i.venue for i in catalog if i.venue != venue})
+        raise InvalidValue(
+            f"no instrument on venue {like!r} in the catalog"
+            + (f" (venues with instruments: {', '.join(venues)})" if venues else ""),
+            field="like",
+        )
+    listed = {i.symbol for i in catalog if i.venue == venue}
+    twins = [replace(i, venue=venue) for i in source if i.symbol not in listed]
+    if twins:
+        book.register_instruments(twins)
+    return twins

@@ -43,6 +43,8 @@ class Need(StrEnum):
     RESIZE = "resize"  # the stop covers a different quantity than the position
     REARM = "rearm"  # the stop is gone (cancelled, expired, rejected, missing at the venue)
     FLIP = "flip"  # the position changed direction: the stop is on the wrong side
+    RENEW = "renew"  # the stop did its job (filled) or the position went flat and was opened
+    #: again: the old protection is finished and the position is protected afresh
     RELEASE = "release"  # the position is flat: the stop is no longer needed
 
 
@@ -161,10 +163,19 @@ def review(
     position_qty: Decimal,
     stop: StopState | None,
     guard_armed: bool = False,
+    *,
+    executed: bool = False,
+    opened_at: datetime | None = None,
 ) -> Need:
     """Decide what one position needs. ``position_qty`` is signed (contracts); ``stop`` the
     state of the native stop order (None when there is none); ``guard_armed`` whether the guard
-    condition is armed."""
+    condition is armed; ``executed`` whether the protection's own close executed (its stop
+    filled, its guard's order or its stop-out filled); ``opened_at`` when the position opened.
+
+    A protection whose close executed, or that was last set before the position opened (the
+    position went flat and was opened again between two passes), is finished: RENEW — the
+    position is a new one and gets a stop of its own, never the old level (which the price
+    has already reached)."""
     if position_qty == 0:
         return Need.NONE if protection is None else Need.RELEASE
     if protection is None:
@@ -172,6 +183,8 @@ def review(
     direction = 1 if position_qty > 0 else -1
     if direction != protection.direction:
         return Need.FLIP
+    if executed or (opened_at is not None and opened_at > protection.updated_at):
+        return Need.RENEW
     size = abs(position_qty)
     if protection.mode is ProtectionMode.GUARD:
         if not guard_armed:
@@ -186,6 +199,21 @@ def crossed(direction: int, level: Decimal, price: Decimal) -> bool:
     """True when ``price`` is already at or through the stop ``level`` (a long's stop at or
     above the price): placing it would trigger at once, so the position is closed instead."""
     return price <= level if direction > 0 else price >= level
+
+
+def through_error(direction: int, level: Decimal, mark: Decimal) -> str | None:
+    """Why a protective stop at ``level`` cannot be set by hand with the mark at ``mark`` (None
+    when it can): a long's stop must lie below the mark, a short's above it — a stop at or
+    through the mark would close the position at market at once."""
+    if not crossed(direction, level, mark):
+        return None
+    side, where = ("long", "at or above") if direction > 0 else ("short", "at or below")
+    return (
+        f"stop {level} is {where} the mark {mark} of a {side} position: it would close the "
+        f"position at market at once (a {side}'s stop must be "
+        f"{'below' if direction > 0 else 'above'} the mark; --close-if-through closes it at "
+        "market anyway)"
+    )
 
 
 def stop_intent_id(protection: Protection, generation: int) -> str:
@@ -213,6 +241,11 @@ def stop_intent(protection: Protection, generation: int, ts: datetime) -> OrderI
         source="protection",
         created_at=ts,
     )
+
+
+def stopout_intent_id(protection: Protection, generation: int) -> str:
+    """Intent id of the market close sent when the stop level is already through the price."""
+    return f"stopout:{protection.key}:{generation}"
 
 
 def guard_condition(protection: Protection, generation: int, ts: datetime) -> ConditionalOrder:
@@ -252,4 +285,6 @@ __all__ = [
     "review",
     "stop_intent",
     "stop_intent_id",
+    "stopout_intent_id",
+    "through_error",
 ]

@@ -24,6 +24,7 @@ from riskdesk.application.book_service import PortfolioReport
 from riskdesk.application.calculator import CalcRequest, calculate
 from riskdesk.application.fill_rows import parse_rows, parse_timestamp
 from riskdesk.bootstrap.margin_tables import load_margin_tiers
+from riskdesk.bootstrap.oms_runtime import paper_mark
 from riskdesk.bootstrap.risk_runtime import mark_update
 from riskdesk.bootstrap.settings import Settings, describe
 from riskdesk.bootstrap.wiring import Runtime, build, bundled_demo, demo_settings
@@ -357,8 +358,12 @@ def prices_set(
         else:
             rt.app.book.record_prices({key: number}, {}, now, "manual")
         console.print(f"{key} = {number}")
-        # A mark update: equity marks, monitors and the kill switch, carried out at once.
         try:
+            if not asset:  # on the paper venue a mark is a market update (orders, conditions)
+                made = paper_mark(rt, settings.oms.paper.venue, key, number, now)
+                if made is not None:
+                    console.print(f"paper venue: {made} execution(s) or trigger(s)")
+            # A mark update: equity marks, monitors and the kill switch, carried out at once.
             done = mark_update(rt.app, rt.store, settings.oms.paper.venue, now=now)
         finally:
             rt.app.oms.close()

@@ -19,17 +19,17 @@ from rich.table import Table
 from riskdesk.application.engine import StepReport
 from riskdesk.application.transfer_service import TransferService
 from riskdesk.bootstrap.oms_runtime import OmsRuntime, open_oms, replay_run
-from riskdesk.bootstrap.oms_wiring import open_paper_account
+from riskdesk.bootstrap.oms_wiring import open_paper_account, paper_twins
 from riskdesk.bootstrap.risk_runtime import RiskUpdate, mark_update
 from riskdesk.bootstrap.settings import Settings
 from riskdesk.domain.accounting.book import Account
 from riskdesk.domain.conditional import ConditionalOrder, ConditionKind
-from riskdesk.domain.errors import InvalidValue, RiskdeskError
+from riskdesk.domain.errors import InvalidValue, RiskdeskError, UnknownInstrument
 from riskdesk.domain.fills import MarginMode, normalize_symbol
 from riskdesk.domain.matching import Quote
 from riskdesk.domain.order_lifecycle import Order, OrderRole, OrderStatus, order_to_dict
 from riskdesk.domain.orders import OrderIntent, OrderType, TimeInForce, TriggerPrice
-from riskdesk.domain.protection import Protection
+from riskdesk.domain.protection import Protection, crossed
 from riskdesk.domain.transfers import TransferRequest, TransferStatus
 from riskdesk.domain.values import PositionSide, Side, positive, to_decimal
 from riskdesk.interfaces.cli import render, risk_commands
@@ -45,6 +45,13 @@ paper_app = typer.Typer(help="The paper venue: accounts and prices.", no_args_is
 transfer_app = typer.Typer(help="SPOT -> FUT margin transfers.", no_args_is_help=True)
 
 AccountOpt = Annotated[str | None, typer.Option("--account", "-a", help="limit to one account")]
+CloseIfThroughOpt = Annotated[
+    bool,
+    typer.Option(
+        "--close-if-through",
+        help="allow a stop at or through the mark: the position is closed at market at once",
+    ),
+]
 VenueOpt = Annotated[str | None, typer.Option(help="limit to one venue")]
 SymbolOpt = Annotated[str | None, typer.Option(help="limit to one symbol")]
 
@@ -259,10 +266,22 @@ def orders_show(
     _print_order(order)
     for e in events:
         console.print(
-            f"  {e.get('ts')}  {e.get('kind')}  {e.get('old') or '·'} -> {e.get('new') or '·'}  {e.get('reason') or ''}",
+            f"  {e.get('ts')}  {e.get('kind')}  {_event_change(e)}  {e.get('reason') or ''}",
             highlight=False,
             markup=False,
         )
+
+
+def _event_change(e: dict[str, object]) -> str:
+    """``old -> new`` of a transition; the terms an amendment changed (``price 7000 -> 7100``)."""
+    if e.get("kind") != "order_amended":
+        return f"{e.get('old') or '·'} -> {e.get('new') or '·'}"
+    changes = [
+        f"{name} {e.get(f'old_{field}') or '·'} -> {e.get(f'new_{field}') or '·'}"
+        for name, field in (("qty", "qty"), ("price", "price"), ("trigger", "stop_price"))
+        if e.get(f"old_{field}") != e.get(f"new_{field}")
+    ]
+    return ", ".join(changes) or "no change"
 
 
 @orders_app.command("submit")
@@ -294,12 +313,15 @@ def orders_submit(
     intent_id: Annotated[
         str | None, typer.Option(help="idempotency key (default: a new one)")
     ] = None,
+    close_if_through: CloseIfThroughOpt = False,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Submit an order through pre-trade risk; the protective stop follows at once."""
+    """Submit an order through pre-trade risk; the protective stop follows at once. A --stop
+    at or through the mark (a buy's stop must be below it, a sell's above) is refused unless
+    --close-if-through."""
 
-    def act(r: OmsRuntime) -> Order:
+    def act(r: OmsRuntime) -> tuple[Order, Protection | None]:
         try:
             kind = OrderType(order_type.strip().lower())
         except ValueError:
@@ -334,17 +356,90 @@ def orders_submit(
             source="manual",
             created_at=r.rt.app.clock.now(),
         )
+        _paper_instrument(r, intent.venue, intent.symbol)
+        if intent.protective_stop is not None and not intent.reduce_only and not close_if_through:
+            _check_entry_stop(r, intent, intent.protective_stop, "stop")
         order = r.oms.orders.submit(intent)
         r.oms.settle()
-        return r.oms.orders.get(order.client_order_id) or order
+        order = r.oms.orders.get(order.client_order_id) or order
+        return order, _slot_protection(r, intent)
 
-    order = _with_oms(db, as_json, act)
+    order, protection = _with_oms(db, as_json, act)
     if as_json:
         render.dump_json(console, order_row(order))
     else:
         _print_order(order)
+        if protection is not None and order.filled_qty > 0:
+            _print_protection(protection)
+            named = order.intent.protective_stop
+            if named is not None and protection.pending is None and named != protection.level:
+                console.print(
+                    f"  the position already had its stop: it stays at {protection.level} "
+                    f"(riskdesk orders move-stops {named} -a {protection.account_id} "
+                    f"--symbol {protection.symbol} moves it)",
+                    highlight=False,
+                    markup=False,
+                )
     if order.status in (OrderStatus.REJECTED, OrderStatus.FAILED):
         raise typer.Exit(1)
+
+
+def _paper_instrument(r: OmsRuntime, venue: str, symbol: str) -> None:
+    """A clear error for an instrument the connected (paper) venue does not list, naming the
+    real venues that do and how to create its paper twin."""
+    key = f"{venue}:{symbol}"
+    try:
+        r.oms.orders.instrument(key)
+    except RiskdeskError:
+        if venue != r.oms.broker.venue:
+            raise
+        real = sorted(i.venue for i in r.rt.app.book.instruments() if i.symbol == symbol)
+        hint = (
+            f"{', '.join(real)} list{'s' if len(real) == 1 else ''} {symbol}: create its paper "
+            f"twin with `riskdesk paper open ACCOUNT --like {real[0]}`"
+            if real
+            else f"add it with `riskdesk instruments add {symbol} --venue {venue} …`"
+        )
+        raise UnknownInstrument(
+            f"no instrument {key!r} on the paper venue; {hint}", field="symbol"
+        ) from None
+
+
+def _check_entry_stop(r: OmsRuntime, intent: OrderIntent, stop: Decimal, field: str) -> None:
+    """An entry's stop must lie below the mark (and a limit price) for a buy, above for a sell:
+    a stop already through would close the new position at market at once."""
+    direction = 1 if intent.side is Side.BUY else -1
+    r.oms.supervisor.check_level(intent.instrument_key, direction, stop, field)
+    limit = intent.price
+    if limit is not None and crossed(direction, stop, limit):
+        raise InvalidValue(
+            f"stop {stop} is {'at or above' if direction > 0 else 'at or below'} the limit price "
+            f"{limit} of a {intent.side.value}: it would close the position as soon as it "
+            "fills (confirm with --close-if-through to allow it)",
+            field=field,
+        )
+
+
+def _slot_protection(r: OmsRuntime, intent: OrderIntent) -> Protection | None:
+    slot = intent.position_side
+    for p in r.oms.supervisor.protections():
+        if (
+            p.account_id == intent.account_id
+            and p.instrument_key == intent.instrument_key
+            and p.slot is slot
+        ):
+            return p
+    return None
+
+
+def _print_protection(p: Protection) -> None:
+    covered = "" if p.pending is None else f", moving to {p.pending.level}"
+    carrier = p.order_id or p.cond_id or "closed at market"
+    console.print(
+        f"  protective stop {p.level} for {p.qty} ({p.mode.value}, {carrier}{covered})",
+        highlight=False,
+        markup=False,
+    )
 
 
 @orders_app.command("cancel")
@@ -370,21 +465,60 @@ def orders_amend(
     qty: Annotated[str | None, typer.Option(help="new total quantity")] = None,
     price: Annotated[str | None, typer.Option(help="new limit price")] = None,
     stop_price: Annotated[str | None, typer.Option(help="new trigger price")] = None,
+    close_if_through: CloseIfThroughOpt = False,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Amend a working order (native amend, else atomic cancel-replace)."""
+    """Amend a working order (native amend, else atomic cancel-replace). A protective stop's
+    new trigger at or through the mark is refused unless --close-if-through (which closes the
+    position at market)."""
 
-    def act(r: OmsRuntime) -> Order:
-        return r.oms.orders.amend(
+    def act(r: OmsRuntime) -> tuple[Order, Order, str]:
+        before = r.oms.orders.require(ref)
+        level = _dec(stop_price, "stop_price")
+        if level is not None and before.role is OrderRole.PROTECTIVE_STOP:
+            i = before.intent
+            direction = 1 if i.side is Side.SELL else -1  # a sell stop protects a long
+            if not close_if_through:
+                r.oms.supervisor.check_level(i.instrument_key, direction, level, "stop_price")
+            elif qty is None and price is None:
+                # Confirmed: the supervisor moves the stop, or closes the position at market when
+                # the level is through the mark.
+                done = r.oms.supervisor.set_stop(
+                    i.account_id, i.instrument_key, i.position_side, level, reason="amended by hand"
+                )
+                r.oms.settle()
+                after = r.oms.orders.get(done.order_id or before.client_order_id) or before
+                note = "" if done.order_id or done.cond_id else done.reason
+                return before, after, note
+        after = r.oms.orders.amend(
             ref,
             qty=_dec(qty, "qty"),
             price=_dec(price, "price"),
-            stop_price=_dec(stop_price, "stop_price"),
+            stop_price=level,
         )
+        return before, after, ""
 
-    order = _with_oms(db, as_json, act)
-    render.dump_json(console, order_row(order)) if as_json else _print_order(order)
+    before, order, note = _with_oms(db, as_json, act)
+    if as_json:
+        render.dump_json(console, order_row(order))
+        return
+    _print_order(order)
+    if note:
+        console.print(f"  {note}", highlight=False, markup=False)
+    for name, old, new in (
+        ("qty", before.intent.qty, order.intent.qty),
+        ("price", before.intent.price, order.intent.price),
+        ("trigger", before.intent.stop_price, order.intent.stop_price),
+    ):
+        if old != new:
+            console.print(f"  {name} {old or '·'} → {new or '·'}", highlight=False, markup=False)
+    if order.client_order_id != before.client_order_id:
+        console.print(
+            f"  replaced by {order.intent.intent_id} (cancel-replace)",
+            highlight=False,
+            markup=False,
+        )
 
 
 @orders_app.command("cancel-all")
@@ -438,16 +572,24 @@ def orders_close_all(
 
 @orders_app.command("stops")
 def orders_stops(db: DbOption = None, as_json: JsonOption = False) -> None:
-    """Protective stops: one per open position (native at the venue, or a guard)."""
+    """Protective stops: one per open position (native at the venue, or a guard). A stop whose
+    position has closed is listed apart (the next protection pass releases it)."""
 
-    def act(r: OmsRuntime) -> tuple[list[Protection], dict[str, bool]]:
-        return r.oms.supervisor.protections(), r.oms.supervisor.covered()
+    def act(r: OmsRuntime) -> tuple[list[Protection], dict[str, bool], list[Protection]]:
+        closed = r.oms.supervisor.closed()
+        gone = {p.key for p in closed}
+        found = [p for p in r.oms.supervisor.protections() if p.key not in gone]
+        return found, r.oms.supervisor.covered(), closed
 
-    found, covered = _with_oms(db, as_json, act)
+    found, covered, closed = _with_oms(db, as_json, act)
     if as_json:
         render.dump_json(
             console,
-            {"protections": [protection_row(p) for p in found], "covered": covered},
+            {
+                "protections": [protection_row(p) for p in found],
+                "covered": covered,
+                "closed": [protection_row(p) for p in closed],
+            },
         )
         return
     table = Table(title="Protective stops", title_justify="left")
@@ -483,6 +625,13 @@ def orders_stops(db: DbOption = None, as_json: JsonOption = False) -> None:
     missing = [k for k, ok in covered.items() if not ok and k not in {p.key for p in found}]
     for key in missing:
         console.print(f"[bold red]unprotected[/] {key}", highlight=False)
+    for p in closed:
+        console.print(
+            f"closed position {p.key}: its stop at {p.level} is no longer needed (released by "
+            "the next protection pass: riskdesk orders protect)",
+            highlight=False,
+            markup=False,
+        )
 
 
 @orders_app.command("move-stops")
@@ -490,20 +639,37 @@ def orders_move_stops(
     level: Annotated[str, typer.Argument(help="new stop level")],
     account: AccountOpt = None,
     symbol: SymbolOpt = None,
+    close_if_through: CloseIfThroughOpt = False,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Batch stop modify: every protective stop in scope to LEVEL (new stop first)."""
+    """Batch stop modify: every protective stop in scope to LEVEL (new stop first). A level at
+    or through the mark of any position in scope (a long's stop must be below the mark, a
+    short's above) refuses the whole batch unless --close-if-through."""
 
     def act(r: OmsRuntime) -> list[Protection]:
-        return r.oms.supervisor.modify_stops(positive(level, "level"), account, _symbol(symbol))
+        done = r.oms.supervisor.modify_stops(
+            positive(level, "level"),
+            account,
+            _symbol(symbol),
+            close_if_through=close_if_through,
+        )
+        r.oms.settle()  # a stop-out fills at once: its position's protection is released
+        return done
 
     done = _with_oms(db, as_json, act)
     if as_json:
         render.dump_json(console, [protection_row(p) for p in done])
         return
+    if not done:
+        console.print("no open position with a protective stop in scope", highlight=False)
     for p in done:
-        console.print(f"{p.key}: stop {p.level} for {p.qty} ({p.mode.value})", highlight=False)
+        what = (
+            "closed at market (the level is through the mark)"
+            if p.order_id is None and p.cond_id is None
+            else f"stop {p.level} for {p.qty} ({p.mode.value})"
+        )
+        console.print(f"{p.key}: {what}", highlight=False, markup=False)
 
 
 @orders_app.command("protect")
@@ -698,10 +864,13 @@ def conditional_bracket(
     stop: Annotated[str, typer.Option(help="stop-loss level")],
     take_profit: Annotated[str, typer.Option(help="take-profit level")],
     leverage: Annotated[str | None, typer.Option(help="leverage")] = None,
+    close_if_through: CloseIfThroughOpt = False,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Send a market entry with an OCO stop-loss / take-profit that arms when it fills."""
+    """Send a market entry with an OCO stop-loss / take-profit that arms when it fills. The stop
+    must lie beyond the mark on the losing side (below it for a buy) unless --close-if-through,
+    the take-profit on the winning side."""
 
     def act(r: OmsRuntime) -> tuple[Order, list[ConditionalOrder]]:
         entry = OrderIntent(
@@ -715,9 +884,19 @@ def conditional_bracket(
             protective_stop=positive(stop, "stop"),
             source="bracket",
         )
-        done = r.oms.conditionals.bracket(
-            entry, positive(stop, "stop"), positive(take_profit, "take_profit")
-        )
+        _paper_instrument(r, entry.venue, entry.symbol)
+        tp = positive(take_profit, "take_profit")
+        if not close_if_through:
+            _check_entry_stop(r, entry, positive(stop, "stop"), "stop")
+        mark = r.oms.supervisor.mark(entry.instrument_key)
+        buy = entry.side is Side.BUY
+        if mark is not None and (tp <= mark if buy else tp >= mark):
+            raise InvalidValue(
+                f"take-profit {tp} is {'at or below' if buy else 'at or above'} the mark {mark} "
+                f"of a {entry.side.value} entry: it would close the position as soon as it fills",
+                field="take_profit",
+            )
+        done = r.oms.conditionals.bracket(entry, positive(stop, "stop"), tp)
         r.oms.settle()
         return done
 
@@ -856,9 +1035,18 @@ def paper_open(
     leverage: Annotated[str, typer.Option(help="default leverage")] = "10",
     margin_mode: Annotated[str, typer.Option(help="isolated or cross")] = "isolated",
     reference: Annotated[str | None, typer.Option(help="idempotency key of the deposit")] = None,
+    like: Annotated[
+        str | None,
+        typer.Option(
+            help="also list on the paper venue a twin of every instrument of this real venue "
+            "(e.g. binance): same symbol, grid, fees and margin brackets"
+        ),
+    ] = None,
     db: DbOption = None,
 ) -> None:
-    """Open (and fund) a paper account, in the book and at the paper venue alike."""
+    """Open (and fund) a paper account, in the book and at the paper venue alike; with --like
+    VENUE the paper venue also lists the instruments of that venue (their paper twins)."""
+    twins: list[str] = []
 
     def act(r: OmsRuntime) -> bool:
         venue = r.oms.broker.venue
@@ -871,12 +1059,20 @@ def paper_open(
         )
         amount = to_decimal(deposit, "deposit")
         ref = reference or f"paper:open:{account}"
+        if like is not None:
+            twins.extend(i.key for i in paper_twins(r.rt.app.book, like, venue))
         return open_paper_account(
             r.rt.app.book, r.oms, acct, amount, currency.upper(), ref, r.rt.app.clock.now()
         )
 
     new = _with_oms(db, False, act)
     console.print(f"paper account {account} ready{' (funded)' if new else ''}", highlight=False)
+    if like is not None:
+        console.print(
+            f"paper twins of {like}: {', '.join(twins) if twins else 'already listed'}",
+            highlight=False,
+            markup=False,
+        )
 
 
 @paper_app.command("quote")
@@ -899,10 +1095,11 @@ def paper_quote(
         if b > a:
             raise InvalidValue(f"bid {b} is above ask {a}", field="bid")
         m = positive(mark, "mark") if mark is not None else (b + a) / 2
-        r.oms.orders.instrument(key)
+        _paper_instrument(r, r.oms.broker.venue, normalize_symbol(symbol))
         r.rt.app.book.record_prices({key: m}, {}, now, "paper quote")
-        made = venue.on_quote(key, Quote(now, b, a, last=m, mark=m, index=m))
-        fired = r.oms.conditionals.on_price(key, TriggerPrice.MARK, m)
+        quote = Quote(now, b, a, last=m, mark=m, index=m)
+        made = venue.on_quote(key, quote)
+        fired = r.oms.conditionals.on_quote(key, quote)
         r.oms.settle(now)
         # A mark update: equity marks, monitors and the kill switch (carried out at once).
         updates.append(mark_update(r.rt.app, r.rt.store, r.oms.broker.venue, r.oms, now))
@@ -1044,22 +1241,38 @@ def run(
         str | None, typer.Option(help="stop after the bar opening at this UTC time (ISO 8601)")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="only the summary")] = False,
-    db: DbOption = None,
+    fresh: Annotated[
+        bool,
+        typer.Option(
+            "--fresh", help="start the replay over (deletes the replay's own database first)"
+        ),
+    ] = False,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="database to replay on (default: the replay's own <data_dir>/replay.db, "
+            "never the default book)",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """The engine loop: management tick → plans → risk → orders → venue → fills → book.
 
     With --replay it trades the paper venue on bundled real bars replayed as a live feed
-    (``oms.replay`` settings), persisting everything; a killed run resumes where it was.
-    Ctrl-C stops after the current bar (exit 0); a second Ctrl-C stops after the current order
-    step (exit 130; the next run recovers)."""
+    (``oms.replay`` settings), persisting everything in its own database (<data_dir>/replay.db
+    unless --db): the next run resumes it where it was — after a kill, a Ctrl-C or --until —
+    and --fresh starts it over. Ctrl-C stops after the current bar (exit 0); a second Ctrl-C
+    stops after the current order step (exit 130; the next run recovers)."""
     if not replay:
         guard(as_json, _no_live)
     interrupts = Interrupts()
     # Installed before anything is built: a Ctrl-C during start-up ends the run cleanly.
     previous = signal.signal(signal.SIGINT, interrupts.handler)
     try:
-        summary = guard(as_json, lambda: _run_replay(interrupts, speed, until, quiet, db, as_json))
+        summary = guard(
+            as_json, lambda: _run_replay(interrupts, speed, until, quiet, db, as_json, fresh)
+        )
     except _StopNow as stopped:
         err_console.print(
             f"stopped after the order step '{stopped.args[0]}'; run again to recover and resume",
@@ -1075,11 +1288,18 @@ def run(
     if summary["started"] is False:
         console.print("interrupted during start-up: no bar was replayed", highlight=False)
         return
+    console.print(f"replay database {summary['database']}", highlight=False, markup=False)
     console.print(
         f"{summary['steps']} bar(s) replayed{' (stopped by Ctrl-C)' if summary['interrupted'] else ''}; "
         f"last bar {summary['last_bar']}; orders {summary['orders']}; fills {summary['fills']}",
         highlight=False,
     )
+    if summary["complete"] and summary["steps"] == 0:
+        console.print(
+            "the replay had already run to its end: `riskdesk run --replay --fresh` starts it over",
+            highlight=False,
+            markup=False,
+        )
     for p in summary["positions"]:
         console.print(f"position {p['key']}: {p['qty']} (venue {p['venue_qty']})", highlight=False)
     for key, value in summary["balances"].items():
@@ -1097,6 +1317,7 @@ def _run_replay(
     quiet: bool,
     db: str | None,
     as_json: bool,
+    fresh: bool = False,
 ) -> dict[str, Any]:
     settings = Settings()
     limit = None
@@ -1107,7 +1328,7 @@ def _run_replay(
             raise InvalidValue(f"not an ISO 8601 time: {until!r}", field="until") from None
         if limit.tzinfo is None:
             limit = limit.replace(tzinfo=UTC)
-    run_ = replay_run(settings, db)
+    run_ = replay_run(settings, db, fresh)
     try:
         if interrupts.stop:  # Ctrl-C while starting: nothing is run, nothing half-done
             return {**_summary(run_, 0, {}, True), "started": False}
@@ -1153,6 +1374,8 @@ def _summary(
     run_: Any, steps: int, recovery: dict[str, object], interrupted: bool
 ) -> dict[str, Any]:
     oms = run_.oms
+    # The ledger is compared with the venue for the accounts on the venue only: the database
+    # may also hold accounts of other venues (real accounts), which the paper venue never saw.
     ledger = {
         f"{p.account_id}|{p.instrument_key}|{p.slot.value}": p.qty
         for p in oms.orders.ledger.open_positions()
@@ -1161,18 +1384,27 @@ def _summary(
         f"{v.account_id}|{v.instrument_key}|{v.slot.value}": v.qty
         for v in oms.broker.positions(None)
     }
+    on_venue = {a.account_id for a in run_.rt.app.book.accounts() if a.venue == oms.broker.venue}
     balances: dict[str, str] = {}
     equal = ledger == venue
     for account_id, cash in run_.rt.app.book.report().balances.items():
+        if account_id not in on_venue:
+            continue
         try:
             at_venue = {b.currency: b.total for b in oms.broker.balances(account_id)}
         except RiskdeskError:
-            at_venue = {}
-        for currency, amount in cash.items():
-            balances[f"{account_id}:{currency}"] = format(amount.normalize(), "f")
-            if at_venue and at_venue.get(currency) != amount:
+            at_venue = None
+        if at_venue is None:
+            equal = equal and all(amount == 0 for amount in cash.values())
+            continue
+        for currency in sorted(set(cash) | set(at_venue)):
+            amount = cash.get(currency, Decimal(0))
+            if currency in cash:
+                balances[f"{account_id}:{currency}"] = format(amount.normalize(), "f")
+            if at_venue.get(currency, Decimal(0)) != amount:
                 equal = False
     cursor = run_.engine.cursor()
+    ends = [c.ts for c in run_.feed.candles if run_.feed.start <= c.ts <= run_.feed.end]
     orders = oms.orders.orders()
     return {
         "steps": steps,
@@ -1188,6 +1420,8 @@ def _summary(
         "covered": oms.supervisor.covered(),
         "balances": balances,
         "ledger_equals_venue": equal,
+        "database": run_.rt.url,
+        "complete": cursor is not None and bool(ends) and cursor >= max(ends),
         "recovery": recovery,
         "governance_plans": len(run_.governance.plans()),
     }

@@ -61,7 +61,9 @@ class PositionColumns:
     """Market inputs per position, aligned with :attr:`GovernanceBook.states` (float64; NaN =
     unknown). ``qty`` signed contracts; ``margin`` the ROE denominator; ``last``/``index`` NaN
     fall back to ``mark``; ``high``/``low`` extremes since entry (NaN: only the current price);
-    ``close_low``/``close_high`` lowest/highest close since entry per timeframe."""
+    ``close_low``/``close_high`` lowest/highest close since entry per timeframe;
+    ``liq_distance`` the book's signed distance to the margin group's liquidation price as a
+    fraction of the mark (positive on the safe side; NaN: none)."""
 
     qty: FloatArray
     entry: FloatArray
@@ -77,6 +79,7 @@ class PositionColumns:
     low: FloatArray | None = None
     atr: FloatArray | None = None
     liquidation: FloatArray | None = None
+    liq_distance: FloatArray | None = None
     has_signal: BoolArray | None = None
     close_low: Mapping[str, FloatArray] = field(default_factory=dict)
     close_high: Mapping[str, FloatArray] = field(default_factory=dict)
@@ -99,7 +102,10 @@ class Revaluation:
 
 def revalue(cols: PositionColumns) -> Revaluation:
     """P&L ``q·cs·(mark − E)`` (linear) or ``q·cs·(1/E − 1/mark)`` (inverse), ROE = P&L / margin,
-    liquidation distance ``±(mark − liq)/mark``."""
+    and the distance to liquidation as a fraction of the mark: the book's signed distance when
+    the columns carry it, else ``|mark − liq| / mark`` — a hedge leg of a cross-margin group can
+    have the group's liquidation price on its profitable side, so the side of the mark a
+    liquidation price lies on says nothing by itself."""
     s = cols.qty * cols.contract_size
     with np.errstate(divide="ignore", invalid="ignore"):
         linear = s * (cols.mark - cols.entry)
@@ -107,10 +113,12 @@ def revalue(cols: PositionColumns) -> Revaluation:
         upnl = np.where(cols.inverse, inverse, linear)
         upnl = np.where(cols.qty == 0, 0.0, upnl)
         roe = np.where(cols.margin > 0, upnl / cols.margin, 0.0)
-        if cols.liquidation is None:
+        if cols.liq_distance is not None:
+            dist = cols.liq_distance
+        elif cols.liquidation is None:
             dist = np.full(cols.n, np.nan)
         else:
-            dist = np.sign(cols.qty) * (cols.mark - cols.liquidation) / cols.mark
+            dist = np.abs(cols.mark - cols.liquidation) / cols.mark
     return Revaluation(upnl, roe, dist)
 
 

@@ -378,12 +378,20 @@ class _Tick:
                 why += f" (no ATR{p.atr_period} from recent {p.atr_timeframe} bars)"
         liq = snap.liquidation
         if liq is not None and liq > 0:
-            safe = lv.scaled_price(liq, 1.0 + self.d * p.liquidation_buffer)
-            if self.d * (raw - safe) < 0:
-                raw = safe
+            if self.d * (snap.mark - liq) > 0:
+                safe = lv.scaled_price(liq, 1.0 + self.d * p.liquidation_buffer)
+                if self.d * (raw - safe) < 0:
+                    raw = safe
+                    why += (
+                        f", kept {lv.pct(p.liquidation_buffer)} inside the liquidation price "
+                        f"{lv.money(liq)}"
+                    )
+            else:
+                # A hedge leg of a cross-margin group can have the group's liquidation price
+                # on its profitable side: a stop clamped to it would sit beyond the market.
                 why += (
-                    f", kept {lv.pct(p.liquidation_buffer)} inside the liquidation price "
-                    f"{lv.money(liq)}"
+                    f" (the margin group's liquidation price {lv.money(liq)} is on the "
+                    f"{'long' if self.long else 'short'}'s profitable side: not a stop bound)"
                 )
         level = self.inst.make_stop_price(raw, self.long)
         return level, f"{why} = {lv.money(level)}"

@@ -24,11 +24,12 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
-from riskdesk.domain.governance.engine import Evaluation, evaluate
+from riskdesk.domain.governance.engine import Evaluation, evaluate, evaluate_decided
 from riskdesk.domain.governance.plan import ManagePlan
-from riskdesk.domain.governance.profile import GovernanceProfile
+from riskdesk.domain.governance.profile import GovernanceProfile, StopMethod
 from riskdesk.domain.governance.snapshot import Snapshot
 from riskdesk.domain.governance.state import GovernanceState, Lifecycle
+from riskdesk.domain.governance.vector import SKIP, decide
 from riskdesk.domain.orders import TriggerPrice
 from riskdesk.domain.values import ACCOUNTING_CONTEXT
 
@@ -63,7 +64,9 @@ class PositionColumns:
     fall back to ``mark``; ``high``/``low`` extremes since entry (NaN: only the current price);
     ``close_low``/``close_high`` lowest/highest close since entry per timeframe;
     ``liq_distance`` the book's signed distance to the margin group's liquidation price as a
-    fraction of the mark (positive on the safe side; NaN: none)."""
+    fraction of the mark (positive on the safe side; NaN: none); ``lot`` / ``min_qty`` the
+    instrument's lot size and minimum quantity (without them every flagged row runs the exact
+    rules); ``opened`` when each position opened (epoch seconds; NaN: unknown)."""
 
     qty: FloatArray
     entry: FloatArray
@@ -81,6 +84,9 @@ class PositionColumns:
     liquidation: FloatArray | None = None
     liq_distance: FloatArray | None = None
     has_signal: BoolArray | None = None
+    lot: FloatArray | None = None
+    min_qty: FloatArray | None = None
+    opened: FloatArray | None = None
     close_low: Mapping[str, FloatArray] = field(default_factory=dict)
     close_high: Mapping[str, FloatArray] = field(default_factory=dict)
 
@@ -156,6 +162,12 @@ class _Profiles:
     guard: BoolArray
     fill_timeout: FloatArray
     entry_timeout: FloatArray
+    atr_stop: BoolArray
+    atr_mult: FloatArray
+    stop_pct: FloatArray
+    liq_buffer: FloatArray
+    r_len: IntArray
+    roe_len: IntArray
 
     @classmethod
     def of(cls, profiles: Sequence[GovernanceProfile]) -> _Profiles:
@@ -201,6 +213,12 @@ class _Profiles:
             entry_timeout=arr(
                 lambda p: math.inf if p.entry_timeout_seconds is None else p.entry_timeout_seconds
             ),
+            atr_stop=np.array([p.stop_method is StopMethod.ATR for p in items], dtype=bool),
+            atr_mult=arr(lambda p: p.atr_multiplier),
+            stop_pct=arr(lambda p: p.stop_percent),
+            liq_buffer=arr(lambda p: p.liquidation_buffer),
+            r_len=np.array([len(p.r_ladder) for p in items], dtype=np.int64),
+            roe_len=np.array([len(p.roe_ladder) for p in items], dtype=np.int64),
         )
 
 
@@ -224,6 +242,9 @@ _STATE_COLUMNS: Final = (
     "pending_since",
     "registered",
     "profile",
+    "override",
+    "pending_n",
+    "base",
 )
 
 
@@ -251,6 +272,9 @@ def _row(state: GovernanceState, profile_index: int) -> tuple[float, ...]:
         _epoch(state.pending_since),
         _epoch(state.registered_at or state.updated_at),
         profile_index,
+        _f(state.stop_override),
+        len(state.pending_intents),
+        float(state.ladder_base),
     )
 
 
@@ -269,13 +293,15 @@ class GovernanceBook:
 
     Build it once with :meth:`of` and keep it: each :func:`manage_batch` returns the updated
     book (only the rows that changed are rebuilt); :meth:`extended` adds rows, :meth:`compacted`
-    drops the closed ones."""
+    drops the closed ones. ``layout`` identifies the rows: it changes when rows are added or
+    dropped, never when states are replaced (what is keyed by row stays valid)."""
 
     states: tuple[GovernanceState, ...]
     table: FloatArray
     profiles: _Profiles
     profile_index: Mapping[GovernanceProfile, int]
     conditions: _Conditions
+    layout: object = field(default_factory=object)
 
     @classmethod
     def of(cls, states: Sequence[GovernanceState]) -> GovernanceBook:
@@ -289,6 +315,11 @@ class GovernanceBook:
     def column(self, name: str) -> FloatArray:
         """One state column (see ``_STATE_COLUMNS``)."""
         return self.table[:, _STATE_COLUMNS.index(name)]
+
+    def columns_of(self, rows: NDArray[np.int64]) -> dict[str, FloatArray]:
+        """Every state column of some rows, by name."""
+        sub = self.table[rows]
+        return {name: sub[:, k] for k, name in enumerate(_STATE_COLUMNS)}
 
     def with_states(self, updates: Mapping[int, GovernanceState]) -> GovernanceBook:
         """The book with some rows replaced."""
@@ -316,7 +347,7 @@ class GovernanceBook:
             table[i] = _row(state, number)
         profiles = _Profiles.of(list(index)) if new_profile else self.profiles
         conditions = _conditions(states) if conditions_changed else self.conditions
-        return GovernanceBook(tuple(states), table, profiles, index, conditions)
+        return GovernanceBook(tuple(states), table, profiles, index, conditions, self.layout)
 
     def extended(self, states: Sequence[GovernanceState]) -> GovernanceBook:
         """The book with ``states`` appended as new rows."""
@@ -545,13 +576,17 @@ def screen(
 @dataclass(frozen=True, slots=True)
 class BatchResult:
     """One tick over a book: the updated book, the evaluations of the screened positions (by
-    row), the plans, the revaluation and how many rows the screen sent to the exact rules."""
+    row), the plans, the revaluation, how many rows the screen flagged and how they were
+    settled: ``decided`` by the vectorised decisions, ``exact`` by the exact rules (the rest
+    of the flagged rows had nothing to do)."""
 
     book: GovernanceBook
     evaluations: Mapping[int, Evaluation]
     plans: tuple[ManagePlan, ...]
     revaluation: Revaluation
     screened: int
+    decided: int = 0
+    exact: int = 0
 
 
 def manage_batch(
@@ -559,32 +594,64 @@ def manage_batch(
     cols: PositionColumns,
     snapshot_of: Callable[[int], Snapshot],
     now: datetime,
+    *,
+    facts_of: Callable[[int], Snapshot] | None = None,
 ) -> BatchResult:
-    """Revalue every position, screen, and run :func:`evaluate` on the flagged rows.
+    """Revalue every position, screen, decide the flagged rows in NumPy (``vector.decide``)
+    and build their plans; rows the vectorised decisions leave to the exact rules run
+    :func:`evaluate`.
 
-    ``snapshot_of(i)`` builds the exact snapshot of row ``i`` (called only for flagged rows; it
-    must describe the same market as ``cols``)."""
+    ``snapshot_of(i)`` builds the exact snapshot of row ``i`` (called only for rows that run
+    the exact rules; it must describe the same market as ``cols``). ``facts_of(i)`` (default
+    ``snapshot_of``) builds the snapshot of a row whose plan the vectorised decisions made: it
+    may leave out close statistics and signals (such rows have none that matter)."""
     if cols.n != len(book.states):
         raise ValueError(f"{cols.n} position rows for {len(book.states)} states")
     reval = revalue(cols)
     mask = screen(book, cols, now, reval)
     rows = np.flatnonzero(mask)
+    decisions = decide(book, cols, now, reval, rows)
+    facts = facts_of or snapshot_of
     evaluations: dict[int, Evaluation] = {}
     updates: dict[int, GovernanceState] = {}
     plans: list[ManagePlan] = []
     states = book.states
+    decided_rows = exact_rows = 0
+    rules = _evaluate_in_context
     # One switch to the ledger's decimal context for the whole batch (each evaluate would).
     with decimal.localcontext(ACCOUNTING_CONTEXT):
-        for i in rows.tolist():
+        for i, route, decided in zip(
+            rows.tolist(), decisions.route, decisions.decided, strict=True
+        ):
+            if route == SKIP:
+                continue
             state = states[i]
-            result = evaluate(state, snapshot_of(i), now)
+            result = None
+            if decided is not None:
+                result = evaluate_decided(state, facts(i), now, decided)
+                decided_rows += 1
+            if result is None:
+                result = rules(state, snapshot_of(i), now)
+                exact_rows += 1
             if result.state is not state:
                 updates[i] = result.state
             if result.actions or result.events:
                 evaluations[i] = result
             if result.plan is not None:
                 plans.append(result.plan)
-    return BatchResult(book.with_states(updates), evaluations, tuple(plans), reval, int(rows.size))
+    return BatchResult(
+        book.with_states(updates),
+        evaluations,
+        tuple(plans),
+        reval,
+        int(rows.size),
+        decided_rows,
+        exact_rows,
+    )
+
+
+#: ``evaluate`` without its context switch (the batch is in the accounting context already).
+_evaluate_in_context: Final = evaluate.__wrapped__  # type: ignore[attr-defined]
 
 
 __all__ = [

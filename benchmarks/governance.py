@@ -442,32 +442,43 @@ class _Bars:
 
 class ServiceHarness:
     """``GovernanceService`` over a SQLite store holding the bench's states (one account per
-    position: a real book nets positions per account and instrument)."""
+    position: a real book nets positions per account and instrument). Each scenario gets a
+    fresh store: the states of a previous scenario's book are not the positions of this one."""
 
     def __init__(self, bench: Bench, folder: Path) -> None:
         self.bench = bench
-        self.store = SqlStore(f"sqlite:///{folder / 'governance.db'}")
+        self.folder = folder
+        self.scenarios = 0
+        self.book = _BookPort()
+        self.bars = _Bars(bench, bars()[0])
+        self.store: SqlStore | None = None
+
+    def _fresh(self) -> GovernanceService:
+        if self.store is not None:
+            self.store.dispose()
+        self.scenarios += 1
+        self.store = SqlStore(f"sqlite:///{self.folder / f'governance-{self.scenarios}.db'}")
         self.store.migrate()
         with self.store() as uow:
-            for inst in bench.instruments:
+            for inst in self.bench.instruments:
                 uow.instruments.put(inst)
             uow.commit()
-        self.book = _BookPort()
-        ts = bars()[0]
         config = GovernanceConfig(profiles={"all_rules": PROFILE}, default_profile="all_rules")
-        self.service = GovernanceService(
+        return GovernanceService(
             self.book,  # type: ignore[arg-type]
             _Approve(),  # type: ignore[arg-type]
             self.store,
             SystemClock(),
             config,
-            _Bars(bench, ts),
+            self.bars,
         )
 
     def load(self, bar: int, frac: float) -> float:
         """Store the bench's current states and value its positions at ``now(bar, frac)``;
         returns the time of the first tick (which loads the states from the store)."""
         b = self.bench
+        self.service = self._fresh()
+        assert self.store is not None
         states = [s.evolve(account_id=f"a{i}") for i, s in enumerate(b.book.states)]
         with self.store() as uow:
             uow.governance.put_states(states)
@@ -542,6 +553,7 @@ class ServiceHarness:
         """A real (stored) tick: the time of its store writes alone, states and plans written."""
         result = self.service.tick(self.now, signals=self.signals)
         stored = [s for s in self.service._kept.book.states if s.updated_at == self.now]
+        assert self.store is not None
         w = time.perf_counter()
         with self.store() as uow:
             uow.governance.put_states(stored)
@@ -736,7 +748,8 @@ def main() -> None:
         )
         write, states_written, plans_written = harness.write_cost()
         bench.shock = None
-        harness.store.dispose()
+        if harness.store is not None:
+            harness.store.dispose()
     for s in results:
         show(s)
     move, reduce_close = plan_floor(bench)

@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Protocol
 
 import numpy as np
@@ -34,7 +35,12 @@ from riskdesk.domain.accounting.portfolio import PositionView
 from riskdesk.domain.accounting.position_table import PositionTable
 from riskdesk.domain.errors import ConfigError, InvalidValue, NotFound
 from riskdesk.domain.governance import levels as lv
-from riskdesk.domain.governance.batch import GovernanceBook, PositionColumns, manage_batch
+from riskdesk.domain.governance.batch import (
+    GovernanceBook,
+    PositionColumns,
+    manage_batch,
+    signal_may_act,
+)
 from riskdesk.domain.governance.engine import Evaluation, settle_denials
 from riskdesk.domain.governance.plan import (
     GovernanceEvent,
@@ -46,12 +52,13 @@ from riskdesk.domain.governance.profile import (
     InvalidationCondition,
     timeframe_seconds,
 )
-from riskdesk.domain.governance.snapshot import CloseStats, Signal, Snapshot
+from riskdesk.domain.governance.snapshot import CloseStats, Signal, Snapshot, checked_snapshot
 from riskdesk.domain.governance.state import GovernanceState, Lifecycle, new_state
 from riskdesk.domain.instruments import Instrument
 from riskdesk.domain.orders import OrderIntent
 from riskdesk.domain.risk.aggregates import RiskBook
 from riskdesk.domain.risk.decisions import Denied
+from riskdesk.domain.values import frozen_factory
 from riskdesk.ports.clock import Clock
 from riskdesk.ports.store import UnitOfWork, UnitOfWorkFactory
 
@@ -719,13 +726,15 @@ class GovernanceService:
         qty = gather(table.qty, 0.0)
         opened = gather(table.opened, nan)
         has_signal = np.zeros(n, dtype=bool)
-        if signals:
-            marked = [
-                paired.state_of[table.index[pid]]
-                for pid, got in signals.items()
-                if got and pid in table.index
-            ]
-            has_signal[[i for i in marked if i >= 0]] = True
+        for pid, got in signals.items():
+            # Only signals that can act: the others would send their rows to the rules for
+            # nothing.
+            row = table.index.get(pid, -1) if got else -1
+            i = int(paired.state_of[row]) if row >= 0 else -1
+            if i >= 0:
+                direction = 1 if table.qty[row] > 0 else -1
+                state = book.states[i]
+                has_signal[i] = any(signal_may_act(state, sig, direction) for sig in got)
         atr = np.full(n, nan)
         high = np.full(n, nan)
         low = np.full(n, nan)
@@ -854,6 +863,7 @@ class GovernanceService:
         states: dict[int, GovernanceState] = {}
         events: list[GovernanceEvent] = []
         risk_book: RiskBook | None = None
+        check = self._risk.check
         for i in sorted(evaluations):
             evaluation = evaluations[i]
             events.extend(evaluation.events)
@@ -861,13 +871,15 @@ class GovernanceService:
             if plan is None:
                 continue
             checks: list[OrderCheck] = []
+            denied: set[str] = set()
             for order in plan.orders:
                 if risk_book is None:
                     risk_book = self._risk.risk_book(now)
-                decision = self._risk.check(order, risk_book, now, what_if=dry_run).decision
+                decision = check(order, risk_book, now, what_if=dry_run).decision
                 if isinstance(decision, Denied):
+                    denied.add(order.intent_id)
                     checks.append(
-                        OrderCheck(
+                        _order_check(
                             order.intent_id,
                             False,
                             decision.code.value,
@@ -876,25 +888,11 @@ class GovernanceService:
                         )
                     )
                 else:
-                    note = "; ".join(decision.warnings) or f"passed {decision.checks} checks"
-                    checks.append(OrderCheck(order.intent_id, True, "approved", note))
-            denied = {c.intent_id for c in checks if not c.approved}
+                    note = "; ".join(decision.warnings) or _passed(decision.checks)
+                    checks.append(_order_check(order.intent_id, True, "approved", note, ""))
             if denied:
                 states[i] = settle_denials(book.states[i], evaluation, denied, now)
-                for action in plan.actions:
-                    check = next((c for c in checks if c.intent_id == action.intent_id), None)
-                    if check is not None and not check.approved:
-                        events.append(
-                            GovernanceEvent(
-                                now,
-                                "ORDER_DENIED",
-                                plan.intent_id,
-                                plan.position_id,
-                                f"{action.kind.value} ({action.rule}) refused by pre-trade risk: "
-                                f"[{check.code}] {check.reason}",
-                                {"intent_id": check.intent_id, "code": check.code},
-                            )
-                        )
+                events.extend(_denial_events(plan, checks, now))
             if not checks:
                 status = "no_orders"
             elif not denied:
@@ -903,7 +901,7 @@ class GovernanceService:
                 status = "denied" if len(denied) == len(checks) else "partly_denied"
             symbol = plan.instrument_key.split(":", 1)[1]
             side = "long" if evaluation.state.direction > 0 else "short"
-            checked.append(CheckedPlan(plan, symbol, side, tuple(checks), status))
+            checked.append(_checked_plan(plan, symbol, side, tuple(checks), status))
         return checked, states, events
 
     # ------------------------------------------------------------------ views
@@ -949,17 +947,50 @@ class GovernanceService:
             return uow.governance.events(since, kind, limit)
 
 
+# A tick checks an order per planned order: build the results the cheap way.
+_order_check = frozen_factory(OrderCheck)
+_checked_plan = frozen_factory(CheckedPlan)
+
+
+@lru_cache(maxsize=64)
+def _passed(checks: int) -> str:
+    return f"passed {checks} checks"
+
+
+def _denial_events(
+    plan: ManagePlan, checks: Sequence[OrderCheck], now: datetime
+) -> list[GovernanceEvent]:
+    """An ORDER_DENIED event per refused action of ``plan``."""
+    refused = {c.intent_id: c for c in checks if not c.approved}
+    out = []
+    for action in plan.actions:
+        found = refused.get(action.intent_id or "")
+        if found is not None:
+            out.append(
+                GovernanceEvent(
+                    now,
+                    "ORDER_DENIED",
+                    plan.intent_id,
+                    plan.position_id,
+                    f"{action.kind.value} ({action.rule}) refused by pre-trade risk: "
+                    f"[{found.code}] {found.reason}",
+                    {"intent_id": found.intent_id, "code": found.code},
+                )
+            )
+    return out
+
+
 def _opt(values: FloatArray | None, i: int) -> float | None:
     if values is None:
         return None
     value = float(values[i])
-    return None if np.isnan(value) else value
+    return None if math.isnan(value) else value
 
 
 def _facts(view: PositionView, inst: Instrument, cols: PositionColumns, i: int) -> Snapshot:
     """The snapshot of a row whose plan the batch decides in NumPy: no close statistics and
     no signals (such a row has none that matter), values as the book holds them."""
-    return Snapshot(
+    return checked_snapshot(
         inst,
         view.position_id,
         view.qty,
@@ -968,8 +999,6 @@ def _facts(view: PositionView, inst: Instrument, cols: PositionColumns, i: int) 
         view.opened_at,
         view.mark_price,
         view.leverage,
-        None,
-        None,
         _opt(cols.atr, i),
         _opt(cols.high, i),
         _opt(cols.low, i),

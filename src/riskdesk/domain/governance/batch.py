@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 from riskdesk.domain.governance.engine import Evaluation, evaluate, evaluate_decided
 from riskdesk.domain.governance.plan import ManagePlan
 from riskdesk.domain.governance.profile import GovernanceProfile, StopMethod
-from riskdesk.domain.governance.snapshot import Snapshot
+from riskdesk.domain.governance.snapshot import Signal, SignalKind, Snapshot
 from riskdesk.domain.governance.state import GovernanceState, Lifecycle
 from riskdesk.domain.governance.vector import SKIP, decide
 from riskdesk.domain.orders import TriggerPrice
@@ -252,10 +252,20 @@ _PROFILE_COLUMN: Final = _STATE_COLUMNS.index("profile")
 
 
 def _row(state: GovernanceState, profile_index: int) -> tuple[float, ...]:
+    # Inline conversions: a tick rebuilds this row for every state it changes.
+    nan = math.nan
+    stop = state.stop_price
+    risk = state.risk_per_unit
+    last_add = state.last_add_at
+    opened = state.opened_at
+    activation = state.activation_price
+    since = state.pending_since
+    registered = state.registered_at or state.updated_at
+    override = state.stop_override
     return (
         _LIFE[state.lifecycle],
         state.direction,
-        _f(state.stop_price),
+        nan if stop is None else float(stop),
         float(state.stop_qty),
         float(state.seen_qty),
         float(state.expected_qty),
@@ -263,16 +273,16 @@ def _row(state: GovernanceState, profile_index: int) -> tuple[float, ...]:
         state.tp_r_done,
         state.tp_roe_done,
         state.add_count,
-        _f(state.risk_per_unit),
-        _epoch(state.last_add_at),
-        _epoch(state.opened_at),
+        nan if risk is None else float(risk),
+        nan if last_add is None else last_add.timestamp(),
+        nan if opened is None else opened.timestamp(),
         float(state.stagnated),
         float("stop_crossed" in state.alerts),
-        _f(state.activation_price),
-        _epoch(state.pending_since),
-        _epoch(state.registered_at or state.updated_at),
+        nan if activation is None else float(activation),
+        nan if since is None else since.timestamp(),
+        nan if registered is None else registered.timestamp(),
         profile_index,
-        _f(state.stop_override),
+        nan if override is None else float(override),
         len(state.pending_intents),
         float(state.ladder_base),
     )
@@ -573,6 +583,21 @@ def screen(
     return np.asarray(flag, dtype=bool)
 
 
+def signal_may_act(state: GovernanceState, signal: Signal, direction: int) -> bool:
+    """Whether ``signal`` can do anything at a tick to the position of ``state`` (``direction``
+    +1 long / −1 short): an exit signal, or an opposite entry signal when the profile exits on
+    those, or a same-direction entry signal an add-on needs — and not used already. Others
+    change nothing (a caller may leave them out of :attr:`PositionColumns.has_signal`)."""
+    if signal.signal_id in state.consumed_signals:
+        return False
+    p = state.profile
+    if signal.kind is SignalKind.EXIT:
+        return p.exit_on_signal
+    if signal.direction != direction:
+        return p.exit_on_opposite_signal
+    return p.add_on_requires_signal and state.add_count < p.add_on_cap
+
+
 @dataclass(frozen=True, slots=True)
 class BatchResult:
     """One tick over a book: the updated book, the evaluations of the screened positions (by
@@ -662,4 +687,5 @@ __all__ = [
     "manage_batch",
     "revalue",
     "screen",
+    "signal_may_act",
 ]

@@ -109,11 +109,14 @@ class Decided:
     :func:`evaluate_decided` only builds the plan. ``roe`` the position's ROE (a fraction,
     checked far from every threshold and rounding boundary); ``reached`` the lock-profit tiers
     reached; ``winner`` the trailing rule whose level moves the stop (0: none; 1 lock-profit,
-    2 chandelier, 3 percent trail) and ``ticks`` that level in ticks (rounded safely);
-    ``initial_ticks`` the protective stop at entry in ticks for a position without a stop;
+    2 chandelier, 3 percent trail; −1: a level within rounding error of a tick, the trailing
+    rules run exactly) and ``ticks`` that level in ticks (rounded safely); ``initial_ticks``
+    the protective stop at entry in ticks for a position without a stop (−1: computed
+    exactly);
     ``r_reached`` / ``roe_reached`` the take-profit steps reached in all on each ladder;
     ``exits`` whether a crossing or the time stop may apply (the exit rules then run);
-    ``clamped`` whether the stop at entry is the liquidation bound."""
+    ``clamped`` whether the stop at entry is the liquidation bound; ``add`` whether an add-on
+    may be due (the add-on rule then runs)."""
 
     roe: float
     reached: int
@@ -124,6 +127,7 @@ class Decided:
     roe_reached: int
     exits: bool
     clamped: bool
+    add: bool
 
 
 _WINNERS = ("", "lock_profit", "trail:chandelier", "trail:percent")
@@ -165,6 +169,33 @@ def _initial_method(p: GovernanceProfile, s: GovernanceState, snap: Snapshot, lo
     if p.stop_method is StopMethod.ATR:
         why += f" (no ATR{p.atr_period} from recent {p.atr_timeframe} bars)"
     return why
+
+
+def _initial_stop(s: GovernanceState, snap: Snapshot, long: bool) -> tuple[Decimal, str]:
+    """The protective stop at entry (given, ATR or percent, kept inside a liquidation price on
+    the loss side, snapped safely) and why."""
+    p = s.profile
+    d = 1 if long else -1
+    entry = snap.entry
+    if s.stop_override is not None:
+        raw = s.stop_override
+    elif _uses_atr(p, snap):
+        assert snap.atr is not None  # noqa: S101
+        raw = lv.offset_price(entry, d, p.atr_multiplier * snap.atr)
+    else:
+        raw = lv.scaled_price(entry, 1.0 - d * p.stop_percent)
+    why = _initial_method(p, s, snap, long)
+    liq = snap.liquidation
+    if liq is not None and liq > 0:
+        clamped: bool | None = None
+        if d * (snap.mark - liq) > 0:
+            safe = lv.scaled_price(liq, 1.0 + d * p.liquidation_buffer)
+            clamped = d * (raw - safe) < 0
+            if clamped:
+                raw = safe
+        why += _liquidation_note(p, liq, long, clamped)
+    level = snap.instrument.make_stop_price(raw, long)
+    return level, f"{why} = {lv.money(level)}"
 
 
 def _fee_rate(p: GovernanceProfile, inst: Instrument) -> Decimal:
@@ -221,13 +252,19 @@ def _liquidation_note(p: GovernanceProfile, liq: Decimal, long: bool, clamped: b
 
 
 def _lock_why(tier: LockTier, reached: int, roe: float, fee: Decimal) -> str:
+    head, tail = _lock_why_parts(tier, reached, fee)
+    return f"{head}{lv.pct(roe)}{tail}"
+
+
+@lru_cache(maxsize=1024)
+def _lock_why_parts(tier: LockTier, reached: int, fee: Decimal) -> tuple[str, str]:
+    # The parts of a lock-profit reason around the ROE (the same for every position of a tier).
     what = "breakeven" if tier.lock_roe == 0 else f"lock {lv.pct(tier.lock_roe)} of margin"
     fees = f" net of {lv.pct(float(fee))} fees per side" if fee else ""
-    return (
-        f"lock-profit tier {reached}: ROE {lv.pct(roe)} ≥ {lv.pct(tier.trigger_roe)} → {what}{fees}"
-    )
+    return f"lock-profit tier {reached}: ROE ", f" ≥ {lv.pct(tier.trigger_roe)} → {what}{fees}"
 
 
+@lru_cache(maxsize=4096)
 def _chandelier_why(long: bool, extreme: float, m: float, atr: float) -> str:
     side = "high" if long else "low"
     return (
@@ -236,6 +273,7 @@ def _chandelier_why(long: bool, extreme: float, m: float, atr: float) -> str:
     )
 
 
+@lru_cache(maxsize=4096)
 def _trail_why(
     callback: float,
     extreme: float,
@@ -515,27 +553,7 @@ class _Tick:
 
     def initial_level(self) -> tuple[Decimal, str]:
         """The protective stop at entry and why (before any ratchet)."""
-        p, s, snap = self.p, self.state, self.snap
-        entry = snap.entry
-        if s.stop_override is not None:
-            raw = s.stop_override
-        elif _uses_atr(p, snap):
-            assert snap.atr is not None  # noqa: S101
-            raw = lv.offset_price(entry, self.d, p.atr_multiplier * snap.atr)
-        else:
-            raw = lv.scaled_price(entry, 1.0 - self.d * p.stop_percent)
-        why = _initial_method(p, s, snap, self.long)
-        liq = snap.liquidation
-        if liq is not None and liq > 0:
-            clamped: bool | None = None
-            if self.d * (snap.mark - liq) > 0:
-                safe = lv.scaled_price(liq, 1.0 + self.d * p.liquidation_buffer)
-                clamped = self.d * (raw - safe) < 0
-                if clamped:
-                    raw = safe
-            why += _liquidation_note(p, liq, self.long, clamped)
-        level = self.inst.make_stop_price(raw, self.long)
-        return level, f"{why} = {lv.money(level)}"
+        return _initial_stop(self.state, self.snap, self.long)
 
     def ratchet(self, current: Decimal) -> tuple[Decimal, str, str]:
         """Best stop among the current level and every trailing rule: ``(level, rule, why)``.
@@ -1230,6 +1248,8 @@ def evaluate_decided(
         return None
     if (
         not decided.exits
+        and not decided.add
+        and decided.winner >= 0
         and decided.r_reached <= state.tp_r_done
         and decided.roe_reached <= state.tp_roe_done
     ):
@@ -1240,14 +1260,7 @@ def evaluate_decided(
     state = tick.state
     expected = tick.get("expected_qty")
     assert isinstance(expected, Decimal)  # noqa: S101
-    size = inst.tick_size
-    if decided.reached > state.lock_tier:
-        tick.set("lock_tier", decided.reached)
-    if decided.winner:
-        level = _C.multiply(Decimal(decided.ticks), size)
-        rule, why = _WINNERS[decided.winner], tick.why_of(decided.winner, decided.reached)
-    else:
-        level, rule, why = current, state.stop_rule, ""
+    level, rule, why = _decided_level(tick, current, decided)
     if initial_why is not None and not why:
         rule = "initial_stop"
     if decided.exits:
@@ -1267,8 +1280,24 @@ def evaluate_decided(
         if tick.exit is not None:
             tick.cover()
             return tick.result()
+    if decided.add and not tick.reduces and expected == tick.aq:
+        tick.add_on(level)
     tick.stop(level, rule, why, tick.aq, initial_why)
     return tick.result()
+
+
+def _decided_level(tick: _Tick, current: Decimal, decided: Decided) -> tuple[Decimal, str, str]:
+    """The stop level after the trailing rules, as decided: ``(level, rule, why)``."""
+    state = tick.state
+    if decided.winner < 0:
+        # A level within rounding error of a tick: the trailing rules run exactly.
+        return tick.ratchet(current)
+    if decided.reached > state.lock_tier:
+        tick.set("lock_tier", decided.reached)
+    if decided.winner:
+        level = _C.multiply(Decimal(decided.ticks), tick.inst.tick_size)
+        return level, _WINNERS[decided.winner], tick.why_of(decided.winner, decided.reached)
+    return current, state.stop_rule, ""
 
 
 def _decided_start(
@@ -1287,7 +1316,9 @@ def _decided_start(
     if current is not None:
         return tick, current, None
     current, initial_why = tick.initial_level()
-    if current != _C.multiply(Decimal(decided.initial_ticks), snap.instrument.tick_size):
+    if decided.initial_ticks >= 0 and current != _C.multiply(
+        Decimal(decided.initial_ticks), snap.instrument.tick_size
+    ):
         return None, current, None
     risk = abs(snap.entry - current)
     tick.set("initial_stop", current)
@@ -1312,21 +1343,17 @@ def _stop_plan(
     changes: dict[str, object] = {}
     events: tuple[GovernanceEvent, ...] = ()
     if state.lifecycle is Lifecycle.PENDING_ENTRY:
-        state, event = _activate(state, snap, now, d)
-        events = (event,)
-    if aq != state.seen_qty:
-        _take_size(state, aq, changes)
+        events = (_activation(state, snap, now, d, aq, changes),)
+        key = snap.position_id or state.intent_id
+    else:
+        if aq != state.seen_qty:
+            _take_size(state, aq, changes)
+        key = state.position_id or state.intent_id
     size = inst.tick_size
     current = state.stop_price
     initial_why: str | None = None
     if current is None:
-        current = _C.multiply(Decimal(decided.initial_ticks), size)
-        why0 = _initial_method(p, state, snap, long)
-        liq = snap.liquidation
-        if liq is not None and liq > 0:
-            clamped = decided.clamped if d * (snap.mark - liq) > 0 else None
-            why0 += _liquidation_note(p, liq, long, clamped)
-        initial_why = f"{why0} = {lv.money(current)}"
+        current, initial_why = _decided_initial(state, snap, decided, long)
         risk = abs(snap.entry - current)
         changes["initial_stop"] = current
         changes["risk_per_unit"] = risk if risk > 0 else None
@@ -1347,7 +1374,7 @@ def _stop_plan(
         kind = ActionKind.PLACE_STOP
         old: Decimal | None = None
     else:
-        moved = d * (level - current) > 0
+        moved = level > current if long else level < current
         resize = aq != state.stop_qty
         if not (
             (moved and float(abs(level - current)) >= p.min_stop_move * float(snap.mark)) or resize
@@ -1370,7 +1397,6 @@ def _stop_plan(
         kind = ActionKind.MOVE_STOP
         old = current
     rule = rule or "initial_stop"
-    key = state.position_id or state.intent_id
     when = stamp(now)
     plan_id = hashed_id("plan", f"{key}|{when}")
     intent_id = hashed_id("gov", f"{key}|{when}|1|{kind.value}")
@@ -1422,6 +1448,47 @@ def _stop_plan(
     return _new_evaluation(new, actions, plan, events)
 
 
+def _decided_initial(
+    state: GovernanceState, snap: Snapshot, decided: Decided, long: bool
+) -> tuple[Decimal, str]:
+    """The protective stop at entry as decided (``_initial_stop`` when it was in doubt)."""
+    if decided.initial_ticks < 0:
+        # Within rounding error of a tick: computed exactly.
+        return _initial_stop(state, snap, long)
+    p = state.profile
+    level = _C.multiply(Decimal(decided.initial_ticks), snap.instrument.tick_size)
+    why = _initial_method(p, state, snap, long)
+    liq = snap.liquidation
+    if liq is not None and liq > 0:
+        loss_side = snap.mark > liq if long else snap.mark < liq
+        why += _liquidation_note(p, liq, long, decided.clamped if loss_side else None)
+    return level, f"{why} = {lv.money(level)}"
+
+
+def _activation(
+    state: GovernanceState,
+    snap: Snapshot,
+    now: datetime,
+    d: int,
+    aq: Decimal,
+    changes: dict[str, object],
+) -> GovernanceEvent:
+    """``_activate`` as changes made with the plan's (one copy of the state)."""
+    check_transition(state.lifecycle, Lifecycle.ACTIVE, state.intent_id)
+    changes.update(
+        lifecycle=Lifecycle.ACTIVE,
+        exit_reason="",
+        position_id=snap.position_id,
+        opened_at=snap.opened_at,
+        direction=d,
+        seen_qty=aq,
+        expected_qty=aq,
+        ladder_base=aq,
+        initial_qty=aq,
+    )
+    return _activation_event(state, snap, now, snap.position_id, aq)
+
+
 def _take_size(state: GovernanceState, aq: Decimal, changes: dict[str, object]) -> None:
     """``_Tick.sync_size`` when everything outstanding has filled (the observed size ``aq``
     differs from the one seen last)."""
@@ -1469,15 +1536,20 @@ def _activate(
         ladder_base=aq,
         initial_qty=aq,
     )
-    event = GovernanceEvent(
+    return state, _activation_event(state, snap, now, state.position_id, aq)
+
+
+def _activation_event(
+    state: GovernanceState, snap: Snapshot, now: datetime, position_id: str | None, aq: Decimal
+) -> GovernanceEvent:
+    return GovernanceEvent(
         now,
         "LIFECYCLE",
         state.intent_id,
-        state.position_id,
+        position_id,
         f"{Lifecycle.PENDING_ENTRY.value} → {Lifecycle.ACTIVE.value}: {aq} open at "
         f"{lv.money(snap.entry)} under profile {state.profile.name}",
     )
-    return state, event
 
 
 def _entry_timeout(state: GovernanceState, now: datetime) -> Evaluation:

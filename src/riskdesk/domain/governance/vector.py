@@ -69,10 +69,9 @@ class Decisions:
 
 def _on_grid(values: FloatArray, step: FloatArray) -> tuple[FloatArray, BoolArray]:
     """``values / step`` rounded to whole steps, and whether that is exact within rounding."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        units = values / step
-        whole = np.rint(units)
-        good = np.abs(units - whole) <= 1e-9 * np.maximum(1.0, np.abs(units))
+    units = values / step
+    whole = np.rint(units)
+    good = np.abs(units - whole) <= 1e-9 * np.maximum(1.0, np.abs(units))
     return whole, good & np.isfinite(units)
 
 
@@ -82,10 +81,9 @@ def _safe_ticks(
     """``level`` in ticks rounded in the safe direction (up for a long's stop, down for a
     short's), and where that rounding is in doubt (within ``_TIE · magnitude / tick`` of a
     tick)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        x = level / tick
-        ticks = np.where(long, np.ceil(x), np.floor(x))
-        doubt = ~np.isfinite(x) | (np.abs(x - np.rint(x)) <= _TIE * magnitude / tick + 1e-9)
+    x = level / tick
+    ticks = np.where(long, np.ceil(x), np.floor(x))
+    doubt = ~np.isfinite(x) | (np.abs(x - np.rint(x)) <= _TIE * magnitude / tick + 1e-9)
     return ticks, doubt
 
 
@@ -185,28 +183,28 @@ def _decide(
     magnitude = np.abs(entry) + np.where(use_atr, np.abs(distance), 0.0) + np.abs(raw)
     liq = _optional(cols.liquidation, rows)
     bounded = (liq > 0) & ~has_stop
-    with np.errstate(invalid="ignore"):
-        exact |= bounded & (np.abs(mark - liq) <= _TIE * mark)
-        safe = liq * (1.0 + d * prof.liq_buffer[pidx])
-        loss_side = bounded & (d * (mark - liq) > 0)
-        exact |= loss_side & (np.abs(raw - safe) <= _TIE * (np.abs(raw) + np.abs(safe)))
-        clamp = loss_side & (d * (raw - safe) < 0)
+    exact |= bounded & (np.abs(mark - liq) <= _TIE * mark)
+    safe = liq * (1.0 + d * prof.liq_buffer[pidx])
+    loss_side = bounded & (d * (mark - liq) > 0)
+    exact |= loss_side & (np.abs(raw - safe) <= _TIE * (np.abs(raw) + np.abs(safe)))
+    clamp = loss_side & (d * (raw - safe) < 0)
     raw = np.where(clamp, safe, raw)
     magnitude = np.where(clamp, np.abs(safe) + np.abs(raw), magnitude)
     k_init, doubt = _safe_ticks(raw, tick, long, magnitude)
-    exact |= ~has_stop & (doubt | ~(k_init > 0))
+    # A level within rounding error of a tick: the safe rounding gives that tick or the next
+    # one (tighter). Decide with the looser one and keep both in mind; the plan computes it.
+    init_doubt = ~has_stop & doubt
+    k_init = np.where(init_doubt, np.rint(raw / tick), k_init)
+    exact |= ~has_stop & ~(k_init > 0)
     k_cur = np.where(has_stop, k0, k_init)
-    current = k_cur * tick
-    with np.errstate(invalid="ignore"):
-        initial_risk = np.abs(entry - current)
-    risk = np.where(has_stop, c["risk"], np.where(initial_risk > 0, initial_risk, np.nan))
+    risk = np.where(has_stop, c["risk"], _risk(entry, k_init * tick))
+    risk_tight = np.where(init_doubt, _risk(entry, (k_init + d) * tick), risk)
 
     # ---- trailing candidates (engine ``ratchet``), as d·level so that better is larger.
     tol_roe = _REL * np.maximum(1.0, np.abs(roe))
     lock_trig = prof.lock_trig[pidx]
-    with np.errstate(invalid="ignore"):
-        exact |= np.any(np.abs(roe[:, None] - lock_trig) <= tol_roe[:, None], axis=1)
-        reached = np.cumprod(roe[:, None] >= lock_trig, axis=1).sum(axis=1).astype(np.int64)
+    exact |= np.any(np.abs(roe[:, None] - lock_trig) <= tol_roe[:, None], axis=1)
+    reached = np.cumprod(roe[:, None] >= lock_trig, axis=1).sum(axis=1).astype(np.int64)
     theta = prof.lock_theta[pidx, np.maximum(reached - 1, 0)]
     rate = np.where(np.isnan(prof.fee_rate[pidx]), cols.fee_rate[rows], prof.fee_rate[pidx])
     rate = np.where(prof.net[pidx], rate, 0.0)
@@ -214,20 +212,19 @@ def _decide(
     a = np.abs(s)
     target = theta * cols.margin[rows]
     inverse = cols.inverse[rows]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        num_lin = target + entry * (s + rate * a)
-        lock_lin = num_lin / (s - rate * a)
-        base_inv = (s - rate * a) / entry
-        den_inv = base_inv - target
-        lock_inv = (s + rate * a) / den_inv
-        lock = np.where(inverse, lock_inv, lock_lin)
-        # Cancellation in the formula would amplify float error: decide exactly there.
-        ill = np.where(
-            inverse,
-            np.abs(den_inv) < 1e-6 * np.abs(base_inv),
-            np.abs(num_lin) < 1e-6 * (np.abs(target) + np.abs(entry * (s + rate * a))),
-        )
-        lock_ok = (reached > 0) & (lock > 0) & np.isfinite(lock)
+    num_lin = target + entry * (s + rate * a)
+    lock_lin = num_lin / (s - rate * a)
+    base_inv = (s - rate * a) / entry
+    den_inv = base_inv - target
+    lock_inv = (s + rate * a) / den_inv
+    lock = np.where(inverse, lock_inv, lock_lin)
+    # Cancellation in the formula would amplify float error: decide exactly there.
+    ill = np.where(
+        inverse,
+        np.abs(den_inv) < 1e-6 * np.abs(base_inv),
+        np.abs(num_lin) < 1e-6 * (np.abs(target) + np.abs(entry * (s + rate * a))),
+    )
+    lock_ok = (reached > 0) & (lock > 0) & np.isfinite(lock)
     exact |= (reached > 0) & (~lock_ok | ill)
     trig = mark
     high = _optional(cols.high, rows)
@@ -238,21 +235,19 @@ def _decide(
         np.where(np.isnan(low), trig, np.fmin(trig, low)),
     )
     mult = prof.chandelier[pidx]
-    with np.errstate(invalid="ignore"):
-        chandelier = extreme - d * mult * atr
-        chandelier_ok = ~np.isnan(mult) & (atr > 0) & (chandelier > 0)
+    chandelier = extreme - d * mult * atr
+    chandelier_ok = ~np.isnan(mult) & (atr > 0) & (chandelier > 0)
     callback = prof.trail[pidx]
     given = c["activation"]
     act = prof.trail_act[pidx]
     approx = entry * (1.0 + d * act)
-    with np.errstate(invalid="ignore"):
-        armed = np.where(
-            ~np.isnan(given),
-            ~(d * (extreme - given) < 0),
-            np.where(np.isnan(act), True, d * (extreme - approx) >= 0),
-        )
-        near_act = np.isnan(given) & ~np.isnan(act) & (np.abs(extreme - approx) <= _REL * approx)
-        trail = extreme * (1.0 - d * callback)
+    armed = np.where(
+        ~np.isnan(given),
+        ~(d * (extreme - given) < 0),
+        np.where(np.isnan(act), True, d * (extreme - approx) >= 0),
+    )
+    near_act = np.isnan(given) & ~np.isnan(act) & (np.abs(extreme - approx) <= _REL * approx)
+    trail = extreme * (1.0 - d * callback)
     trail_on = ~np.isnan(callback)
     exact |= trail_on & near_act
     trail_ok = trail_on & armed
@@ -263,24 +258,25 @@ def _decide(
     winner = np.argmax(better, axis=1)
     best = candidates[np.arange(m), winner]
     any_candidate = valid.any(axis=1)
-    with np.errstate(invalid="ignore"):
-        close = valid & (
-            better[np.arange(m), winner][:, None] - better <= _REL * np.abs(best)[:, None]
-        )
+    close = valid & (better[np.arange(m), winner][:, None] - better <= _REL * np.abs(best)[:, None])
     exact |= close.sum(axis=1) > 1
     best_magnitude = np.where(winner == 0, np.abs(entry) + np.abs(best), np.abs(best))
     k_best, doubt = _safe_ticks(best, tick, long, best_magnitude)
-    exact |= any_candidate & doubt
+    best_doubt = any_candidate & doubt
+    k_best = np.where(best_doubt, np.rint(best / tick), k_best)
     move = any_candidate & (d * (k_best - k_cur) > 0)
     level = np.where(move, k_best, k_cur)
+    # Where a level is in doubt the plan runs the trailing rules exactly (``winner`` −1); the
+    # level is then this one or one tick tighter.
+    ratchet_exactly = any_candidate & (best_doubt | init_doubt)
+    uncertain = best_doubt | init_doubt
 
     # ---- exits that may apply: a crossing (guard stop, or the crossing alert), the time stop.
     # Stagnation, invalidation conditions and signals go to the exact rules.
-    with np.errstate(invalid="ignore"):
-        x = trig / tick
-        tol_x = _REL * np.abs(x)
-        crossed_now = has_stop & (d * (x - k0) <= tol_x)
-        crossed_level = d * (x - level) <= tol_x
+    x = trig / tick
+    tol_x = _REL * np.abs(x)
+    crossed_now = has_stop & (d * (x - k0) <= tol_x)
+    crossed_level = (d * (x - level) <= tol_x) | uncertain & (d * (x - level - d) <= tol_x)
     opened = np.where(activating, _optional(cols.opened, rows), c["opened"])
     held = now_s - opened
     max_hold = prof.max_hold[pidx]
@@ -306,19 +302,29 @@ def _decide(
         trig,
         ~np.isnan(risk),
     )
+    # R from a stop at entry in doubt: the steps reached must not depend on which tick it is.
+    r_tight, tight_doubt = _steps_reached(
+        tp_r,
+        prof.r_len[pidx],
+        entry[:, None] + d[:, None] * prof.r_mult[pidx] * risk_tight[:, None],
+        d,
+        trig,
+        ~np.isnan(risk_tight),
+    )
+    r_doubt |= init_doubt & (tight_doubt | (r_tight != r_reached) | np.isnan(risk_tight))
     tp_roe = c["tp_roe"].astype(np.int64)
     roe_reached, roe_doubt = _ladder_by_roe(tp_roe, prof.roe_len[pidx], prof.roe_trig[pidx], roe)
     exact |= r_doubt | roe_doubt
     take = (r_reached > tp_r) | (roe_reached > tp_roe)
 
-    # ---- add-ons go to the exact rules whenever one may be due.
+    # ---- an add-on that may be due: the plan runs the add-on rule (exact, and cheap when it
+    # does not apply); one whose ROE tier is within tolerance goes to the exact rules.
     count = c["add_count"].astype(np.int64)
     width = prof.add_tier.shape[1]
     tier = prof.add_tier[pidx, np.minimum(count, width - 1)]
     last = np.where(np.isnan(c["last_add"]), opened, c["last_add"])
-    with np.errstate(invalid="ignore"):
-        waited = np.isnan(last) | (now_s - last >= prof.add_interval[pidx] - _SECONDS)
-    exact |= (
+    waited = np.isnan(last) | (now_s - last >= prof.add_interval[pidx] - _SECONDS)
+    may_add = (
         (count < prof.add_cap[pidx])
         & (tp_r == 0)
         & (tp_roe == 0)
@@ -326,6 +332,7 @@ def _decide(
         & waited
         & ~prof.add_signal[pidx]
     )
+    exact |= may_add & (np.abs(roe - tier) <= tol_roe)
     # The ROE is printed with two decimals of a percent: the exact rules' float and this one
     # may differ in the last bit, which shows only at a rounding boundary of the printed value.
     printed = np.abs(roe) * 1e4
@@ -341,9 +348,11 @@ def _decide(
         | ~has_stop
         | (reached > c["lock_tier"])
         | (move & big)
+        | uncertain
         | resize
         | exits
         | take
+        | may_add
     )
     route = np.where(exact, EXACT, np.where(acts, DECIDED, SKIP))
     out: list[Decided | None] = [None] * m
@@ -352,18 +361,27 @@ def _decide(
         fields = zip(
             roe[chosen].tolist(),
             reached[chosen].tolist(),
-            np.where(move, winner + 1, 0)[chosen].tolist(),
+            np.where(ratchet_exactly, -1, np.where(move, winner + 1, 0))[chosen].tolist(),
             level[chosen].astype(np.int64).tolist(),
-            np.where(has_stop, 0, k_init)[chosen].astype(np.int64).tolist(),
+            np.where(has_stop, 0, np.where(init_doubt, -1, k_init))[chosen]
+            .astype(np.int64)
+            .tolist(),
             r_reached[chosen].tolist(),
             roe_reached[chosen].tolist(),
             exits[chosen].tolist(),
             clamp[chosen].tolist(),
+            may_add[chosen].tolist(),
             strict=True,
         )
         for j, values in zip(chosen.tolist(), fields, strict=True):
             out[j] = Decided(*values)
     return Decisions(rows, route.tolist(), out)
+
+
+def _risk(entry: FloatArray, stop: FloatArray) -> FloatArray:
+    """R from a stop at entry (NaN when it is zero: no R ladder)."""
+    risk = np.abs(entry - stop)
+    return np.where(risk > 0, risk, np.nan)
 
 
 def _steps_reached(
@@ -380,11 +398,10 @@ def _steps_reached(
     width = levels.shape[1]
     j = np.arange(width)[None, :]
     pending = (j >= done[:, None]) & (j < length[:, None]) & usable[:, None]
-    with np.errstate(invalid="ignore"):
-        gap = d[:, None] * (trig[:, None] - levels)
-        tol = _REL * np.abs(levels)
-        yes = pending & (gap > tol)
-        near = pending & (np.abs(gap) <= tol)
+    gap = d[:, None] * (trig[:, None] - levels)
+    tol = _REL * np.abs(levels)
+    yes = pending & (gap > tol)
+    near = pending & (np.abs(gap) <= tol)
     return _consecutive(done, pending, yes, near)
 
 
@@ -396,9 +413,8 @@ def _ladder_by_roe(
     j = np.arange(width)[None, :]
     pending = (j >= done[:, None]) & (j < length[:, None])
     tol = _REL * np.maximum(1.0, np.abs(roe))[:, None]
-    with np.errstate(invalid="ignore"):
-        yes = pending & (roe[:, None] - triggers > tol)
-        near = pending & (np.abs(roe[:, None] - triggers) <= tol)
+    yes = pending & (roe[:, None] - triggers > tol)
+    near = pending & (np.abs(roe[:, None] - triggers) <= tol)
     return _consecutive(done, pending, yes, near)
 
 
@@ -432,8 +448,7 @@ def _invalidation_possible(
         value = values[cond.position[group]]
         level = cond.level[group]
         tol = np.abs(level) * _REL
-        with np.errstate(invalid="ignore"):
-            hit[group] = value < level + tol if below else value > level - tol
+        hit[group] = value < level + tol if below else value > level - tol
     out[cond.position[hit]] = True
     return out[rows]
 

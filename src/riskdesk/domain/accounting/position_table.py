@@ -56,8 +56,14 @@ class PositionTable:
     def of(cls, views: Sequence[PositionView]) -> PositionTable:
         """The columns of ``views`` (one pass over them)."""
         nan = math.nan
+        # One pass over the views, one conversion to arrays.
         rows = [
             (
+                v.position_id,
+                v.account_id,
+                f"{v.venue}:{v.symbol}",
+                v.slot,
+                v.kind,
                 float(v.qty),
                 float(v.entry_price),
                 float(v.mark_price),
@@ -69,23 +75,24 @@ class PositionTable:
             )
             for v in views
         ]
-        f = np.array(rows, dtype=float).reshape(len(rows), 8).T.copy()
-        ids = tuple(v.position_id for v in views)
+        columns = list(zip(*rows, strict=True)) if rows else [()] * 13
+        floats = np.array(columns[5:], dtype=float).reshape(8, len(rows))
+        ids = tuple(columns[0])
         return cls(
             views=tuple(views),
             position_id=ids,
-            account_id=tuple(v.account_id for v in views),
-            instrument_key=tuple(f"{v.venue}:{v.symbol}" for v in views),
-            slot=tuple(v.slot for v in views),
-            kind=tuple(v.kind for v in views),
-            qty=f[0],
-            entry=f[1],
-            mark=f[2],
-            margin=f[3],
-            leverage=f[4],
-            liquidation=f[5],
-            liq_distance=f[6],
-            opened=f[7],
+            account_id=tuple(columns[1]),
+            instrument_key=tuple(columns[2]),
+            slot=tuple(columns[3]),
+            kind=tuple(columns[4]),
+            qty=floats[0],
+            entry=floats[1],
+            mark=floats[2],
+            margin=floats[3],
+            leverage=floats[4],
+            liquidation=floats[5],
+            liq_distance=floats[6],
+            opened=floats[7],
             index={pid: i for i, pid in enumerate(ids)},
         )
 

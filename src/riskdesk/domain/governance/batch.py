@@ -260,7 +260,12 @@ def _row(state: GovernanceState, profile_index: int) -> tuple[float, ...]:
     opened = state.opened_at
     activation = state.activation_price
     since = state.pending_since
-    registered = state.registered_at or state.updated_at
+    # When the wait for an entry started (only a PENDING_ENTRY state waits).
+    registered = (
+        (state.registered_at or state.updated_at)
+        if state.lifecycle is Lifecycle.PENDING_ENTRY
+        else None
+    )
     override = state.stop_override
     return (
         _LIFE[state.lifecycle],
@@ -336,16 +341,17 @@ class GovernanceBook:
         if not updates:
             return self
         states = list(self.states)
-        table = self.table.copy()
         index = dict(self.profile_index)
         new_profile = False
         conditions_changed = False
+        numbers = self.table[:, _PROFILE_COLUMN].tolist()
+        rows = []
         for i, state in updates.items():
-            old = self.states[i]
+            old = states[i]
             states[i] = state
             # Rules keep the profile object: identity avoids hashing a deep profile per row.
             if state.profile is old.profile:
-                number = int(self.table[i, _PROFILE_COLUMN])
+                number = int(numbers[i])
             else:
                 conditions_changed = True
                 if state.profile not in index:
@@ -354,7 +360,11 @@ class GovernanceBook:
                 number = index[state.profile]
             if state.invalidation is not old.invalidation:
                 conditions_changed = True
-            table[i] = _row(state, number)
+            rows.append(_row(state, number))
+        changed = list(updates)
+        table = self.table.copy()
+        # One conversion for every changed row (a row at a time costs more than the row).
+        table[changed] = np.array(rows, dtype=float)
         profiles = _Profiles.of(list(index)) if new_profile else self.profiles
         conditions = _conditions(states) if conditions_changed else self.conditions
         return GovernanceBook(tuple(states), table, profiles, index, conditions, self.layout)

@@ -70,6 +70,22 @@ _SIGNAL_MEMORY = 64
 
 
 @lru_cache(maxsize=256)
+def _r_step_text(tier: TakeProfitTier) -> tuple[str, str, str]:
+    """The fixed parts of an R take-profit step's reason."""
+    return (
+        f"take-profit {tier.trigger:g}R: ",
+        f"{tier.trigger:g} × R ",
+        f"{lv.pct(tier.fraction)} of the base ",
+    )
+
+
+@lru_cache(maxsize=256)
+def _roe_step_text(tier: TakeProfitTier) -> str:
+    """The fixed part of an ROE take-profit step's reason (after the ROE)."""
+    return f" ≥ {lv.pct(tier.trigger)}: {lv.pct(tier.fraction)} of what is held"
+
+
+@lru_cache(maxsize=256)
 def _kept_after(ladder: tuple[TakeProfitTier, ...], done: int) -> Decimal:
     """``1 − Σ f_j`` over the first ``done`` steps of an R ladder (exact)."""
     return ONE - sum((_decimal(t.fraction) for t in ladder[:done]), ZERO)
@@ -138,6 +154,7 @@ _new_action = frozen_factory(Action)
 _new_intent = frozen_factory(OrderIntent)
 _new_plan = frozen_factory(ManagePlan)
 _new_evaluation = frozen_factory(Evaluation)
+_new_leg = frozen_factory(ReduceLeg)
 
 
 def _held(state: GovernanceState, now: datetime) -> float:
@@ -295,6 +312,40 @@ class _Tick:
     compared with or printed at); ``prevalidated`` says its orders were checked against the
     instrument's grid already (quantities in whole lots ≥ the minimum, stop prices on ticks)."""
 
+    __slots__ = (
+        "_plan_id",
+        "add_legs",
+        "adds",
+        "alert_keys",
+        "alerts",
+        "aq",
+        "cancels",
+        "changes",
+        "consumed",
+        "d",
+        "dropped",
+        "events",
+        "exit",
+        "exit_rule",
+        "inst",
+        "key",
+        "long",
+        "new_pending",
+        "now",
+        "orders",
+        "p",
+        "prevalidated",
+        "reduce_legs",
+        "reduces",
+        "retry_actions",
+        "roe",
+        "seq",
+        "snap",
+        "state",
+        "stop_action",
+        "trig",
+    )
+
     def __init__(
         self,
         state: GovernanceState,
@@ -362,6 +413,18 @@ class _Tick:
         self.seq += 1
         return hashed_id("gov", f"{self.key}|{stamp(self.now)}|{self.seq}|{kind.value}")
 
+    def _action(
+        self,
+        kind: ActionKind,
+        rule: str,
+        reason: str,
+        old: Decimal | None,
+        new: Decimal | None,
+        qty: Decimal | None,
+    ) -> Action:
+        """An action that an order carries out (its intent id is the next of the plan)."""
+        return _new_action(kind, rule, reason, old, new, qty, self._intent_id(kind), None)
+
     def _order(
         self,
         action: Action,
@@ -375,22 +438,27 @@ class _Tick:
     ) -> Action | None:
         """Attach an order to ``action``; an order the instrument refuses becomes an ALERT."""
         assert action.intent_id is not None  # noqa: S101 - every order action has an id
-        intent = OrderIntent(
-            intent_id=action.intent_id,
-            account_id=self.state.account_id,
-            venue=self.inst.venue,
-            symbol=self.inst.symbol,
-            side=side,
-            qty=qty,
-            order_type=order_type,
-            stop_price=stop_price,
-            reduce_only=reduce_only and self.inst.is_derivative,
-            position_side=_SIDES[self.state.slot],
-            trigger=self.p.trigger,
-            leverage=self.snap.leverage if not reduce_only and self.inst.is_derivative else None,
-            protective_stop=protective_stop,
-            source=f"governance:{self.plan_id}",
-            created_at=self.now,
+        inst = self.inst
+        derivative = inst.is_derivative
+        intent = _new_intent(
+            action.intent_id,
+            self.state.account_id,
+            inst.venue,
+            inst.symbol,
+            side,
+            qty,
+            order_type,
+            None,
+            stop_price,
+            reduce_only and derivative,
+            False,
+            TimeInForce.GTC,
+            _SIDES[self.state.slot],
+            self.p.trigger,
+            self.snap.leverage if not reduce_only and derivative else None,
+            protective_stop,
+            f"governance:{self.plan_id}",
+            self.now,
         )
         try:
             if not self.prevalidated:
@@ -818,15 +886,7 @@ class _Tick:
         """A reduce-only market order of ``qty`` (CLOSE when it is everything held), recorded as
         outstanding; None when the instrument refuses it (an ALERT says why)."""
         kind = kind or (ActionKind.CLOSE if qty == self.aq else ActionKind.REDUCE)
-        action = Action(
-            kind,
-            rule,
-            reason,
-            old_value=self.aq,
-            new_value=self.aq - qty,
-            qty=qty,
-            intent_id=self._intent_id(kind),
-        )
+        action = self._action(kind, rule, reason, self.aq, self.aq - qty, qty)
         if self._order(action, self.d_side_close, qty) is None:
             return None
         assert action.intent_id is not None  # noqa: S101
@@ -850,6 +910,11 @@ class _Tick:
             keep = _kept_after(p.r_ladder, i)
             trig = float(self.trig)
             end = len(p.r_ladder) if reached is None else reached[0]
+            # The parts of the reason every step shares.
+            price = f"{p.trigger.value} price {lv.money(self.trig)} {'≥' if self.long else '≤'} "
+            origin = f" (entry {lv.money(snap.entry)} {'+' if self.long else '−'} "
+            base_text = lv.qty(base)
+            risk_text = lv.money(risk)
             while i < end and remaining > 0:
                 tier = p.r_ladder[i]
                 if reached is None:
@@ -863,11 +928,9 @@ class _Tick:
                     break
                 keep -= _decimal(tier.fraction)
                 i += 1
+                head, step, share = _r_step_text(tier)
                 why = (
-                    f"take-profit {tier.trigger:g}R: {p.trigger.value} price {lv.money(self.trig)} "
-                    f"{'≥' if self.long else '≤'} {lv.money(level)} (entry {lv.money(snap.entry)} "
-                    f"{'+' if self.long else '−'} {tier.trigger:g} × R {lv.money(risk)}); "
-                    f"{lv.pct(tier.fraction)} of the base {lv.qty(base)}"
+                    f"{head}{price}{lv.money(level)}{origin}{step}{risk_text}); {share}{base_text}"
                 )
                 remaining = self._reduce("take_profit:r", i, remaining, base * keep, level, why)
             self.set("tp_r_done", i)
@@ -883,10 +946,7 @@ class _Tick:
                     break
                 keep *= ONE - _decimal(tier.fraction)
                 i += 1
-                why = (
-                    f"take-profit at ROE {lv.pct(self.roe)} ≥ {lv.pct(tier.trigger)}: "
-                    f"{lv.pct(tier.fraction)} of what is held"
-                )
+                why = f"take-profit at ROE {lv.pct(self.roe)}{_roe_step_text(tier)}"
                 remaining = self._reduce("take_profit:roe", i, remaining, base * keep, None, why)
             self.set("tp_roe_done", i)
         return remaining
@@ -915,22 +975,14 @@ class _Tick:
         after = remaining - close
         kind = ActionKind.CLOSE if after == 0 else ActionKind.REDUCE
         reason = f"{why}: close {lv.qty(close)}, {lv.qty(after)} remain"
-        action = Action(
-            kind,
-            rule,
-            reason,
-            old_value=remaining,
-            new_value=after,
-            qty=close,
-            intent_id=self._intent_id(kind),
-        )
+        action = self._action(kind, rule, reason, remaining, after, close)
         if self._order(action, self.d_side_close, close) is None:
             return remaining
         self.reduces.append(action)
         assert action.intent_id is not None  # noqa: S101
         self.new_pending.append(action.intent_id)
         self.reduce_legs.append(
-            ReduceLeg(rule, tier, close, after, trigger, reason, action.intent_id)
+            _new_leg(rule, tier, close, after, trigger, reason, action.intent_id)
         )
         if after == 0:
             self.exit = action
@@ -1046,15 +1098,7 @@ class _Tick:
                 )
             reason = "; ".join(parts)
             kind = ActionKind.MOVE_STOP
-        action = Action(
-            kind,
-            rule or "initial_stop",
-            reason,
-            old_value=current,
-            new_value=level,
-            qty=qty,
-            intent_id=self._intent_id(kind),
-        )
+        action = self._action(kind, rule or "initial_stop", reason, current, level, qty)
         if (
             self._order(
                 action, self.d_side_close, qty, order_type=OrderType.STOP_MARKET, stop_price=level
@@ -1090,7 +1134,8 @@ class _Tick:
         actions: list[Action] = []
         if self.exit is not None and self.exit.rule not in _LADDER_RULES:
             actions.append(self.exit)
-        actions.extend(a for a in self.retry_actions if a is not self.exit)
+        if self.retry_actions:
+            actions.extend(a for a in self.retry_actions if a is not self.exit)
         if self.stop_action is not None:
             actions.append(self.stop_action)
         actions.extend(self.reduces)
@@ -1110,26 +1155,26 @@ class _Tick:
         plan = None
         if actions:
             if len(self.orders) > 1:
-                rank = {id(a): i for i, a in enumerate(actions)}
-                ordered = sorted(self.orders, key=lambda pair: rank[id(pair[0])])
-                orders = tuple(o for _, o in ordered)
+                # The orders in the order of their actions.
+                of = {id(a): o for a, o in self.orders}
+                orders = tuple(of[id(a)] for a in actions if id(a) in of)
             else:
                 orders = tuple(o for _, o in self.orders)
-            plan = ManagePlan(
-                plan_id=self.plan_id,
-                position_id=state.position_id or "",
-                intent_id=state.intent_id,
-                account_id=state.account_id,
-                instrument_key=state.instrument_key,
-                profile=self.p.name,
-                created_at=self.now,
-                actions=tuple(actions),
-                reduce=tuple(self.reduce_legs),
-                adds=tuple(self.add_legs),
-                orders=orders,
-                cancels=tuple(dict.fromkeys(self.cancels)),
+            plan = _new_plan(
+                self.plan_id,
+                state.position_id or "",
+                state.intent_id,
+                state.account_id,
+                state.instrument_key,
+                self.p.name,
+                self.now,
+                tuple(actions),
+                tuple(self.reduce_legs),
+                tuple(self.add_legs),
+                orders,
+                tuple(dict.fromkeys(self.cancels)),
             )
-        return Evaluation(state, tuple(actions), plan, tuple(self.events))
+        return _new_evaluation(state, tuple(actions), plan, tuple(self.events))
 
     def cover(self) -> None:
         """Resize the working stop (at its level) to the size held, if it covers anything else."""

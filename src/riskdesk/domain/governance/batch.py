@@ -1,5 +1,5 @@
-"""Governance over many positions at once: a vectorised revaluation and screen, then the exact
-rules only where something can happen.
+"""Governance over many positions at once: a vectorised revaluation and screen, the rules'
+decisions in NumPy for the flagged positions, plans only where something happens.
 
 :func:`revalue` computes unrealized P&L, ROE and the distance to liquidation for every position
 in float64 NumPy. :func:`screen` then asks, for every position at once, whether any rule *could*
@@ -7,9 +7,10 @@ act: a lifecycle change, a size change, no stop yet, a stop crossed, a trailing 
 level that would move the stop by at least the profile's minimum step, a take-profit tier, an
 add-on, a time stop, stagnation, an invalidation condition or a signal. The screen is
 conservative (every comparison has a tolerance towards "flag"), so a position it leaves out is
-one on which :func:`~riskdesk.domain.governance.engine.evaluate` would do nothing; the flagged
-ones run the exact rules (Decimal, lot and tick rounding, plans). A property test checks that
-:func:`manage_batch` and per-position ``evaluate`` agree.
+one on which :func:`~riskdesk.domain.governance.engine.evaluate` would do nothing. The flagged
+ones are decided by :func:`~riskdesk.domain.governance.vector.decide` (skipped, decided in
+NumPy and their plans built by ``evaluate_decided``, or sent to the exact rules near a
+boundary). Property tests check that :func:`manage_batch` and per-position ``evaluate`` agree.
 """
 
 from __future__ import annotations

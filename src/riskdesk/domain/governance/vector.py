@@ -265,6 +265,8 @@ def _decide(
     best_doubt = any_candidate & doubt
     k_best = np.where(best_doubt, np.rint(best / tick), k_best)
     move = any_candidate & (d * (k_best - k_cur) > 0)
+    # A stop order's price must be positive (a short's level can round down to zero).
+    exact |= move & ~(k_best > 0)
     level = np.where(move, k_best, k_cur)
     # Where a level is in doubt the plan runs the trailing rules exactly (``winner`` −1); the
     # level is then this one or one tick tighter.

@@ -28,6 +28,7 @@ from riskdesk.domain.accounting.portfolio import (
     summary_and_exposure,
 )
 from riskdesk.domain.accounting.position import ClosedPosition, TradeRecord
+from riskdesk.domain.accounting.position_table import PositionTable
 from riskdesk.domain.errors import RiskdeskError, UnknownAccount, UnknownInstrument
 from riskdesk.domain.fills import Fill, FundingPayment
 from riskdesk.domain.instruments import Instrument
@@ -385,6 +386,13 @@ class BookService:
             conventions=self.config.conventions, option_rates=self.config.option_rates
         )
         return position_views(books, instruments, market, inputs)
+
+    def position_table(
+        self, accounts: Iterable[str] | None = None, now: datetime | None = None
+    ) -> PositionTable:
+        """:meth:`positions` as columns (what the governance tick reads), each row with its
+        exact view."""
+        return PositionTable.of(self.positions(accounts, now))
 
     def _realized_closed(
         self,

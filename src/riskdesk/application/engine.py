@@ -271,6 +271,9 @@ class Plan:
     #: What each order is for, by intent id (a take-profit, an add-on, a close…); orders not
     #: named are entries, or reductions when reduce-only.
     roles: Mapping[str, OrderRole] = field(default_factory=dict)
+    #: Why each order is planned, by intent id (``KIND: reason``); an order not named is
+    #: explained by the plan's first line.
+    reasons: Mapping[str, str] = field(default_factory=dict)
 
 
 class PlanSource(Protocol):
@@ -322,7 +325,14 @@ class GovernancePlanSource:
                     for a in plan.actions
                     if a.intent_id is not None
                 }
-                out.append(Plan(plan.plan_id, orders, plan.cancels, prechecks, plan.why, roles))
+                reasons = {
+                    a.intent_id: f"{a.kind.value}: {a.reason}"
+                    for a in plan.actions
+                    if a.intent_id is not None
+                }
+                out.append(
+                    Plan(plan.plan_id, orders, plan.cancels, prechecks, plan.why, roles, reasons)
+                )
         self.last_plans = len(out)
         return out
 
@@ -583,6 +593,11 @@ class TradingEngine:
             assert intent.stop_price is not None  # noqa: S101 - validated stop orders carry it
             key = f"{intent.account_id}|{intent.instrument_key}|{intent.position_side.value}"
             before = oms.supervisor.get(key)
+            # This stop's own reason: the plan's first line may explain another order, and a
+            # stop the supervisor already holds keeps the reason it was last set with.
+            reason = plan.reasons.get(intent.intent_id) or (
+                plan.why.splitlines()[0] if plan.why else "plan"
+            )
             try:
                 after = oms.supervisor.set_stop(
                     intent.account_id,
@@ -591,7 +606,7 @@ class TradingEngine:
                     intent.stop_price,
                     intent=intent,
                     precheck=plan.prechecks.get(intent.intent_id),
-                    reason=plan.why.splitlines()[0] if plan.why else "plan",
+                    reason=reason,
                     now=now,
                 )
             except NotFound:
@@ -602,7 +617,7 @@ class TradingEngine:
                 continue
             if report is not None:
                 what = _stop_change(before, after)
-                report.stops.append(f"{key}: {what} ({after.mode.value}); {after.reason}")
+                report.stops.append(f"{key}: {what} ({after.mode.value}); {reason}")
         for ref in plan.cancels:
             order = oms.orders.get(ref)
             if order is None or order.status.terminal or order.role is OrderRole.PROTECTIVE_STOP:

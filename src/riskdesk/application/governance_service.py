@@ -16,11 +16,13 @@ from __future__ import annotations
 import gc
 import math
 import time
+from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Protocol
 
 import numpy as np
@@ -30,9 +32,15 @@ from numpy.typing import NDArray
 from riskdesk.application.book_service import BookService
 from riskdesk.application.risk_service import RiskService
 from riskdesk.domain.accounting.portfolio import PositionView
+from riskdesk.domain.accounting.position_table import PositionTable
 from riskdesk.domain.errors import ConfigError, InvalidValue, NotFound
 from riskdesk.domain.governance import levels as lv
-from riskdesk.domain.governance.batch import GovernanceBook, PositionColumns, manage_batch
+from riskdesk.domain.governance.batch import (
+    GovernanceBook,
+    PositionColumns,
+    manage_batch,
+    signal_may_act,
+)
 from riskdesk.domain.governance.engine import Evaluation, settle_denials
 from riskdesk.domain.governance.plan import (
     GovernanceEvent,
@@ -44,12 +52,13 @@ from riskdesk.domain.governance.profile import (
     InvalidationCondition,
     timeframe_seconds,
 )
-from riskdesk.domain.governance.snapshot import CloseStats, Signal, Snapshot
+from riskdesk.domain.governance.snapshot import CloseStats, Signal, Snapshot, checked_snapshot
 from riskdesk.domain.governance.state import GovernanceState, Lifecycle, new_state
 from riskdesk.domain.instruments import Instrument
 from riskdesk.domain.orders import OrderIntent
 from riskdesk.domain.risk.aggregates import RiskBook
 from riskdesk.domain.risk.decisions import Denied
+from riskdesk.domain.values import frozen_factory
 from riskdesk.ports.clock import Clock
 from riskdesk.ports.store import UnitOfWork, UnitOfWorkFactory
 
@@ -270,6 +279,97 @@ class _Kept:
 _TERMINAL = 3  # batch lifecycle code of CLOSED (FAILED is 4)
 
 
+@dataclass(frozen=True, slots=True)
+class _Pairing:
+    """The kept rows paired with the book's positions, and what is kept per row with them:
+    ``adopted`` the states of positions governance has not seen (new rows after the kept
+    ones); ``rows`` the position row of each state row (-1: none) and ``state_of`` the inverse;
+    ``instruments`` per state row, ``which`` their number in ``keys`` and ``constants``
+    (contract size, tick, taker fee, inverse, lot, minimum quantity) per state row. Valid for
+    the kept rows it was made from (``layout``), the same position ids and the same catalog."""
+
+    layout: object
+    ids: tuple[str, ...]
+    known: tuple[str, ...]
+    adopted: tuple[GovernanceState, ...]
+    rows: NDArray[np.int64]
+    state_of: NDArray[np.int64]
+    instruments: tuple[Instrument, ...]
+    keys: tuple[str, ...]
+    which: NDArray[np.int64]
+    constants: FloatArray
+
+    @classmethod
+    def of(
+        cls,
+        kept: GovernanceBook,
+        book: GovernanceBook,
+        table: PositionTable,
+        known: tuple[str, ...],
+        rows: NDArray[np.int64],
+        catalog: Mapping[str, Instrument],
+    ) -> _Pairing:
+        numbers: dict[str, int] = {}
+        which = np.array(
+            [numbers.setdefault(s.instrument_key, len(numbers)) for s in book.states],
+            dtype=np.int64,
+        )
+        keys = tuple(numbers)
+        per = np.array(
+            [
+                (
+                    float(i.contract_size),
+                    float(i.tick_size),
+                    float(i.taker_fee_rate),
+                    float(i.inverse),
+                    float(i.lot_size),
+                    float(i.min_qty),
+                )
+                for i in (catalog[k] for k in keys)
+            ],
+            dtype=float,
+        ).reshape(len(keys), 6)
+        state_of = np.full(table.n, -1, dtype=np.int64)
+        have = rows >= 0
+        state_of[rows[have]] = np.flatnonzero(have)
+        return cls(
+            kept.layout,
+            table.position_id,
+            known,
+            tuple(book.states[len(kept.states) :]),
+            rows,
+            state_of,
+            tuple(catalog[s.instrument_key] for s in book.states),
+            keys,
+            which,
+            per[which].T.copy(),
+        )
+
+    def matches(self, kept: GovernanceBook, table: PositionTable, known: tuple[str, ...]) -> bool:
+        """Whether this pairing holds for ``kept`` and ``table``."""
+        return kept.layout is self.layout and known == self.known and table.position_id == self.ids
+
+    def book(self, kept: GovernanceBook) -> GovernanceBook:
+        """The rows to govern: ``kept`` and the adopted states."""
+        return kept.extended(self.adopted)
+
+    def rebound(self, kept: GovernanceBook) -> _Pairing:
+        """This pairing for ``kept``, the book a tick that adopted states kept: its rows are
+        the extended rows, the adopted states bound to their positions now."""
+        return _Pairing(
+            kept.layout,
+            self.ids,
+            self.known,
+            (),
+            self.rows,
+            self.state_of,
+            self.instruments,
+            self.keys,
+            self.which,
+            self.constants,
+        )
+
+
 @contextmanager
 def _gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector: a tick over thousands of positions allocates
@@ -303,6 +403,8 @@ class GovernanceService:
         self.config = config
         self._bars = bars
         self._kept: _Kept | None = None
+        # The last pairings of kept rows with the book's positions (see ``_paired``).
+        self._pairings: deque[_Pairing] = deque(maxlen=2)
 
     # ------------------------------------------------------------------ registration
 
@@ -464,41 +566,55 @@ class GovernanceService:
         signals: Mapping[str, Sequence[Signal]],
         started: float,
     ) -> TickResult:
-        positions = self._book.positions(self._accounts(), now)
+        table = self._book.position_table(self._accounts(), now)
         with self._uow() as uow:
             catalog = {i.key: i for i in uow.instruments.all()}
             kept = self._keep(uow, catalog)
             marks = uow.prices.marks()
-        book, views = self._pair(kept.book, positions, catalog)
+        paired = self._paired(kept.book, table, catalog)
+        book = paired.book(kept.book)
         states = book.states
-        instruments = [catalog[s.instrument_key] for s in states]
+        instruments = paired.instruments
+        rows = paired.rows.tolist()
+        views = table.views
         market = _Market(self._bars, now)
-        cols = self._columns(book, views, instruments, market, signals)
+        cols = self._columns(book, paired, table, market, signals)
 
         def snapshot_of(i: int) -> Snapshot:
-            return self._snapshot(
-                states[i], views[i], instruments[i], cols, i, market, signals, marks
-            )
+            row = rows[i]
+            view = views[row] if row >= 0 else None
+            return self._snapshot(states[i], view, instruments[i], cols, i, market, signals, marks)
 
-        result = manage_batch(book, cols, snapshot_of, now)
+        def facts_of(i: int) -> Snapshot:
+            row = rows[i]
+            if row < 0:
+                return snapshot_of(i)
+            return _facts(views[row], instruments[i], cols, i)
+
+        result = manage_batch(book, cols, snapshot_of, now, facts_of=facts_of)
         checked, settled, events = self._check(result.evaluations, book, now, dry_run)
         final = result.book.with_states(settled)
-        changed = [s for i, s in enumerate(final.states) if s is not states[i]]
         if dry_run:
             # Nothing stored: the kept copy stays what the store holds.
             self._kept = kept
-        elif changed or checked or events:
-            with self._uow() as uow:
-                current = uow.governance.revision()
-                uow.governance.put_states(changed)
-                uow.governance.add_plans([_stored(c) for c in checked])
-                uow.governance.add_events(events)
-                revision = uow.governance.revision()
-                uow.commit()
-            # Someone else wrote since the copy was taken: reload at the next tick.
-            self._kept = _Kept(revision, final) if current == kept.revision else None
         else:
-            self._kept = _Kept(kept.revision, final)
+            changed = [s for s, old in zip(final.states, states, strict=True) if s is not old]
+            if changed or checked or events:
+                with self._uow() as uow:
+                    current = uow.governance.revision()
+                    uow.governance.put_states(changed)
+                    uow.governance.add_plans([_stored(c) for c in checked])
+                    uow.governance.add_events(events)
+                    revision = uow.governance.revision()
+                    uow.commit()
+                # Someone else wrote since the copy was taken: reload at the next tick.
+                self._kept = _Kept(revision, final) if current == kept.revision else None
+            else:
+                self._kept = _Kept(kept.revision, final)
+            if paired.adopted:
+                # The adopted rows are bound to their positions now: the pairing holds for the
+                # kept book too.
+                self._pairings.append(paired.rebound(final))
         return TickResult(
             now,
             dry_run,
@@ -526,119 +642,116 @@ class GovernanceService:
         self._kept = kept
         return kept
 
+    def _paired(
+        self, book: GovernanceBook, table: PositionTable, catalog: Mapping[str, Instrument]
+    ) -> _Pairing:
+        """The kept book paired with the book's positions: reused while neither the kept rows
+        (``GovernanceBook.layout``), the positions nor the catalog changed."""
+        known = tuple(sorted(catalog))
+        for pairing in self._pairings:
+            if pairing.matches(book, table, known):
+                return pairing
+        pairing = self._pair(book, table, catalog, known)
+        self._pairings.append(pairing)
+        return pairing
+
     def _pair(
         self,
         book: GovernanceBook,
-        views: Sequence[PositionView],
+        table: PositionTable,
         catalog: Mapping[str, Instrument],
-    ) -> tuple[GovernanceBook, list[PositionView | None]]:
-        """Pair every governed state with its position (None: the position is gone, or the
-        entry has not filled) and adopt managed positions that have no state yet (new rows)."""
-        known = {(i.venue, i.symbol) for i in catalog.values()}
+        known: tuple[str, ...],
+    ) -> _Pairing:
+        """Pair every governed state with its position's row (-1: the position is gone, or
+        the entry has not filled) and adopt managed positions that have no state yet (new
+        rows)."""
         accounts = self.config.accounts
         by_position = {
-            view.position_id: view
-            for view in views
-            if (view.venue, view.symbol) in known and (not accounts or view.account_id in accounts)
+            pid: row
+            for row, (pid, key, account) in enumerate(
+                zip(table.position_id, table.instrument_key, table.account_id, strict=True)
+            )
+            if key in catalog and (not accounts or account in accounts)
         }
-        paired: list[PositionView | None] = [None] * len(book.states)
+        paired = [-1] * len(book.states)
         pending: dict[tuple[str, str, str], int] = {}
         for i, state in enumerate(book.states):
             if state.position_id:
-                paired[i] = by_position.pop(state.position_id, None)
+                paired[i] = by_position.pop(state.position_id, -1)
             elif state.lifecycle is Lifecycle.PENDING_ENTRY:
                 pending.setdefault((state.account_id, state.instrument_key, state.slot), i)
         adopted: list[GovernanceState] = []
-        for view in by_position.values():
-            key = f"{view.venue}:{view.symbol}"
-            row = pending.pop((view.account_id, key, view.slot), None)
-            if row is not None:
+        for pid, row in by_position.items():
+            account, key, slot = table.account_id[row], table.instrument_key[row], table.slot[row]
+            bound = pending.pop((account, key, slot), None)
+            if bound is not None:
                 # A registered entry binds to the position that appeared in its slot.
-                paired[row] = view
+                paired[bound] = row
                 continue
-            if view.kind.split("/")[0] not in self.config.managed_kinds:
+            if table.kind[row].split("/")[0] not in self.config.managed_kinds:
                 continue
+            venue, symbol = key.split(":", 1)
             adopted.append(
                 new_state(
-                    f"adopt:{view.position_id}",
-                    view.account_id,
+                    f"adopt:{pid}",
+                    account,
                     key,
-                    view.slot,
-                    self.config.profile_for(view.account_id, view.venue, view.symbol),
+                    slot,
+                    self.config.profile_for(account, venue, symbol),
                 )
             )
-            paired.append(view)
-        return book.extended(adopted), paired
+            paired.append(row)
+        extended = book.extended(adopted)
+        return _Pairing.of(book, extended, table, known, np.array(paired, dtype=np.int64), catalog)
 
     def _columns(
         self,
         book: GovernanceBook,
-        views: Sequence[PositionView | None],
-        instruments: Sequence[Instrument],
+        paired: _Pairing,
+        table: PositionTable,
         market: _Market,
         signals: Mapping[str, Sequence[Signal]],
     ) -> PositionColumns:
+        """Market columns of the paired rows: the book's columns gathered by row, instrument
+        constants, signals, and ATR, extremes and close statistics from the bars."""
         n = len(book.states)
-        # Instrument constants once per instrument, spread to the rows by number.
-        numbers: dict[str, int] = {}
-        consts: list[tuple[float, float, float, float]] = []
-        which = np.empty(n, dtype=np.int64)
-        for i, inst in enumerate(instruments):
-            number = numbers.get(inst.key)
-            if number is None:
-                number = numbers[inst.key] = len(consts)
-                consts.append(
-                    (
-                        float(inst.contract_size),
-                        float(inst.tick_size),
-                        float(inst.taker_fee_rate),
-                        float(inst.inverse),
-                    )
-                )
-            which[i] = number
-        per_inst = np.array(consts, dtype=float).reshape(len(consts), 4)[which]
+        rows = paired.rows
+        have = rows >= 0
+        at = np.where(have, rows, 0)
+
+        def gather(values: FloatArray, missing: float) -> FloatArray:
+            return np.where(have, values[at], missing) if table.n else np.full(n, missing)
+
         nan = math.nan
-        rows = [
-            (0.0, 0.0, 0.0, 1.0, nan, nan)
-            if v is None
-            else (
-                float(v.qty),
-                float(v.entry_price),
-                float(v.margin_ccy),
-                float(v.mark_price),
-                nan if v.liquidation_price is None else float(v.liquidation_price),
-                v.opened_at.timestamp(),
-            )
-            for v in views
-        ]
-        f = np.array(rows, dtype=float).reshape(n, 6).T
-        liq = f[4]
-        opened = f[5]
-        inverse = per_inst[:, 3] > 0
+        qty = gather(table.qty, 0.0)
+        opened = gather(table.opened, nan)
         has_signal = np.zeros(n, dtype=bool)
-        if signals:
-            has_signal[
-                [i for i, v in enumerate(views) if v is not None and signals.get(v.position_id)]
-            ] = True
-        atr = np.full(n, np.nan)
-        high = np.full(n, np.nan)
-        low = np.full(n, np.nan)
-        close_low: dict[str, FloatArray] = {}
-        close_high: dict[str, FloatArray] = {}
+        for pid, got in signals.items():
+            # Only signals that can act: the others would send their rows to the rules for
+            # nothing.
+            row = table.index.get(pid, -1) if got else -1
+            i = int(paired.state_of[row]) if row >= 0 else -1
+            if i >= 0:
+                direction = 1 if table.qty[row] > 0 else -1
+                state = book.states[i]
+                has_signal[i] = any(signal_may_act(state, sig, direction) for sig in got)
+        atr = np.full(n, nan)
+        high = np.full(n, nan)
+        low = np.full(n, nan)
         timeframes = {tf for tf, _ in book.conditions.groups}
-        for tf in timeframes:
-            close_low[tf] = np.full(n, np.nan)
-            close_high[tf] = np.full(n, np.nan)
+        close_low = {tf: np.full(n, nan) for tf in timeframes}
+        close_high = {tf: np.full(n, nan) for tf in timeframes}
         # Rows by instrument and by the ATR their profile asks for, as index arrays.
         atr_keys = [(p.atr_timeframe, p.atr_period) for p in book.profiles.items]
         kinds = sorted(set(atr_keys)) or [("1h", 14)]
         atr_kind = np.array([kinds.index(k) for k in atr_keys], dtype=np.int64)
         profile_rows = book.column("profile").astype(np.int64)
+        which = paired.which
         live = ~np.isnan(opened)
         group = np.where(live, which * len(kinds) + atr_kind[profile_rows], -1)
         order = np.argsort(group, kind="stable")
         bounds = np.flatnonzero(np.diff(group[order])) + 1
-        keys = list(numbers)
+        keys = paired.keys
         for rows_ in np.split(order, bounds) if n else []:
             g = int(group[rows_[0]])
             if g < 0:
@@ -670,20 +783,25 @@ class GovernanceService:
                 ok = pos < len(bars)
                 close_low[tf][idx[ok]] = stats.close_low[pos[ok]]
                 close_high[tf][idx[ok]] = stats.close_high[pos[ok]]
+        per = paired.constants
         return PositionColumns(
-            qty=f[0],
-            entry=f[1],
-            margin=f[2],
-            mark=f[3],
-            contract_size=per_inst[:, 0],
-            inverse=inverse,
-            tick=per_inst[:, 1],
-            fee_rate=per_inst[:, 2],
+            qty=qty,
+            entry=gather(table.entry, 0.0),
+            margin=gather(table.margin, 0.0),
+            mark=gather(table.mark, 1.0),
+            contract_size=per[0],
+            inverse=per[3] > 0,
+            tick=per[1],
+            fee_rate=per[2],
             high=high,
             low=low,
             atr=atr,
-            liquidation=liq,
+            liquidation=gather(table.liquidation, nan),
+            liq_distance=gather(table.liq_distance, nan),
             has_signal=has_signal,
+            lot=per[4],
+            min_qty=per[5],
+            opened=opened,
             close_low=close_low,
             close_high=close_high,
         )
@@ -745,6 +863,7 @@ class GovernanceService:
         states: dict[int, GovernanceState] = {}
         events: list[GovernanceEvent] = []
         risk_book: RiskBook | None = None
+        check = self._risk.check
         for i in sorted(evaluations):
             evaluation = evaluations[i]
             events.extend(evaluation.events)
@@ -752,13 +871,15 @@ class GovernanceService:
             if plan is None:
                 continue
             checks: list[OrderCheck] = []
+            denied: set[str] = set()
             for order in plan.orders:
                 if risk_book is None:
                     risk_book = self._risk.risk_book(now)
-                decision = self._risk.check(order, risk_book, now, what_if=dry_run).decision
+                decision = check(order, risk_book, now, what_if=dry_run).decision
                 if isinstance(decision, Denied):
+                    denied.add(order.intent_id)
                     checks.append(
-                        OrderCheck(
+                        _order_check(
                             order.intent_id,
                             False,
                             decision.code.value,
@@ -767,25 +888,11 @@ class GovernanceService:
                         )
                     )
                 else:
-                    note = "; ".join(decision.warnings) or f"passed {decision.checks} checks"
-                    checks.append(OrderCheck(order.intent_id, True, "approved", note))
-            denied = {c.intent_id for c in checks if not c.approved}
+                    note = "; ".join(decision.warnings) or _passed(decision.checks)
+                    checks.append(_order_check(order.intent_id, True, "approved", note, ""))
             if denied:
                 states[i] = settle_denials(book.states[i], evaluation, denied, now)
-                for action in plan.actions:
-                    check = next((c for c in checks if c.intent_id == action.intent_id), None)
-                    if check is not None and not check.approved:
-                        events.append(
-                            GovernanceEvent(
-                                now,
-                                "ORDER_DENIED",
-                                plan.intent_id,
-                                plan.position_id,
-                                f"{action.kind.value} ({action.rule}) refused by pre-trade risk: "
-                                f"[{check.code}] {check.reason}",
-                                {"intent_id": check.intent_id, "code": check.code},
-                            )
-                        )
+                events.extend(_denial_events(plan, checks, now))
             if not checks:
                 status = "no_orders"
             elif not denied:
@@ -794,7 +901,7 @@ class GovernanceService:
                 status = "denied" if len(denied) == len(checks) else "partly_denied"
             symbol = plan.instrument_key.split(":", 1)[1]
             side = "long" if evaluation.state.direction > 0 else "short"
-            checked.append(CheckedPlan(plan, symbol, side, tuple(checks), status))
+            checked.append(_checked_plan(plan, symbol, side, tuple(checks), status))
         return checked, states, events
 
     # ------------------------------------------------------------------ views
@@ -840,11 +947,63 @@ class GovernanceService:
             return uow.governance.events(since, kind, limit)
 
 
+# A tick checks an order per planned order: build the results the cheap way.
+_order_check = frozen_factory(OrderCheck)
+_checked_plan = frozen_factory(CheckedPlan)
+
+
+@lru_cache(maxsize=64)
+def _passed(checks: int) -> str:
+    return f"passed {checks} checks"
+
+
+def _denial_events(
+    plan: ManagePlan, checks: Sequence[OrderCheck], now: datetime
+) -> list[GovernanceEvent]:
+    """An ORDER_DENIED event per refused action of ``plan``."""
+    refused = {c.intent_id: c for c in checks if not c.approved}
+    out = []
+    for action in plan.actions:
+        found = refused.get(action.intent_id or "")
+        if found is not None:
+            out.append(
+                GovernanceEvent(
+                    now,
+                    "ORDER_DENIED",
+                    plan.intent_id,
+                    plan.position_id,
+                    f"{action.kind.value} ({action.rule}) refused by pre-trade risk: "
+                    f"[{found.code}] {found.reason}",
+                    {"intent_id": found.intent_id, "code": found.code},
+                )
+            )
+    return out
+
+
 def _opt(values: FloatArray | None, i: int) -> float | None:
     if values is None:
         return None
     value = float(values[i])
-    return None if np.isnan(value) else value
+    return None if math.isnan(value) else value
+
+
+def _facts(view: PositionView, inst: Instrument, cols: PositionColumns, i: int) -> Snapshot:
+    """The snapshot of a row whose plan the batch decides in NumPy: no close statistics and
+    no signals (such a row has none that matter), values as the book holds them."""
+    return checked_snapshot(
+        inst,
+        view.position_id,
+        view.qty,
+        view.entry_price,
+        view.margin_ccy,
+        view.opened_at,
+        view.mark_price,
+        view.leverage,
+        _opt(cols.atr, i),
+        _opt(cols.high, i),
+        _opt(cols.low, i),
+        view.liquidation_price,
+    )
 
 
 @dataclass(frozen=True, slots=True)

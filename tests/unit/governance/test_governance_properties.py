@@ -240,8 +240,11 @@ def _columns(snaps: list[Snapshot]) -> PositionColumns:
         high=arr(lambda s: math.nan if s.high is None else s.high),
         low=arr(lambda s: math.nan if s.low is None else s.low),
         atr=arr(lambda s: math.nan if s.atr is None else s.atr),
-        liquidation=arr(lambda s: math.nan),
+        liquidation=arr(lambda s: math.nan if s.liquidation is None else float(s.liquidation)),
         has_signal=np.array([bool(s.signals) for s in snaps], dtype=bool),
+        lot=arr(lambda s: float(s.instrument.lot_size)),
+        min_qty=arr(lambda s: float(s.instrument.min_qty)),
+        opened=arr(lambda s: s.opened_at.timestamp()),
         close_low={"1h": arr(lambda s: s.closes["1h"].low)},
         close_high={"1h": arr(lambda s: s.closes["1h"].high)},
     )
@@ -275,4 +278,6 @@ def test_the_batch_decides_what_the_rules_decide(cases, move) -> None:  # type: 
         expected = evaluate(s, snaps[i], now)
         got = result.evaluations.get(i)
         assert (got.actions if got else ()) == expected.actions
+        assert (got.plan if got else None) == expected.plan
+        assert (got.events if got else ()) == expected.events
         assert result.book.states[i] == expected.state

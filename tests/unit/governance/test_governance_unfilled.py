@@ -252,5 +252,6 @@ def test_the_batch_decides_what_the_rules_decide_with_orders_outstanding(
         expected = evaluate(s, snaps[i], now)
         got = result.evaluations.get(i)
         assert (got.actions if got else ()) == expected.actions
+        assert (got.plan if got else None) == expected.plan
         assert (got.events if got else ()) == expected.events
         assert result.book.states[i] == expected.state

@@ -6,7 +6,9 @@ lock-profit ladder, activation + callback), take-profit ladders (R multiples, RO
 time stop, stagnation, invalidation conditions, signal exits and the guard stop, and returns a
 :class:`ManagePlan` (seed 003 ``POST /positions/manage`` shape) whose order intents have
 deterministic ids. :func:`manage_batch` does the same for many positions at once: a vectorised
-revaluation and screen in NumPy, and the exact rules only where something can happen.
+revaluation and screen in NumPy, the rules' decisions in NumPy for the positions the screen
+flags (``vector.decide``), plans built only for those that act, and the exact rules where a
+decision lies near a boundary.
 """
 
 from riskdesk.domain.governance.batch import (
@@ -15,6 +17,7 @@ from riskdesk.domain.governance.batch import (
     PositionColumns,
     manage_batch,
     revalue,
+    signal_may_act,
 )
 from riskdesk.domain.governance.engine import Evaluation, evaluate, settle_denials
 from riskdesk.domain.governance.plan import (
@@ -77,5 +80,6 @@ __all__ = [
     "preset",
     "revalue",
     "settle_denials",
+    "signal_may_act",
     "timeframe_seconds",
 ]

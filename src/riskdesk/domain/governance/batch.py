@@ -1,5 +1,5 @@
-"""Governance over many positions at once: a vectorised revaluation and screen, then the exact
-rules only where something can happen.
+"""Governance over many positions at once: a vectorised revaluation and screen, the rules'
+decisions in NumPy for the flagged positions, plans only where something happens.
 
 :func:`revalue` computes unrealized P&L, ROE and the distance to liquidation for every position
 in float64 NumPy. :func:`screen` then asks, for every position at once, whether any rule *could*
@@ -7,9 +7,10 @@ act: a lifecycle change, a size change, no stop yet, a stop crossed, a trailing 
 level that would move the stop by at least the profile's minimum step, a take-profit tier, an
 add-on, a time stop, stagnation, an invalidation condition or a signal. The screen is
 conservative (every comparison has a tolerance towards "flag"), so a position it leaves out is
-one on which :func:`~riskdesk.domain.governance.engine.evaluate` would do nothing; the flagged
-ones run the exact rules (Decimal, lot and tick rounding, plans). A property test checks that
-:func:`manage_batch` and per-position ``evaluate`` agree.
+one on which :func:`~riskdesk.domain.governance.engine.evaluate` would do nothing. The flagged
+ones are decided by :func:`~riskdesk.domain.governance.vector.decide` (skipped, decided in
+NumPy and their plans built by ``evaluate_decided``, or sent to the exact rules near a
+boundary). Property tests check that :func:`manage_batch` and per-position ``evaluate`` agree.
 """
 
 from __future__ import annotations
@@ -24,11 +25,12 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
-from riskdesk.domain.governance.engine import Evaluation, evaluate
+from riskdesk.domain.governance.engine import Evaluation, evaluate, evaluate_decided
 from riskdesk.domain.governance.plan import ManagePlan
-from riskdesk.domain.governance.profile import GovernanceProfile
-from riskdesk.domain.governance.snapshot import Snapshot
+from riskdesk.domain.governance.profile import GovernanceProfile, StopMethod
+from riskdesk.domain.governance.snapshot import Signal, SignalKind, Snapshot
 from riskdesk.domain.governance.state import GovernanceState, Lifecycle
+from riskdesk.domain.governance.vector import SKIP, decide
 from riskdesk.domain.orders import TriggerPrice
 from riskdesk.domain.values import ACCOUNTING_CONTEXT
 
@@ -61,7 +63,11 @@ class PositionColumns:
     """Market inputs per position, aligned with :attr:`GovernanceBook.states` (float64; NaN =
     unknown). ``qty`` signed contracts; ``margin`` the ROE denominator; ``last``/``index`` NaN
     fall back to ``mark``; ``high``/``low`` extremes since entry (NaN: only the current price);
-    ``close_low``/``close_high`` lowest/highest close since entry per timeframe."""
+    ``close_low``/``close_high`` lowest/highest close since entry per timeframe;
+    ``liq_distance`` the book's signed distance to the margin group's liquidation price as a
+    fraction of the mark (positive on the safe side; NaN: none); ``lot`` / ``min_qty`` the
+    instrument's lot size and minimum quantity (without them every flagged row runs the exact
+    rules); ``opened`` when each position opened (epoch seconds; NaN: unknown)."""
 
     qty: FloatArray
     entry: FloatArray
@@ -77,7 +83,11 @@ class PositionColumns:
     low: FloatArray | None = None
     atr: FloatArray | None = None
     liquidation: FloatArray | None = None
+    liq_distance: FloatArray | None = None
     has_signal: BoolArray | None = None
+    lot: FloatArray | None = None
+    min_qty: FloatArray | None = None
+    opened: FloatArray | None = None
     close_low: Mapping[str, FloatArray] = field(default_factory=dict)
     close_high: Mapping[str, FloatArray] = field(default_factory=dict)
 
@@ -99,7 +109,10 @@ class Revaluation:
 
 def revalue(cols: PositionColumns) -> Revaluation:
     """P&L ``q·cs·(mark − E)`` (linear) or ``q·cs·(1/E − 1/mark)`` (inverse), ROE = P&L / margin,
-    liquidation distance ``±(mark − liq)/mark``."""
+    and the distance to liquidation as a fraction of the mark: the book's signed distance when
+    the columns carry it, else ``|mark − liq| / mark`` — a hedge leg of a cross-margin group can
+    have the group's liquidation price on its profitable side, so the side of the mark a
+    liquidation price lies on says nothing by itself."""
     s = cols.qty * cols.contract_size
     with np.errstate(divide="ignore", invalid="ignore"):
         linear = s * (cols.mark - cols.entry)
@@ -107,10 +120,12 @@ def revalue(cols: PositionColumns) -> Revaluation:
         upnl = np.where(cols.inverse, inverse, linear)
         upnl = np.where(cols.qty == 0, 0.0, upnl)
         roe = np.where(cols.margin > 0, upnl / cols.margin, 0.0)
-        if cols.liquidation is None:
+        if cols.liq_distance is not None:
+            dist = cols.liq_distance
+        elif cols.liquidation is None:
             dist = np.full(cols.n, np.nan)
         else:
-            dist = np.sign(cols.qty) * (cols.mark - cols.liquidation) / cols.mark
+            dist = np.abs(cols.mark - cols.liquidation) / cols.mark
     return Revaluation(upnl, roe, dist)
 
 
@@ -148,6 +163,12 @@ class _Profiles:
     guard: BoolArray
     fill_timeout: FloatArray
     entry_timeout: FloatArray
+    atr_stop: BoolArray
+    atr_mult: FloatArray
+    stop_pct: FloatArray
+    liq_buffer: FloatArray
+    r_len: IntArray
+    roe_len: IntArray
 
     @classmethod
     def of(cls, profiles: Sequence[GovernanceProfile]) -> _Profiles:
@@ -193,6 +214,12 @@ class _Profiles:
             entry_timeout=arr(
                 lambda p: math.inf if p.entry_timeout_seconds is None else p.entry_timeout_seconds
             ),
+            atr_stop=np.array([p.stop_method is StopMethod.ATR for p in items], dtype=bool),
+            atr_mult=arr(lambda p: p.atr_multiplier),
+            stop_pct=arr(lambda p: p.stop_percent),
+            liq_buffer=arr(lambda p: p.liquidation_buffer),
+            r_len=np.array([len(p.r_ladder) for p in items], dtype=np.int64),
+            roe_len=np.array([len(p.roe_ladder) for p in items], dtype=np.int64),
         )
 
 
@@ -216,6 +243,9 @@ _STATE_COLUMNS: Final = (
     "pending_since",
     "registered",
     "profile",
+    "override",
+    "pending_n",
+    "base",
 )
 
 
@@ -223,10 +253,25 @@ _PROFILE_COLUMN: Final = _STATE_COLUMNS.index("profile")
 
 
 def _row(state: GovernanceState, profile_index: int) -> tuple[float, ...]:
+    # Inline conversions: a tick rebuilds this row for every state it changes.
+    nan = math.nan
+    stop = state.stop_price
+    risk = state.risk_per_unit
+    last_add = state.last_add_at
+    opened = state.opened_at
+    activation = state.activation_price
+    since = state.pending_since
+    # When the wait for an entry started (only a PENDING_ENTRY state waits).
+    registered = (
+        (state.registered_at or state.updated_at)
+        if state.lifecycle is Lifecycle.PENDING_ENTRY
+        else None
+    )
+    override = state.stop_override
     return (
         _LIFE[state.lifecycle],
         state.direction,
-        _f(state.stop_price),
+        nan if stop is None else float(stop),
         float(state.stop_qty),
         float(state.seen_qty),
         float(state.expected_qty),
@@ -234,15 +279,18 @@ def _row(state: GovernanceState, profile_index: int) -> tuple[float, ...]:
         state.tp_r_done,
         state.tp_roe_done,
         state.add_count,
-        _f(state.risk_per_unit),
-        _epoch(state.last_add_at),
-        _epoch(state.opened_at),
+        nan if risk is None else float(risk),
+        nan if last_add is None else last_add.timestamp(),
+        nan if opened is None else opened.timestamp(),
         float(state.stagnated),
         float("stop_crossed" in state.alerts),
-        _f(state.activation_price),
-        _epoch(state.pending_since),
-        _epoch(state.registered_at or state.updated_at),
+        nan if activation is None else float(activation),
+        nan if since is None else since.timestamp(),
+        nan if registered is None else registered.timestamp(),
         profile_index,
+        nan if override is None else float(override),
+        len(state.pending_intents),
+        float(state.ladder_base),
     )
 
 
@@ -261,13 +309,15 @@ class GovernanceBook:
 
     Build it once with :meth:`of` and keep it: each :func:`manage_batch` returns the updated
     book (only the rows that changed are rebuilt); :meth:`extended` adds rows, :meth:`compacted`
-    drops the closed ones."""
+    drops the closed ones. ``layout`` identifies the rows: it changes when rows are added or
+    dropped, never when states are replaced (what is keyed by row stays valid)."""
 
     states: tuple[GovernanceState, ...]
     table: FloatArray
     profiles: _Profiles
     profile_index: Mapping[GovernanceProfile, int]
     conditions: _Conditions
+    layout: object = field(default_factory=object)
 
     @classmethod
     def of(cls, states: Sequence[GovernanceState]) -> GovernanceBook:
@@ -282,21 +332,27 @@ class GovernanceBook:
         """One state column (see ``_STATE_COLUMNS``)."""
         return self.table[:, _STATE_COLUMNS.index(name)]
 
+    def columns_of(self, rows: NDArray[np.int64]) -> dict[str, FloatArray]:
+        """Every state column of some rows, by name."""
+        sub = self.table[rows]
+        return {name: sub[:, k] for k, name in enumerate(_STATE_COLUMNS)}
+
     def with_states(self, updates: Mapping[int, GovernanceState]) -> GovernanceBook:
         """The book with some rows replaced."""
         if not updates:
             return self
         states = list(self.states)
-        table = self.table.copy()
         index = dict(self.profile_index)
         new_profile = False
         conditions_changed = False
+        numbers = self.table[:, _PROFILE_COLUMN].tolist()
+        rows = []
         for i, state in updates.items():
-            old = self.states[i]
+            old = states[i]
             states[i] = state
             # Rules keep the profile object: identity avoids hashing a deep profile per row.
             if state.profile is old.profile:
-                number = int(self.table[i, _PROFILE_COLUMN])
+                number = int(numbers[i])
             else:
                 conditions_changed = True
                 if state.profile not in index:
@@ -305,10 +361,14 @@ class GovernanceBook:
                 number = index[state.profile]
             if state.invalidation is not old.invalidation:
                 conditions_changed = True
-            table[i] = _row(state, number)
+            rows.append(_row(state, number))
+        changed = list(updates)
+        table = self.table.copy()
+        # One conversion for every changed row (a row at a time costs more than the row).
+        table[changed] = np.array(rows, dtype=float)
         profiles = _Profiles.of(list(index)) if new_profile else self.profiles
         conditions = _conditions(states) if conditions_changed else self.conditions
-        return GovernanceBook(tuple(states), table, profiles, index, conditions)
+        return GovernanceBook(tuple(states), table, profiles, index, conditions, self.layout)
 
     def extended(self, states: Sequence[GovernanceState]) -> GovernanceBook:
         """The book with ``states`` appended as new rows."""
@@ -534,16 +594,35 @@ def screen(
     return np.asarray(flag, dtype=bool)
 
 
+def signal_may_act(state: GovernanceState, signal: Signal, direction: int) -> bool:
+    """Whether ``signal`` can do anything at a tick to the position of ``state`` (``direction``
+    +1 long / −1 short): an exit signal, or an opposite entry signal when the profile exits on
+    those, or a same-direction entry signal an add-on needs — and not used already. Others
+    change nothing (a caller may leave them out of :attr:`PositionColumns.has_signal`)."""
+    if signal.signal_id in state.consumed_signals:
+        return False
+    p = state.profile
+    if signal.kind is SignalKind.EXIT:
+        return p.exit_on_signal
+    if signal.direction != direction:
+        return p.exit_on_opposite_signal
+    return p.add_on_requires_signal and state.add_count < p.add_on_cap
+
+
 @dataclass(frozen=True, slots=True)
 class BatchResult:
     """One tick over a book: the updated book, the evaluations of the screened positions (by
-    row), the plans, the revaluation and how many rows the screen sent to the exact rules."""
+    row), the plans, the revaluation, how many rows the screen flagged and how they were
+    settled: ``decided`` by the vectorised decisions, ``exact`` by the exact rules (the rest
+    of the flagged rows had nothing to do)."""
 
     book: GovernanceBook
     evaluations: Mapping[int, Evaluation]
     plans: tuple[ManagePlan, ...]
     revaluation: Revaluation
     screened: int
+    decided: int = 0
+    exact: int = 0
 
 
 def manage_batch(
@@ -551,32 +630,64 @@ def manage_batch(
     cols: PositionColumns,
     snapshot_of: Callable[[int], Snapshot],
     now: datetime,
+    *,
+    facts_of: Callable[[int], Snapshot] | None = None,
 ) -> BatchResult:
-    """Revalue every position, screen, and run :func:`evaluate` on the flagged rows.
+    """Revalue every position, screen, decide the flagged rows in NumPy (``vector.decide``)
+    and build their plans; rows the vectorised decisions leave to the exact rules run
+    :func:`evaluate`.
 
-    ``snapshot_of(i)`` builds the exact snapshot of row ``i`` (called only for flagged rows; it
-    must describe the same market as ``cols``)."""
+    ``snapshot_of(i)`` builds the exact snapshot of row ``i`` (called only for rows that run
+    the exact rules; it must describe the same market as ``cols``). ``facts_of(i)`` (default
+    ``snapshot_of``) builds the snapshot of a row whose plan the vectorised decisions made: it
+    may leave out close statistics and signals (such rows have none that matter)."""
     if cols.n != len(book.states):
         raise ValueError(f"{cols.n} position rows for {len(book.states)} states")
     reval = revalue(cols)
     mask = screen(book, cols, now, reval)
     rows = np.flatnonzero(mask)
+    decisions = decide(book, cols, now, reval, rows)
+    facts = facts_of or snapshot_of
     evaluations: dict[int, Evaluation] = {}
     updates: dict[int, GovernanceState] = {}
     plans: list[ManagePlan] = []
     states = book.states
+    decided_rows = exact_rows = 0
+    rules = _evaluate_in_context
     # One switch to the ledger's decimal context for the whole batch (each evaluate would).
     with decimal.localcontext(ACCOUNTING_CONTEXT):
-        for i in rows.tolist():
+        for i, route, decided in zip(
+            rows.tolist(), decisions.route, decisions.decided, strict=True
+        ):
+            if route == SKIP:
+                continue
             state = states[i]
-            result = evaluate(state, snapshot_of(i), now)
+            result = None
+            if decided is not None:
+                result = evaluate_decided(state, facts(i), now, decided)
+                decided_rows += 1
+            if result is None:
+                result = rules(state, snapshot_of(i), now)
+                exact_rows += 1
             if result.state is not state:
                 updates[i] = result.state
             if result.actions or result.events:
                 evaluations[i] = result
             if result.plan is not None:
                 plans.append(result.plan)
-    return BatchResult(book.with_states(updates), evaluations, tuple(plans), reval, int(rows.size))
+    return BatchResult(
+        book.with_states(updates),
+        evaluations,
+        tuple(plans),
+        reval,
+        int(rows.size),
+        decided_rows,
+        exact_rows,
+    )
+
+
+#: ``evaluate`` without its context switch (the batch is in the accounting context already).
+_evaluate_in_context: Final = evaluate.__wrapped__  # type: ignore[attr-defined]
 
 
 __all__ = [
@@ -587,4 +698,5 @@ __all__ = [
     "manage_batch",
     "revalue",
     "screen",
+    "signal_may_act",
 ]

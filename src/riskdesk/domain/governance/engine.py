@@ -52,7 +52,8 @@ from riskdesk.domain.governance.profile import (
 )
 from riskdesk.domain.governance.snapshot import SignalKind, Snapshot
 from riskdesk.domain.governance.state import GovernanceState, Lifecycle, check_transition
-from riskdesk.domain.orders import OrderIntent, OrderType, validate_intent
+from riskdesk.domain.instruments import Instrument
+from riskdesk.domain.orders import OrderIntent, OrderType, TimeInForce, validate_intent
 from riskdesk.domain.values import (
     ACCOUNTING_CONTEXT,
     ONE,
@@ -61,10 +62,27 @@ from riskdesk.domain.values import (
     Side,
     exact,
     fast_init,
+    frozen_factory,
 )
 
 _C = ACCOUNTING_CONTEXT
 _SIGNAL_MEMORY = 64
+
+
+@lru_cache(maxsize=256)
+def _r_step_text(tier: TakeProfitTier) -> tuple[str, str, str]:
+    """The fixed parts of an R take-profit step's reason."""
+    return (
+        f"take-profit {tier.trigger:g}R: ",
+        f"{tier.trigger:g} × R ",
+        f"{lv.pct(tier.fraction)} of the base ",
+    )
+
+
+@lru_cache(maxsize=256)
+def _roe_step_text(tier: TakeProfitTier) -> str:
+    """The fixed part of an ROE take-profit step's reason (after the ROE)."""
+    return f" ≥ {lv.pct(tier.trigger)}: {lv.pct(tier.fraction)} of what is held"
 
 
 @lru_cache(maxsize=256)
@@ -101,6 +119,44 @@ class Evaluation:
     events: tuple[GovernanceEvent, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Decided:
+    """What the vectorised batch decided for one position (``vector.decide``), so that
+    :func:`evaluate_decided` only builds the plan. ``roe`` the position's ROE (a fraction,
+    checked far from every threshold and rounding boundary); ``reached`` the lock-profit tiers
+    reached; ``winner`` the trailing rule whose level moves the stop (0: none; 1 lock-profit,
+    2 chandelier, 3 percent trail; −1: a level within rounding error of a tick, the trailing
+    rules run exactly) and ``ticks`` that level in ticks (rounded safely); ``initial_ticks``
+    the protective stop at entry in ticks for a position without a stop (−1: computed
+    exactly);
+    ``r_reached`` / ``roe_reached`` the take-profit steps reached in all on each ladder;
+    ``exits`` whether a crossing or the time stop may apply (the exit rules then run);
+    ``clamped`` whether the stop at entry is the liquidation bound; ``add`` whether an add-on
+    may be due (the add-on rule then runs)."""
+
+    roe: float
+    reached: int
+    winner: int
+    ticks: int
+    initial_ticks: int
+    r_reached: int
+    roe_reached: int
+    exits: bool
+    clamped: bool
+    add: bool
+
+
+_WINNERS = ("", "lock_profit", "trail:chandelier", "trail:percent")
+
+# The objects of a plan, built the cheap way (``values.frozen_factory``): a tick builds a few per
+# acting position, thousands per tick after a large move.
+_new_action = frozen_factory(Action)
+_new_intent = frozen_factory(OrderIntent)
+_new_plan = frozen_factory(ManagePlan)
+_new_evaluation = frozen_factory(Evaluation)
+_new_leg = frozen_factory(ReduceLeg)
+
+
 def _held(state: GovernanceState, now: datetime) -> float:
     return 0.0 if state.opened_at is None else (now - state.opened_at).total_seconds()
 
@@ -109,10 +165,195 @@ def _hours(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h" if seconds < 172800 else f"{seconds / 86400:.1f} d"
 
 
-class _Tick:
-    """The working memory of one evaluation."""
+# Reasons (shared by the exact rules and the decided path).
 
-    def __init__(self, state: GovernanceState, snap: Snapshot, now: datetime) -> None:
+
+def _uses_atr(p: GovernanceProfile, snap: Snapshot) -> bool:
+    return p.stop_method is StopMethod.ATR and snap.atr is not None and snap.atr > 0
+
+
+def _initial_method(p: GovernanceProfile, s: GovernanceState, snap: Snapshot, long: bool) -> str:
+    """How the protective stop at entry is placed (given, ATR or percent), in words."""
+    if s.stop_override is not None:
+        return f"given stop {lv.money(s.stop_override)}"
+    sign = "−" if long else "+"
+    if _uses_atr(p, snap):
+        return (
+            f"ATR stop: entry {lv.money(snap.entry)} {sign} "
+            f"{p.atr_multiplier:g} × ATR{p.atr_period}({p.atr_timeframe}) {snap.atr:,.2f}"
+        )
+    why = f"percent stop: entry {lv.money(snap.entry)} {sign} {lv.pct(p.stop_percent)}"
+    if p.stop_method is StopMethod.ATR:
+        why += f" (no ATR{p.atr_period} from recent {p.atr_timeframe} bars)"
+    return why
+
+
+def _initial_stop(s: GovernanceState, snap: Snapshot, long: bool) -> tuple[Decimal, str]:
+    """The protective stop at entry (given, ATR or percent, kept inside a liquidation price on
+    the loss side, snapped safely) and why."""
+    p = s.profile
+    d = 1 if long else -1
+    entry = snap.entry
+    if s.stop_override is not None:
+        raw = s.stop_override
+    elif _uses_atr(p, snap):
+        assert snap.atr is not None  # noqa: S101
+        raw = lv.offset_price(entry, d, p.atr_multiplier * snap.atr)
+    else:
+        raw = lv.scaled_price(entry, 1.0 - d * p.stop_percent)
+    why = _initial_method(p, s, snap, long)
+    liq = snap.liquidation
+    if liq is not None and liq > 0:
+        clamped: bool | None = None
+        if d * (snap.mark - liq) > 0:
+            safe = lv.scaled_price(liq, 1.0 + d * p.liquidation_buffer)
+            clamped = d * (raw - safe) < 0
+            if clamped:
+                raw = safe
+        why += _liquidation_note(p, liq, long, clamped)
+    level = snap.instrument.make_stop_price(raw, long)
+    return level, f"{why} = {lv.money(level)}"
+
+
+def _fee_rate(p: GovernanceProfile, inst: Instrument) -> Decimal:
+    """The round-trip fee rate lock levels are net of (per side)."""
+    if not p.lock_net_of_fees:
+        return ZERO
+    if p.fee_rate is not None:
+        return _decimal(p.fee_rate)
+    return inst.taker_fee_rate
+
+
+def _extreme(snap: Snapshot, trig: float, long: bool) -> float:
+    """The extreme since entry including the trigger price (high for a long, low for a short)."""
+    if long:
+        return max(trig, snap.high) if snap.high is not None else trig
+    return min(trig, snap.low) if snap.low is not None else trig
+
+
+def _winner_why(
+    winner: int, reached: int, s: GovernanceState, snap: Snapshot, long: bool, roe: float
+) -> str:
+    """The reason of a decided trailing level (``Decided.winner``: 1 lock-profit tier
+    ``reached``, 2 chandelier, 3 percent trail)."""
+    p = s.profile
+    if winner == 1:
+        return _lock_why(p.lock_tiers[reached - 1], reached, roe, _fee_rate(p, snap.instrument))
+    extreme = _extreme(snap, float(snap.price(p.trigger)), long)
+    if winner == 2:
+        assert p.chandelier_multiplier is not None and snap.atr is not None  # noqa: S101
+        return _chandelier_why(long, extreme, p.chandelier_multiplier, snap.atr)
+    assert p.trail_percent is not None  # noqa: S101
+    given = s.activation_price
+    d = 1 if long else -1
+    factor = (
+        1.0 + d * p.trail_activation if given is None and p.trail_activation is not None else None
+    )
+    return _trail_why(
+        p.trail_percent, extreme, "high" if long else "low", given, factor, snap.entry
+    )
+
+
+def _liquidation_note(p: GovernanceProfile, liq: Decimal, long: bool, clamped: bool | None) -> str:
+    """What the liquidation price did to the stop at entry: kept it inside (``clamped``),
+    nothing, or nothing because it lies on the position's profitable side (``None``: a hedge
+    leg of a cross-margin group; a stop clamped to it would sit beyond the market)."""
+    if clamped is None:
+        return (
+            f" (the margin group's liquidation price {lv.money(liq)} is on the "
+            f"{'long' if long else 'short'}'s profitable side: not a stop bound)"
+        )
+    if clamped:
+        return f", kept {lv.pct(p.liquidation_buffer)} inside the liquidation price {lv.money(liq)}"
+    return ""
+
+
+def _lock_why(tier: LockTier, reached: int, roe: float, fee: Decimal) -> str:
+    head, tail = _lock_why_parts(tier, reached, fee)
+    return f"{head}{lv.pct(roe)}{tail}"
+
+
+@lru_cache(maxsize=1024)
+def _lock_why_parts(tier: LockTier, reached: int, fee: Decimal) -> tuple[str, str]:
+    # The parts of a lock-profit reason around the ROE (the same for every position of a tier).
+    what = "breakeven" if tier.lock_roe == 0 else f"lock {lv.pct(tier.lock_roe)} of margin"
+    fees = f" net of {lv.pct(float(fee))} fees per side" if fee else ""
+    return f"lock-profit tier {reached}: ROE ", f" ≥ {lv.pct(tier.trigger_roe)} → {what}{fees}"
+
+
+@lru_cache(maxsize=4096)
+def _chandelier_why(long: bool, extreme: float, m: float, atr: float) -> str:
+    side = "high" if long else "low"
+    return (
+        f"chandelier trail: {side} since entry {extreme:,.2f} "
+        f"{'−' if long else '+'} {m:g} × ATR {atr:,.2f}"
+    )
+
+
+@lru_cache(maxsize=4096)
+def _trail_why(
+    callback: float,
+    extreme: float,
+    side: str,
+    given: Decimal | None,
+    factor: float | None,
+    entry: Decimal,
+) -> str:
+    activation = given
+    if activation is None and factor is not None:
+        activation = lv.scaled_price(entry, factor)
+    armed = "" if activation is None else f" (armed at {lv.money(activation)})"
+    return f"trailing stop: {lv.pct(callback)} callback from the {side} {extreme:,.2f}{armed}"
+
+
+class _Tick:
+    """The working memory of one evaluation. ``roe`` is the position's ROE when the caller has
+    it (the vectorised batch, checked far from every threshold and rounding boundary it is
+    compared with or printed at); ``prevalidated`` says its orders were checked against the
+    instrument's grid already (quantities in whole lots ≥ the minimum, stop prices on ticks)."""
+
+    __slots__ = (
+        "_plan_id",
+        "add_legs",
+        "adds",
+        "alert_keys",
+        "alerts",
+        "aq",
+        "cancels",
+        "changes",
+        "consumed",
+        "d",
+        "dropped",
+        "events",
+        "exit",
+        "exit_rule",
+        "inst",
+        "key",
+        "long",
+        "new_pending",
+        "now",
+        "orders",
+        "p",
+        "prevalidated",
+        "reduce_legs",
+        "reduces",
+        "retry_actions",
+        "roe",
+        "seq",
+        "snap",
+        "state",
+        "stop_action",
+        "trig",
+    )
+
+    def __init__(
+        self,
+        state: GovernanceState,
+        snap: Snapshot,
+        now: datetime,
+        roe: float | None = None,
+        prevalidated: bool = False,
+    ) -> None:
         self.state = state
         self.snap = snap
         self.now = now
@@ -122,7 +363,10 @@ class _Tick:
         self.long = self.d > 0
         self.aq = abs(snap.qty)
         self.trig = snap.price(self.p.trigger)
-        self.roe = lv.roe(self.inst, snap.qty, snap.entry, snap.mark, snap.margin)
+        self.roe = (
+            lv.roe(self.inst, snap.qty, snap.entry, snap.mark, snap.margin) if roe is None else roe
+        )
+        self.prevalidated = prevalidated
         self.key = state.position_id or state.intent_id
         self._plan_id: str | None = None
         self.seq = 0
@@ -169,6 +413,18 @@ class _Tick:
         self.seq += 1
         return hashed_id("gov", f"{self.key}|{stamp(self.now)}|{self.seq}|{kind.value}")
 
+    def _action(
+        self,
+        kind: ActionKind,
+        rule: str,
+        reason: str,
+        old: Decimal | None,
+        new: Decimal | None,
+        qty: Decimal | None,
+    ) -> Action:
+        """An action that an order carries out (its intent id is the next of the plan)."""
+        return _new_action(kind, rule, reason, old, new, qty, self._intent_id(kind), None)
+
     def _order(
         self,
         action: Action,
@@ -182,25 +438,31 @@ class _Tick:
     ) -> Action | None:
         """Attach an order to ``action``; an order the instrument refuses becomes an ALERT."""
         assert action.intent_id is not None  # noqa: S101 - every order action has an id
-        intent = OrderIntent(
-            intent_id=action.intent_id,
-            account_id=self.state.account_id,
-            venue=self.inst.venue,
-            symbol=self.inst.symbol,
-            side=side,
-            qty=qty,
-            order_type=order_type,
-            stop_price=stop_price,
-            reduce_only=reduce_only and self.inst.is_derivative,
-            position_side=_SIDES[self.state.slot],
-            trigger=self.p.trigger,
-            leverage=self.snap.leverage if not reduce_only and self.inst.is_derivative else None,
-            protective_stop=protective_stop,
-            source=f"governance:{self.plan_id}",
-            created_at=self.now,
+        inst = self.inst
+        derivative = inst.is_derivative
+        intent = _new_intent(
+            action.intent_id,
+            self.state.account_id,
+            inst.venue,
+            inst.symbol,
+            side,
+            qty,
+            order_type,
+            None,
+            stop_price,
+            reduce_only and derivative,
+            False,
+            TimeInForce.GTC,
+            _SIDES[self.state.slot],
+            self.p.trigger,
+            self.snap.leverage if not reduce_only and derivative else None,
+            protective_stop,
+            f"governance:{self.plan_id}",
+            self.now,
         )
         try:
-            validate_intent(intent, self.inst)
+            if not self.prevalidated:
+                validate_intent(intent, self.inst)
         except ValidationError as exc:
             self._alert(
                 f"order_invalid:{action.rule}",
@@ -359,34 +621,7 @@ class _Tick:
 
     def initial_level(self) -> tuple[Decimal, str]:
         """The protective stop at entry and why (before any ratchet)."""
-        p, s, snap = self.p, self.state, self.snap
-        entry = snap.entry
-        if s.stop_override is not None:
-            raw = s.stop_override
-            why = f"given stop {lv.money(raw)}"
-        elif p.stop_method is StopMethod.ATR and snap.atr is not None and snap.atr > 0:
-            distance = p.atr_multiplier * snap.atr
-            raw = lv.offset_price(entry, self.d, distance)
-            why = (
-                f"ATR stop: entry {lv.money(entry)} {'−' if self.long else '+'} "
-                f"{p.atr_multiplier:g} × ATR{p.atr_period}({p.atr_timeframe}) {snap.atr:,.2f}"
-            )
-        else:
-            raw = lv.scaled_price(entry, 1.0 - self.d * p.stop_percent)
-            why = f"percent stop: entry {lv.money(entry)} {'−' if self.long else '+'} {lv.pct(p.stop_percent)}"
-            if p.stop_method is StopMethod.ATR:
-                why += f" (no ATR{p.atr_period} from recent {p.atr_timeframe} bars)"
-        liq = snap.liquidation
-        if liq is not None and liq > 0:
-            safe = lv.scaled_price(liq, 1.0 + self.d * p.liquidation_buffer)
-            if self.d * (raw - safe) < 0:
-                raw = safe
-                why += (
-                    f", kept {lv.pct(p.liquidation_buffer)} inside the liquidation price "
-                    f"{lv.money(liq)}"
-                )
-        level = self.inst.make_stop_price(raw, self.long)
-        return level, f"{why} = {lv.money(level)}"
+        return _initial_stop(self.state, self.snap, self.long)
 
     def ratchet(self, current: Decimal) -> tuple[Decimal, str, str]:
         """Best stop among the current level and every trailing rule: ``(level, rule, why)``.
@@ -423,10 +658,7 @@ class _Tick:
                         chandelier,
                         "trail:chandelier",
                         lambda: Decimal(repr(chandelier)),
-                        lambda: (
-                            f"chandelier trail: {side} since entry {extreme:,.2f} "
-                            f"{'−' if self.long else '+'} {m:g} × ATR {atr:,.2f}"
-                        ),
+                        lambda: _chandelier_why(self.long, extreme, m, atr),
                     )
                 )
         if p.trail_percent is not None:
@@ -481,12 +713,7 @@ class _Tick:
             return found
 
         def why() -> str:
-            what = "breakeven" if tier.lock_roe == 0 else f"lock {lv.pct(tier.lock_roe)} of margin"
-            fees = f" net of {lv.pct(float(fee))} fees per side" if fee else ""
-            return (
-                f"lock-profit tier {reached}: ROE {lv.pct(self.roe)} ≥ "
-                f"{lv.pct(tier.trigger_roe)} → {what}{fees}"
-            )
+            return _lock_why(tier, reached, self.roe, fee)
 
         return approx, "lock_profit", level, why
 
@@ -519,28 +746,19 @@ class _Tick:
         raw = extreme * (1.0 - d * callback)
 
         def why() -> str:
-            activation = given
-            if activation is None and factor is not None:
-                activation = lv.scaled_price(snap.entry, factor)
-            armed = "" if activation is None else f" (armed at {lv.money(activation)})"
-            return (
-                f"trailing stop: {lv.pct(callback)} callback from the {side} {extreme:,.2f}{armed}"
-            )
+            return _trail_why(callback, extreme, side, given, factor, snap.entry)
 
         return raw, "trail:percent", lambda: Decimal(repr(raw)), why
 
+    def why_of(self, winner: int, reached: int) -> str:
+        """The reason of a decided trailing level (``Decided.winner``)."""
+        return _winner_why(winner, reached, self.state, self.snap, self.long, self.roe)
+
     def _fee_rate(self) -> Decimal:
-        if not self.p.lock_net_of_fees:
-            return ZERO
-        if self.p.fee_rate is not None:
-            return _decimal(self.p.fee_rate)
-        return self.inst.taker_fee_rate
+        return _fee_rate(self.p, self.inst)
 
     def _extreme(self) -> float:
-        trig = float(self.trig)
-        if self.long:
-            return max(trig, self.snap.high) if self.snap.high is not None else trig
-        return min(trig, self.snap.low) if self.snap.low is not None else trig
+        return _extreme(self.snap, float(self.trig), self.long)
 
     def exits(self, level: Decimal, rule: str) -> str | None:
         """The first exit that applies (its reason, others appended), or None."""
@@ -668,15 +886,7 @@ class _Tick:
         """A reduce-only market order of ``qty`` (CLOSE when it is everything held), recorded as
         outstanding; None when the instrument refuses it (an ALERT says why)."""
         kind = kind or (ActionKind.CLOSE if qty == self.aq else ActionKind.REDUCE)
-        action = Action(
-            kind,
-            rule,
-            reason,
-            old_value=self.aq,
-            new_value=self.aq - qty,
-            qty=qty,
-            intent_id=self._intent_id(kind),
-        )
+        action = self._action(kind, rule, reason, self.aq, self.aq - qty, qty)
         if self._order(action, self.d_side_close, qty) is None:
             return None
         assert action.intent_id is not None  # noqa: S101
@@ -687,8 +897,10 @@ class _Tick:
     def d_side_close(self) -> Side:
         return Side.SELL if self.long else Side.BUY
 
-    def take_profits(self, remaining: Decimal) -> Decimal:
-        """Run both ladders; returns what remains after this plan's reductions."""
+    def take_profits(self, remaining: Decimal, reached: tuple[int, int] | None = None) -> Decimal:
+        """Run both ladders; returns what remains after this plan's reductions. ``reached``
+        (decided by the vectorised batch): how many steps of the R and the ROE ladder the
+        price has reached in all, so no level is tested here."""
         s, p, snap = self.state, self.p, self.snap
         base = self.get("ladder_base")
         assert isinstance(base, Decimal)  # noqa: S101
@@ -697,22 +909,28 @@ class _Tick:
             i = s.tp_r_done
             keep = _kept_after(p.r_ladder, i)
             trig = float(self.trig)
-            while i < len(p.r_ladder) and remaining > 0:
+            end = len(p.r_ladder) if reached is None else reached[0]
+            # The parts of the reason every step shares.
+            price = f"{p.trigger.value} price {lv.money(self.trig)} {'≥' if self.long else '≤'} "
+            origin = f" (entry {lv.money(snap.entry)} {'+' if self.long else '−'} "
+            base_text = lv.qty(base)
+            risk_text = lv.money(risk)
+            while i < end and remaining > 0:
                 tier = p.r_ladder[i]
-                # Far from the level (beyond float rounding): not reached, nothing exact to do.
-                approx = float(snap.entry) + self.d * tier.trigger * float(risk)
-                if self.d * (trig - approx) < -1e-9 * abs(approx):
-                    break
+                if reached is None:
+                    # Far from the level (beyond float rounding): not reached, nothing exact to
+                    # do.
+                    approx = float(snap.entry) + self.d * tier.trigger * float(risk)
+                    if self.d * (trig - approx) < -1e-9 * abs(approx):
+                        break
                 level = lv.r_level(snap.entry, self.d, tier.trigger, risk)
-                if self.d * (self.trig - level) < 0:
+                if reached is None and self.d * (self.trig - level) < 0:
                     break
                 keep -= _decimal(tier.fraction)
                 i += 1
+                head, step, share = _r_step_text(tier)
                 why = (
-                    f"take-profit {tier.trigger:g}R: {p.trigger.value} price {lv.money(self.trig)} "
-                    f"{'≥' if self.long else '≤'} {lv.money(level)} (entry {lv.money(snap.entry)} "
-                    f"{'+' if self.long else '−'} {tier.trigger:g} × R {lv.money(risk)}); "
-                    f"{lv.pct(tier.fraction)} of the base {lv.qty(base)}"
+                    f"{head}{price}{lv.money(level)}{origin}{step}{risk_text}); {share}{base_text}"
                 )
                 remaining = self._reduce("take_profit:r", i, remaining, base * keep, level, why)
             self.set("tp_r_done", i)
@@ -721,16 +939,14 @@ class _Tick:
             keep = ONE
             for t in p.roe_ladder[:i]:
                 keep *= ONE - _decimal(t.fraction)
-            while i < len(p.roe_ladder) and remaining > 0:
+            end = len(p.roe_ladder) if reached is None else reached[1]
+            while i < end and remaining > 0:
                 tier = p.roe_ladder[i]
-                if self.roe < tier.trigger:
+                if reached is None and self.roe < tier.trigger:
                     break
                 keep *= ONE - _decimal(tier.fraction)
                 i += 1
-                why = (
-                    f"take-profit at ROE {lv.pct(self.roe)} ≥ {lv.pct(tier.trigger)}: "
-                    f"{lv.pct(tier.fraction)} of what is held"
-                )
+                why = f"take-profit at ROE {lv.pct(self.roe)}{_roe_step_text(tier)}"
                 remaining = self._reduce("take_profit:roe", i, remaining, base * keep, None, why)
             self.set("tp_roe_done", i)
         return remaining
@@ -759,22 +975,14 @@ class _Tick:
         after = remaining - close
         kind = ActionKind.CLOSE if after == 0 else ActionKind.REDUCE
         reason = f"{why}: close {lv.qty(close)}, {lv.qty(after)} remain"
-        action = Action(
-            kind,
-            rule,
-            reason,
-            old_value=remaining,
-            new_value=after,
-            qty=close,
-            intent_id=self._intent_id(kind),
-        )
+        action = self._action(kind, rule, reason, remaining, after, close)
         if self._order(action, self.d_side_close, close) is None:
             return remaining
         self.reduces.append(action)
         assert action.intent_id is not None  # noqa: S101
         self.new_pending.append(action.intent_id)
         self.reduce_legs.append(
-            ReduceLeg(rule, tier, close, after, trigger, reason, action.intent_id)
+            _new_leg(rule, tier, close, after, trigger, reason, action.intent_id)
         )
         if after == 0:
             self.exit = action
@@ -890,15 +1098,7 @@ class _Tick:
                 )
             reason = "; ".join(parts)
             kind = ActionKind.MOVE_STOP
-        action = Action(
-            kind,
-            rule or "initial_stop",
-            reason,
-            old_value=current,
-            new_value=level,
-            qty=qty,
-            intent_id=self._intent_id(kind),
-        )
+        action = self._action(kind, rule or "initial_stop", reason, current, level, qty)
         if (
             self._order(
                 action, self.d_side_close, qty, order_type=OrderType.STOP_MARKET, stop_price=level
@@ -934,7 +1134,8 @@ class _Tick:
         actions: list[Action] = []
         if self.exit is not None and self.exit.rule not in _LADDER_RULES:
             actions.append(self.exit)
-        actions.extend(a for a in self.retry_actions if a is not self.exit)
+        if self.retry_actions:
+            actions.extend(a for a in self.retry_actions if a is not self.exit)
         if self.stop_action is not None:
             actions.append(self.stop_action)
         actions.extend(self.reduces)
@@ -954,26 +1155,26 @@ class _Tick:
         plan = None
         if actions:
             if len(self.orders) > 1:
-                rank = {id(a): i for i, a in enumerate(actions)}
-                ordered = sorted(self.orders, key=lambda pair: rank[id(pair[0])])
-                orders = tuple(o for _, o in ordered)
+                # The orders in the order of their actions.
+                of = {id(a): o for a, o in self.orders}
+                orders = tuple(of[id(a)] for a in actions if id(a) in of)
             else:
                 orders = tuple(o for _, o in self.orders)
-            plan = ManagePlan(
-                plan_id=self.plan_id,
-                position_id=state.position_id or "",
-                intent_id=state.intent_id,
-                account_id=state.account_id,
-                instrument_key=state.instrument_key,
-                profile=self.p.name,
-                created_at=self.now,
-                actions=tuple(actions),
-                reduce=tuple(self.reduce_legs),
-                adds=tuple(self.add_legs),
-                orders=orders,
-                cancels=tuple(dict.fromkeys(self.cancels)),
+            plan = _new_plan(
+                self.plan_id,
+                state.position_id or "",
+                state.intent_id,
+                state.account_id,
+                state.instrument_key,
+                self.p.name,
+                self.now,
+                tuple(actions),
+                tuple(self.reduce_legs),
+                tuple(self.add_legs),
+                orders,
+                tuple(dict.fromkeys(self.cancels)),
             )
-        return Evaluation(state, tuple(actions), plan, tuple(self.events))
+        return _new_evaluation(state, tuple(actions), plan, tuple(self.events))
 
     def cover(self) -> None:
         """Resize the working stop (at its level) to the size held, if it covers anything else."""
@@ -1075,6 +1276,297 @@ def _active(tick: _Tick, expected: Decimal) -> Evaluation:
     return tick.result()
 
 
+def evaluate_decided(
+    state: GovernanceState, snap: Snapshot, now: datetime, decided: Decided
+) -> Evaluation | None:
+    """:func:`evaluate` for a position whose decisions the vectorised batch made (an ACTIVE
+    one, or an entry whose position appeared, with nothing outstanding once the size is taken,
+    no signal, the stop triggering on the mark): the same steps and the same code build the
+    plan, the state and the events, with the decisions taken from ``decided``. Exact values
+    come from the snapshot (a decided level is ``ticks · tick``); the exit rules run exactly
+    when a crossing or the time stop may apply. None when the instrument's grid is not
+    constant or the protective stop at entry is not the decided one: run :func:`evaluate`.
+
+    Must run in the accounting decimal context (the batch enters it once)."""
+    inst = snap.instrument
+    if type(inst).tick_at is not Instrument.tick_at:
+        return None
+    if (
+        not decided.exits
+        and not decided.add
+        and decided.winner >= 0
+        and decided.r_reached <= state.tp_r_done
+        and decided.roe_reached <= state.tp_roe_done
+    ):
+        return _stop_plan(state, snap, now, decided)
+    tick, current, initial_why = _decided_start(state, snap, now, decided)
+    if tick is None:
+        return None
+    state = tick.state
+    expected = tick.get("expected_qty")
+    assert isinstance(expected, Decimal)  # noqa: S101
+    level, rule, why = _decided_level(tick, current, decided)
+    if initial_why is not None and not why:
+        rule = "initial_stop"
+    if decided.exits:
+        exit_reason = tick.exits(level, rule)
+        if exit_reason is not None:
+            tick.close(tick.exit_rule, exit_reason)
+            if tick.exit is not None:
+                tick.cover()
+                return tick.result()
+    if tick.d * (tick.trig - level) <= 0:
+        if state.stop_price is None:
+            return tick.result()
+        level, rule, why = state.stop_price, state.stop_rule, ""
+    if decided.r_reached > state.tp_r_done or decided.roe_reached > state.tp_roe_done:
+        expected = tick.take_profits(expected, (decided.r_reached, decided.roe_reached))
+        tick.set("expected_qty", expected)
+        if tick.exit is not None:
+            tick.cover()
+            return tick.result()
+    if decided.add and not tick.reduces and expected == tick.aq:
+        tick.add_on(level)
+    tick.stop(level, rule, why, tick.aq, initial_why)
+    return tick.result()
+
+
+def _decided_level(tick: _Tick, current: Decimal, decided: Decided) -> tuple[Decimal, str, str]:
+    """The stop level after the trailing rules, as decided: ``(level, rule, why)``."""
+    state = tick.state
+    if decided.winner < 0:
+        # A level within rounding error of a tick: the trailing rules run exactly.
+        return tick.ratchet(current)
+    if decided.reached > state.lock_tier:
+        tick.set("lock_tier", decided.reached)
+    if decided.winner:
+        level = _C.multiply(Decimal(decided.ticks), tick.inst.tick_size)
+        return level, _WINNERS[decided.winner], tick.why_of(decided.winner, decided.reached)
+    return current, state.stop_rule, ""
+
+
+def _decided_start(
+    state: GovernanceState, snap: Snapshot, now: datetime, decided: Decided
+) -> tuple[_Tick | None, Decimal, str | None]:
+    """:func:`evaluate_decided`'s first steps: activation, the size taken, the protective stop
+    at entry (checked against the decided one: no tick when they differ)."""
+    events: list[GovernanceEvent] = []
+    if state.lifecycle is Lifecycle.PENDING_ENTRY:
+        state, event = _activate(state, snap, now, 1 if snap.qty > 0 else -1)
+        events.append(event)
+    tick = _Tick(state, snap, now, decided.roe, prevalidated=True)
+    tick.events = events
+    tick.sync_size()
+    current = state.stop_price
+    if current is not None:
+        return tick, current, None
+    current, initial_why = tick.initial_level()
+    if decided.initial_ticks >= 0 and current != _C.multiply(
+        Decimal(decided.initial_ticks), snap.instrument.tick_size
+    ):
+        return None, current, None
+    risk = abs(snap.entry - current)
+    tick.set("initial_stop", current)
+    tick.set("risk_per_unit", risk if risk > 0 else None)
+    return tick, current, initial_why
+
+
+def _stop_plan(
+    state: GovernanceState, snap: Snapshot, now: datetime, decided: Decided
+) -> Evaluation:
+    """:func:`evaluate_decided` when at most the stop acts (no exit can apply, no take-profit
+    step is reached): the steps of :func:`evaluate` that can act then are activation, taking
+    the observed size (everything outstanding filled), the protective stop at entry, the lock
+    tier and the PLACE_STOP / MOVE_STOP — built here directly, as ``_Tick`` would build them
+    (the batch's property tests hold the two to the same result)."""
+    inst = snap.instrument
+    p = state.profile
+    qty = snap.qty
+    long = qty > 0
+    d = 1 if long else -1
+    aq = qty if long else -qty
+    changes: dict[str, object] = {}
+    events: tuple[GovernanceEvent, ...] = ()
+    if state.lifecycle is Lifecycle.PENDING_ENTRY:
+        events = (_activation(state, snap, now, d, aq, changes),)
+        key = snap.position_id or state.intent_id
+    else:
+        if aq != state.seen_qty:
+            _take_size(state, aq, changes)
+        key = state.position_id or state.intent_id
+    size = inst.tick_size
+    current = state.stop_price
+    initial_why: str | None = None
+    if current is None:
+        current, initial_why = _decided_initial(state, snap, decided, long)
+        risk = abs(snap.entry - current)
+        changes["initial_stop"] = current
+        changes["risk_per_unit"] = risk if risk > 0 else None
+    if decided.reached > state.lock_tier:
+        changes["lock_tier"] = decided.reached
+    if decided.winner:
+        level = _C.multiply(Decimal(decided.ticks), size)
+        rule = _WINNERS[decided.winner]
+        why = _winner_why(decided.winner, decided.reached, state, snap, long, decided.roe)
+    else:
+        level, rule, why = current, state.stop_rule, ""
+    if initial_why is not None:
+        if not why:
+            rule = "initial_stop"
+        reason = f"protective stop at entry: {initial_why}"
+        if why:
+            reason += f"; raised by {why} → {lv.money(level)}"
+        kind = ActionKind.PLACE_STOP
+        old: Decimal | None = None
+    else:
+        moved = level > current if long else level < current
+        resize = aq != state.stop_qty
+        if not (
+            (moved and float(abs(level - current)) >= p.min_stop_move * float(snap.mark)) or resize
+        ):
+            return _unplanned(state, changes, events, now)
+        if not moved:
+            level, rule = current, state.stop_rule
+        parts = []
+        if moved:
+            parts.append(f"{why} → {lv.money(level)} (was {lv.money(current)})")
+            if "stop_crossed" in state.alerts:
+                # A new level re-arms the crossing alert.
+                changes["alerts"] = state.alerts - {"stop_crossed"}
+        if resize:
+            parts.append(
+                f"resized from {lv.qty(state.stop_qty)} to {lv.qty(aq)}: it covers exactly "
+                "the position held"
+            )
+        reason = "; ".join(parts)
+        kind = ActionKind.MOVE_STOP
+        old = current
+    rule = rule or "initial_stop"
+    when = stamp(now)
+    plan_id = hashed_id("plan", f"{key}|{when}")
+    intent_id = hashed_id("gov", f"{key}|{when}|1|{kind.value}")
+    action = _new_action(kind, rule, reason, old, level, aq, intent_id, None)
+    order = _new_intent(
+        intent_id,
+        state.account_id,
+        inst.venue,
+        inst.symbol,
+        Side.SELL if long else Side.BUY,
+        aq,
+        OrderType.STOP_MARKET,
+        None,
+        level,
+        inst.is_derivative,
+        False,
+        TimeInForce.GTC,
+        _SIDES[state.slot],
+        p.trigger,
+        None,
+        None,
+        f"governance:{plan_id}",
+        now,
+    )
+    changes["stop_price"] = level
+    changes["stop_qty"] = aq
+    changes["stop_rule"] = rule
+    changes["stop_intent_id"] = intent_id
+    changes["updated_at"] = now
+    new = state.evolve(**changes)
+    cancels = (
+        (state.stop_intent_id,) if state.stop_intent_id and kind is ActionKind.MOVE_STOP else ()
+    )
+    actions = (action,)
+    plan = _new_plan(
+        plan_id,
+        new.position_id or "",
+        new.intent_id,
+        new.account_id,
+        new.instrument_key,
+        p.name,
+        now,
+        actions,
+        (),
+        (),
+        (order,),
+        cancels,
+    )
+    return _new_evaluation(new, actions, plan, events)
+
+
+def _decided_initial(
+    state: GovernanceState, snap: Snapshot, decided: Decided, long: bool
+) -> tuple[Decimal, str]:
+    """The protective stop at entry as decided (``_initial_stop`` when it was in doubt)."""
+    if decided.initial_ticks < 0:
+        # Within rounding error of a tick: computed exactly.
+        return _initial_stop(state, snap, long)
+    p = state.profile
+    level = _C.multiply(Decimal(decided.initial_ticks), snap.instrument.tick_size)
+    why = _initial_method(p, state, snap, long)
+    liq = snap.liquidation
+    if liq is not None and liq > 0:
+        loss_side = snap.mark > liq if long else snap.mark < liq
+        why += _liquidation_note(p, liq, long, decided.clamped if loss_side else None)
+    return level, f"{why} = {lv.money(level)}"
+
+
+def _activation(
+    state: GovernanceState,
+    snap: Snapshot,
+    now: datetime,
+    d: int,
+    aq: Decimal,
+    changes: dict[str, object],
+) -> GovernanceEvent:
+    """``_activate`` as changes made with the plan's (one copy of the state)."""
+    check_transition(state.lifecycle, Lifecycle.ACTIVE, state.intent_id)
+    changes.update(
+        lifecycle=Lifecycle.ACTIVE,
+        exit_reason="",
+        position_id=snap.position_id,
+        opened_at=snap.opened_at,
+        direction=d,
+        seen_qty=aq,
+        expected_qty=aq,
+        ladder_base=aq,
+        initial_qty=aq,
+    )
+    return _activation_event(state, snap, now, snap.position_id, aq)
+
+
+def _take_size(state: GovernanceState, aq: Decimal, changes: dict[str, object]) -> None:
+    """``_Tick.sync_size`` when everything outstanding has filled (the observed size ``aq``
+    differs from the one seen last)."""
+    seen = state.seen_qty
+    pending = state.expected_qty - seen
+    delta = aq - seen
+    if pending != 0 and (delta > 0) == (pending > 0):
+        step = min(abs(delta), abs(pending))
+        rest = pending - step if pending > 0 else pending + step
+    else:
+        rest = pending
+    changes["seen_qty"] = aq
+    changes["expected_qty"] = max(aq + rest, ZERO)
+    if delta > 0:
+        changes["ladder_base"] = state.ladder_base + delta
+    changes["pending_since"] = None
+    changes["pending_intents"] = ()
+    changes["retries"] = 0
+
+
+def _unplanned(
+    state: GovernanceState,
+    changes: dict[str, object],
+    events: tuple[GovernanceEvent, ...],
+    now: datetime,
+) -> Evaluation:
+    """No action: the state with what changed (stamped), or the state itself."""
+    if changes:
+        changes["updated_at"] = now
+        state = state.evolve(**changes)
+    return _new_evaluation(state, (), None, events)
+
+
 def _activate(
     state: GovernanceState, snap: Snapshot, now: datetime, direction: int
 ) -> tuple[GovernanceState, GovernanceEvent]:
@@ -1089,15 +1581,20 @@ def _activate(
         ladder_base=aq,
         initial_qty=aq,
     )
-    event = GovernanceEvent(
+    return state, _activation_event(state, snap, now, state.position_id, aq)
+
+
+def _activation_event(
+    state: GovernanceState, snap: Snapshot, now: datetime, position_id: str | None, aq: Decimal
+) -> GovernanceEvent:
+    return GovernanceEvent(
         now,
         "LIFECYCLE",
         state.intent_id,
-        state.position_id,
+        position_id,
         f"{Lifecycle.PENDING_ENTRY.value} → {Lifecycle.ACTIVE.value}: {aq} open at "
         f"{lv.money(snap.entry)} under profile {state.profile.name}",
     )
-    return state, event
 
 
 def _entry_timeout(state: GovernanceState, now: datetime) -> Evaluation:
@@ -1172,4 +1669,4 @@ def settle_denials(
     return state.evolve(**changes)
 
 
-__all__ = ["Evaluation", "evaluate", "settle_denials"]
+__all__ = ["Decided", "Evaluation", "evaluate", "evaluate_decided", "settle_denials"]

@@ -15,6 +15,7 @@ breakeven including fees. With ``r = 0`` and linear contracts this is seed 003's
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import lru_cache
 
 from riskdesk.domain.instruments import Instrument
 from riskdesk.domain.values import ACCOUNTING_CONTEXT, ZERO, to_decimal
@@ -64,7 +65,14 @@ def offset_price(entry: Decimal, direction: int, distance: float) -> Decimal:
 
 def r_level(entry: Decimal, direction: int, multiple: float, risk: Decimal) -> Decimal:
     """Take-profit level ``entry + direction·multiple·R`` (R in price units)."""
-    return _C.add(entry, _C.multiply(Decimal(direction) * to_decimal(multiple, "multiple"), risk))
+    step = _C.multiply(_exact_float(multiple), risk)
+    return _C.add(entry, step) if direction > 0 else _C.subtract(entry, step)
+
+
+@lru_cache(maxsize=1024)
+def _exact_float(value: float) -> Decimal:
+    # A profile's float (an R multiple…) as the exact decimal of its shortest repr, once.
+    return to_decimal(value, "multiple")
 
 
 def scaled_price(price: Decimal, factor: float) -> Decimal:

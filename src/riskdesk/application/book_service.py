@@ -28,6 +28,7 @@ from riskdesk.domain.accounting.portfolio import (
     summary_and_exposure,
 )
 from riskdesk.domain.accounting.position import ClosedPosition, TradeRecord
+from riskdesk.domain.accounting.rates import CurrencyRate, currency_rates
 from riskdesk.domain.errors import RiskdeskError, UnknownAccount, UnknownInstrument
 from riskdesk.domain.fills import Fill, FundingPayment
 from riskdesk.domain.instruments import Instrument
@@ -73,6 +74,9 @@ class PortfolioReport:
     missing_marks: list[str]
     mark_times: Mapping[str, datetime]
     balances: Mapping[str, Mapping[str, Decimal]] = field(default_factory=dict)
+    #: The rate of every currency the views valued, with its source (see ``domain.accounting
+    #: .rates``); a currency the book holds that is missing here is in ``summary.unpriced``.
+    rates: Mapping[str, CurrencyRate] = field(default_factory=dict)
 
 
 def _shown(value: object) -> str:
@@ -225,6 +229,21 @@ class BookService:
             uow.commit()
         return ImportResult(applied, duplicates, funding, closed, tuple(sorted(books)))
 
+    def import_fills(
+        self,
+        rows: Sequence[ParsedRow],
+        progress: ProgressCallback | None = None,
+        then: Callable[[ImportResult], object] | None = None,
+    ) -> ImportResult:
+        """:meth:`apply`, then ``then(result)`` (the revaluation that records equity marks), in
+        one transaction: if anything after the booking fails, the fills are not booked either
+        and the database is unchanged."""
+        with self._uow.transaction():
+            result = self.apply(rows, progress)
+            if then is not None:
+                then(result)
+        return result
+
     def _book_one(
         self, uow: UnitOfWork, book: Book, item: Fill | FundingPayment, instrument: Instrument
     ) -> BookChange:
@@ -296,9 +315,13 @@ class BookService:
             instruments = {k: self._instrument(uow, k) for k in keys}
             stored_marks = uow.prices.marks()
             stored_assets = uow.prices.asset_prices()
-            realized_closed = self._realized_closed(uow, accounts, instruments, stored_assets)
+            closed_by_currency = self._realized_closed(uow, accounts, instruments)
+            rates = self._rates(
+                uow, books, instruments, stored_marks, stored_assets, closed_by_currency
+            )
+            realized_closed, closed_unpriced = self._in_reporting(closed_by_currency, rates)
             scope = account_id or "*"
-            market, missing, mark_times = self._market(books, stored_marks, stored_assets, now)
+            market, missing, mark_times = self._market(books, stored_marks, rates, now)
             day_start = market.ts.replace(hour=0, minute=0, second=0, microsecond=0)
             before = uow.snapshots.last_before(scope, day_start + timedelta(microseconds=1))
             history = [s.total_equity for s in uow.snapshots.series(scope)]
@@ -308,7 +331,7 @@ class BookService:
             since = before.ts if before is not None else day_start
             deposits_today = sum(
                 (
-                    amount * self._rate(currency, stored_assets)
+                    amount * market.rate_or_zero(currency)
                     for acct, currency, amount, ts in uow.fills.cash_movements(since=since)
                     if acct in ids and (before is None or ts > before.ts)
                 ),
@@ -325,6 +348,7 @@ class BookService:
             if fresh and before is not None
             else None,
             equity_history=history,
+            unpriced=closed_unpriced,
         )
         views = position_views(books, instruments, market, inputs)
         summary, tables = summary_and_exposure(books, instruments, market, inputs, views)
@@ -338,6 +362,7 @@ class BookService:
             missing,
             mark_times,
             balances,
+            rates,
         )
 
     def positions(
@@ -357,7 +382,8 @@ class BookService:
             instruments = {k: self._instrument(uow, k) for k in keys}
             marks = uow.prices.marks()
             assets = uow.prices.asset_prices()
-        market, _, _ = self._market(books, marks, assets, now)
+            rates = self._rates(uow, books, instruments, marks, assets, {})
+        market, _, _ = self._market(books, marks, rates, now)
         inputs = PortfolioInputs(
             conventions=self.config.conventions, option_rates=self.config.option_rates
         )
@@ -368,28 +394,63 @@ class BookService:
         uow: UnitOfWork,
         accounts: Sequence[Account],
         instruments: dict[str, Instrument],
-        assets: Mapping[str, tuple[Decimal, datetime]],
-    ) -> Decimal:
-        total = ZERO
+    ) -> dict[str, Decimal]:
+        """Realized P&L of the closed positions, per settlement currency."""
+        totals: dict[str, Decimal] = {}
         for account in accounts:
             for closed in uow.closed.closed(account.account_id):
                 instrument = instruments.get(closed.instrument_key) or uow.instruments.get(
                     closed.instrument_key
                 )
                 currency = instrument.settle if instrument else self.config.reporting_currency
-                total += closed.realized_pnl * self._rate(currency, assets)
-        return total
+                totals[currency] = totals.get(currency, ZERO) + closed.realized_pnl
+        return totals
 
-    def _rate(self, currency: str, assets: Mapping[str, tuple[Decimal, datetime]]) -> Decimal:
-        if currency in assets:
-            return assets[currency][0]
-        return self.config.fixed_rates.get(currency, Decimal(0))
+    @staticmethod
+    def _in_reporting(
+        amounts: Mapping[str, Decimal], rates: Mapping[str, CurrencyRate]
+    ) -> tuple[Decimal, tuple[str, ...]]:
+        """The sum of per-currency ``amounts`` in the reporting currency, and the currencies
+        without a rate (left out)."""
+        total = ZERO
+        unpriced: list[str] = []
+        for currency, amount in amounts.items():
+            rate = rates.get(currency)
+            if rate is not None:
+                total += amount * rate.price
+            elif amount:
+                unpriced.append(currency)
+        return total, tuple(sorted(unpriced))
+
+    def _rates(
+        self,
+        uow: UnitOfWork,
+        books: Sequence[Book],
+        instruments: Mapping[str, Instrument],
+        marks: Mapping[str, tuple[Decimal, datetime]],
+        assets: Mapping[str, tuple[Decimal, datetime]],
+        also: Mapping[str, Decimal],
+    ) -> dict[str, CurrencyRate]:
+        """Rates of every currency the books hold or their positions need (``also``: more
+        currencies, e.g. of closed positions): stored and fixed first, then derived from the
+        book's marks (see ``domain.accounting.rates``; the catalog is read only if needed)."""
+        needed = set(also)
+        for book in books:
+            needed.update(c for c, amount in book.balances.items() if amount)
+            for p in book.open_positions():
+                inst = instruments[p.instrument_key]
+                needed.update((inst.settle, inst.quote, inst.price_currency, inst.base))
+        reporting, fixed = self.config.reporting_currency, self.config.fixed_rates
+        rates = currency_rates(needed, reporting, assets, fixed)
+        if needed.issubset(rates) or not marks:
+            return rates
+        return currency_rates(needed, reporting, assets, fixed, marks, uow.instruments.all())
 
     def _market(
         self,
         books: Sequence[Book],
         marks: Mapping[str, tuple[Decimal, datetime]],
-        assets: Mapping[str, tuple[Decimal, datetime]],
+        rates: Mapping[str, CurrencyRate],
         now: datetime | None,
     ) -> tuple[MarketSnapshot, list[str], dict[str, datetime]]:
         chosen: dict[str, Decimal] = {}
@@ -402,8 +463,7 @@ class BookService:
                 else:
                     chosen[p.instrument_key] = p.entry_price
                     missing.append(p.instrument_key)
-        prices = dict(self.config.fixed_rates)
-        prices.update({k: v for k, (v, _) in assets.items()})
+        prices = {currency: rate.price for currency, rate in rates.items()}
         as_of = now or (max(times.values()) if times else self._clock.now())
         return MarketSnapshot(chosen, prices, as_of, times), sorted(set(missing)), times
 

@@ -8,6 +8,7 @@ import or a rejected fill leaves the database unchanged.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from decimal import Decimal
 from types import TracebackType
@@ -452,3 +453,9 @@ class UnitOfWorkFactory(Protocol):
     """Creates a fresh unit of work per use case."""
 
     def __call__(self) -> UnitOfWork: ...
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """A scope in which every unit of work created on this thread joins one transaction:
+        committed once at the end of the block, rolled back entirely on an exception (so a use
+        case that calls others — import fills, then revalue — is all or nothing)."""
+        ...

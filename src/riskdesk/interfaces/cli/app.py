@@ -20,7 +20,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from riskdesk.application.book_service import PortfolioReport
+from riskdesk.application.book_service import ImportResult, PortfolioReport
 from riskdesk.application.calculator import CalcRequest, calculate
 from riskdesk.application.fill_rows import parse_rows, parse_timestamp
 from riskdesk.bootstrap.margin_tables import load_margin_tiers
@@ -277,6 +277,12 @@ def fills_import(
         rows = parse_rows(_read_rows(file), account)
         rt = _runtime(db)
         start = time.perf_counter()
+
+        def revalue(done: ImportResult) -> None:
+            if done.applied or done.funding:
+                rt.app.risk.revalue()  # the book changed: equity marks (day start, peak)
+
+        # Booking and revaluation are one transaction: a failure in either changes nothing.
         if len(rows) >= 200 and not as_json:
             with Progress(
                 TextColumn("importing"),
@@ -286,13 +292,11 @@ def fills_import(
                 console=console,
             ) as progress:
                 task = progress.add_task("import", total=len(rows))
-                result = rt.app.book.apply(
-                    rows, lambda done, total: progress.update(task, completed=done)
+                result = rt.app.book.import_fills(
+                    rows, lambda done, total: progress.update(task, completed=done), revalue
                 )
         else:
-            result = rt.app.book.apply(rows)
-        if result.applied or result.funding:
-            rt.app.risk.revalue()  # the book changed: equity marks (day start, peak)
+            result = rt.app.book.import_fills(rows, then=revalue)
         elapsed = time.perf_counter() - start
         if as_json:
             render.dump_json(console, result)
@@ -374,11 +378,20 @@ def _report(db: str | None, account: str | None, as_json: bool) -> PortfolioRepo
     return _guard(as_json, lambda: _runtime(db).app.book.report(account))
 
 
-def _notes(report: PortfolioReport) -> None:
+def _notes(report: PortfolioReport, rates: bool = False) -> None:
+    """Warnings under a view: positions without a mark, currencies without a rate (and, with
+    ``rates``, where each rate derived from a mark comes from)."""
     if report.missing_marks:
         console.print(
             f"[yellow]no mark for {', '.join(report.missing_marks)}: valued at entry price[/]"
         )
+    ccy = report.summary.reporting_currency
+    note = render.unpriced_note(report.summary.unpriced, ccy)
+    if note:
+        console.print(f"[yellow]{escape(note)}[/]", highlight=False)
+    if rates:
+        for line in render.derived_rates(report.rates, ccy):
+            console.print(line, highlight=False)
 
 
 @app.command()
@@ -404,7 +417,7 @@ def summary(
         render.dump_json(console, report.summary)
         return
     console.print(render.summary_table(report.summary))
-    _notes(report)
+    _notes(report, rates=True)
 
 
 @app.command()
@@ -417,9 +430,14 @@ def exposure(
         render.dump_json(console, report.exposure)
         return
     ccy = report.summary.reporting_currency
-    console.print(render.exposure_table(report.exposure.by_asset, "Exposure by asset", ccy))
-    console.print(render.exposure_table(report.exposure.by_symbol, "Exposure by symbol", ccy))
-    console.print(render.exposure_table(report.exposure.by_venue, "Exposure by venue/account", ccy))
+    exp = report.exposure
+    for rows, title in (
+        (exp.by_asset, "Exposure by asset"),
+        (exp.by_symbol, "Exposure by symbol"),
+        (exp.by_venue, "Exposure by venue/account"),
+    ):
+        console.print(render.exposure_table(rows, title, ccy, exp.unpriced))
+    _notes(report)
 
 
 @app.command()

@@ -108,6 +108,10 @@ class FillRepository(Protocol):
         """``(account_id, currency, amount, ts)`` of recorded cash movements, oldest first."""
         ...
 
+    def cash_movement(self, key: tuple[str, str]) -> tuple[str, str, Decimal, datetime] | None:
+        """The cash movement recorded under ``key``: ``(account_id, currency, amount, ts)``."""
+        ...
+
     def existing(self, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
         """Which of ``keys`` (fills, funding or cash-movement keys) are already stored."""
         ...

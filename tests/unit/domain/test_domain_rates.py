@@ -4,16 +4,19 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from decimal import Decimal as D
+from decimal import Decimal
 
 from domain_testkit import CRYPTO_OPTION, ETH_SPOT, INVERSE, LINEAR, SPOT, T0, VENUE
 
 from riskdesk.domain.accounting.rates import RateSource, currency_rates
 from riskdesk.domain.instruments import perpetual_or_future
 
+D = Decimal
 FIXED = {"USD": D(1), "USDT": D(1), "USDC": D(1)}
 CATALOG = (SPOT, ETH_SPOT, LINEAR, INVERSE, CRYPTO_OPTION)
-FUTURE = perpetual_or_future("BTC/USD:BTC-241227", VENUE, tick_size="0.5", lot_size="1", contract_size="10")
+FUTURE = perpetual_or_future(
+    "BTC/USD:BTC-241227", VENUE, tick_size="0.5", lot_size="1", contract_size="10"
+)
 LATER = T0 + timedelta(hours=1)
 
 

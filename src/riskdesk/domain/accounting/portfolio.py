@@ -581,9 +581,7 @@ def _view(
         risk = max(ZERO, -inst.pnl(p.qty, p.entry_price, p.stop_price)) * rate
     exposure = _exposure(inst, p, mark, market, inputs)
     market_value = (
-        ZERO
-        if margined
-        else p.market_value(inst, mark) * market.rate_or_zero(inst.price_currency)
+        ZERO if margined else p.market_value(inst, mark) * market.rate_or_zero(inst.price_currency)
     )
     return _position_view(
         position_id=p.position_id,

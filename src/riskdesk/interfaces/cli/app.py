@@ -34,7 +34,7 @@ from riskdesk.domain.fills import MarginMode
 from riskdesk.domain.instruments import MarginTier, Settlement, instrument_from_spec
 from riskdesk.domain.risk.decisions import Denied
 from riskdesk.domain.symbols import SymbolKind, parse_symbol
-from riskdesk.domain.values import Side, leverage_value, price_value, to_decimal
+from riskdesk.domain.values import Side, leverage_value, positive, price_value, to_decimal
 from riskdesk.interfaces.cli import (
     governance_commands,
     oms_commands,
@@ -104,33 +104,85 @@ def show_config(as_json: JsonOption = False) -> None:
     console.print(table)
 
 
+UpdateOption = Annotated[
+    bool,
+    typer.Option(
+        "--update",
+        help="change an existing entry (options not given keep their values); changes that "
+        "would corrupt open positions are still refused",
+    ),
+]
+
+
+def _added(what: str, outcome: str, diff: Mapping[str, tuple[object, object]]) -> str:
+    if outcome == "unchanged":
+        return f"{what} already exists with these settings; nothing changed"
+    if outcome == "updated":
+        changes = ", ".join(f"{k} {_plain(a)} -> {_plain(b)}" for k, (a, b) in diff.items())
+        return f"{what} updated: {changes}"
+    return f"{what} added"
+
+
+def _plain(value: object) -> str:
+    if value == "" or value is None:
+        return "—"
+    if isinstance(value, Decimal):
+        return render.qty(value)
+    if isinstance(value, tuple):
+        return f"{len(value)} bracket(s)"
+    return str(getattr(value, "value", value))
+
+
 @accounts_app.command("add")
 def accounts_add(
     account_id: Annotated[str, typer.Argument(help="account id, e.g. binance-usdm")],
-    venue: Annotated[str, typer.Option(help="venue the account trades on")],
-    mode: Annotated[str, typer.Option(help="netting (one-way) or hedge")] = "netting",
+    venue: Annotated[str | None, typer.Option(help="venue the account trades on")] = None,
+    mode: Annotated[
+        str | None, typer.Option(help="netting (one-way, the default) or hedge")
+    ] = None,
     margin_mode: Annotated[
-        str, typer.Option(help="default margin mode: cross or isolated")
-    ] = "cross",
-    leverage: Annotated[str, typer.Option(help="default leverage of new margined positions")] = "1",
-    name: Annotated[str, typer.Option(help="display name")] = "",
+        str | None, typer.Option(help="default margin mode: cross (the default) or isolated")
+    ] = None,
+    leverage: Annotated[
+        str | None, typer.Option(help="default leverage of new margined positions (default 1)")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="display name")] = None,
+    update: UpdateOption = False,
     db: DbOption = None,
 ) -> None:
-    """Create (or update) an account."""
+    """Create an account. Adding it again with the same settings changes nothing; with other
+    settings it is refused unless --update (venue and position mode stay fixed while the account
+    holds positions or cash)."""
 
     def run() -> None:
-        if mode not in ("netting", "hedge"):
+        book = _runtime(db).app.book
+        existing = book.account(account_id) if update else None
+        if existing is None and not venue:
+            raise InvalidValue("give the venue the account trades on (--venue)", field="venue")
+        if mode is not None and mode not in ("netting", "hedge"):
             raise InvalidValue(f"expected netting or hedge, got {mode!r}", field="mode")
-        account = Account(
-            account_id=account_id,
-            venue=venue,
-            position_mode=PositionMode(mode),
-            default_margin_mode=MarginMode.parse(margin_mode),
-            default_leverage=leverage_value(leverage, "leverage"),
-            name=name,
+        base = existing or Account(account_id=account_id, venue=venue or "")
+        account = replace(
+            base,
+            venue=venue or base.venue,
+            position_mode=PositionMode(mode) if mode else base.position_mode,
+            default_margin_mode=MarginMode.parse(margin_mode)
+            if margin_mode
+            else base.default_margin_mode,
+            default_leverage=leverage_value(leverage, "leverage")
+            if leverage
+            else base.default_leverage,
+            name=base.name if name is None else name,
         )
-        _runtime(db).app.book.register_account(account)
-        console.print(f"account {account_id} on {venue} ({mode}, {margin_mode}, {leverage}x)")
+        outcome, diff = book.add_account(account, update)
+        console.print(
+            _added(
+                f"account {account_id} on {account.venue} ({account.position_mode.value}, "
+                f"{account.default_margin_mode.value}, {_plain(account.default_leverage)}x)",
+                outcome,
+                diff,
+            )
+        )
 
     _guard(False, run)
 
@@ -153,7 +205,9 @@ def accounts_list(db: DbOption = None, as_json: JsonOption = False) -> None:
 def instruments_add(
     symbol: Annotated[str, typer.Argument(help="OCC, Deribit or CCXT symbol")],
     venue: Annotated[str, typer.Option(help="venue")],
-    tick_size: Annotated[str | None, typer.Option(help="price tick")] = None,
+    tick_size: Annotated[
+        str | None, typer.Option(help="price tick (default: the venue's, see README)")
+    ] = None,
     lot_size: Annotated[str | None, typer.Option(help="quantity step")] = None,
     contract_size: Annotated[
         str | None,
@@ -170,9 +224,12 @@ def instruments_add(
             "[,maint_amount_cum])"
         ),
     ] = None,
+    update: UpdateOption = False,
     db: DbOption = None,
 ) -> None:
-    """Add an instrument with its grid (defaults suit the major venues)."""
+    """Add an instrument with its grid (defaults suit the major venues). Adding it again with
+    the same grid changes nothing; with another it is refused unless --update (contract size,
+    settlement currency and contract type stay fixed while positions are open)."""
 
     def run() -> None:
         grid = {
@@ -186,7 +243,19 @@ def instruments_add(
         }
         spec = parse_symbol(symbol)
         instrument = instrument_from_spec(spec, venue, **grid)  # the symbol and grid first
-        brackets: tuple[MarginTier, ...] = ()
+        book = _runtime(db).app.book
+        existing = book.instrument(instrument.key) if update else None
+        if existing is not None:
+            # An update changes what was given and keeps the rest of the stored entry.
+            instrument = replace(
+                existing,
+                tick_size=positive(tick_size, "tick_size") if tick_size else existing.tick_size,
+                lot_size=positive(lot_size, "lot_size") if lot_size else existing.lot_size,
+                contract_size=positive(contract_size, "contract_size")
+                if contract_size
+                else existing.contract_size,
+            )
+        brackets: tuple[MarginTier, ...] = instrument.margin_tiers
         if tiers:
             if instrument.settlement is not Settlement.MARGIN:
                 raise InvalidValue(
@@ -195,16 +264,22 @@ def instruments_add(
                 )
             brackets = load_margin_tiers(tiers, instrument.symbol)
             instrument = replace(instrument, margin_tiers=brackets)
-        _runtime(db).app.book.register_instruments([instrument])
+        outcome, diff = book.add_instrument(instrument, update)
         margin = (
-            f"{len(brackets)} maintenance brackets from {tiers}"
+            f"{len(brackets)} maintenance brackets" + (f" from {tiers}" if tiers else "")
             if brackets
             else f"maintenance rate {instrument.maint_margin_rate}"
         )
         console.print(
-            f"instrument {instrument.key}: tick {instrument.tick_size}, lot {instrument.lot_size}, "
-            f"contract size {instrument.contract_size}, settles in {instrument.settle}"
-            + (f", {margin}" if instrument.settlement is Settlement.MARGIN else "")
+            _added(
+                f"instrument {instrument.key} (tick {instrument.tick_size}, lot "
+                f"{instrument.lot_size}, contract size {instrument.contract_size}, settles in "
+                f"{instrument.settle}"
+                + (f", {margin}" if instrument.settlement is Settlement.MARGIN else "")
+                + ")",
+                outcome,
+                diff,
+            )
         )
 
     _guard(False, run)
@@ -310,26 +385,54 @@ def fills_import(
     _guard(as_json, run)
 
 
-@cash_app.command("move")
+# A negative amount (a withdrawal) is an argument, not an unknown option: "-100".
+@cash_app.command("move", context_settings={"ignore_unknown_options": True})
 def cash_move(
     account_id: Annotated[str, typer.Argument(help="account")],
-    amount: Annotated[str, typer.Argument(help="amount: positive deposits, negative withdraws")],
+    amount: Annotated[
+        str, typer.Argument(help="amount: positive deposits, negative (e.g. -100) withdraws")
+    ],
     currency: Annotated[str, typer.Argument(help="currency, e.g. USDT")],
-    reference: Annotated[str, typer.Option(help="idempotency reference (a repeat is ignored)")],
+    reference: Annotated[
+        str,
+        typer.Option(
+            help="idempotency reference: repeating the same movement changes nothing; reusing "
+            "it for a different one is refused"
+        ),
+    ],
     at: Annotated[str | None, typer.Option(help="time (ISO 8601 with offset); default now")] = None,
+    new_asset: Annotated[
+        bool,
+        typer.Option(
+            "--new-asset",
+            help="accept a currency no instrument, balance or price uses yet (without it such "
+            "a currency is refused as a likely typo)",
+        ),
+    ] = False,
     db: DbOption = None,
 ) -> None:
-    """Deposit or withdraw cash."""
+    """Deposit (positive amount) or withdraw (negative amount) cash."""
 
     def run() -> None:
+        if amount.startswith("-") and not amount[1:2].isdigit() and amount[1:2] != ".":
+            raise InvalidValue(f"unknown option {amount!r}", field="amount")
         rt = _runtime(db)
         ts = parse_timestamp(at, "at") if at else rt.app.clock.now()
         value = to_decimal(amount, "amount")
         booked = rt.app.book.move_cash(
-            account_id, currency, value, ts, "deposit" if value > 0 else "withdrawal", reference
+            account_id,
+            currency,
+            value,
+            ts,
+            "deposit" if value > 0 else "withdrawal",
+            reference,
+            new_currency=new_asset,
         )
         console.print(
-            "booked" if booked else f"reference {reference!r} was already booked; nothing changed"
+            f"booked {'deposit' if value > 0 else 'withdrawal'} of {render.qty(abs(value))} "
+            f"{currency.upper()} on {account_id}"
+            if booked
+            else f"reference {reference!r} was already booked with the same amount; nothing changed"
         )
 
     _guard(False, run)
@@ -357,10 +460,10 @@ def prices_set(
         number = price_value(value, "price")
         now = rt.app.clock.now()
         if asset:
-            rt.app.book.record_prices({}, {key.upper(): number}, now, "manual")
+            name = rt.app.book.record_asset_price(key, number, now, "manual")
         else:
-            rt.app.book.record_prices({key: number}, {}, now, "manual")
-        console.print(f"{key} = {number}")
+            name = rt.app.book.record_mark(key, number, now, "manual")
+        console.print(f"{name} = {number}")
         # A mark update: equity marks, monitors and the kill switch, carried out at once.
         try:
             done = mark_update(rt.app, rt.store, settings.oms.paper.venue, now=now)

@@ -85,6 +85,30 @@ class PortfolioReport:
     rates: Mapping[str, CurrencyRate] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class BalanceRow:
+    """Cash of one account in one currency: ``amount`` exact in that currency, ``value`` in the
+    reporting currency at ``rate`` (None when the currency is unpriced)."""
+
+    account_id: str
+    venue: str
+    currency: str
+    amount: Decimal
+    value: Decimal | None
+    rate: CurrencyRate | None
+
+
+@dataclass(frozen=True, slots=True)
+class Balances:
+    """Wallet balances per account and currency; ``total`` in the reporting currency is None
+    when a currency held is unpriced (listed in ``unpriced``)."""
+
+    reporting_currency: str
+    rows: list[BalanceRow]
+    total: Decimal | None
+    unpriced: tuple[str, ...]
+
+
 def _shown(value: object) -> str:
     if isinstance(value, Decimal):
         return format(value.normalize(decimal.Context(prec=len(value.as_tuple().digits))), "f")
@@ -616,6 +640,47 @@ class BookService:
             mark_times,
             balances,
             rates,
+        )
+
+    def balances(self, account_id: str | None = None) -> Balances:
+        """Cash balances (wallet, before unrealized P&L) of one account or all, each valued in
+        the reporting currency at the rates the views use."""
+        with self._uow() as uow:
+            accounts = [self._account(uow, account_id)] if account_id else uow.accounts.all()
+            books = [uow.books.load(a) for a in accounts]
+            keys = {p.instrument_key for b in books for p in b.open_positions()}
+            instruments = {k: self._instrument(uow, k) for k in keys}
+            rates = self._rates(
+                uow, books, instruments, uow.prices.marks(), uow.prices.asset_prices(), {}
+            )
+        rows: list[BalanceRow] = []
+        total = ZERO
+        unpriced: set[str] = set()
+        for book in books:
+            for currency, amount in sorted(book.balances.items()):
+                if not amount:
+                    continue
+                rate = rates.get(currency)
+                value = None if rate is None else amount * rate.price
+                if value is None:
+                    unpriced.add(currency)
+                else:
+                    total += value
+                rows.append(
+                    BalanceRow(
+                        book.account.account_id,
+                        book.account.venue,
+                        currency,
+                        amount,
+                        value,
+                        rate,
+                    )
+                )
+        return Balances(
+            self.config.reporting_currency,
+            rows,
+            None if unpriced else total,
+            tuple(sorted(unpriced)),
         )
 
     def positions(

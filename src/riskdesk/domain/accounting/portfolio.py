@@ -137,6 +137,7 @@ class PositionView:
     opened_at: datetime
     hold_seconds: int
     tick_size: Decimal = ONE
+    lot_size: Decimal = ONE
     #: Currencies this view could not value in the reporting currency (counted at zero).
     unpriced: tuple[str, ...] = ()
 
@@ -623,6 +624,7 @@ def _view(
             (market.mark_times.get(inst.key, market.ts) - p.opened_at).total_seconds()
         ),
         tick_size=inst.tick_size,
+        lot_size=inst.lot_size,
         unpriced=unpriced,
     )
 

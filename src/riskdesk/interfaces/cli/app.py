@@ -58,7 +58,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-fills_app = typer.Typer(help="Import and inspect fills.", no_args_is_help=True)
+fills_app = typer.Typer(help="Import and list fills.", no_args_is_help=True)
 accounts_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
 instruments_app = typer.Typer(help="Manage the instrument catalog.", no_args_is_help=True)
 cash_app = typer.Typer(help="Deposits and withdrawals.", no_args_is_help=True)
@@ -517,7 +517,13 @@ def summary(
     """Portfolio summary: equity, margin, P&L, exposure, leverage, heat."""
     report = _report(db, account, as_json)
     if as_json:
-        render.dump_json(console, report.summary)
+        render.dump_json(
+            console,
+            {
+                **render.to_jsonable(report.summary),
+                "currency_rates": render.rates_json(report.rates),
+            },
+        )
         return
     console.print(render.summary_table(report.summary))
     _notes(report, rates=True)
@@ -561,32 +567,7 @@ def history(
         if as_json:
             render.dump_json(console, {"fills": fills, "closed_positions": closed})
             return
-        table = Table(title="Fills", title_justify="left")
-        for column in (
-            "Time",
-            "Account",
-            "Venue",
-            "Symbol",
-            "Side",
-            "Qty",
-            "Price",
-            "Fee",
-            "Fill id",
-        ):
-            table.add_column(column)
-        for f in fills:
-            table.add_row(
-                render.when(f.ts),
-                f.account_id,
-                f.venue,
-                f.symbol,
-                f.side.value,
-                render.qty(f.qty),
-                render.price(f.price),
-                f"{render.qty(f.fee)} {f.fee_currency or ''}",
-                f.fill_id,
-            )
-        console.print(table)
+        console.print(render.fills_table(fills, _lots(db)))
         closed_table = Table(title="Closed positions", title_justify="left")
         for column in (
             "Closed",
@@ -603,13 +584,14 @@ def history(
             "Held",
         ):
             closed_table.add_column(column)
+        lots = _lots(db)
         for c in closed:
             closed_table.add_row(
                 render.when(c.closed_at),
                 c.account_id,
                 c.instrument_key,
                 c.direction,
-                render.qty(c.entry_qty),
+                render.qty(c.entry_qty, lots.get(c.instrument_key)),
                 render.price(c.entry_price),
                 render.price(c.exit_price),
                 render.qty(c.realized_pnl.quantize(Decimal("1e-8"))),
@@ -619,6 +601,76 @@ def history(
                 render.duration(int(c.holding_seconds)),
             )
         console.print(closed_table)
+
+    _guard(as_json, run)
+
+
+def _lots(db: str | None) -> dict[str, Decimal]:
+    """Lot size per instrument key (quantities print at their lot's precision)."""
+    return {i.key: i.lot_size for i in _runtime(db).app.book.instruments()}
+
+
+@fills_app.command("list")
+def fills_list(
+    account: AccountOption = None,
+    since: Annotated[str | None, typer.Option(help="from (ISO 8601)")] = None,
+    until: Annotated[str | None, typer.Option(help="until (ISO 8601)")] = None,
+    limit: Annotated[int | None, typer.Option(help="at most this many (the oldest)")] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Imported fills in time order (exact values in --json)."""
+
+    def run() -> None:
+        start = parse_timestamp(since, "since") if since else None
+        end = parse_timestamp(until, "until") if until else None
+        if limit is not None and limit < 1:
+            raise InvalidValue(f"must be at least 1, got {limit}", field="limit")
+        fills, _, _ = _runtime(db).app.book.history(account, start, end, limit)
+        if as_json:
+            render.dump_json(console, fills)
+            return
+        console.print(render.fills_table(fills, _lots(db)))
+
+    _guard(as_json, run)
+
+
+@app.command()
+def balances(
+    account: AccountOption = None, db: DbOption = None, as_json: JsonOption = False
+) -> None:
+    """Wallet balances per account and currency (cash before unrealized P&L), valued in the
+    reporting currency, with where each rate comes from."""
+
+    def run() -> None:
+        result = _runtime(db).app.book.balances(account)
+        if as_json:
+            render.dump_json(
+                console,
+                {
+                    "reporting_currency": result.reporting_currency,
+                    "balances": [
+                        {
+                            "account_id": r.account_id,
+                            "venue": r.venue,
+                            "currency": r.currency,
+                            "amount": render.plain(r.amount),
+                            "value": None if r.value is None else render.rounded(r.value),
+                            "rate": None if r.rate is None else render.plain(r.rate.price),
+                            "rate_source": None if r.rate is None else r.rate.source.value,
+                            "rate_instrument": None if r.rate is None else r.rate.instrument,
+                        }
+                        for r in result.rows
+                    ],
+                    "total": None if result.total is None else render.rounded(result.total),
+                    "unpriced": list(result.unpriced),
+                },
+            )
+            return
+        console.print(render.balances_table(result))
+        note = render.unpriced_note(result.unpriced, result.reporting_currency)
+        if note:
+            console.print(f"[yellow]{escape(note)}[/]", highlight=False)
 
     _guard(as_json, run)
 

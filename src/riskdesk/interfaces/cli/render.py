@@ -21,7 +21,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from riskdesk.application.book_service import PortfolioReport
+from riskdesk.application.book_service import Balances, PortfolioReport
 from riskdesk.application.calculator import CalcResult
 from riskdesk.domain.accounting.portfolio import (
     SUMMARY_TOTALS,
@@ -33,6 +33,7 @@ from riskdesk.domain.accounting.portfolio import (
 )
 from riskdesk.domain.accounting.rates import CurrencyRate, RateSource
 from riskdesk.domain.events import json_safe
+from riskdesk.domain.fills import Fill
 from riskdesk.domain.values import ACCOUNTING_CONTEXT
 
 FIAT_LIKE = {"USD", "USDT", "USDC", "EUR", "BUSD", "DAI"}
@@ -173,9 +174,72 @@ def price(value: Decimal | None) -> str:
     return text
 
 
-def qty(value: Decimal) -> str:
-    """A quantity without trailing zeros."""
+def qty(value: Decimal, lot: Decimal | None = None) -> str:
+    """A quantity: at the instrument's lot precision when ``lot`` is given (``1.500`` for a
+    0.001 lot, ``4000`` for a lot of 1, as venues print it; an off-grid quantity exactly),
+    else without trailing zeros."""
+    if lot is not None and lot > 0:
+        places = max(0, -int(lot.normalize().as_tuple().exponent))
+        step = Decimal(1).scaleb(-places)
+        if value % step == 0:
+            return format(value.quantize(step, context=ACCOUNTING_CONTEXT), "f")
     return format(value.normalize(), "f")
+
+
+def fills_table(fills: Sequence[Fill], lots: Mapping[str, Decimal], title: str = "Fills") -> Table:
+    """Fills, oldest first; quantities at their instrument's lot precision."""
+    table = Table(title=title, title_justify="left")
+    for column in ("Time", "Account", "Venue", "Symbol", "Side", "Qty", "Price", "Fee", "Fill id"):
+        table.add_column(column, justify="right" if column in ("Qty", "Price", "Fee") else "left")
+    for f in fills:
+        table.add_row(
+            when(f.ts),
+            f.account_id,
+            f.venue,
+            f.symbol,
+            f.side.value,
+            qty(f.qty, lots.get(f.instrument_key)),
+            price(f.price),
+            f"{qty(f.fee)} {f.fee_currency or ''}".strip(),
+            f.fill_id,
+        )
+    return table
+
+
+def rates_json(rates: Mapping[str, CurrencyRate]) -> dict[str, Any]:
+    """Currency rates with their sources, for JSON (prices exact)."""
+    return {
+        c: {
+            "price": plain(r.price),
+            "source": r.source.value,
+            "instrument": r.instrument,
+            "ts": None if r.ts is None else r.ts.isoformat(),
+        }
+        for c, r in sorted(rates.items())
+    }
+
+
+def balances_table(balances: Balances) -> Table:
+    """Wallet balances per account and currency, valued in the reporting currency."""
+    ccy = balances.reporting_currency
+    table = Table(title=f"Balances (wallet, {ccy})", title_justify="left")
+    for name in ("Account", "Venue", "Currency", "Amount", f"Value ({ccy})", "Rate", "Rate from"):
+        table.add_column(
+            name,
+            justify="left" if name in ("Account", "Venue", "Currency", "Rate from") else "right",
+        )
+    for r in balances.rows:
+        table.add_row(
+            r.account_id,
+            r.venue,
+            r.currency,
+            money(r.amount, r.currency),
+            money(r.value, ccy),
+            "—" if r.rate is None else price(r.rate.price),
+            "no price" if r.rate is None else r.rate.describe(),
+        )
+    table.add_row("Total", "", "", "", money(balances.total, ccy), "", "", style="bold")
+    return table
 
 
 def pct(value: Decimal | None) -> str:
@@ -348,7 +412,7 @@ def positions_table(views: Sequence[PositionView], title: str = "Positions") -> 
             v.account_id,
             v.symbol,
             v.side,
-            qty(abs(v.qty)),
+            qty(abs(v.qty), v.lot_size),
             price(v.entry_price),
             price(v.mark_price),
             price(v.liquidation_price),

@@ -141,6 +141,25 @@ class Settings(BaseSettings):
             raise ValueError("must be a currency code such as USD")
         return value.upper()
 
+    @field_validator("margin_conventions", mode="before")
+    @classmethod
+    def _over_default_conventions(cls, value: object) -> object:
+        """An entry overrides only the fields it names of the venue's default (setting
+        ``RISKDESK_MARGIN_CONVENTIONS__BYBIT__CLOSE_FEE_RATE=0`` keeps Bybit on the entry basis
+        and the other venues' conventions)."""
+        if not isinstance(value, Mapping):
+            return value
+        merged: dict[str, object] = {
+            venue: c.model_dump() for venue, c in _default_conventions().items()
+        }
+        for venue, given in value.items():
+            base = merged.get(str(venue).lower())
+            if isinstance(given, Mapping) and isinstance(base, dict):
+                merged[str(venue).lower()] = {**base, **given}
+            else:
+                merged[str(venue).lower()] = given
+        return merged
+
     @field_validator("default_leverage")
     @classmethod
     def _leverage(cls, value: Decimal) -> Decimal:

@@ -707,11 +707,19 @@ def calc(
         str, typer.Option(help="maintenance amount (tier cum) with --mmr")
     ] = "0",
     basis: Annotated[
-        str, typer.Option(help="maintenance on 'mark' (Binance) or 'entry' (Bybit)")
-    ] = "mark",
+        str | None,
+        typer.Option(
+            help="maintenance on 'mark' (Binance, Deribit) or 'entry' (Bybit) notional "
+            "(default: the --venue's margin_conventions setting, else mark)"
+        ),
+    ] = None,
     close_fee_rate: Annotated[
-        str, typer.Option(help="fee to close at bankruptcy counted in maintenance (Bybit)")
-    ] = "0",
+        str | None,
+        typer.Option(
+            help="fee to close at bankruptcy counted in maintenance (default: the --venue's "
+            "margin_conventions setting, e.g. Bybit 0.00055; else 0)"
+        ),
+    ] = None,
     fee_rate: Annotated[str, typer.Option(help="trading fee rate for P&L")] = "0",
     contract_size: Annotated[
         str | None,
@@ -721,7 +729,11 @@ def calc(
         ),
     ] = None,
     venue: Annotated[
-        str | None, typer.Option(help="venue, for its default inverse contract size")
+        str | None,
+        typer.Option(
+            help="venue: its margin convention (margin_conventions setting), default grid and "
+            "inverse contract size"
+        ),
     ] = None,
     tick_size: Annotated[
         str | None,
@@ -755,8 +767,22 @@ def calc(
                 instrument = replace(
                     instrument, margin_tiers=load_margin_tiers(tiers, instrument.symbol)
                 )
-        if basis not in ("mark", "entry"):
-            raise InvalidValue(f"expected mark or entry, got {basis!r}", field="basis")
+        convention = Settings().margin_conventions.get((venue or "").strip().lower())
+        chosen_basis = basis or (convention.basis if convention else "mark")
+        if chosen_basis not in ("mark", "entry"):
+            raise InvalidValue(f"expected mark or entry, got {chosen_basis!r}", field="basis")
+        fee_to_close = (
+            to_decimal(close_fee_rate, "close_fee_rate")
+            if close_fee_rate is not None
+            else (convention.close_fee_rate if convention else Decimal(0))
+        )
+        origin = (
+            "--basis/--close-fee-rate"
+            if basis is not None and close_fee_rate is not None
+            else f"setting margin_conventions.{(venue or '').strip().lower()}"
+            if convention
+            else "default (Binance) convention"
+        )
         result = calculate(
             CalcRequest(
                 instrument=instrument,
@@ -770,14 +796,14 @@ def calc(
                 exit=None if exit_price is None else to_decimal(exit_price, "exit"),
                 maint_margin_rate=None if mmr is None else to_decimal(mmr, "mmr"),
                 maint_amount=to_decimal(maint_amount, "maint_amount"),
-                basis=MaintenanceBasis(basis),
-                close_fee_rate=to_decimal(close_fee_rate, "close_fee_rate"),
+                basis=MaintenanceBasis(chosen_basis),
+                close_fee_rate=fee_to_close,
                 fee_rate=to_decimal(fee_rate, "fee_rate"),
             )
         )
         result = result.on_tick()
         if as_json:
-            render.dump_json(console, result)
+            render.dump_json(console, {**render.to_jsonable(result), "convention": origin})
             return
         ccy = result.settle
         table = Table(
@@ -794,6 +820,12 @@ def calc(
             (
                 "Maintenance margin",
                 f"{render.money(result.maintenance_margin, ccy)} {ccy} (rate {result.maint_margin_rate})",
+            ),
+            (
+                "Maintenance convention",
+                f"{chosen_basis} notional"
+                + (f" + {render.qty(fee_to_close * 100)} % fee to close" if fee_to_close else "")
+                + f" ({origin})",
             ),
             ("Liquidation price", render.price(result.liquidation_price)),
             ("Bankruptcy price", render.price(result.bankruptcy_price)),

@@ -66,7 +66,16 @@ _VIEW_EXACT = frozenset(
     }
 )
 _CALC_EXACT = frozenset(
-    {"liquidation_price", "bankruptcy_price", "exit", "entry", "tick_size", "maint_margin_rate"}
+    {
+        "liquidation_price",
+        "bankruptcy_price",
+        "exit",
+        "entry",
+        "tick_size",
+        "maint_margin_rate",
+        "maint_amount",
+        "close_fee_rate",
+    }
 )
 _ROW_AMOUNTS = ("long", "short", "gross", "net", "of_equity", "unrealized_pnl")
 

@@ -38,11 +38,28 @@ from riskdesk.domain.errors import (
 )
 from riskdesk.domain.fills import Fill, FundingPayment, normalize_symbol
 from riskdesk.domain.instruments import Instrument
+from riskdesk.domain.symbols import SymbolKind
 from riskdesk.domain.values import ZERO
 from riskdesk.ports.clock import Clock
 from riskdesk.ports.store import UnitOfWork, UnitOfWorkFactory
 
 ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class OptionMark:
+    """An option with its stored mark (price currency per unit) and its underlying's price in
+    the reporting currency: what an :data:`OptionDeltas` source prices."""
+
+    instrument: Instrument
+    mark: Decimal
+    underlying: Decimal
+
+
+#: Per-unit deltas of options (by instrument key) relative to the underlying price given, at a
+#: valuation time — the pricing layer's ``option_deltas`` (wired by bootstrap). The views value
+#: an option's exposure as ``delta · qty · multiplier · underlying``.
+OptionDeltas = Callable[[Sequence[OptionMark], datetime], Mapping[str, Decimal]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,11 +223,17 @@ class BookService:
     """The book use cases."""
 
     def __init__(
-        self, uow_factory: UnitOfWorkFactory, clock: Clock, config: BookConfig | None = None
+        self,
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        config: BookConfig | None = None,
+        option_deltas: OptionDeltas | None = None,
     ) -> None:
         self._uow = uow_factory
         self._clock = clock
         self.config = config or BookConfig()
+        #: Without a delta source an option's exposure is its premium value.
+        self.option_deltas = option_deltas
 
     # ---------------------------------------------------------------------------- setup
 
@@ -626,6 +649,7 @@ class BookService:
             else None,
             equity_history=history,
             unpriced=closed_unpriced,
+            option_deltas=self._deltas(books, instruments, market, missing),
         )
         views = position_views(books, instruments, market, inputs)
         summary, tables = summary_and_exposure(books, instruments, market, inputs, views)
@@ -701,9 +725,11 @@ class BookService:
             marks = uow.prices.marks()
             assets = uow.prices.asset_prices()
             rates = self._rates(uow, books, instruments, marks, assets, {})
-        market, _, _ = self._market(books, marks, rates, now)
+        market, missing, _ = self._market(books, marks, rates, now)
         inputs = PortfolioInputs(
-            conventions=self.config.conventions, option_rates=self.config.option_rates
+            conventions=self.config.conventions,
+            option_rates=self.config.option_rates,
+            option_deltas=self._deltas(books, instruments, market, missing),
         )
         return position_views(books, instruments, market, inputs)
 
@@ -723,6 +749,35 @@ class BookService:
                 currency = instrument.settle if instrument else self.config.reporting_currency
                 totals[currency] = totals.get(currency, ZERO) + closed.realized_pnl
         return totals
+
+    def _deltas(
+        self,
+        books: Sequence[Book],
+        instruments: Mapping[str, Instrument],
+        market: MarketSnapshot,
+        missing_marks: Sequence[str],
+    ) -> Mapping[str, Decimal]:
+        """Deltas of the open options that have a stored mark and an underlying price (the
+        others keep their premium value as exposure)."""
+        if self.option_deltas is None:
+            return {}
+        skip = set(missing_marks)
+        options: dict[str, OptionMark] = {}
+        for book in books:
+            for p in book.open_positions():
+                inst = instruments[p.instrument_key]
+                if (
+                    inst.kind is SymbolKind.OPTION
+                    and inst.key not in skip
+                    and inst.key not in options
+                    and inst.base in market.asset_prices
+                ):
+                    options[inst.key] = OptionMark(
+                        inst, market.marks[inst.key], market.asset_prices[inst.base]
+                    )
+        if not options:
+            return {}
+        return self.option_deltas(list(options.values()), market.ts)
 
     @staticmethod
     def _in_reporting(

@@ -7,7 +7,8 @@ unless a field says otherwise; ratios are fractions (0.05 = 5 %).
 
 Exposure of a position, in the reporting currency: spot and linear contracts ``q·cs·mark``;
 inverse contracts ``q·cs`` USD; options ``delta·q·multiplier·underlying`` when a delta is given
-(the pricing layer supplies it), otherwise their premium market value.
+(the pricing layer supplies it from the mark-implied vol), otherwise their premium market value
+(``PositionView.exposure_basis`` says which).
 
 **Unpriced currencies.** A currency without a rate in the snapshot (see :mod:`.rates`) does not
 stop the views: amounts in it stay exact in their own currency (``*_ccy`` fields, balances),
@@ -138,6 +139,9 @@ class PositionView:
     hold_seconds: int
     tick_size: Decimal = ONE
     lot_size: Decimal = ONE
+    #: How ``exposure`` was valued: ``notional`` (spot, futures, perpetuals), ``delta`` (an
+    #: option with a delta) or ``premium`` (an option without one: its market value).
+    exposure_basis: str = "notional"
     #: Currencies this view could not value in the reporting currency (counted at zero).
     unpriced: tuple[str, ...] = ()
 
@@ -625,6 +629,13 @@ def _view(
         ),
         tick_size=inst.tick_size,
         lot_size=inst.lot_size,
+        exposure_basis=(
+            "notional"
+            if inst.kind is not SymbolKind.OPTION
+            else "delta"
+            if inst.key in inputs.option_deltas
+            else "premium"
+        ),
         unpriced=unpriced,
     )
 

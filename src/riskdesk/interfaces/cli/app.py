@@ -492,6 +492,15 @@ def _notes(report: PortfolioReport, rates: bool = False) -> None:
     note = render.unpriced_note(report.summary.unpriced, ccy)
     if note:
         console.print(f"[yellow]{escape(note)}[/]", highlight=False)
+    premium = sorted(
+        {f"{v.venue}:{v.symbol}" for v in report.positions if v.exposure_basis == "premium"}
+    )
+    if premium:
+        console.print(
+            f"[yellow]exposure of {', '.join(premium)} counted at premium value: no delta "
+            "without a mark and an underlying price[/]",
+            highlight=False,
+        )
     if rates:
         for line in render.derived_rates(report.rates, ccy):
             console.print(line, highlight=False)

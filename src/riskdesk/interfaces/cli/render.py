@@ -395,7 +395,7 @@ def positions_table(views: Sequence[PositionView], title: str = "Positions") -> 
     table = Table(title=title, title_justify="left")
     for name, justify in [
         ("Account", "left"),
-        ("Symbol", "left"),
+        ("Symbol", "left"),  # never cut: min_width below
         ("Side", "left"),
         ("Qty", "right"),
         ("Entry", "right"),
@@ -409,6 +409,7 @@ def positions_table(views: Sequence[PositionView], title: str = "Positions") -> 
         ("Held", "right"),
     ]:
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    table.columns[1].min_width = max((len(v.symbol) for v in views), default=6)
     for v in views:
         v = v.on_tick()  # noqa: PLW2901 - liquidation price as printed: on the tick grid
         upnl_style = _signed_style(v.unrealized_pnl_ccy)

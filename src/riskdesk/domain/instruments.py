@@ -547,8 +547,8 @@ DEFAULT_GRIDS: Final[Mapping[tuple[str, str, str], tuple[Decimal, Decimal]]] = {
 def default_grid(venue: str, spec: SymbolSpec) -> tuple[Decimal, Decimal]:
     """``(tick_size, lot_size)`` for ``spec`` on ``venue`` from :data:`DEFAULT_GRIDS` (the most
     specific row: venue and coin, then venue, then the generic one)."""
-    if spec.kind is SymbolKind.OPTION and spec.equity:
-        kind = "equity_option"
+    if spec.kind is SymbolKind.OPTION:
+        kind = "equity_option" if spec.equity else "option"
     else:
         kind = spec.kind.value + ("/inverse" if spec.is_inverse else "")
     where = venue.strip().lower()

@@ -392,6 +392,9 @@ def position_views(
             pool.wallet += book.cash(currency)
         liquidations = _group_liquidations(positions, instr, marks, upnl, mm, pools, inputs)
         for p in positions:
+            cross = pools.get(instr[p.position_id].settle)
+            if p.margin_mode is not MarginMode.CROSS:
+                cross = None
             rows.append(
                 _view(
                     book,
@@ -404,6 +407,7 @@ def position_views(
                     market,
                     inputs,
                     p.position_id in covered,
+                    cross,
                 )
             )
     return rows
@@ -558,6 +562,7 @@ def _view(
     market: MarketSnapshot,
     inputs: PortfolioInputs,
     covered: bool = False,
+    pool: _CrossPool | None = None,
 ) -> PositionView:
     rate = market.rate_or_zero(inst.settle)
     unpriced = _unpriced(inst, market)
@@ -579,8 +584,14 @@ def _view(
     else:
         cost = abs(p.basis)
         pct = _div(upnl, cost) if cost else ZERO
-    balance = margin + upnl if margined else None
-    margin_ratio = _div(mm, balance) if balance is not None and balance > 0 else None
+    if margined and pool is not None:
+        # Cross: the account's (as exchanges show it): every cross position's maintenance over
+        # the cross margin balance (wallet less isolated margin, plus cross unrealized P&L).
+        balance: Decimal | None = pool.wallet + pool.unrealized
+        maint = pool.maintenance
+    else:
+        balance, maint = (margin + upnl if margined else None), mm
+    margin_ratio = _div(maint, balance) if balance is not None and balance > 0 else None
     risk = None
     if p.stop_price is not None:
         risk = max(ZERO, -inst.pnl(p.qty, p.entry_price, p.stop_price)) * rate

@@ -116,6 +116,6 @@ def test_without_a_delta_source_options_count_at_premium(
     services: tuple[BookService, PricingService],
 ) -> None:
     book, _ = services
-    plain = BookService(book._uow, ManualClock(AS_OF), book.config)  # noqa: SLF001 - same store
+    plain = BookService(book._uow, ManualClock(AS_OF), book.config)  # the same store
     exposure = _exposures(plain)
     assert exposure[SPX_PUT.key] == (pytest.approx(-3 * 100 * 80.5), "premium")

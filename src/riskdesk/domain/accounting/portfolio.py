@@ -391,8 +391,12 @@ def position_views(
         for currency, pool in pools.items():
             pool.wallet += book.cash(currency)
         liquidations = _group_liquidations(positions, instr, marks, upnl, mm, pools, inputs)
+        unpriced: dict[str, tuple[str, ...]] = {}  # per instrument: computed once
         for p in positions:
-            cross = pools.get(instr[p.position_id].settle)
+            inst = instr[p.position_id]
+            if inst.key not in unpriced:
+                unpriced[inst.key] = _unpriced(inst, market)
+            cross = pools.get(inst.settle)
             if p.margin_mode is not MarginMode.CROSS:
                 cross = None
             rows.append(
@@ -408,6 +412,7 @@ def position_views(
                     inputs,
                     p.position_id in covered,
                     cross,
+                    unpriced[inst.key],
                 )
             )
     return rows
@@ -563,9 +568,9 @@ def _view(
     inputs: PortfolioInputs,
     covered: bool = False,
     pool: _CrossPool | None = None,
+    unpriced: tuple[str, ...] = (),
 ) -> PositionView:
     rate = market.rate_or_zero(inst.settle)
-    unpriced = _unpriced(inst, market)
     margined = inst.settlement is Settlement.MARGIN
     margin = ZERO
     if margined:

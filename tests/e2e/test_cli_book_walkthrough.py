@@ -197,3 +197,21 @@ def test_a_re_imported_fill_without_its_fee_currency_is_the_same_fill(
         "-a", "acct", "--db", db,
     )  # fmt: skip
     assert code == 2 and "fee_currency USDT -> BNB" in err
+
+
+def test_a_fee_in_btc_then_prices_set_on_the_perpetual(db: str, tmp_path: Path) -> None:
+    ok("accounts", "add", "binance-usdm", "--venue", "binance", "--leverage", "10", "--db", db)
+    ok("instruments", "add", "BTC/USDT:USDT", "--venue", "binance", "--db", db)
+    ok("cash", "move", "binance-usdm", "10000", "USDT", "--reference", "d", "--db", db)
+    fills = "venue,fill_id,symbol,side,qty,price,ts,fee,fee_currency\n" + (
+        "binance,b1,BTC/USDT:USDT,buy,0.5,64000,2025-06-01T10:00:00Z,0.0002,BTC\n"
+    )
+    ok("fills", "import", write(tmp_path, "f.csv", fills), "-a", "binance-usdm", "--db", db)
+    assert "no USD price for BTC" in ok("summary", "--db", db)
+    out = ok("prices", "set", "binance:BTC/USDT:USDT", "64250.5", "--db", db)
+    assert "binance:BTC/USDT:USDT = 64250.5" in out
+    summary = json.loads(ok("summary", "--db", db, "--json"))
+    assert summary["unpriced"] == []
+    # 10000 USDT − 0.0002 BTC at the perpetual's mark + 0.5 × 250.5 uPnL.
+    expected = Decimal(10000) - Decimal("0.0002") * Decimal("64250.5") + Decimal("125.25")
+    assert Decimal(summary["total_equity"]) == expected

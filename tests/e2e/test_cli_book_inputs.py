@@ -249,4 +249,4 @@ def test_tiered_liquidation_through_the_cli(tmp_path: Path) -> None:
     exact = Decimal(53950) / Decimal("0.995")
     assert Decimal(position["liquidation_price"]) - exact < Decimal("0.01")
     assert Decimal(position["liquidation_price"]) >= exact  # rounded toward the mark
-    assert position["maintenance_ccy"] == "250.000"  # 60000 × 0.5 % − 50
+    assert Decimal(position["maintenance_ccy"]) == 250  # 60000 × 0.5 % − 50

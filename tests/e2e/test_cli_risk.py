@@ -101,7 +101,7 @@ def test_daily_loss_and_drawdown_work_in_a_fresh_database(desk: str) -> None:
     assert "alert critical: equity is 30.00 % below its peak (alert at 15 %)" in out
     assert "kill switch: trading active -> halted [drawdown] drawdown 30.00 % reached" in out
     summary = ok_json("summary", "--db", desk)
-    assert isinstance(summary, dict) and summary["daily_pnl"] == "-30000"
+    assert isinstance(summary, dict) and float(summary["daily_pnl"]) == -30000  # 8 decimals
     state = ok_json("risk", "state", "--db", desk)
     assert isinstance(state, dict) and state["state"] == "halted"
     code, out, _ = run(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import decimal
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import Enum
@@ -29,15 +29,39 @@ from riskdesk.domain.accounting.portfolio import (
 )
 from riskdesk.domain.accounting.position import ClosedPosition, TradeRecord
 from riskdesk.domain.accounting.position_table import PositionTable
-from riskdesk.domain.errors import RiskdeskError, UnknownAccount, UnknownInstrument
-from riskdesk.domain.fills import Fill, FundingPayment
+from riskdesk.domain.accounting.rates import CurrencyRate, currency_rates
+from riskdesk.domain.errors import (
+    Conflict,
+    InvalidValue,
+    RiskdeskError,
+    UnknownAccount,
+    UnknownInstrument,
+)
+from riskdesk.domain.fills import Fill, FundingPayment, normalize_symbol
 from riskdesk.domain.instruments import Instrument
 from riskdesk.domain.risk.equity import max_drawdown_with_cash, peak_equity_at
+from riskdesk.domain.symbols import SymbolKind
 from riskdesk.domain.values import ZERO, ratio
 from riskdesk.ports.clock import Clock
 from riskdesk.ports.store import UnitOfWork, UnitOfWorkFactory
 
 ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class OptionMark:
+    """An option with its stored mark (price currency per unit) and its underlying's price in
+    the reporting currency: what an :data:`OptionDeltas` source prices."""
+
+    instrument: Instrument
+    mark: Decimal
+    underlying: Decimal
+
+
+#: Per-unit deltas of options (by instrument key) relative to the underlying price given, at a
+#: valuation time — the pricing layer's ``option_deltas`` (wired by bootstrap). The views value
+#: an option's exposure as ``delta · qty · multiplier · underlying``.
+OptionDeltas = Callable[[Sequence[OptionMark], datetime], Mapping[str, Decimal]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +99,33 @@ class PortfolioReport:
     missing_marks: list[str]
     mark_times: Mapping[str, datetime]
     balances: Mapping[str, Mapping[str, Decimal]] = field(default_factory=dict)
+    #: The rate of every currency the views valued, with its source (see ``domain.accounting
+    #: .rates``); a currency the book holds that is missing here is in ``summary.unpriced``.
+    rates: Mapping[str, CurrencyRate] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceRow:
+    """Cash of one account in one currency: ``amount`` exact in that currency, ``value`` in the
+    reporting currency at ``rate`` (None when the currency is unpriced)."""
+
+    account_id: str
+    venue: str
+    currency: str
+    amount: Decimal
+    value: Decimal | None
+    rate: CurrencyRate | None
+
+
+@dataclass(frozen=True, slots=True)
+class Balances:
+    """Wallet balances per account and currency; ``total`` in the reporting currency is None
+    when a currency held is unpriced (listed in ``unpriced``)."""
+
+    reporting_currency: str
+    rows: list[BalanceRow]
+    total: Decimal | None
+    unpriced: tuple[str, ...]
 
 
 def _shown(value: object) -> str:
@@ -87,9 +138,17 @@ def _shown(value: object) -> str:
     return "—" if value is None else str(value)
 
 
-def _conflict(line: int, stored: Fill, incoming: Fill) -> RowError | None:
-    """A row error if ``incoming`` reuses a stored fill's id with different content."""
-    diff = stored.differences(incoming)
+def _normalized(fill: Fill, settle: str | None) -> Fill:
+    """``fill`` with the defaults booking applies: no fee currency means the settlement
+    currency, and a zero fee has no currency at all."""
+    currency = None if not fill.fee else (fill.fee_currency or settle)
+    return fill if currency == fill.fee_currency else replace(fill, fee_currency=currency)
+
+
+def _conflict(line: int, stored: Fill, incoming: Fill, settle: str | None) -> RowError | None:
+    """A row error if ``incoming`` reuses a stored fill's id with different content, compared
+    after the booking defaults (a blank fee currency is the settlement currency)."""
+    diff = _normalized(stored, settle).differences(_normalized(incoming, settle))
     if not diff:
         return None
     listed = ", ".join(
@@ -103,15 +162,80 @@ def _conflict(line: int, stored: Fill, incoming: Fill) -> RowError | None:
     )
 
 
+#: Instrument fields that open positions were booked with: changing one would silently
+#: change their entry value, P&L and margin, so it is refused while any is open.
+POSITION_DEFINING_FIELDS = (
+    "kind",
+    "base",
+    "quote",
+    "settle",
+    "price_currency",
+    "contract_size",
+    "inverse",
+    "expiry",
+    "strike",
+    "right",
+)
+
+
+def _differences(old: object, new: object) -> dict[str, tuple[object, object]]:
+    """``{field: (old, new)}`` for the dataclass fields (given to the constructor) that differ."""
+    return {
+        f.name: (getattr(old, f.name), getattr(new, f.name))
+        for f in fields(old)  # type: ignore[arg-type]
+        if f.init and getattr(old, f.name) != getattr(new, f.name)
+    }
+
+
+def _listed(diff: Mapping[str, tuple[object, object]]) -> str:
+    def show(value: object) -> str:
+        if isinstance(value, tuple):
+            return f"{len(value)} item(s)"  # maintenance brackets
+        return _shown(value)
+
+    return ", ".join(f"{name} {show(a)} -> {show(b)}" for name, (a, b) in diff.items())
+
+
+#: Longest currency or asset code accepted (``1000PEPE``, ``USDC``…).
+MAX_CURRENCY_LENGTH = 16
+
+
+def _cash_conflict(
+    reference: str,
+    stored: tuple[str, str, Decimal, datetime],
+    incoming: tuple[str, str, Decimal],
+) -> None:
+    """Raise :class:`Conflict` if a reused cash reference names a different movement."""
+    names = ("account_id", "currency", "amount")
+    diff = [
+        f"{name} {_shown(old)} -> {_shown(new)}"
+        for name, old, new in zip(names, stored[:3], incoming, strict=True)
+        if old != new
+    ]
+    if diff:
+        raise Conflict(
+            f"reference {reference!r} was already booked with different content "
+            f"({', '.join(diff)}); a reference names one movement — use a new reference, "
+            "nothing was changed",
+            field="reference",
+        )
+
+
 class BookService:
     """The book use cases."""
 
     def __init__(
-        self, uow_factory: UnitOfWorkFactory, clock: Clock, config: BookConfig | None = None
+        self,
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        config: BookConfig | None = None,
+        option_deltas: OptionDeltas | None = None,
     ) -> None:
         self._uow = uow_factory
         self._clock = clock
         self.config = config or BookConfig()
+        #: Without a delta source an option's exposure is its premium value.
+        self.option_deltas = option_deltas
 
     # ---------------------------------------------------------------------------- setup
 
@@ -131,6 +255,107 @@ class BookService:
             uow.accounts.put(account)
             uow.commit()
 
+    def add_instrument(
+        self, instrument: Instrument, update: bool = False
+    ) -> tuple[str, dict[str, tuple[object, object]]]:
+        """Add an instrument to the catalog: ``("added", {})``; the same one again is a no-op
+        (``("unchanged", {})``). An instrument already in the catalog with other settings is a
+        :class:`Conflict` naming each differing field, unless ``update``
+        (``("updated", {field: (old, new)})``); even then a change that would corrupt open
+        positions (:data:`POSITION_DEFINING_FIELDS`, or a lot size the open quantities are not
+        multiples of) is refused while any position of the instrument is open."""
+        with self._uow() as uow:
+            existing = uow.instruments.get(instrument.key)
+            if existing is None:
+                uow.instruments.put(instrument)
+                uow.commit()
+                return "added", {}
+            diff = _differences(existing, instrument)
+            if not diff:
+                return "unchanged", {}
+            if not update:
+                raise Conflict(
+                    f"{instrument.key} is already in the catalog with other settings "
+                    f"({_listed(diff)}); nothing was changed — give --update to change them",
+                    field=next(iter(diff)),
+                )
+            held = [
+                (book.account.account_id, p)
+                for book in (uow.books.load(a) for a in uow.accounts.all())
+                for p in book.open_positions()
+                if p.instrument_key == instrument.key
+            ]
+            blocked = [f for f in diff if f in POSITION_DEFINING_FIELDS]
+            if "lot_size" in diff and any(
+                p.qty % instrument.lot_size for _, p in held
+            ):  # open quantities must stay whole lots
+                blocked.append("lot_size")
+            if held and blocked:
+                owners = ", ".join(sorted({a for a, _ in held}))
+                raise Conflict(
+                    f"cannot change {', '.join(blocked)} of {instrument.key} while "
+                    f"{len(held)} position(s) are open on it ({owners}): their entry, P&L and "
+                    "margin were booked with the old contract; close them first",
+                    field=blocked[0],
+                )
+            uow.instruments.put(instrument)
+            uow.commit()
+        return "updated", diff
+
+    def instrument(self, key: str) -> Instrument | None:
+        """The catalog entry for ``venue:symbol`` (canonical symbol), if any."""
+        with self._uow() as uow:
+            return uow.instruments.get(key)
+
+    def account(self, account_id: str) -> Account | None:
+        """The account, if it exists."""
+        with self._uow() as uow:
+            return uow.accounts.get(account_id)
+
+    def add_account(
+        self, account: Account, update: bool = False
+    ) -> tuple[str, dict[str, tuple[object, object]]]:
+        """Create an account (``("added", {})``); the same one again is a no-op. An existing
+        account with other settings is a :class:`Conflict` naming the differing fields unless
+        ``update``; even then its venue or reporting currency cannot change while it holds
+        positions or cash, nor its position mode while it holds positions."""
+        with self._uow() as uow:
+            existing = uow.accounts.get(account.account_id)
+            if existing is None:
+                uow.accounts.put(account)
+                uow.commit()
+                return "added", {}
+            diff = _differences(existing, account)
+            if not diff:
+                return "unchanged", {}
+            if not update:
+                raise Conflict(
+                    f"account {account.account_id} already exists with other settings "
+                    f"({_listed(diff)}); nothing was changed — give --update to change them",
+                    field=next(iter(diff)),
+                )
+            book = uow.books.load(existing)
+            positions = len(book.open_positions())
+            cash = sorted(c for c, amount in book.balances.items() if amount)
+            blocked: list[str] = [
+                f for f in ("venue", "reporting_currency") if f in diff and (positions or cash)
+            ]
+            if positions and "position_mode" in diff:
+                blocked.append("position_mode")
+            if blocked:
+                holds = ", ".join(
+                    [*([f"{positions} open position(s)"] if positions else []),
+                     *([f"cash in {', '.join(cash)}"] if cash else [])]
+                )  # fmt: skip
+                raise Conflict(
+                    f"cannot change {', '.join(blocked)} of account {account.account_id} while "
+                    f"it holds {holds}: close or move them first (or create a new account)",
+                    field=blocked[0],
+                )
+            uow.accounts.put(account)
+            uow.commit()
+        return "updated", diff
+
     def accounts(self) -> list[Account]:
         """Every account."""
         with self._uow() as uow:
@@ -149,19 +374,53 @@ class BookService:
         ts: datetime,
         reason: str,
         reference: str,
+        new_currency: bool = True,
     ) -> bool:
-        """Deposit (> 0) or withdraw (< 0); ``reference`` makes it idempotent. True if booked."""
+        """Deposit (> 0) or withdraw (< 0); ``reference`` makes it idempotent. True if booked.
+
+        A reference already booked with the same account, currency and amount is a no-op
+        (False); with a different one it is a :class:`Conflict` naming the differing fields.
+        ``new_currency=False`` refuses a currency that no instrument, cash movement, stored
+        price or fixed rate uses (a typo such as ``XYZ`` would otherwise open a balance that
+        nothing can value)."""
+        code = currency.strip().upper()
+        if not code.isalnum() or len(code) > MAX_CURRENCY_LENGTH:
+            raise InvalidValue(
+                f"expected a currency code such as USDT or BTC, got {currency!r}", field="currency"
+            )
         with self._uow() as uow:
             account = self._account(uow, account_id)
             key = (account.venue, f"cash:{reference}")
-            if uow.fills.existing([key]):
+            stored = uow.fills.cash_movement(key)
+            if stored is not None:
+                _cash_conflict(reference, stored, (account_id, code, amount))
                 return False
+            if not new_currency:
+                known = self._known_currencies(uow)
+                if code not in known:
+                    raise InvalidValue(
+                        f"{code} is not a currency of any instrument, balance or price here "
+                        f"(known: {', '.join(sorted(known))}); check the code, or give "
+                        "--new-asset to book a currency new to the book",
+                        field="currency",
+                    )
             book = uow.books.load(account)
-            change = book.move_cash(currency.upper(), amount, ts, reason, key)
+            change = book.move_cash(code, amount, ts, reason, key)
             uow.books.save(book, change)
-            uow.fills.add_cash_movement(key, account_id, currency.upper(), amount, ts, reason)
+            uow.fills.add_cash_movement(key, account_id, code, amount, ts, reason)
             uow.commit()
         return True
+
+    def _known_currencies(self, uow: UnitOfWork) -> set[str]:
+        """Currencies the book already knows: the reporting currency, fixed rates, stored
+        asset prices, the catalog's base, quote and settlement currencies, and every currency
+        cash was ever moved in."""
+        known = {self.config.reporting_currency, *self.config.fixed_rates}
+        known.update(uow.prices.asset_prices())
+        for inst in uow.instruments.all():
+            known.update((inst.base, inst.quote, inst.settle))
+        known.update(currency for _, currency, _, _ in uow.fills.cash_movements())
+        return known
 
     # ---------------------------------------------------------------------------- fills
 
@@ -190,7 +449,9 @@ class BookService:
                 if item.key in existing:
                     previous = stored.get(item.key) if isinstance(item, Fill) else None
                     if previous is not None and isinstance(item, Fill):
-                        conflict = _conflict(line, previous, item)
+                        known = uow.instruments.get(previous.instrument_key)
+                        settle = known.settle if known is not None else None
+                        conflict = _conflict(line, previous, item, settle)
                         if conflict is not None:
                             errors.append(conflict)
                             continue
@@ -226,6 +487,21 @@ class BookService:
                 raise ImportRejected(errors)
             uow.commit()
         return ImportResult(applied, duplicates, funding, closed, tuple(sorted(books)))
+
+    def import_fills(
+        self,
+        rows: Sequence[ParsedRow],
+        progress: ProgressCallback | None = None,
+        then: Callable[[ImportResult], object] | None = None,
+    ) -> ImportResult:
+        """:meth:`apply`, then ``then(result)`` (the revaluation that records equity marks), in
+        one transaction: if anything after the booking fails, the fills are not booked either
+        and the database is unchanged."""
+        with self._uow.transaction():
+            result = self.apply(rows, progress)
+            if then is not None:
+                then(result)
+        return result
 
     def _book_one(
         self, uow: UnitOfWork, book: Book, item: Fill | FundingPayment, instrument: Instrument
@@ -290,6 +566,49 @@ class BookService:
                 uow.prices.put_asset_prices(dict(asset_prices), ts, source)
             uow.commit()
 
+    def record_mark(self, key: str, price: Decimal, ts: datetime, source: str) -> str:
+        """Store the mark of a catalog instrument given as ``venue:symbol`` in any supported
+        symbol form (``deribit:BTC-PERPETUAL`` is ``deribit:BTC/USD:BTC``); returns the
+        catalog key. An instrument not in the catalog is refused with the venue's known keys."""
+        venue, _, symbol = key.strip().partition(":")
+        if not venue or not symbol:
+            raise InvalidValue(
+                f"expected venue:symbol (e.g. binance:BTC/USDT:USDT), got {key!r}; an asset "
+                "price (BTC, AAPL) takes --asset",
+                field="key",
+            )
+        canonical = f"{venue}:{normalize_symbol(symbol, 'key')}"
+        with self._uow() as uow:
+            if uow.instruments.get(canonical) is None:
+                catalog = [i.key for i in uow.instruments.all()]
+                same = [k for k in catalog if k.startswith(f"{venue}:")]
+                listed = ", ".join(same or catalog) or "none"
+                where = f"{venue} has" if same else "the catalog has"
+                raise UnknownInstrument(
+                    f"no instrument {canonical} in the catalog ({where}: {listed}); add it with "
+                    f"riskdesk instruments add SYMBOL --venue {venue}",
+                    field="key",
+                )
+            uow.prices.put_marks({canonical: price}, ts, source)
+            uow.commit()
+        return canonical
+
+    def record_asset_price(self, asset: str, price: Decimal, ts: datetime, source: str) -> str:
+        """Store the price of an asset or currency (``BTC``, ``AAPL``) in the reporting
+        currency; returns the code (upper case)."""
+        code = asset.strip().upper()
+        if not code.isalnum() or len(code) > MAX_CURRENCY_LENGTH:
+            raise InvalidValue(
+                f"expected an asset or currency code such as BTC or AAPL, got {asset!r}",
+                field="asset",
+            )
+        if code == self.config.reporting_currency:
+            raise InvalidValue(
+                f"{code} is the reporting currency: its price is always 1", field="asset"
+            )
+        self.record_prices({}, {code: price}, ts, source)
+        return code
+
     def asset_prices(self) -> dict[str, Decimal]:
         """Latest stored asset prices (``BTC``, ``AAPL``…) in the reporting currency."""
         with self._uow() as uow:
@@ -309,15 +628,19 @@ class BookService:
             instruments = self._instruments(uow, keys)
             stored_marks = uow.prices.marks()
             stored_assets = uow.prices.asset_prices()
-            realized_closed = self._realized_closed(uow, accounts, instruments, stored_assets)
+            closed_by_currency = self._realized_closed(uow, accounts, instruments)
+            rates = self._rates(
+                uow, books, instruments, stored_marks, stored_assets, closed_by_currency
+            )
+            realized_closed, closed_unpriced = self._in_reporting(closed_by_currency, rates)
             scope = account_id or "*"
-            market, missing, mark_times = self._market(books, stored_marks, stored_assets, now)
+            market, missing, mark_times = self._market(books, stored_marks, rates, now)
             day_start = market.ts.replace(hour=0, minute=0, second=0, microsecond=0)
             before = uow.snapshots.last_before(scope, day_start + timedelta(microseconds=1))
             series = uow.snapshots.series(scope)
             ids = {a.account_id for a in accounts}
             moves = [
-                (ts, amount * self._rate(currency, stored_assets))
+                (ts, amount * market.rate_or_zero(currency))
                 for acct, currency, amount, ts in uow.fills.cash_movements()
                 if acct in ids
             ]
@@ -339,6 +662,8 @@ class BookService:
             day_start_equity=before.total_equity + deposits_today
             if fresh and before is not None
             else None,
+            unpriced=closed_unpriced,
+            option_deltas=self._deltas(books, instruments, market, missing),
         )
         views = position_views(books, instruments, market, inputs)
         summary, tables = summary_and_exposure(books, instruments, market, inputs, views)
@@ -362,6 +687,48 @@ class BookService:
             missing,
             mark_times,
             balances,
+            rates,
+        )
+
+    def balances(self, account_id: str | None = None) -> Balances:
+        """Cash balances (wallet, before unrealized P&L) of one account or all, each valued in
+        the reporting currency at the rates the views use."""
+        with self._uow() as uow:
+            accounts = [self._account(uow, account_id)] if account_id else uow.accounts.all()
+            books = [uow.books.load(a) for a in accounts]
+            keys = {p.instrument_key for b in books for p in b.open_positions()}
+            instruments = {k: self._instrument(uow, k) for k in keys}
+            rates = self._rates(
+                uow, books, instruments, uow.prices.marks(), uow.prices.asset_prices(), {}
+            )
+        rows: list[BalanceRow] = []
+        total = ZERO
+        unpriced: set[str] = set()
+        for book in books:
+            for currency, amount in sorted(book.balances.items()):
+                if not amount:
+                    continue
+                rate = rates.get(currency)
+                value = None if rate is None else amount * rate.price
+                if value is None:
+                    unpriced.add(currency)
+                else:
+                    total += value
+                rows.append(
+                    BalanceRow(
+                        book.account.account_id,
+                        book.account.venue,
+                        currency,
+                        amount,
+                        value,
+                        rate,
+                    )
+                )
+        return Balances(
+            self.config.reporting_currency,
+            rows,
+            None if unpriced else total,
+            tuple(sorted(unpriced)),
         )
 
     def positions(
@@ -381,9 +748,12 @@ class BookService:
             instruments = self._instruments(uow, keys)
             marks = uow.prices.marks()
             assets = uow.prices.asset_prices()
-        market, _, _ = self._market(books, marks, assets, now)
+            rates = self._rates(uow, books, instruments, marks, assets, {})
+        market, missing, _ = self._market(books, marks, rates, now)
         inputs = PortfolioInputs(
-            conventions=self.config.conventions, option_rates=self.config.option_rates
+            conventions=self.config.conventions,
+            option_rates=self.config.option_rates,
+            option_deltas=self._deltas(books, instruments, market, missing),
         )
         return position_views(books, instruments, market, inputs)
 
@@ -399,28 +769,92 @@ class BookService:
         uow: UnitOfWork,
         accounts: Sequence[Account],
         instruments: dict[str, Instrument],
-        assets: Mapping[str, tuple[Decimal, datetime]],
-    ) -> Decimal:
-        total = ZERO
+    ) -> dict[str, Decimal]:
+        """Realized P&L of the closed positions, per settlement currency."""
+        totals: dict[str, Decimal] = {}
         closed = [c for account in accounts for c in uow.closed.closed(account.account_id)]
         others = {c.instrument_key for c in closed} - instruments.keys()
         known = {**uow.instruments.many(others), **instruments} if others else instruments
         for position in closed:
             instrument = known.get(position.instrument_key)
             currency = instrument.settle if instrument else self.config.reporting_currency
-            total += position.realized_pnl * self._rate(currency, assets)
-        return total
+            totals[currency] = totals.get(currency, ZERO) + position.realized_pnl
+        return totals
 
-    def _rate(self, currency: str, assets: Mapping[str, tuple[Decimal, datetime]]) -> Decimal:
-        if currency in assets:
-            return assets[currency][0]
-        return self.config.fixed_rates.get(currency, Decimal(0))
+    def _deltas(
+        self,
+        books: Sequence[Book],
+        instruments: Mapping[str, Instrument],
+        market: MarketSnapshot,
+        missing_marks: Sequence[str],
+    ) -> Mapping[str, Decimal]:
+        """Deltas of the open options that have a stored mark and an underlying price (the
+        others keep their premium value as exposure)."""
+        if self.option_deltas is None:
+            return {}
+        skip = set(missing_marks)
+        options: dict[str, OptionMark] = {}
+        for book in books:
+            for p in book.open_positions():
+                inst = instruments[p.instrument_key]
+                if (
+                    inst.kind is SymbolKind.OPTION
+                    and inst.key not in skip
+                    and inst.key not in options
+                    and inst.base in market.asset_prices
+                ):
+                    options[inst.key] = OptionMark(
+                        inst, market.marks[inst.key], market.asset_prices[inst.base]
+                    )
+        if not options:
+            return {}
+        return self.option_deltas(list(options.values()), market.ts)
+
+    @staticmethod
+    def _in_reporting(
+        amounts: Mapping[str, Decimal], rates: Mapping[str, CurrencyRate]
+    ) -> tuple[Decimal, tuple[str, ...]]:
+        """The sum of per-currency ``amounts`` in the reporting currency, and the currencies
+        without a rate (left out)."""
+        total = ZERO
+        unpriced: list[str] = []
+        for currency, amount in amounts.items():
+            rate = rates.get(currency)
+            if rate is not None:
+                total += amount * rate.price
+            elif amount:
+                unpriced.append(currency)
+        return total, tuple(sorted(unpriced))
+
+    def _rates(
+        self,
+        uow: UnitOfWork,
+        books: Sequence[Book],
+        instruments: Mapping[str, Instrument],
+        marks: Mapping[str, tuple[Decimal, datetime]],
+        assets: Mapping[str, tuple[Decimal, datetime]],
+        also: Mapping[str, Decimal],
+    ) -> dict[str, CurrencyRate]:
+        """Rates of every currency the books hold or their positions need (``also``: more
+        currencies, e.g. of closed positions): stored and fixed first, then derived from the
+        book's marks (see ``domain.accounting.rates``; the catalog is read only if needed)."""
+        needed = set(also)
+        for book in books:
+            needed.update(c for c, amount in book.balances.items() if amount)
+            for p in book.open_positions():
+                inst = instruments[p.instrument_key]
+                needed.update((inst.settle, inst.quote, inst.price_currency, inst.base))
+        reporting, fixed = self.config.reporting_currency, self.config.fixed_rates
+        rates = currency_rates(needed, reporting, assets, fixed)
+        if needed.issubset(rates) or not marks:
+            return rates
+        return currency_rates(needed, reporting, assets, fixed, marks, uow.instruments.all())
 
     def _market(
         self,
         books: Sequence[Book],
         marks: Mapping[str, tuple[Decimal, datetime]],
-        assets: Mapping[str, tuple[Decimal, datetime]],
+        rates: Mapping[str, CurrencyRate],
         now: datetime | None,
     ) -> tuple[MarketSnapshot, list[str], dict[str, datetime]]:
         chosen: dict[str, Decimal] = {}
@@ -433,8 +867,7 @@ class BookService:
                 else:
                     chosen[p.instrument_key] = p.entry_price
                     missing.append(p.instrument_key)
-        prices = dict(self.config.fixed_rates)
-        prices.update({k: v for k, (v, _) in assets.items()})
+        prices = {currency: rate.price for currency, rate in rates.items()}
         as_of = now or (max(times.values()) if times else self._clock.now())
         return MarketSnapshot(chosen, prices, as_of, times), sorted(set(missing)), times
 

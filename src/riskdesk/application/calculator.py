@@ -89,6 +89,8 @@ class CalcResult:
     roe: Decimal | None
     entry: Decimal = ZERO
     tick_size: Decimal = Decimal("0.01")
+    basis: MaintenanceBasis = MaintenanceBasis.MARK
+    close_fee_rate: Decimal = ZERO
 
     def on_tick(self) -> CalcResult:
         """As printed: the liquidation price on the tick grid rounded toward the entry (never
@@ -213,4 +215,6 @@ def calculate(req: CalcRequest) -> CalcResult:
         roe=roe_,
         entry=entry,
         tick_size=inst.tick_size,
+        basis=req.basis,
+        close_fee_rate=close_fee_rate,
     )

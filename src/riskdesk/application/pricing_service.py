@@ -38,7 +38,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from riskdesk.application.book_service import BookService, PortfolioReport
+from riskdesk.application.book_service import BookService, OptionMark, PortfolioReport
 from riskdesk.application.fill_rows import RowError
 from riskdesk.domain.accounting.portfolio import PositionView
 from riskdesk.domain.errors import MarketDataError, NotFound, ValidationError
@@ -57,6 +57,7 @@ from riskdesk.domain.pricing import (
     implied_vol_bsm,
     inverse_option_greeks,
 )
+from riskdesk.domain.pricing.inverse import InverseGreeks
 from riskdesk.domain.rebalance.chain import VenueGreeks
 from riskdesk.domain.symbols import OptionRight, SymbolKind
 from riskdesk.ports.options_data import OptionsData
@@ -243,6 +244,182 @@ def _years(expiry: datetime, as_of: datetime) -> float:
     return max((expiry - as_of).total_seconds() / SECONDS_PER_YEAR, 0.0)
 
 
+def _option_inputs(
+    opt_views: list[PositionView],
+    opt_insts: list[Instrument],
+    marks: FloatArray,
+    spot: FloatArray,
+    scale: FloatArray,
+    as_of: datetime,
+    cfg: PricingConfig,
+    european: bool = False,
+) -> _OptionInputs:
+    """Per-option arrays with the vol implied from each mark by the option's own model
+    (``opt_views`` may be empty when only per-unit figures are wanted); ``european`` treats
+    American options as European (BSM: the vol and Greeks of the fast closed form)."""
+    n = len(opt_insts)
+    strike = np.array([_f(i.strike or Decimal(0)) for i in opt_insts], dtype=np.float64)
+    years = np.array(
+        [_years(i.expiry, as_of) if i.expiry else 0.0 for i in opt_insts],
+        dtype=np.float64,
+    )
+    is_call = np.array([i.right is OptionRight.CALL for i in opt_insts], dtype=np.bool_)
+    kinds = [
+        "coin"
+        if i.coin_settled
+        else ("american" if i.exercise is ExerciseStyle.AMERICAN and not european else "european")
+        for i in opt_insts
+    ]
+    coin = np.array([k == "coin" for k in kinds], dtype=np.bool_)
+    carry_yield = np.array([cfg.yield_of(i.asset) for i in opt_insts], dtype=np.float64)
+    rate = np.where(coin, cfg.coin_discount_rate, cfg.risk_free_rate)
+    # Deribit's forward: the index carried at (r - q); the discount rate is separate.
+    forward = spot * np.exp((cfg.risk_free_rate - carry_yield) * years)
+    vol = np.full(n, np.nan)
+    status = np.full(n, int(IVStatus.INVALID_INPUT), dtype=np.int8)
+    amer = np.array([k == "american" for k in kinds], dtype=np.bool_)
+    euro = ~amer & ~coin
+    if amer.any():
+        v, s = implied_vol_american(
+            marks[amer],
+            spot[amer],
+            strike[amer],
+            years[amer],
+            rate[amer],
+            carry_yield[amer],
+            is_call[amer],
+            method=cfg.american_method,
+        )
+        vol[amer], status[amer] = v, s
+    if euro.any():
+        res = implied_vol_bsm(
+            marks[euro],
+            spot[euro],
+            strike[euro],
+            years[euro],
+            rate[euro],
+            carry_yield[euro],
+            is_call[euro],
+            backend="numpy",
+        )
+        vol[euro], status[euro] = res.vol, res.status
+    if coin.any():
+        res = implied_vol_black76(
+            marks[coin] * forward[coin],
+            forward[coin],
+            strike[coin],
+            years[coin],
+            rate[coin],
+            is_call[coin],
+            backend="numpy",
+        )
+        vol[coin], status[coin] = res.vol, res.status
+    return _OptionInputs(
+        views=opt_views,
+        instruments=opt_insts,
+        kinds=kinds,
+        spot=spot,
+        strike=strike,
+        years=years,
+        rate=rate,
+        carry_yield=carry_yield,
+        vol=vol,
+        status=[IVStatus(int(s)) for s in status],
+        is_call=is_call,
+        scale=scale,
+        forward=forward,
+    )
+
+
+def _first_order(
+    o: _OptionInputs, vol: FloatArray, cfg: PricingConfig
+) -> tuple[dict[str, FloatArray], InverseGreeks | None]:
+    """Per-unit price, delta, gamma, theta, vega and rho of every option at ``vol`` with its
+    own model (BSM; American finite differences; Black-76 in USD for coin options, whose delta
+    is to the forward), and the coin figures of the coin options (None if there are none)."""
+    n = len(o.instruments)
+    per_unit = {name: np.zeros(n) for name in ("price", "delta", "gamma", "theta", "vega", "rho")}
+    amer = np.array([k == "american" for k in o.kinds], dtype=np.bool_)
+    coin = np.array([k == "coin" for k in o.kinds], dtype=np.bool_)
+    euro = ~amer & ~coin
+    if euro.any():
+        g = bsm_greeks(
+            o.spot[euro],
+            o.strike[euro],
+            o.years[euro],
+            o.rate[euro],
+            o.carry_yield[euro],
+            vol[euro],
+            o.is_call[euro],
+            backend="numpy",
+        )
+        for name, arr in per_unit.items():
+            arr[euro] = getattr(g, name)
+    if amer.any():
+        ag = american_greeks_fd(
+            o.spot[amer],
+            o.strike[amer],
+            o.years[amer],
+            o.rate[amer],
+            o.carry_yield[amer],
+            vol[amer],
+            o.is_call[amer],
+            cfg.american_method,
+        )
+        for name, arr in per_unit.items():
+            arr[amer] = ag[name]
+    inv = None
+    if coin.any():
+        inv = inverse_option_greeks(
+            o.forward[coin],
+            o.strike[coin],
+            o.years[coin],
+            vol[coin],
+            o.is_call[coin],
+            o.rate[coin],
+        )
+        for name, arr in per_unit.items():
+            arr[coin] = getattr(inv.usd, name)
+    return per_unit, inv
+
+
+def option_deltas(
+    options: Sequence[OptionMark], as_of: datetime, config: PricingConfig
+) -> dict[str, Decimal]:
+    """Delta per unit of each option (by instrument key) at the vol implied from its mark,
+    relative to the underlying price it was given: the book values an option's exposure as
+    ``delta · qty · multiplier · underlying``. European and coin options use the model
+    ``riskdesk greeks`` uses, so the exposure is its dollar delta (a coin option's delta is to
+    the forward F, hence scaled by F / index). American equity options use the
+    Black-Scholes-Merton delta at the vol BSM implies from the same mark: the closed form keeps
+    every revaluation fast, and it equals the American delta for calls without a dividend yield
+    (for puts it leaves out the early-exercise premium's delta; ``greeks`` shows the American
+    finite-difference one). An option whose mark gives no vol (at or below intrinsic) has the
+    delta of vol 0, as in ``greeks``. Float64 analytics, converted to Decimal at the boundary."""
+    if not options:
+        return {}
+    insts = [o.instrument for o in options]
+    spot = np.array([_f(o.underlying) for o in options], dtype=np.float64)
+    inputs = _option_inputs(
+        [],
+        insts,
+        np.array([_f(o.mark) for o in options], dtype=np.float64),
+        spot,
+        np.ones(len(options)),
+        as_of,
+        config,
+        european=True,
+    )
+    vol = np.where(np.isfinite(inputs.vol), inputs.vol, 0.0)
+    per_unit, _ = _first_order(inputs, vol, config)
+    coin = np.array([k == "coin" for k in inputs.kinds], dtype=np.bool_)
+    delta = per_unit["delta"] * np.where(coin, inputs.forward / spot, 1.0)
+    return {
+        inst.key: Decimal(repr(float(d))) for inst, d in zip(insts, delta, strict=True)
+        if np.isfinite(d)
+    }  # fmt: skip
+
+
 class PricingService:
     """Greeks and scenario grids of the book, from stored positions, marks and prices."""
 
@@ -263,7 +440,8 @@ class PricingService:
     ]:
         cfg = self.config
         catalog = {i.key: i for i in self._book.instruments()}
-        prices = {a: _f(p) for a, p in self._book.asset_prices().items()}
+        # The report's rates: stored asset prices, fixed rates and prices derived from marks.
+        prices = {a: _f(r.price) for a, r in report.rates.items()}
         skipped: list[tuple[str, str]] = []
         opt_views: list[PositionView] = []
         opt_insts: list[Instrument] = []
@@ -275,7 +453,7 @@ class PricingService:
                 skipped.append((key, "instrument not in the catalog"))
                 continue
             if inst.asset not in prices:
-                skipped.append((key, f"no stored price for the underlying {inst.asset}"))
+                skipped.append((key, f"no price for the underlying {inst.asset}"))
                 continue
             if key in report.missing_marks:
                 skipped.append((key, "no stored mark"))
@@ -285,102 +463,25 @@ class PricingService:
                 opt_insts.append(inst)
             else:
                 linear.append((view, inst))
-        n = len(opt_views)
-        spot = np.array([prices[i.asset] for i in opt_insts], dtype=np.float64)
-        strike = np.array([_f(i.strike or Decimal(0)) for i in opt_insts], dtype=np.float64)
-        years = np.array(
-            [_years(i.expiry, report.as_of) if i.expiry else 0.0 for i in opt_insts],
-            dtype=np.float64,
-        )
-        is_call = np.array([i.right is OptionRight.CALL for i in opt_insts], dtype=np.bool_)
-        scale = np.array(
-            [_f(v.qty) * _f(i.contract_size) for v, i in zip(opt_views, opt_insts, strict=True)],
-            dtype=np.float64,
-        )
-        marks = np.array([_f(v.mark_price) for v in opt_views], dtype=np.float64)
-        kinds = [
-            "coin"
-            if i.coin_settled
-            else ("american" if i.exercise is ExerciseStyle.AMERICAN else "european")
-            for i in opt_insts
-        ]
-        coin = np.array([k == "coin" for k in kinds], dtype=np.bool_)
-        carry_yield = np.array([cfg.yield_of(i.asset) for i in opt_insts], dtype=np.float64)
-        rate = np.where(coin, cfg.coin_discount_rate, cfg.risk_free_rate)
-        # Deribit's forward: the index carried at (r - q); the discount rate is separate.
-        forward = spot * np.exp((cfg.risk_free_rate - carry_yield) * years)
-        vol = np.full(n, np.nan)
-        status = np.full(n, int(IVStatus.INVALID_INPUT), dtype=np.int8)
-        amer = np.array([k == "american" for k in kinds], dtype=np.bool_)
-        euro = ~amer & ~coin
-        if amer.any():
-            v, s = implied_vol_american(
-                marks[amer],
-                spot[amer],
-                strike[amer],
-                years[amer],
-                rate[amer],
-                carry_yield[amer],
-                is_call[amer],
-                method=cfg.american_method,
-            )
-            vol[amer], status[amer] = v, s
-        if euro.any():
-            res = implied_vol_bsm(
-                marks[euro],
-                spot[euro],
-                strike[euro],
-                years[euro],
-                rate[euro],
-                carry_yield[euro],
-                is_call[euro],
-                backend="numpy",
-            )
-            vol[euro], status[euro] = res.vol, res.status
-        if coin.any():
-            res = implied_vol_black76(
-                marks[coin] * forward[coin],
-                forward[coin],
-                strike[coin],
-                years[coin],
-                rate[coin],
-                is_call[coin],
-                backend="numpy",
-            )
-            vol[coin], status[coin] = res.vol, res.status
-        inputs = _OptionInputs(
-            views=opt_views,
-            instruments=opt_insts,
-            kinds=kinds,
-            spot=spot,
-            strike=strike,
-            years=years,
-            rate=rate,
-            carry_yield=carry_yield,
-            vol=vol,
-            status=[IVStatus(int(s)) for s in status],
-            is_call=is_call,
-            scale=scale,
-            forward=forward,
+        inputs = _option_inputs(
+            opt_views,
+            opt_insts,
+            np.array([_f(v.mark_price) for v in opt_views], dtype=np.float64),
+            np.array([prices[i.asset] for i in opt_insts], dtype=np.float64),
+            np.array(
+                [
+                    _f(v.qty) * _f(i.contract_size)
+                    for v, i in zip(opt_views, opt_insts, strict=True)
+                ],
+                dtype=np.float64,
+            ),
+            report.as_of,
+            cfg,
         )
         bench = prices.get(cfg.benchmark)
         return inputs, linear, prices, skipped, bench
 
     # ---------------------------------------------------------------------------- Greeks
-
-    def _american_greeks(
-        self, o: _OptionInputs, idx: npt.NDArray[np.intp], vol: FloatArray
-    ) -> dict[str, FloatArray]:
-        return american_greeks_fd(
-            o.spot[idx],
-            o.strike[idx],
-            o.years[idx],
-            o.rate[idx],
-            o.carry_yield[idx],
-            vol,
-            o.is_call[idx],
-            self.config.american_method,
-        )
 
     def greeks(
         self,
@@ -403,24 +504,12 @@ class PricingService:
         n = len(o.views)
         # Greeks need a vol: a mark at or below intrinsic gives vol 0 (the intrinsic limit).
         vol = np.where(np.isfinite(o.vol), o.vol, 0.0)
-        per_unit = {
-            name: np.zeros(n) for name in ("price", "delta", "gamma", "theta", "vega", "rho")
-        }
+        per_unit, inv = _first_order(o, vol, cfg)
         second = {name: np.full(n, np.nan) for name in ("vanna", "charm", "volga")}
         amer = np.array([k == "american" for k in o.kinds], dtype=np.bool_)
         coin = np.array([k == "coin" for k in o.kinds], dtype=np.bool_)
         euro = ~amer & ~coin
         if euro.any():
-            g = bsm_greeks(
-                o.spot[euro],
-                o.strike[euro],
-                o.years[euro],
-                o.rate[euro],
-                o.carry_yield[euro],
-                vol[euro],
-                o.is_call[euro],
-                backend="numpy",
-            )
             so = bsm_second_order(
                 o.spot[euro],
                 o.strike[euro],
@@ -430,25 +519,11 @@ class PricingService:
                 vol[euro],
                 o.is_call[euro],
             )
-            for name, arr in per_unit.items():
-                arr[euro] = getattr(g, name)
             for name, arr in second.items():
                 arr[euro] = getattr(so, name)
-        if amer.any():
-            ag = self._american_greeks(o, np.flatnonzero(amer), vol[amer])
-            for name, arr in per_unit.items():
-                arr[amer] = ag[name]
         coin_rows: dict[int, CoinGreeks] = {}
-        if coin.any():
+        if inv is not None:
             idx = np.flatnonzero(coin)
-            inv = inverse_option_greeks(
-                o.forward[coin],
-                o.strike[coin],
-                o.years[coin],
-                vol[coin],
-                o.is_call[coin],
-                o.rate[coin],
-            )
             so = black76_second_order(
                 o.forward[coin],
                 o.strike[coin],
@@ -457,8 +532,6 @@ class PricingService:
                 vol[coin],
                 o.is_call[coin],
             )
-            for name, arr in per_unit.items():
-                arr[coin] = getattr(inv.usd, name)
             for name, arr in second.items():
                 arr[coin] = getattr(so, name)
             for j, pos in enumerate(idx.tolist()):
@@ -532,7 +605,7 @@ class PricingService:
                     instrument_key=inst.key,
                     underlying=inst.asset,
                     kind=inst.kind.value,
-                    model="linear",
+                    model="inverse" if inst.inverse else "linear",
                     quantity=_f(view.qty),
                     multiplier=_f(inst.contract_size),
                     underlying_price=s_i,

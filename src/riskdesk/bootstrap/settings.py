@@ -4,16 +4,24 @@ Sources, highest priority first: keyword arguments, environment variables ``RISK
 (nested fields with ``__``, e.g. ``RISKDESK_OPTION_MARGIN__EQUITY_BASE=0.25``), a TOML file named
 by ``RISKDESK_CONFIG``, then the defaults below. Unknown keys are rejected; every threshold is a
 named field with a description (``riskdesk config`` prints them all).
+
+The TOML file is checked when it is read: a missing file, malformed TOML (with the line and the
+parser's reason) and a key or value the settings refuse are each a :class:`ConfigError` naming
+the file and the TOML key (not an environment variable), raised while ``Settings()`` is built.
 """
 
 from __future__ import annotations
 
 import os
+import tomllib
+from collections.abc import Mapping
+from contextvars import ContextVar
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ValidationError as PydanticValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -26,6 +34,10 @@ from riskdesk.bootstrap.oms_settings import OmsSettings
 from riskdesk.bootstrap.options_settings import OptionsSettings
 from riskdesk.bootstrap.pricing_settings import PricingSettings
 from riskdesk.bootstrap.risk_settings import RiskSettings
+from riskdesk.domain.errors import ConfigError
+
+#: The environment variable naming the TOML settings file.
+CONFIG_ENV = "RISKDESK_CONFIG"
 
 
 def default_data_dir() -> Path:
@@ -129,6 +141,25 @@ class Settings(BaseSettings):
             raise ValueError("must be a currency code such as USD")
         return value.upper()
 
+    @field_validator("margin_conventions", mode="before")
+    @classmethod
+    def _over_default_conventions(cls, value: object) -> object:
+        """An entry overrides only the fields it names of the venue's default (setting
+        ``RISKDESK_MARGIN_CONVENTIONS__BYBIT__CLOSE_FEE_RATE=0`` keeps Bybit on the entry basis
+        and the other venues' conventions)."""
+        if not isinstance(value, Mapping):
+            return value
+        merged: dict[str, object] = {
+            venue: c.model_dump() for venue, c in _default_conventions().items()
+        }
+        for venue, given in value.items():
+            base = merged.get(str(venue).lower())
+            if isinstance(given, Mapping) and isinstance(base, dict):
+                merged[str(venue).lower()] = {**base, **given}
+            else:
+                merged[str(venue).lower()] = given
+        return merged
+
     @field_validator("default_leverage")
     @classmethod
     def _leverage(cls, value: Decimal) -> Decimal:
@@ -151,11 +182,83 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Keyword arguments, then environment, then the TOML file in ``RISKDESK_CONFIG``."""
+        if _CHECKING_FILE.get():
+            return (init_settings,)  # checking the file's own values: nothing else
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        config_file = os.environ.get("RISKDESK_CONFIG")
+        config_file = os.environ.get(CONFIG_ENV)
         if config_file:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
+            sources.append(CheckedTomlSource(settings_cls, Path(config_file)))
         return tuple(sources)
+
+
+#: Set while the TOML file's own values are validated (no other source takes part).
+_CHECKING_FILE: ContextVar[bool] = ContextVar("riskdesk_checking_config_file", default=False)
+
+
+def _env_name(loc: tuple[str, ...]) -> str:
+    return "RISKDESK_" + "__".join(part.upper() for part in loc)
+
+
+def _in_toml(data: Mapping[str, Any], loc: tuple[str, ...]) -> bool:
+    node: Any = data
+    for part in loc:
+        if not isinstance(node, Mapping) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+class CheckedTomlSource(TomlConfigSettingsSource):
+    """The ``RISKDESK_CONFIG`` TOML file, checked as it is read: a missing file, malformed TOML
+    and keys or values the settings refuse are :class:`ConfigError` naming the file, the TOML key
+    and the reason (a setting the environment overrides is left to the environment's check)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path) -> None:
+        """Read and check ``path``; raise :class:`ConfigError` on any problem."""
+        if not path.is_file():
+            raise ConfigError(
+                f"{CONFIG_ENV} names {path}, which is not a file (fix the path or unset "
+                f"{CONFIG_ENV})",
+                field=CONFIG_ENV,
+            )
+        self._path = path
+        super().__init__(settings_cls, toml_file=path)
+        self._check(settings_cls, self.toml_data)
+
+    def _read_file(self, file_path: Any) -> dict[str, Any]:
+        try:
+            with open(file_path, "rb") as handle:
+                return tomllib.load(handle)
+        except tomllib.TOMLDecodeError as exc:
+            # The parser's message ends with "(at line L, column C)".
+            raise ConfigError(f"{file_path} is not valid TOML: {exc}", field=CONFIG_ENV) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read {file_path}: {exc}", field=CONFIG_ENV) from None
+
+    def _check(self, settings_cls: type[BaseSettings], data: Mapping[str, Any]) -> None:
+        """Validate the file's own values (the other sources left out) and report what is
+        wrong with a key the file sets, by that key."""
+        token = _CHECKING_FILE.set(True)
+        try:
+            settings_cls(**data)
+        except PydanticValidationError as exc:
+            problems: list[tuple[str, str]] = []
+            for err in exc.errors():
+                loc = tuple(str(x) for x in err.get("loc", ()) if not isinstance(x, int))
+                if not loc or not _in_toml(data, loc) or _env_name(loc) in os.environ:
+                    continue  # a cross-field check or an overridden key: the full check reports
+                message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+                if err.get("type") == "extra_forbidden":
+                    message = "unknown setting (riskdesk config lists every setting)"
+                problems.append((".".join(loc), message))
+            if problems:
+                name, first = problems[0]
+                more = "".join(f"; key {n}: {m}" for n, m in problems[1:])
+                raise ConfigError(
+                    f"key {name} in {self._path}: {first}{more}", field=name
+                ) from None
+        finally:
+            _CHECKING_FILE.reset(token)
 
 
 def describe(settings: Settings) -> list[tuple[str, Any, str]]:

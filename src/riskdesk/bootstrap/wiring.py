@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -14,7 +15,7 @@ from riskdesk.application.book_service import BookConfig, BookService
 from riskdesk.application.demo import DemoService
 from riskdesk.application.engine import LazyOms
 from riskdesk.application.facade import Application
-from riskdesk.application.pricing_service import PricingService
+from riskdesk.application.pricing_service import PricingService, option_deltas
 from riskdesk.application.risk_service import RiskConfig, RiskService
 from riskdesk.bootstrap.demo_paper import paper_desk
 from riskdesk.bootstrap.governance_settings import build_governance_service
@@ -125,8 +126,11 @@ def build(
     if migrate:
         store.migrate()
     clock = clock or SystemClock()
-    book = BookService(store, clock, book_config(settings))
-    pricing = PricingService(book, settings.pricing.to_config())
+    pricing_config = settings.pricing.to_config()
+    # Option exposure is the delta the pricing layer implies from each stored mark.
+    deltas = partial(option_deltas, config=pricing_config)
+    book = BookService(store, clock, book_config(settings), deltas)
+    pricing = PricingService(book, pricing_config)
     risk = RiskService(book, store, clock, risk_config(settings))
     options = build_options_service(settings, book, clock)
     governance = build_governance_service(settings.governance, book, risk, store, clock)

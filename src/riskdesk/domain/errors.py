@@ -92,6 +92,13 @@ class CurrencyMismatch(ValidationError):
     code = "currency_mismatch"
 
 
+class Conflict(ValidationError):
+    """What was given contradicts what is already recorded under the same key (a reused cash
+    reference, an existing instrument or account re-added with other settings)."""
+
+    code = "conflict"
+
+
 class NotFound(RiskdeskError):
     """Something referenced does not exist."""
 

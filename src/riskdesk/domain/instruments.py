@@ -522,38 +522,77 @@ def inverse_contract_size(venue: str, base: str) -> Decimal:
     return size
 
 
+#: Default price tick and lot size (contracts) of an instrument added without a grid, by
+#: ``(venue, base coin, contract type)``; ``"*"`` matches any venue or coin. Contract types:
+#: ``spot``, ``perpetual``, ``future`` (``/inverse`` for coin-margined ones), ``option`` (crypto)
+#: and ``equity_option``. Deribit's rows are its instrument specifications (public/get_instruments
+#: as bundled in the shared data, openbb-deribit fixtures): BTC-PERPETUAL tick 0.5, BTC dated
+#: futures 2.5, one 10 USD contract per lot; BTC options 0.0005 BTC (0.0001 below a premium of
+#: 0.005) in lots of 0.1 BTC. The ``*`` rows are generic fallbacks: give a real account's grid
+#: with ``--tick-size``/``--lot-size``. The one table every default grid is read from.
+DEFAULT_GRIDS: Final[Mapping[tuple[str, str, str], tuple[Decimal, Decimal]]] = {
+    ("deribit", "BTC", "perpetual/inverse"): (Decimal("0.5"), Decimal(1)),
+    ("deribit", "BTC", "future/inverse"): (Decimal("2.5"), Decimal(1)),
+    ("deribit", "BTC", "option"): (Decimal("0.0005"), Decimal("0.1")),
+    ("*", "*", "spot"): (Decimal("0.01"), Decimal("0.00001")),
+    ("*", "*", "perpetual"): (Decimal("0.01"), Decimal("0.001")),
+    ("*", "*", "future"): (Decimal("0.01"), Decimal("0.001")),
+    ("*", "*", "perpetual/inverse"): (Decimal("0.1"), Decimal(1)),
+    ("*", "*", "future/inverse"): (Decimal("0.1"), Decimal(1)),
+    ("*", "*", "option"): (Decimal("0.0005"), Decimal("0.1")),
+    ("*", "*", "equity_option"): (Decimal("0.01"), Decimal(1)),
+}
+
+
+def default_grid(venue: str, spec: SymbolSpec) -> tuple[Decimal, Decimal]:
+    """``(tick_size, lot_size)`` for ``spec`` on ``venue`` from :data:`DEFAULT_GRIDS` (the most
+    specific row: venue and coin, then venue, then the generic one)."""
+    if spec.kind is SymbolKind.OPTION:
+        kind = "equity_option" if spec.equity else "option"
+    else:
+        kind = spec.kind.value + ("/inverse" if spec.is_inverse else "")
+    where = venue.strip().lower()
+    for key in ((where, spec.base, kind), (where, "*", kind), ("*", "*", kind)):
+        if key in DEFAULT_GRIDS:
+            return DEFAULT_GRIDS[key]
+    raise InvalidValue(f"no default grid for {kind} instruments", field="tick_size")
+
+
 def instrument_from_spec(spec: SymbolSpec, venue: str, **grid: Number) -> Instrument:
-    """Build an instrument for any parsed symbol with sensible grid defaults, overridable.
+    """Build an instrument for any parsed symbol with the grid of :data:`DEFAULT_GRIDS`,
+    overridable (``tick_size``, ``lot_size``, ``contract_size``).
 
     Inverse contracts take their default size from :data:`INVERSE_CONTRACT_SIZES`."""
     symbol = canonical_symbol(spec)
+    tick, lot = default_grid(venue, spec)
     if spec.kind is SymbolKind.SPOT:
         return spot(
             symbol,
             venue,
-            tick_size=grid.get("tick_size", "0.01"),
-            lot_size=grid.get("lot_size", "0.00001"),
+            tick_size=grid.get("tick_size", tick),
+            lot_size=grid.get("lot_size", lot),
         )
     if spec.kind is SymbolKind.OPTION:
         if spec.equity:
-            return equity_option(symbol, venue, tick_size=grid.get("tick_size", "0.01"))
+            return equity_option(symbol, venue, tick_size=grid.get("tick_size", tick))
         return crypto_option(
             symbol,
             venue,
-            tick_size=grid.get("tick_size", "0.0005"),
-            lot_size=grid.get("lot_size", "0.1"),
+            tick_size=grid.get("tick_size", tick),
+            lot_size=grid.get("lot_size", lot),
         )
     return perpetual_or_future(
         symbol,
         venue,
-        tick_size=grid.get("tick_size", "0.1" if spec.is_inverse else "0.01"),
-        lot_size=grid.get("lot_size", "1" if spec.is_inverse else "0.001"),
+        tick_size=grid.get("tick_size", tick),
+        lot_size=grid.get("lot_size", lot),
         contract_size=grid.get("contract_size")
         or (inverse_contract_size(venue, spec.base) if spec.is_inverse else 1),
     )
 
 
 __all__ = [
+    "DEFAULT_GRIDS",
     "INVERSE_CONTRACT_SIZES",
     "ExerciseStyle",
     "Instrument",
@@ -562,6 +601,7 @@ __all__ = [
     "OptionRight",
     "Settlement",
     "crypto_option",
+    "default_grid",
     "deribit_expiry",
     "equity_option",
     "equity_option_expiry",

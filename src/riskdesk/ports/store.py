@@ -8,6 +8,7 @@ import or a rejected fill leaves the database unchanged.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from decimal import Decimal
 from types import TracebackType
@@ -110,6 +111,10 @@ class FillRepository(Protocol):
         self, account_id: str | None = None, since: datetime | None = None
     ) -> list[tuple[str, str, Decimal, datetime]]:
         """``(account_id, currency, amount, ts)`` of recorded cash movements, oldest first."""
+        ...
+
+    def cash_movement(self, key: tuple[str, str]) -> tuple[str, str, Decimal, datetime] | None:
+        """The cash movement recorded under ``key``: ``(account_id, currency, amount, ts)``."""
         ...
 
     def existing(self, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
@@ -457,3 +462,9 @@ class UnitOfWorkFactory(Protocol):
     """Creates a fresh unit of work per use case."""
 
     def __call__(self) -> UnitOfWork: ...
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """A scope in which every unit of work created on this thread joins one transaction:
+        committed once at the end of the block, rolled back entirely on an exception (so a use
+        case that calls others — import fills, then revalue — is all or nothing)."""
+        ...

@@ -417,11 +417,14 @@ def test_views_without_a_mark_or_rate_name_what_is_missing() -> None:
     with pytest.raises(errors.InvalidValue) as info:
         position_views([book], instruments, MarketSnapshot({}, {"USDT": D(1)}, T0))
     assert info.value.field == "mark"
+    # A currency without a rate does not stop the views: the inverse position (BTC-settled)
+    # is listed, its BTC figures exact, its reporting-currency figures marked incomplete.
     marks = {SPOT.key: D(60000), LINEAR.key: D(100), INVERSE.key: D(60000)}
-    with pytest.raises(errors.InvalidValue) as info:
-        position_views([book], instruments, MarketSnapshot(marks, {"USDT": D(1)}, T0))
-    assert info.value.field == "asset_prices"
-    assert "BTC" in info.value.reason
+    rates = {"USD": D(1), "USDT": D(1)}
+    views = position_views([book], instruments, MarketSnapshot(marks, rates, T0))
+    by_key = {f"{v.venue}:{v.symbol}": v for v in views}
+    assert by_key[INVERSE.key].unpriced == ("BTC",)
+    assert by_key[SPOT.key].unpriced == () and by_key[LINEAR.key].unpriced == ()
 
 
 def test_a_failed_fill_in_a_sequence_does_not_poison_later_ones() -> None:

@@ -223,7 +223,10 @@ def test_cross_liquidation_counts_other_cross_positions() -> None:
     assert btc.margin_mode == "cross"
     assert btc.margin_ccy == D(4000)  # entry notional / leverage
     assert btc.maintenance_ccy == btc_mm
-    assert btc.margin_ratio == ratio(div(btc_mm, D(4000)))
+    # Cross: the account's margin ratio (as the exchanges show it) — every cross position's
+    # maintenance over the cross margin balance (wallet plus cross unrealized P&L).
+    account_ratio = ratio(div(btc_mm + eth_mm, D(10_000) + btc_upnl + eth_upnl))
+    assert btc.margin_ratio == eth.margin_ratio == account_ratio
     assert btc.bankruptcy_price == bankruptcy_price(
         LINEAR, D(1), D(40000), D(10_000) - eth_mm + eth_upnl
     )

@@ -252,6 +252,15 @@ class SqlFillRepository(_Repository):
         query = _between(query, c.ts, since, None).order_by(c.ts, c.id)
         return [(r[0], r[1], r[2], r[3]) for r in self._conn.execute(query)]
 
+    def cash_movement(self, key: tuple[str, str]) -> tuple[str, str, Decimal, datetime] | None:
+        """The cash movement recorded under ``key``: ``(account_id, currency, amount, ts)``."""
+        c = t.cash_movements.c
+        query = select(c.account_id, c.currency, c.amount, c.ts).where(
+            c.venue == key[0], c.movement_key == key[1]
+        )
+        row = self._conn.execute(query).first()
+        return None if row is None else (row[0], row[1], row[2], row[3])
+
     def existing(self, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
         """Which of ``keys`` (fill, funding or cash-movement keys) are already stored."""
         by_venue: dict[str, list[str]] = defaultdict(list)

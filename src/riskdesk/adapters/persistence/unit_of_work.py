@@ -15,10 +15,13 @@ Usage::
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, NestedTransaction
 from sqlalchemy.engine import URL
 
 from riskdesk.adapters.persistence.buffer import FLUSH_ROWS, WriteBuffer
@@ -70,10 +73,21 @@ class SqlUnitOfWork:
     surfaces there rather than at the call that queued the row.
     """
 
-    def __init__(self, engine: Engine, *, sqlite_begin: SqliteBegin | None = None) -> None:
-        """Bind to ``engine``; ``sqlite_begin`` overrides the engine's SQLite BEGIN mode."""
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        sqlite_begin: SqliteBegin | None = None,
+        joined: Connection | None = None,
+    ) -> None:
+        """Bind to ``engine``; ``sqlite_begin`` overrides the engine's SQLite BEGIN mode.
+        ``joined`` is the connection of an open :meth:`SqlStore.transaction`: the unit then
+        works inside it on a savepoint (its commit releases the savepoint; only the enclosing
+        transaction commits to the database)."""
         self._engine = engine
         self._sqlite_begin = sqlite_begin
+        self._joined = joined
+        self._savepoint: NestedTransaction | None = None
         self._connection: Connection | None = None
         self._buffer = WriteBuffer()
         # Typed as the ports: protocol attributes are invariant. Adapter extras (``add_many``,
@@ -119,6 +133,10 @@ class SqlUnitOfWork:
     def __enter__(self) -> Self:
         if self._connection is not None:
             raise RuntimeError("this unit of work is already open; create a new one per use")
+        if self._joined is not None:
+            self._connection = self._joined
+            self._savepoint = self._joined.begin_nested()
+            return self
         connection = self._engine.connect()
         if self._sqlite_begin is not None:
             connection = connection.execution_options(**{SQLITE_BEGIN_OPTION: self._sqlite_begin})
@@ -136,6 +154,11 @@ class SqlUnitOfWork:
         self._buffer.clear()
         if connection is None:
             return
+        if self._joined is not None:
+            savepoint, self._savepoint = self._savepoint, None
+            if savepoint is not None and savepoint.is_active:
+                savepoint.rollback()  # what was not committed; the enclosing transaction goes on
+            return
         try:
             if connection.in_transaction():
                 connection.rollback()
@@ -143,13 +166,24 @@ class SqlUnitOfWork:
             connection.close()
 
     def commit(self) -> None:
-        """Make everything done in this unit visible, atomically."""
-        self.connection.commit()
+        """Make everything done in this unit visible, atomically (inside a
+        :meth:`SqlStore.transaction`: keep it, to be committed with the enclosing one)."""
+        connection = self.connection
+        if self._savepoint is None:
+            connection.commit()
+            return
+        self._savepoint.commit()
+        self._savepoint = connection.begin_nested()
 
     def rollback(self) -> None:
         """Discard everything done in this unit since the last commit."""
         self._buffer.clear()
-        self._open_connection().rollback()
+        connection = self._open_connection()
+        if self._savepoint is None:
+            connection.rollback()
+            return
+        self._savepoint.rollback()
+        self._savepoint = connection.begin_nested()
 
 
 class SqlStore:
@@ -176,11 +210,34 @@ class SqlStore:
                 target, sqlite_begin=sqlite_begin, connect_args=connect_args, echo=echo
             )
             self._owns_engine = True
+        self._scope = threading.local()
 
     def __call__(self, *, sqlite_begin: SqliteBegin | None = None) -> SqlUnitOfWork:
         """A fresh unit of work. ``sqlite_begin="IMMEDIATE"`` makes a writing unit wait for the
-        SQLite write lock up front instead of failing later on a stale snapshot."""
-        return SqlUnitOfWork(self.engine, sqlite_begin=sqlite_begin)
+        SQLite write lock up front instead of failing later on a stale snapshot. Inside
+        :meth:`transaction` (on the same thread) the unit joins that transaction."""
+        joined: Connection | None = getattr(self._scope, "connection", None)
+        return SqlUnitOfWork(self.engine, sqlite_begin=sqlite_begin, joined=joined)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One transaction for several use cases: every unit of work this store creates on
+        this thread inside the block joins it (a unit's commit keeps its work; leaving a unit
+        without committing discards only that unit's work). The block commits once at its end;
+        an exception rolls everything back. A nested block joins the outer one."""
+        if getattr(self._scope, "connection", None) is not None:
+            yield
+            return
+        connection = self.engine.connect()
+        try:
+            with connection.begin():
+                self._scope.connection = connection
+                try:
+                    yield
+                finally:
+                    self._scope.connection = None
+        finally:
+            connection.close()
 
     def migrate(self) -> None:
         """Bring the schema to the newest revision (a no-op when it is already there)."""

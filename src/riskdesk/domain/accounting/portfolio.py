@@ -7,7 +7,14 @@ unless a field says otherwise; ratios are fractions (0.05 = 5 %).
 
 Exposure of a position, in the reporting currency: spot and linear contracts ``q·cs·mark``;
 inverse contracts ``q·cs`` USD; options ``delta·q·multiplier·underlying`` when a delta is given
-(the pricing layer supplies it), otherwise their premium market value.
+(the pricing layer supplies it from the mark-implied vol), otherwise their premium market value
+(``PositionView.exposure_basis`` says which).
+
+**Unpriced currencies.** A currency without a rate in the snapshot (see :mod:`.rates`) does not
+stop the views: amounts in it stay exact in their own currency (``*_ccy`` fields, balances),
+its contribution to reporting-currency figures is counted at zero, and the view, exposure row
+or summary lists it in ``unpriced`` — those figures are then incomplete (the CLI shows them as
+``—`` and names the currency).
 """
 
 from __future__ import annotations
@@ -79,6 +86,10 @@ class MarketSnapshot:
                 f"no price for {currency} in the reporting currency", field="asset_prices"
             ) from None
 
+    def rate_or_zero(self, currency: str) -> Decimal:
+        """:meth:`rate`, or zero for an unpriced currency (the caller records it as unpriced)."""
+        return self.asset_prices.get(currency, ZERO)
+
 
 @dataclass(frozen=True, slots=True)
 class PositionView:
@@ -127,6 +138,12 @@ class PositionView:
     opened_at: datetime
     hold_seconds: int
     tick_size: Decimal = ONE
+    lot_size: Decimal = ONE
+    #: How ``exposure`` was valued: ``notional`` (spot, futures, perpetuals), ``delta`` (an
+    #: option with a delta) or ``premium`` (an option without one: its market value).
+    exposure_basis: str = "notional"
+    #: Currencies this view could not value in the reporting currency (counted at zero).
+    unpriced: tuple[str, ...] = ()
 
     def on_tick(self) -> PositionView:
         """This view as printed: the liquidation price on the instrument's tick grid rounded
@@ -157,6 +174,8 @@ class ExposureRow:
     of_equity: Decimal
     unrealized_pnl: Decimal
     count: int
+    #: Currencies of the group's positions without a rate (its amounts are incomplete).
+    unpriced: tuple[str, ...] = ()
 
 
 _exposure_row = frozen_factory(ExposureRow)
@@ -171,6 +190,8 @@ class Exposure:
     by_venue: list[ExposureRow]
     largest_asset: str | None
     largest_asset_share: Decimal
+    #: Currencies without a rate: the equity (and so every share of it) is incomplete.
+    unpriced: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +224,46 @@ class PortfolioSummary:
     largest_asset: str | None
     largest_asset_share: Decimal
     max_drawdown: Decimal | None
+    #: Currencies held without a rate in the reporting currency: every total below leaves them
+    #: out (counted at zero) and is incomplete (see :data:`SUMMARY_TOTALS`).
+    unpriced: tuple[str, ...] = ()
+
+
+#: The summary figures an unpriced currency makes incomplete (reporting-currency amounts and
+#: the ratios built on them).
+SUMMARY_TOTALS: tuple[str, ...] = (
+    "total_equity",
+    "wallet_balance",
+    "available_balance",
+    "margin_used",
+    "maintenance_margin",
+    "unrealized_pnl",
+    "realized_pnl",
+    "fees",
+    "funding",
+    "daily_pnl",
+    "daily_return",
+    "long_exposure",
+    "short_exposure",
+    "gross_exposure",
+    "net_exposure",
+    "effective_leverage",
+    "long_short_ratio",
+    "portfolio_heat",
+    "margin_usage",
+    "largest_asset",
+    "largest_asset_share",
+    "max_drawdown",
+)
+
+#: The position-view figures in the reporting currency (incomplete when the view is unpriced).
+VIEW_REPORTING_FIELDS: tuple[str, ...] = (
+    "notional",
+    "exposure",
+    "market_value",
+    "unrealized_pnl",
+    "risk_to_stop",
+)
 
 
 @dataclass(slots=True)
@@ -215,6 +276,8 @@ class PortfolioInputs:
     realized_closed: Decimal = ZERO
     day_start_equity: Decimal | None = None
     equity_history: Sequence[Decimal] = ()
+    #: Currencies the caller could not value (e.g. closed positions' realized P&L).
+    unpriced: Sequence[str] = ()
 
 
 @dataclass(slots=True)
@@ -328,7 +391,14 @@ def position_views(
         for currency, pool in pools.items():
             pool.wallet += book.cash(currency)
         liquidations = _group_liquidations(positions, instr, marks, upnl, mm, pools, inputs)
+        unpriced: dict[str, tuple[str, ...]] = {}  # per instrument: computed once
         for p in positions:
+            inst = instr[p.position_id]
+            if inst.key not in unpriced:
+                unpriced[inst.key] = _unpriced(inst, market)
+            cross = pools.get(inst.settle)
+            if p.margin_mode is not MarginMode.CROSS:
+                cross = None
             rows.append(
                 _view(
                     book,
@@ -341,6 +411,8 @@ def position_views(
                     market,
                     inputs,
                     p.position_id in covered,
+                    cross,
+                    unpriced[inst.key],
                 )
             )
     return rows
@@ -432,7 +504,17 @@ def _instrument(instruments: Mapping[str, Instrument], position: Position) -> In
 
 
 def _underlying_price(instrument: Instrument, market: MarketSnapshot) -> Decimal:
-    return market.rate(instrument.base)
+    return market.rate_or_zero(instrument.base)
+
+
+def _unpriced(inst: Instrument, market: MarketSnapshot) -> tuple[str, ...]:
+    """The currencies a view of ``inst`` needs that the snapshot cannot value."""
+    prices = market.asset_prices
+    needs: tuple[str, ...] = (inst.settle, inst.quote, inst.price_currency)
+    if inst.kind is SymbolKind.OPTION:
+        needs = (*needs, inst.base)
+    missing = {c for c in needs if c not in prices}
+    return tuple(sorted(missing)) if missing else ()
 
 
 def _maintenance(
@@ -441,6 +523,8 @@ def _maintenance(
     if inst.settlement is Settlement.MARGIN:
         return maintenance_margin(inst, p.qty, mark)
     if inst.kind is SymbolKind.OPTION and p.qty < 0:
+        if inst.base not in market.asset_prices:
+            return ZERO  # no underlying price: unknown (the view is marked unpriced)
         return short_option_margin(
             inst,
             p.qty,
@@ -459,17 +543,17 @@ def _exposure(
         delta = inputs.option_deltas.get(inst.key)
         if delta is not None:
             return delta * p.qty * inst.contract_size * _underlying_price(inst, market)
-        return p.qty * inst.contract_size * mark * market.rate(inst.price_currency)
+        return p.qty * inst.contract_size * mark * market.rate_or_zero(inst.price_currency)
     if inst.inverse:
-        return p.qty * inst.contract_size * market.rate(inst.quote)
-    return p.qty * inst.contract_size * mark * market.rate(inst.quote)
+        return p.qty * inst.contract_size * market.rate_or_zero(inst.quote)
+    return p.qty * inst.contract_size * mark * market.rate_or_zero(inst.quote)
 
 
 def _notional(inst: Instrument, p: Position, mark: Decimal, market: MarketSnapshot) -> Decimal:
     """Absolute notional in the reporting currency (options: of the underlying)."""
     if inst.kind is SymbolKind.OPTION:
         return abs(p.qty) * inst.contract_size * _underlying_price(inst, market)
-    return inst.quote_notional(p.qty, mark) * market.rate(inst.quote)
+    return inst.quote_notional(p.qty, mark) * market.rate_or_zero(inst.quote)
 
 
 def _view(
@@ -483,8 +567,10 @@ def _view(
     market: MarketSnapshot,
     inputs: PortfolioInputs,
     covered: bool = False,
+    pool: _CrossPool | None = None,
+    unpriced: tuple[str, ...] = (),
 ) -> PositionView:
-    rate = market.rate(inst.settle)
+    rate = market.rate_or_zero(inst.settle)
     margined = inst.settlement is Settlement.MARGIN
     margin = ZERO
     if margined:
@@ -494,22 +580,29 @@ def _view(
             margin = _div(inst.notional(p.qty, p.entry_price), p.leverage)
         pct = roe(upnl, margin)
     elif inst.kind is SymbolKind.OPTION and p.qty < 0 and not covered:
-        margin = short_option_margin(
-            inst, p.qty, mark, _underlying_price(inst, market), inputs.option_rates
-        )
+        if inst.base in market.asset_prices:
+            margin = short_option_margin(
+                inst, p.qty, mark, _underlying_price(inst, market), inputs.option_rates
+            )
         cost = abs(p.basis)
         pct = _div(upnl, cost) if cost else ZERO
     else:
         cost = abs(p.basis)
         pct = _div(upnl, cost) if cost else ZERO
-    balance = margin + upnl if margined else None
-    margin_ratio = _div(mm, balance) if balance is not None and balance > 0 else None
+    if margined and pool is not None:
+        # Cross: the account's (as exchanges show it): every cross position's maintenance over
+        # the cross margin balance (wallet less isolated margin, plus cross unrealized P&L).
+        balance: Decimal | None = pool.wallet + pool.unrealized
+        maint = pool.maintenance
+    else:
+        balance, maint = (margin + upnl if margined else None), mm
+    margin_ratio = _div(maint, balance) if balance is not None and balance > 0 else None
     risk = None
     if p.stop_price is not None:
         risk = max(ZERO, -inst.pnl(p.qty, p.entry_price, p.stop_price)) * rate
     exposure = _exposure(inst, p, mark, market, inputs)
     market_value = (
-        ZERO if margined else p.market_value(inst, mark) * market.rate(inst.price_currency)
+        ZERO if margined else p.market_value(inst, mark) * market.rate_or_zero(inst.price_currency)
     )
     return _position_view(
         position_id=p.position_id,
@@ -551,6 +644,15 @@ def _view(
             (market.mark_times.get(inst.key, market.ts) - p.opened_at).total_seconds()
         ),
         tick_size=inst.tick_size,
+        lot_size=inst.lot_size,
+        exposure_basis=(
+            "notional"
+            if inst.kind is not SymbolKind.OPTION
+            else "delta"
+            if inst.key in inputs.option_deltas
+            else "premium"
+        ),
+        unpriced=unpriced,
     )
 
 
@@ -560,9 +662,12 @@ class _Acc:
     short: Decimal = ZERO
     upnl: Decimal = ZERO
     count: int = 0
+    unpriced: tuple[str, ...] = ()
 
 
-def _add(table: dict[str, _Acc], name: str, e: Decimal, upnl: Decimal) -> None:
+def _add(
+    table: dict[str, _Acc], name: str, e: Decimal, upnl: Decimal, unpriced: tuple[str, ...]
+) -> None:
     row = table.get(name)
     if row is None:
         row = table[name] = _Acc()
@@ -572,6 +677,8 @@ def _add(table: dict[str, _Acc], name: str, e: Decimal, upnl: Decimal) -> None:
         row.short -= e
     row.upnl += upnl
     row.count += 1
+    if unpriced:
+        row.unpriced = tuple(sorted({*row.unpriced, *unpriced}))
 
 
 def _rows(table: dict[str, _Acc], equity: Decimal) -> list[ExposureRow]:
@@ -588,6 +695,7 @@ def _rows(table: dict[str, _Acc], equity: Decimal) -> list[ExposureRow]:
                 ratio(_div(gross, equity)) if equity > 0 else ZERO,
                 a.upnl,
                 a.count,
+                a.unpriced,
             )
         )
     rows.sort(key=lambda r: r.gross, reverse=True)
@@ -595,17 +703,20 @@ def _rows(table: dict[str, _Acc], equity: Decimal) -> list[ExposureRow]:
 
 
 @exact
-def exposure(views: Sequence[PositionView], equity: Decimal) -> Exposure:
-    """Exposure by symbol, by underlying asset and by venue/account."""
+def exposure(
+    views: Sequence[PositionView], equity: Decimal, unpriced: tuple[str, ...] = ()
+) -> Exposure:
+    """Exposure by symbol, by underlying asset and by venue/account. ``unpriced``: currencies
+    the equity leaves out (its shares are then incomplete)."""
     # One pass filling the three tables (a sum per group and per field was the hot spot).
     symbols: dict[str, _Acc] = {}
     assets: dict[str, _Acc] = {}
     venues: dict[str, _Acc] = {}
     for v in views:
-        e, upnl = v.exposure, v.unrealized_pnl
-        _add(symbols, f"{v.venue}:{v.symbol}", e, upnl)
-        _add(assets, v.asset, e, upnl)
-        _add(venues, f"{v.venue}/{v.account_id}", e, upnl)
+        e, upnl, missing = v.exposure, v.unrealized_pnl, v.unpriced
+        _add(symbols, f"{v.venue}:{v.symbol}", e, upnl, missing)
+        _add(assets, v.asset, e, upnl, missing)
+        _add(venues, f"{v.venue}/{v.account_id}", e, upnl, missing)
     by_asset = _rows(assets, equity)
     largest = by_asset[0] if by_asset else None
     return Exposure(
@@ -614,6 +725,7 @@ def exposure(views: Sequence[PositionView], equity: Decimal) -> Exposure:
         by_venue=_rows(venues, equity),
         largest_asset=largest.key if largest else None,
         largest_asset_share=largest.of_equity if largest else ZERO,
+        unpriced=unpriced,
     )
 
 
@@ -654,17 +766,26 @@ def summary_and_exposure(
     inputs = inputs or PortfolioInputs()
     views = list(views) if views is not None else position_views(books, instruments, market, inputs)
     currency = books[0].account.reporting_currency if books else "USD"
-    wallet = sum(
-        (amount * market.rate(ccy) for b in books for ccy, amount in b.balances.items() if amount),
-        ZERO,
-    )
+    prices = market.asset_prices
+    unpriced: set[str] = set(inputs.unpriced)
+    wallet = ZERO
+    for b in books:
+        for ccy, amount in b.balances.items():
+            if not amount:
+                continue
+            if ccy in prices:
+                wallet += amount * prices[ccy]
+            else:
+                unpriced.add(ccy)
     margined_upnl = premium_value = upnl = ZERO
     margin_used = maint = realized_open = fees = funding = long = short = heat = ZERO
     rates: dict[str, Decimal] = {}
     for v in views:  # one pass: these sums were most of the summary's time
         rate = rates.get(v.settle)
         if rate is None:
-            rate = rates[v.settle] = market.rate(v.settle)
+            rate = rates[v.settle] = market.rate_or_zero(v.settle)
+        if v.unpriced:
+            unpriced.update(v.unpriced)
         if v.margined:
             margined_upnl += v.unrealized_pnl
         premium_value += v.market_value
@@ -682,7 +803,8 @@ def summary_and_exposure(
             heat += v.risk_to_stop
     equity = wallet + premium_value + margined_upnl
     gross = long + short
-    exp = exposure(views, equity)
+    missing = tuple(sorted(unpriced))
+    exp = exposure(views, equity, missing)
     daily = None if inputs.day_start_equity is None else equity - inputs.day_start_equity
     daily_ret = (
         None
@@ -718,6 +840,7 @@ def summary_and_exposure(
         largest_asset=exp.largest_asset,
         largest_asset_share=exp.largest_asset_share,
         max_drawdown=None if drawdown is None else ratio(drawdown),
+        unpriced=missing,
     )
     return summary, exp
 

@@ -20,7 +20,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from riskdesk.application.book_service import PortfolioReport
+from riskdesk.application.book_service import ImportResult, PortfolioReport
 from riskdesk.application.calculator import CalcRequest, calculate
 from riskdesk.application.fill_rows import parse_rows, parse_timestamp
 from riskdesk.bootstrap.margin_tables import load_margin_tiers
@@ -35,7 +35,7 @@ from riskdesk.domain.fills import MarginMode
 from riskdesk.domain.instruments import MarginTier, Settlement, instrument_from_spec
 from riskdesk.domain.risk.decisions import Denied
 from riskdesk.domain.symbols import SymbolKind, parse_symbol
-from riskdesk.domain.values import Side, leverage_value, price_value, to_decimal
+from riskdesk.domain.values import Side, leverage_value, positive, price_value, to_decimal
 from riskdesk.interfaces.cli import (
     governance_commands,
     oms_commands,
@@ -59,7 +59,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-fills_app = typer.Typer(help="Import and inspect fills.", no_args_is_help=True)
+fills_app = typer.Typer(help="Import and list fills.", no_args_is_help=True)
 accounts_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
 instruments_app = typer.Typer(help="Manage the instrument catalog.", no_args_is_help=True)
 cash_app = typer.Typer(help="Deposits and withdrawals.", no_args_is_help=True)
@@ -105,33 +105,85 @@ def show_config(as_json: JsonOption = False) -> None:
     console.print(table)
 
 
+UpdateOption = Annotated[
+    bool,
+    typer.Option(
+        "--update",
+        help="change an existing entry (options not given keep their values); changes that "
+        "would corrupt open positions are still refused",
+    ),
+]
+
+
+def _added(what: str, outcome: str, diff: Mapping[str, tuple[object, object]]) -> str:
+    if outcome == "unchanged":
+        return f"{what} already exists with these settings; nothing changed"
+    if outcome == "updated":
+        changes = ", ".join(f"{k} {_plain(a)} -> {_plain(b)}" for k, (a, b) in diff.items())
+        return f"{what} updated: {changes}"
+    return f"{what} added"
+
+
+def _plain(value: object) -> str:
+    if value == "" or value is None:
+        return "—"
+    if isinstance(value, Decimal):
+        return render.qty(value)
+    if isinstance(value, tuple):
+        return f"{len(value)} bracket(s)"
+    return str(getattr(value, "value", value))
+
+
 @accounts_app.command("add")
 def accounts_add(
     account_id: Annotated[str, typer.Argument(help="account id, e.g. binance-usdm")],
-    venue: Annotated[str, typer.Option(help="venue the account trades on")],
-    mode: Annotated[str, typer.Option(help="netting (one-way) or hedge")] = "netting",
+    venue: Annotated[str | None, typer.Option(help="venue the account trades on")] = None,
+    mode: Annotated[
+        str | None, typer.Option(help="netting (one-way, the default) or hedge")
+    ] = None,
     margin_mode: Annotated[
-        str, typer.Option(help="default margin mode: cross or isolated")
-    ] = "cross",
-    leverage: Annotated[str, typer.Option(help="default leverage of new margined positions")] = "1",
-    name: Annotated[str, typer.Option(help="display name")] = "",
+        str | None, typer.Option(help="default margin mode: cross (the default) or isolated")
+    ] = None,
+    leverage: Annotated[
+        str | None, typer.Option(help="default leverage of new margined positions (default 1)")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="display name")] = None,
+    update: UpdateOption = False,
     db: DbOption = None,
 ) -> None:
-    """Create (or update) an account."""
+    """Create an account. Adding it again with the same settings changes nothing; with other
+    settings it is refused unless --update (venue and position mode stay fixed while the account
+    holds positions or cash)."""
 
     def run() -> None:
-        if mode not in ("netting", "hedge"):
+        book = _runtime(db).app.book
+        existing = book.account(account_id) if update else None
+        if existing is None and not venue:
+            raise InvalidValue("give the venue the account trades on (--venue)", field="venue")
+        if mode is not None and mode not in ("netting", "hedge"):
             raise InvalidValue(f"expected netting or hedge, got {mode!r}", field="mode")
-        account = Account(
-            account_id=account_id,
-            venue=venue,
-            position_mode=PositionMode(mode),
-            default_margin_mode=MarginMode.parse(margin_mode),
-            default_leverage=leverage_value(leverage, "leverage"),
-            name=name,
+        base = existing or Account(account_id=account_id, venue=venue or "")
+        account = replace(
+            base,
+            venue=venue or base.venue,
+            position_mode=PositionMode(mode) if mode else base.position_mode,
+            default_margin_mode=MarginMode.parse(margin_mode)
+            if margin_mode
+            else base.default_margin_mode,
+            default_leverage=leverage_value(leverage, "leverage")
+            if leverage
+            else base.default_leverage,
+            name=base.name if name is None else name,
         )
-        _runtime(db).app.book.register_account(account)
-        console.print(f"account {account_id} on {venue} ({mode}, {margin_mode}, {leverage}x)")
+        outcome, diff = book.add_account(account, update)
+        console.print(
+            _added(
+                f"account {account_id} on {account.venue} ({account.position_mode.value}, "
+                f"{account.default_margin_mode.value}, {_plain(account.default_leverage)}x)",
+                outcome,
+                diff,
+            )
+        )
 
     _guard(False, run)
 
@@ -154,7 +206,9 @@ def accounts_list(db: DbOption = None, as_json: JsonOption = False) -> None:
 def instruments_add(
     symbol: Annotated[str, typer.Argument(help="OCC, Deribit or CCXT symbol")],
     venue: Annotated[str, typer.Option(help="venue")],
-    tick_size: Annotated[str | None, typer.Option(help="price tick")] = None,
+    tick_size: Annotated[
+        str | None, typer.Option(help="price tick (default: the venue's, see README)")
+    ] = None,
     lot_size: Annotated[str | None, typer.Option(help="quantity step")] = None,
     contract_size: Annotated[
         str | None,
@@ -171,9 +225,12 @@ def instruments_add(
             "[,maint_amount_cum])"
         ),
     ] = None,
+    update: UpdateOption = False,
     db: DbOption = None,
 ) -> None:
-    """Add an instrument with its grid (defaults suit the major venues)."""
+    """Add an instrument with its grid (defaults suit the major venues). Adding it again with
+    the same grid changes nothing; with another it is refused unless --update (contract size,
+    settlement currency and contract type stay fixed while positions are open)."""
 
     def run() -> None:
         grid = {
@@ -187,7 +244,19 @@ def instruments_add(
         }
         spec = parse_symbol(symbol)
         instrument = instrument_from_spec(spec, venue, **grid)  # the symbol and grid first
-        brackets: tuple[MarginTier, ...] = ()
+        book = _runtime(db).app.book
+        existing = book.instrument(instrument.key) if update else None
+        if existing is not None:
+            # An update changes what was given and keeps the rest of the stored entry.
+            instrument = replace(
+                existing,
+                tick_size=positive(tick_size, "tick_size") if tick_size else existing.tick_size,
+                lot_size=positive(lot_size, "lot_size") if lot_size else existing.lot_size,
+                contract_size=positive(contract_size, "contract_size")
+                if contract_size
+                else existing.contract_size,
+            )
+        brackets: tuple[MarginTier, ...] = instrument.margin_tiers
         if tiers:
             if instrument.settlement is not Settlement.MARGIN:
                 raise InvalidValue(
@@ -196,16 +265,22 @@ def instruments_add(
                 )
             brackets = load_margin_tiers(tiers, instrument.symbol)
             instrument = replace(instrument, margin_tiers=brackets)
-        _runtime(db).app.book.register_instruments([instrument])
+        outcome, diff = book.add_instrument(instrument, update)
         margin = (
-            f"{len(brackets)} maintenance brackets from {tiers}"
+            f"{len(brackets)} maintenance brackets" + (f" from {tiers}" if tiers else "")
             if brackets
             else f"maintenance rate {instrument.maint_margin_rate}"
         )
         console.print(
-            f"instrument {instrument.key}: tick {instrument.tick_size}, lot {instrument.lot_size}, "
-            f"contract size {instrument.contract_size}, settles in {instrument.settle}"
-            + (f", {margin}" if instrument.settlement is Settlement.MARGIN else "")
+            _added(
+                f"instrument {instrument.key} (tick {instrument.tick_size}, lot "
+                f"{instrument.lot_size}, contract size {instrument.contract_size}, settles in "
+                f"{instrument.settle}"
+                + (f", {margin}" if instrument.settlement is Settlement.MARGIN else "")
+                + ")",
+                outcome,
+                diff,
+            )
         )
 
     _guard(False, run)
@@ -278,6 +353,12 @@ def fills_import(
         rows = parse_rows(_read_rows(file), account)
         rt = _runtime(db)
         start = time.perf_counter()
+
+        def revalue(done: ImportResult) -> None:
+            if done.applied or done.funding:
+                rt.app.risk.revalue()  # the book changed: equity marks (day start, peak)
+
+        # Booking and revaluation are one transaction: a failure in either changes nothing.
         if len(rows) >= 200 and not as_json:
             with Progress(
                 TextColumn("importing"),
@@ -287,13 +368,11 @@ def fills_import(
                 console=console,
             ) as progress:
                 task = progress.add_task("import", total=len(rows))
-                result = rt.app.book.apply(
-                    rows, lambda done, total: progress.update(task, completed=done)
+                result = rt.app.book.import_fills(
+                    rows, lambda done, total: progress.update(task, completed=done), revalue
                 )
         else:
-            result = rt.app.book.apply(rows)
-        if result.applied or result.funding:
-            rt.app.risk.revalue()  # the book changed: equity marks (day start, peak)
+            result = rt.app.book.import_fills(rows, then=revalue)
         elapsed = time.perf_counter() - start
         if as_json:
             render.dump_json(console, result)
@@ -307,26 +386,54 @@ def fills_import(
     _guard(as_json, run)
 
 
-@cash_app.command("move")
+# A negative amount (a withdrawal) is an argument, not an unknown option: "-100".
+@cash_app.command("move", context_settings={"ignore_unknown_options": True})
 def cash_move(
     account_id: Annotated[str, typer.Argument(help="account")],
-    amount: Annotated[str, typer.Argument(help="amount: positive deposits, negative withdraws")],
+    amount: Annotated[
+        str, typer.Argument(help="amount: positive deposits, negative (e.g. -100) withdraws")
+    ],
     currency: Annotated[str, typer.Argument(help="currency, e.g. USDT")],
-    reference: Annotated[str, typer.Option(help="idempotency reference (a repeat is ignored)")],
+    reference: Annotated[
+        str,
+        typer.Option(
+            help="idempotency reference: repeating the same movement changes nothing; reusing "
+            "it for a different one is refused"
+        ),
+    ],
     at: Annotated[str | None, typer.Option(help="time (ISO 8601 with offset); default now")] = None,
+    new_asset: Annotated[
+        bool,
+        typer.Option(
+            "--new-asset",
+            help="accept a currency no instrument, balance or price uses yet (without it such "
+            "a currency is refused as a likely typo)",
+        ),
+    ] = False,
     db: DbOption = None,
 ) -> None:
-    """Deposit or withdraw cash."""
+    """Deposit (positive amount) or withdraw (negative amount) cash."""
 
     def run() -> None:
+        if amount.startswith("-") and not amount[1:2].isdigit() and amount[1:2] != ".":
+            raise InvalidValue(f"unknown option {amount!r}", field="amount")
         rt = _runtime(db)
         ts = parse_timestamp(at, "at") if at else rt.app.clock.now()
         value = to_decimal(amount, "amount")
         booked = rt.app.book.move_cash(
-            account_id, currency, value, ts, "deposit" if value > 0 else "withdrawal", reference
+            account_id,
+            currency,
+            value,
+            ts,
+            "deposit" if value > 0 else "withdrawal",
+            reference,
+            new_currency=new_asset,
         )
         console.print(
-            "booked" if booked else f"reference {reference!r} was already booked; nothing changed"
+            f"booked {'deposit' if value > 0 else 'withdrawal'} of {render.qty(abs(value))} "
+            f"{currency.upper()} on {account_id}"
+            if booked
+            else f"reference {reference!r} was already booked with the same amount; nothing changed"
         )
 
     _guard(False, run)
@@ -354,13 +461,13 @@ def prices_set(
         number = price_value(value, "price")
         now = rt.app.clock.now()
         if asset:
-            rt.app.book.record_prices({}, {key.upper(): number}, now, "manual")
+            name = rt.app.book.record_asset_price(key, number, now, "manual")
         else:
-            rt.app.book.record_prices({key: number}, {}, now, "manual")
-        console.print(f"{key} = {number}")
+            name = rt.app.book.record_mark(key, number, now, "manual")
+        console.print(f"{name} = {number}")
         try:
             if not asset:  # on the paper venue a mark is a market update (orders, conditions)
-                made = paper_mark(rt, settings.oms.paper.venue, key, number, now)
+                made = paper_mark(rt, settings.oms.paper.venue, name, number, now)
                 if made is not None:
                     console.print(f"paper venue: {made} execution(s) or trigger(s)")
             # A mark update: equity marks, monitors and the kill switch, carried out at once.
@@ -379,11 +486,29 @@ def _report(db: str | None, account: str | None, as_json: bool) -> PortfolioRepo
     return _guard(as_json, lambda: _runtime(db).app.book.report(account))
 
 
-def _notes(report: PortfolioReport) -> None:
+def _notes(report: PortfolioReport, rates: bool = False) -> None:
+    """Warnings under a view: positions without a mark, currencies without a rate (and, with
+    ``rates``, where each rate derived from a mark comes from)."""
     if report.missing_marks:
         console.print(
             f"[yellow]no mark for {', '.join(report.missing_marks)}: valued at entry price[/]"
         )
+    ccy = report.summary.reporting_currency
+    note = render.unpriced_note(report.summary.unpriced, ccy)
+    if note:
+        console.print(f"[yellow]{escape(note)}[/]", highlight=False)
+    premium = sorted(
+        {f"{v.venue}:{v.symbol}" for v in report.positions if v.exposure_basis == "premium"}
+    )
+    if premium:
+        console.print(
+            f"[yellow]exposure of {', '.join(premium)} counted at premium value: no delta "
+            "without a mark and an underlying price[/]",
+            highlight=False,
+        )
+    if rates:
+        for line in render.derived_rates(report.rates, ccy):
+            console.print(line, highlight=False)
 
 
 @app.command()
@@ -406,10 +531,16 @@ def summary(
     """Portfolio summary: equity, margin, P&L, exposure, leverage, heat."""
     report = _report(db, account, as_json)
     if as_json:
-        render.dump_json(console, report.summary)
+        render.dump_json(
+            console,
+            {
+                **render.to_jsonable(report.summary),
+                "currency_rates": render.rates_json(report.rates),
+            },
+        )
         return
     console.print(render.summary_table(report.summary))
-    _notes(report)
+    _notes(report, rates=True)
 
 
 @app.command()
@@ -422,9 +553,14 @@ def exposure(
         render.dump_json(console, report.exposure)
         return
     ccy = report.summary.reporting_currency
-    console.print(render.exposure_table(report.exposure.by_asset, "Exposure by asset", ccy))
-    console.print(render.exposure_table(report.exposure.by_symbol, "Exposure by symbol", ccy))
-    console.print(render.exposure_table(report.exposure.by_venue, "Exposure by venue/account", ccy))
+    exp = report.exposure
+    for rows, title in (
+        (exp.by_asset, "Exposure by asset"),
+        (exp.by_symbol, "Exposure by symbol"),
+        (exp.by_venue, "Exposure by venue/account"),
+    ):
+        console.print(render.exposure_table(rows, title, ccy, exp.unpriced))
+    _notes(report)
 
 
 @app.command()
@@ -445,32 +581,7 @@ def history(
         if as_json:
             render.dump_json(console, {"fills": fills, "closed_positions": closed})
             return
-        table = Table(title="Fills", title_justify="left")
-        for column in (
-            "Time",
-            "Account",
-            "Venue",
-            "Symbol",
-            "Side",
-            "Qty",
-            "Price",
-            "Fee",
-            "Fill id",
-        ):
-            table.add_column(column)
-        for f in fills:
-            table.add_row(
-                render.when(f.ts),
-                f.account_id,
-                f.venue,
-                f.symbol,
-                f.side.value,
-                render.qty(f.qty),
-                render.price(f.price),
-                f"{render.qty(f.fee)} {f.fee_currency or ''}",
-                f.fill_id,
-            )
-        console.print(table)
+        console.print(render.fills_table(fills, _lots(db)))
         closed_table = Table(title="Closed positions", title_justify="left")
         for column in (
             "Closed",
@@ -487,13 +598,14 @@ def history(
             "Held",
         ):
             closed_table.add_column(column)
+        lots = _lots(db)
         for c in closed:
             closed_table.add_row(
                 render.when(c.closed_at),
                 c.account_id,
                 c.instrument_key,
                 c.direction,
-                render.qty(c.entry_qty),
+                render.qty(c.entry_qty, lots.get(c.instrument_key)),
                 render.price(c.entry_price),
                 render.price(c.exit_price),
                 render.qty(c.realized_pnl.quantize(Decimal("1e-8"))),
@@ -503,6 +615,76 @@ def history(
                 render.duration(int(c.holding_seconds)),
             )
         console.print(closed_table)
+
+    _guard(as_json, run)
+
+
+def _lots(db: str | None) -> dict[str, Decimal]:
+    """Lot size per instrument key (quantities print at their lot's precision)."""
+    return {i.key: i.lot_size for i in _runtime(db).app.book.instruments()}
+
+
+@fills_app.command("list")
+def fills_list(
+    account: AccountOption = None,
+    since: Annotated[str | None, typer.Option(help="from (ISO 8601)")] = None,
+    until: Annotated[str | None, typer.Option(help="until (ISO 8601)")] = None,
+    limit: Annotated[int | None, typer.Option(help="at most this many (the oldest)")] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Imported fills in time order (exact values in --json)."""
+
+    def run() -> None:
+        start = parse_timestamp(since, "since") if since else None
+        end = parse_timestamp(until, "until") if until else None
+        if limit is not None and limit < 1:
+            raise InvalidValue(f"must be at least 1, got {limit}", field="limit")
+        fills, _, _ = _runtime(db).app.book.history(account, start, end, limit)
+        if as_json:
+            render.dump_json(console, fills)
+            return
+        console.print(render.fills_table(fills, _lots(db)))
+
+    _guard(as_json, run)
+
+
+@app.command()
+def balances(
+    account: AccountOption = None, db: DbOption = None, as_json: JsonOption = False
+) -> None:
+    """Wallet balances per account and currency (cash before unrealized P&L), valued in the
+    reporting currency, with where each rate comes from."""
+
+    def run() -> None:
+        result = _runtime(db).app.book.balances(account)
+        if as_json:
+            render.dump_json(
+                console,
+                {
+                    "reporting_currency": result.reporting_currency,
+                    "balances": [
+                        {
+                            "account_id": r.account_id,
+                            "venue": r.venue,
+                            "currency": r.currency,
+                            "amount": render.plain(r.amount),
+                            "value": None if r.value is None else render.rounded(r.value),
+                            "rate": None if r.rate is None else render.plain(r.rate.price),
+                            "rate_source": None if r.rate is None else r.rate.source.value,
+                            "rate_instrument": None if r.rate is None else r.rate.instrument,
+                        }
+                        for r in result.rows
+                    ],
+                    "total": None if result.total is None else render.rounded(result.total),
+                    "unpriced": list(result.unpriced),
+                },
+            )
+            return
+        console.print(render.balances_table(result))
+        note = render.unpriced_note(result.unpriced, result.reporting_currency)
+        if note:
+            console.print(f"[yellow]{escape(note)}[/]", highlight=False)
 
     _guard(as_json, run)
 
@@ -539,11 +721,19 @@ def calc(
         str, typer.Option(help="maintenance amount (tier cum) with --mmr")
     ] = "0",
     basis: Annotated[
-        str, typer.Option(help="maintenance on 'mark' (Binance) or 'entry' (Bybit)")
-    ] = "mark",
+        str | None,
+        typer.Option(
+            help="maintenance on 'mark' (Binance, Deribit) or 'entry' (Bybit) notional "
+            "(default: the --venue's margin_conventions setting, else mark)"
+        ),
+    ] = None,
     close_fee_rate: Annotated[
-        str, typer.Option(help="fee to close at bankruptcy counted in maintenance (Bybit)")
-    ] = "0",
+        str | None,
+        typer.Option(
+            help="fee to close at bankruptcy counted in maintenance (default: the --venue's "
+            "margin_conventions setting, e.g. Bybit 0.00055; else 0)"
+        ),
+    ] = None,
     fee_rate: Annotated[str, typer.Option(help="trading fee rate for P&L")] = "0",
     contract_size: Annotated[
         str | None,
@@ -553,7 +743,11 @@ def calc(
         ),
     ] = None,
     venue: Annotated[
-        str | None, typer.Option(help="venue, for its default inverse contract size")
+        str | None,
+        typer.Option(
+            help="venue: its margin convention (margin_conventions setting), default grid and "
+            "inverse contract size"
+        ),
     ] = None,
     tick_size: Annotated[
         str | None,
@@ -587,8 +781,22 @@ def calc(
                 instrument = replace(
                     instrument, margin_tiers=load_margin_tiers(tiers, instrument.symbol)
                 )
-        if basis not in ("mark", "entry"):
-            raise InvalidValue(f"expected mark or entry, got {basis!r}", field="basis")
+        convention = Settings().margin_conventions.get((venue or "").strip().lower())
+        chosen_basis = basis or (convention.basis if convention else "mark")
+        if chosen_basis not in ("mark", "entry"):
+            raise InvalidValue(f"expected mark or entry, got {chosen_basis!r}", field="basis")
+        fee_to_close = (
+            to_decimal(close_fee_rate, "close_fee_rate")
+            if close_fee_rate is not None
+            else (convention.close_fee_rate if convention else Decimal(0))
+        )
+        origin = (
+            "--basis/--close-fee-rate"
+            if basis is not None and close_fee_rate is not None
+            else f"setting margin_conventions.{(venue or '').strip().lower()}"
+            if convention
+            else "default (Binance) convention"
+        )
         result = calculate(
             CalcRequest(
                 instrument=instrument,
@@ -602,14 +810,14 @@ def calc(
                 exit=None if exit_price is None else to_decimal(exit_price, "exit"),
                 maint_margin_rate=None if mmr is None else to_decimal(mmr, "mmr"),
                 maint_amount=to_decimal(maint_amount, "maint_amount"),
-                basis=MaintenanceBasis(basis),
-                close_fee_rate=to_decimal(close_fee_rate, "close_fee_rate"),
+                basis=MaintenanceBasis(chosen_basis),
+                close_fee_rate=fee_to_close,
                 fee_rate=to_decimal(fee_rate, "fee_rate"),
             )
         )
         result = result.on_tick()
         if as_json:
-            render.dump_json(console, result)
+            render.dump_json(console, {**render.to_jsonable(result), "convention": origin})
             return
         ccy = result.settle
         table = Table(
@@ -626,6 +834,12 @@ def calc(
             (
                 "Maintenance margin",
                 f"{render.money(result.maintenance_margin, ccy)} {ccy} (rate {result.maint_margin_rate})",
+            ),
+            (
+                "Maintenance convention",
+                f"{chosen_basis} notional"
+                + (f" + {render.qty(fee_to_close * 100)} % fee to close" if fee_to_close else "")
+                + f" ({origin})",
             ),
             ("Liquidation price", render.price(result.liquidation_price)),
             ("Bankruptcy price", render.price(result.bankruptcy_price)),

@@ -376,7 +376,8 @@ class BookService:
         reference: str,
         new_currency: bool = True,
     ) -> bool:
-        """Deposit (> 0) or withdraw (< 0); ``reference`` makes it idempotent. True if booked.
+        """Deposit (> 0) or withdraw (< 0); ``reference`` (unique per account) makes it
+        idempotent. True if booked.
 
         A reference already booked with the same account, currency and amount is a no-op
         (False); with a different one it is a :class:`Conflict` naming the differing fields.
@@ -390,7 +391,9 @@ class BookService:
             )
         with self._uow() as uow:
             account = self._account(uow, account_id)
-            key = (account.venue, f"cash:{reference}")
+            # A reference names one movement of one account (two accounts on a venue may both
+            # book a "deposit-1").
+            key = (account.venue, f"cash:{account_id}:{reference}")
             stored = uow.fills.cash_movement(key)
             if stored is not None:
                 _cash_conflict(reference, stored, (account_id, code, amount))

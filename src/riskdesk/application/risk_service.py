@@ -993,17 +993,19 @@ class RiskService:
             stale = reading_at(data, thresholds, "stale_data", first, int(levels.stale[first]))
             triggers.append(stale)
         readings = evaluate(data, thresholds) if detail else triggers
-        with self._uow() as uow:
-            dedupe = self._dedupe.get(name)
-            if dedupe is None:
-                dedupe = self._dedupe[name] = AlertDeduper(thresholds.cooldown_seconds)
-                since = as_of - timedelta(seconds=thresholds.cooldown_seconds)
+        dedupe = self._dedupe.get(name)
+        if dedupe is None:
+            dedupe = self._dedupe[name] = AlertDeduper(thresholds.cooldown_seconds)
+            since = as_of - timedelta(seconds=thresholds.cooldown_seconds)
+            with self._uow() as uow:
                 for alert in uow.risk.alerts(since=since):
                     if self._alert_book(alert.key) == name:
                         dedupe.memory[alert.key] = (alert.level, alert.ts)
-            alerts = dedupe.feed_levels(data, thresholds, levels, as_of)
-            uow.risk.add_alerts(alerts)
-            uow.commit()
+        alerts = dedupe.feed_levels(data, thresholds, levels, as_of)
+        if alerts:  # a quiet tick stores nothing
+            with self._uow() as uow:
+                uow.risk.add_alerts(alerts)
+                uow.commit()
         status, change = self._kill_switch(triggers, rb, as_of, stale)
         rb.state = status.state
         return MonitorResult(as_of, readings, alerts, status, change, name)

@@ -13,7 +13,7 @@ The reference is a plain-Python six-rule check measured in the same run.
 
 The last part measures what the running engine pays for risk on every mark update through the
 application (``RiskService.on_mark_update``: the exact revaluation, the equity marks, the risk
-book rebuilt, every monitor and the kill switch) on a SQLite book, against the revaluation
+book of each book (real, paper) rebuilt, every monitor and the kill switch) on a SQLite book, against the revaluation
 alone (``BookService.report``), and a check on the live book the gate keeps between updates.
 """
 
@@ -343,7 +343,7 @@ def bench_mark_update(n: int = 500, rounds: int = 5) -> None:
             done = app.risk.on_mark_update(clock.now())
             update.append(time.perf_counter() - start)
         gate = ServiceRiskGate(app.risk)
-        gate.adopt(done.book)
+        gate.adopt(done.of(app.risk.book_of_account("acct")).book)
         order = OrderIntent(
             intent_id="probe",
             account_id="acct",

@@ -98,12 +98,16 @@ def test_daily_loss_and_drawdown_work_in_a_fresh_database(desk: str) -> None:
     summary = ok_json("summary", "--db", desk)
     assert isinstance(summary, dict) and float(summary["daily_pnl"]) == 0.0
     out = ok("prices", "set", f"binance:{BTC}", "20000", "--db", desk)
-    assert "alert critical: equity is 30.00 % below its peak (alert at 15 %)" in out
-    assert "kill switch: trading active -> halted [drawdown] drawdown 30.00 % reached" in out
+    assert "alert critical: real book: equity is 30.00 % below its peak (alert at 15 %)" in out
+    assert (
+        "kill switch (real book): trading active -> halted [drawdown] drawdown 30.00 % reached"
+        in out
+    )
     summary = ok_json("summary", "--db", desk)
     assert isinstance(summary, dict) and float(summary["daily_pnl"]) == -30000  # 8 decimals
     state = ok_json("risk", "state", "--db", desk)
-    assert isinstance(state, dict) and state["state"] == "halted"
+    assert isinstance(state, dict) and state["real"]["state"] == "halted"
+    assert state["paper"]["state"] == "active"  # a real drawdown does not halt paper trading
     code, out, _ = run(
         "risk",
         "check",
@@ -122,23 +126,23 @@ def test_daily_loss_and_drawdown_work_in_a_fresh_database(desk: str) -> None:
     assert code == 1 and "DENIED [trading_state] trading is halted" in out
     report = ok_json("risk", "report", "--db", desk)
     assert isinstance(report, dict)
-    assert (report["pnl"], report["end_equity"], report["max_drawdown"]) == (
-        "-30000",
-        "70000",
-        "0.3",
-    )
-    assert report["return_pct"] == "-0.3"
+    assert (report["book"], report["pnl"], report["end_equity"]) == ("real", "-30000", "70000")
+    assert (report["max_drawdown"], report["return_pct"]) == ("0.30000000", "-0.30000000")
+    # The book opened today: it started the day empty, the deposit is cash flow, not P&L.
+    assert (report["start_equity"], report["net_cash_flow"]) == ("0", "100000")
 
 
 def test_monitor_reports_and_moves_the_kill_switch(desk: str) -> None:
     ok("prices", "set", f"binance:{BTC}", "50000", "--db", desk)
     ok("prices", "set", f"binance:{BTC}", "46000", "--db", desk)  # −4 %: warnings only
     data = ok_json("risk", "monitor", "--db", desk)
-    assert isinstance(data, dict) and data["state"] == "active" and data["changed"] is None
-    kinds = {r["kind"] for r in data["readings"]}
+    assert isinstance(data, dict)
+    real = data["books"]["real"]
+    assert real["state"] == "active" and real["changed"] is None
+    kinds = {r["kind"] for r in real["readings"]}
     assert "position_loss" not in kinds  # −8 % on entry: below the 10 % warning
     out = ok("risk", "monitor", "--db", desk)
-    assert "trading state: active" in out
+    assert "real book: trading active" in out and "paper book: trading active" in out
 
 
 # ----------------------------------------------------------------------------- checks and errors
@@ -241,7 +245,9 @@ def test_report_periods_are_exclusive_and_the_day_title_is_inclusive(desk: str) 
     code, _, err = run("risk", "report", "--week", "--month", "--db", desk)
     assert code == 2 and "choose one period: --week and --month were given together" in err
     out = ok("risk", "report", "--on", "2026-12-07", "--db", desk)
-    assert "Risk report, day 2026-12-07\n" in out or "Risk report, day 2026-12-07 " in out
+    assert "Risk report, real book, day 2026-12-07\n" in out or (
+        "Risk report, real book, day 2026-12-07 " in out
+    )
     assert "2026-12-08" not in out
     week = ok("risk", "report", "--week", "--on", "2026-12-09", "--db", desk)
     assert "week 2026-12-07 .. 2026-12-13" in week
@@ -393,12 +399,12 @@ def test_halt_cancels_working_entries_and_a_later_quote_fills_nothing(paper: str
     )
     assert entry["status"] == "open"
     out = ok("risk", "halt", "--state", "halted", "--reason", "ops", "--db", paper)
-    assert "trading state is now halted" in out
+    assert "paper book: trading state is now halted" in out
     intent = entry["intent"]
     assert isinstance(intent, dict)
     assert f"cancelled {intent['intent_id']} (buy 0.1 {BTC}): canceled" in out
     out = ok("risk", "monitor", "--db", paper)
-    assert "trading state: halted" in out
+    assert "paper book: trading halted" in out
     ok("paper", "quote", BTC, "--bid", "48990", "--ask", "48995", "--db", paper)
     positions = _positions(paper)
     assert positions.get(BTC) in (None, "0.2")  # never 0.3: the entry is gone (the stop may fire)
@@ -440,7 +446,7 @@ def test_flatten_dry_run_then_confirmed(paper: str) -> None:
     assert "FLATTEN plan (dry run: nothing is sent)" in out
     assert "SELL 0.1 paper:BTC/USDT:USDT MARKET reduce-only" in out
     assert "BUY 2 paper:ETH/USDT:USDT MARKET reduce-only" in out
-    assert ok_json("risk", "state", "--db", paper)["state"] == "active"  # type: ignore[index]
+    assert ok_json("risk", "state", "--db", paper)["paper"]["state"] == "active"  # type: ignore[index]
     code, _, err = run("risk", "flatten", "--db", paper)
     assert code == 2 and "a flatten needs a reason" in err
     code, out, _ = run("risk", "flatten", "--reason", "test", "--db", paper, input="n\n")
@@ -448,11 +454,14 @@ def test_flatten_dry_run_then_confirmed(paper: str) -> None:
     assert len(_positions(paper)) == 2
     code, out, err = run("risk", "flatten", "--reason", "end of day", "--db", paper, input="y\n")
     assert code == 0, out + err
-    assert "trading state is now flatten" in out
+    assert "paper book: trading state is now flatten" in out
     assert _positions(paper) == {}
-    data = ok_json("risk", "flatten", "--reason", "again", "--yes", "--db", paper)
-    assert isinstance(data, dict) and data["closes"] == [] and data["state"] == "flatten"
+    data = ok_json(
+        "risk", "flatten", "--reason", "again", "--yes", "--book", "paper", "--db", paper
+    )
+    assert isinstance(data, dict)
+    assert data["paper"]["closes"] == [] and data["paper"]["state"] == "flatten"
     history = ok_json("risk", "state", "--db", paper)
     assert isinstance(history, dict)
-    assert [h["new"] for h in history["history"]] == ["flatten"]
-    assert history["history"][0]["reason"] == "end of day"
+    assert [h["new"] for h in history["paper"]["history"]] == ["flatten"]
+    assert history["paper"]["history"][0]["reason"] == "end of day"

@@ -53,7 +53,7 @@ def test_pricing_one_symbol_does_not_halt_for_another_never_marked(db: str) -> N
     assert "alert critical: ETH/USDT:USDT (usdm, long) has no mark" in out
     assert "kill switch" not in out
     state = json.loads(ok("risk", "state", "--db", db, "--json"))
-    assert state["state"] == "active" and state["history"] == []
+    assert state["real"]["state"] == "active" and state["real"]["history"] == []
     result = runner.invoke(
         app,
         ["risk", "check", ETH, "--venue", "binance", "-a", "usdm", "--side", "buy", "--qty",

@@ -81,6 +81,11 @@ class KillSwitch:
         self._conditionals = conditionals
         self.attempts = attempts if attempts is not None else risk.config.policy.flatten_attempts
 
+    @property
+    def scope(self) -> str:
+        """The risk book of the connected venue: the one whose state this switch carries out."""
+        return self._risk.split.book_of(self._orders.broker.venue)
+
     def enforce(
         self,
         status: TradingStatus | None = None,
@@ -90,9 +95,10 @@ class KillSwitch:
     ) -> Enforcement:
         """Cancel the working entries and disarm the entry conditions in HALTED and FLATTEN;
         in FLATTEN also close every position. ACTIVE and REDUCING need nothing (the pre-trade
-        checks do the rest). ``book``: the current risk book (its positions tell an entry
-        condition from a protective one; built when needed)."""
-        status = status or self._risk.status()
+        checks do the rest). The state is the connected venue's book's (``domain.risk.books``:
+        the paper book on the paper venue). ``book``: that book's current risk book (its
+        positions tell an entry condition from a protective one; built when needed)."""
+        status = status or self._risk.status(self.scope)
         now = now or self._clock.now()
         state = status.state
         if state < TradingState.HALTED:
@@ -140,7 +146,9 @@ class KillSwitch:
         candidates = [c for c in live if not c.intent.reduce_only and c not in orphans]
         entries: list[ConditionalOrder] = []
         if candidates:
-            positions = (book or self._risk.risk_book(now, record=False)).positions
+            if book is None or book.scope != self.scope:
+                book = self._risk.risk_book(now, record=False, scope=self.scope)
+            positions = book.positions
             entries = entry_conditions(candidates, positions, parents)
         done = [self._conditionals.cancel(c.cond_id, reason) for c in entries]
         done += [
@@ -158,8 +166,10 @@ class KillSwitch:
         book: RiskBook | None,
         valuation: Valuation | None,
     ) -> tuple[list[Order], list[FlattenLine], list[str]]:
-        run = status.since.strftime("%Y%m%dT%H%M%S%f")
-        plan = self._risk.flatten_plan(now, run, book, valuation)
+        run = (status.since or now).strftime("%Y%m%dT%H%M%S%f")
+        if valuation is not None and valuation.book != self.scope:
+            valuation = None
+        plan = self._risk.flatten_plan(now, run, book, valuation, self.scope)
         venue = self._orders.broker.venue
         closes: list[Order] = []
         skipped: list[str] = []

@@ -27,6 +27,7 @@ from decimal import Decimal
 import numpy as np
 
 from riskdesk.application.book_service import BookService, PortfolioReport
+from riskdesk.domain.accounting.book import Account
 from riskdesk.domain.accounting.margin import short_option_margin
 from riskdesk.domain.accounting.portfolio import PortfolioSnapshot, PositionView
 from riskdesk.domain.accounting.position import TradeAction
@@ -34,10 +35,11 @@ from riskdesk.domain.errors import InvalidValue, UnknownAccount, UnknownInstrume
 from riskdesk.domain.events import json_safe
 from riskdesk.domain.instruments import Instrument, Settlement
 from riskdesk.domain.order_lifecycle import Order, OrderRole, OrderStatus
-from riskdesk.domain.orders import OrderIntent, client_order_id_for
+from riskdesk.domain.orders import OrderIntent, client_order_id_for, validate_intent
 from riskdesk.domain.pricing.black_scholes import black76_greeks, bsm_greeks
 from riskdesk.domain.pricing.implied_vol import implied_vol_black76, implied_vol_bsm
 from riskdesk.domain.risk.aggregates import FloatArray, InstrumentRisk, OrderBook, RiskBook
+from riskdesk.domain.risk.books import DESK, BookSplit, storage_key
 from riskdesk.domain.risk.decisions import Decision, Denied, RiskRecord, record_of
 from riskdesk.domain.risk.equity import (
     DayStart,
@@ -45,11 +47,11 @@ from riskdesk.domain.risk.equity import (
     Observation,
     mark_equity,
     midnight,
+    peak_equity_at,
 )
 from riskdesk.domain.risk.flatten import OpenExposure, flatten_orders, risk_contributions
 from riskdesk.domain.risk.limits import KillSwitchPolicy, KillTrigger, MonitorThresholds, RiskLimits
 from riskdesk.domain.risk.monitors import (
-    STALE_CRITICAL,
     Alert,
     AlertDeduper,
     AlertLevel,
@@ -67,7 +69,7 @@ from riskdesk.domain.risk.pretrade import (
     order_price,
     order_trade_risk,
 )
-from riskdesk.domain.risk.reports import RiskReport, build_report
+from riskdesk.domain.risk.reports import EquityPoint, RiskReport, build_report
 from riskdesk.domain.risk.sizing import (
     SizingResult,
     book_caps,
@@ -85,14 +87,19 @@ from riskdesk.domain.risk.trading_state import (
 from riskdesk.domain.symbols import OptionRight, SymbolKind
 from riskdesk.domain.values import ZERO, PositionSide
 from riskdesk.ports.clock import Clock
-from riskdesk.ports.store import UnitOfWorkFactory
+from riskdesk.ports.store import UnitOfWork, UnitOfWorkFactory
 
-SCOPE = "*"
+#: The whole desk's scope (equity marks, snapshots); also its one book without a paper venue.
+SCOPE = DESK
+#: Sources of marks recorded by hand by default (``riskdesk prices set``, ``paper quote``).
+MANUAL_MARK_SOURCES = frozenset({"manual", "paper quote"})
 
 #: Order statuses still able to fill (their working remainder is counted in the risk book).
 _WORKING = tuple(s for s in OrderStatus if not s.terminal)
 #: Roles of orders that add exposure (entries); the others reduce or protect a position.
 _ENTRY_ROLES = (OrderRole.ENTRY, OrderRole.OTHER)
+#: Key prefixes of the per-position alerts (``monitors``): the account id follows.
+_POSITION_ALERTS = frozenset({"liquidation", "loss", "stale"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,18 +114,26 @@ class RiskConfig:
     spot_shocks: tuple[float, ...] = (-0.30, -0.20, -0.10, -0.05, 0.0, 0.05, 0.10, 0.20, 0.30)
     vol_shocks: tuple[float, ...] = (-0.50, -0.25, 0.0, 0.25, 0.50)
     time_steps_days: tuple[float, ...] = (0.0, 1.0, 7.0)
+    #: The paper venue: its accounts form the paper book, every other account the real book
+    #: (``domain.risk.books``); None keeps the desk one book.
+    paper_venue: str | None = None
+    #: Mark sources that mean "recorded by hand": such marks are judged by the manual-mark age
+    #: limits, not the live-feed ones.
+    manual_mark_sources: frozenset[str] = MANUAL_MARK_SOURCES
 
 
 @dataclass(frozen=True, slots=True)
 class MonitorResult:
-    """One monitor run: every non-OK reading, the alerts raised (de-duplicated) and any trading
-    state change it caused."""
+    """One monitor run of a book (``book``; ``*`` for a run over every book): every non-OK
+    reading, the alerts raised (de-duplicated) and any trading state change it caused (over
+    every book: the most severe book's state and the first change)."""
 
     as_of: datetime
     readings: list[Reading]
     alerts: list[Alert]
     state: TradingStatus
     change: StateChange | None
+    book: str = DESK
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,23 +151,64 @@ class CheckResult:
 
 @dataclass(frozen=True, slots=True)
 class Valuation:
-    """One revaluation of the whole book: the portfolio report, and the desk's equity marks
-    after it — ``peak`` (cash-adjusted high-water mark) and ``day_start_equity`` (the day's
-    baseline plus cash moved in today; None only without any equity known)."""
+    """One revaluation as one book sees it: the whole desk's portfolio report, and the book's
+    part of it — its positions and cash balances, its equity and margin in use (reporting
+    currency), and its equity marks after the revaluation: ``peak`` (cash-adjusted high-water
+    mark) and ``day_start_equity`` (the day's baseline plus cash moved in today; None only
+    without any equity known). ``accounts``: the book's accounts (None: every account)."""
 
     as_of: datetime
     report: PortfolioReport
     peak: float
     day_start_equity: float | None
+    book: str = DESK
+    equity: float = 0.0
+    margin_used: float = 0.0
+    positions: Sequence[PositionView] = ()
+    balances: Mapping[str, Mapping[str, Decimal]] = field(default_factory=dict)
+    accounts: frozenset[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
-class MarkUpdate:
-    """What a mark update did: the revaluation, the rebuilt risk book and the monitor run."""
+class BookUpdate:
+    """What a mark update did to one book: its revaluation, rebuilt risk book and monitor run."""
 
     valuation: Valuation
     book: RiskBook
     monitor: MonitorResult
+
+
+@dataclass(frozen=True, slots=True)
+class MarkUpdate:
+    """What a mark update did, per book; ``valuation``, ``book`` and ``monitor`` are the
+    primary book's (the order manager's venue: the paper book when the desk is split)."""
+
+    books: Mapping[str, BookUpdate]
+    primary: str = DESK
+
+    @property
+    def valuation(self) -> Valuation:
+        """The primary book's revaluation."""
+        return self.books[self.primary].valuation
+
+    @property
+    def book(self) -> RiskBook:
+        """The primary book's risk book."""
+        return self.books[self.primary].book
+
+    @property
+    def monitor(self) -> MonitorResult:
+        """The primary book's monitor run."""
+        return self.books[self.primary].monitor
+
+    def of(self, book: str) -> BookUpdate:
+        """One book's part."""
+        return self.books[book]
+
+    @property
+    def alerts(self) -> list[Alert]:
+        """Every book's alerts."""
+        return [a for part in self.books.values() for a in part.monitor.alerts]
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +226,10 @@ def _f(value: Decimal | None) -> float:
 
 
 class RiskService:
-    """The risk use cases over the book and the store."""
+    """The risk use cases over the book and the store, per risk book (``domain.risk.books``:
+    the real and the paper book when a paper venue is configured, else the desk as one book).
+    A method that takes ``scope`` (a book name) defaults to the primary book (the order
+    manager's venue)."""
 
     def __init__(
         self,
@@ -184,29 +243,78 @@ class RiskService:
         self._uow = uow_factory
         self._clock = clock
         self.config = config or RiskConfig()
+        self.split = BookSplit(self.config.paper_venue)
         self.engine = PreTradeEngine(self.config.limits)
         self._scenario_source = scenario_source
-        self._dedupe: AlertDeduper | None = None
+        self._dedupe: dict[str, AlertDeduper] = {}
         self.order_books: dict[str, OrderBook] = {}
         #: The catalog as of the last risk book built (checks look instruments up here first).
         self._catalog: dict[str, Instrument] = {}
-        #: The live risk book: the last mark update's, kept current by the engine's risk gate.
-        self._live: RiskBook | None = None
+        #: The live risk books: the last mark update's, kept current by the engine's risk gate.
+        self._live: dict[str, RiskBook] = {}
+        #: Book of every account seen (account id -> book name).
+        self._account_books: dict[str, str] = {}
+
+    # ------------------------------------------------------------------------ books
+
+    def _name(self, scope: str | None) -> str:
+        return self.split.primary if scope is None else self.split.parse(scope, "book")
+
+    def _learn(self, accounts: Sequence[Account]) -> None:
+        self._account_books = {a.account_id: self.split.book_of(a.venue) for a in accounts}
+
+    def book_of_account(self, account_id: str) -> str:
+        """The book an account belongs to; an unknown account is an error naming it."""
+        found = self._account_books.get(account_id)
+        if found is None:
+            with self._uow() as uow:
+                self._learn(uow.accounts.all())
+            found = self._account_books.get(account_id)
+        if found is None:
+            raise UnknownAccount(
+                f"no account {account_id!r} (known: "
+                f"{', '.join(sorted(self._account_books)) or 'none'})",
+                field="account_id",
+            )
+        return found
+
+    def _members(self, accounts: Sequence[Account]) -> dict[str, frozenset[str] | None]:
+        """Accounts of every scope marked on a revaluation: the desk (None: all), each account,
+        and each book of a split desk (under its storage key)."""
+        members: dict[str, frozenset[str] | None] = {SCOPE: None}
+        for a in accounts:
+            members[a.account_id] = frozenset({a.account_id})
+        if self.split.paper_venue is not None:
+            for name in self.split.books:
+                members[storage_key(name)] = frozenset(
+                    a.account_id for a in accounts if self.split.book_of(a.venue) == name
+                )
+        return members
 
     # ------------------------------------------------------------------------ state
 
-    def status(self) -> TradingStatus:
-        """The persisted trading status (ACTIVE if never set)."""
-        with self._uow() as uow:
+    def _status(self, uow: UnitOfWork, name: str) -> TradingStatus | None:
+        """A book's persisted status; one stored for the whole desk before the books were
+        split still applies to each book until that book's state is changed."""
+        key = storage_key(name)
+        status = uow.risk.status(key)
+        if status is None and key != SCOPE:
             status = uow.risk.status(SCOPE)
-        return status or TradingStatus(
-            TradingState.ACTIVE, datetime(1970, 1, 1, tzinfo=UTC), "initial", "never changed"
-        )
+        return status
 
-    def history(self) -> list[StateChange]:
-        """Every trading-state transition, oldest first."""
+    def status(self, scope: str | None = None) -> TradingStatus:
+        """A book's persisted trading status (ACTIVE, never changed, if never set)."""
         with self._uow() as uow:
-            return uow.risk.history(SCOPE)
+            status = self._status(uow, self._name(scope))
+        return status or TradingStatus(TradingState.ACTIVE, None, "initial", "never changed")
+
+    def history(self, scope: str | None = None) -> list[StateChange]:
+        """Every trading-state transition of a book, oldest first (those recorded for the whole
+        desk before the books were split first)."""
+        key = storage_key(self._name(scope))
+        with self._uow() as uow:
+            legacy = uow.risk.history(SCOPE) if key != SCOPE else []
+            return legacy + uow.risk.history(key)
 
     def escalate(
         self,
@@ -215,18 +323,21 @@ class RiskService:
         reason: str,
         by: str = "system",
         now: datetime | None = None,
+        scope: str | None = None,
     ) -> tuple[TradingStatus, StateChange | None]:
-        """Move trading to a more severe state (manual halts use trigger ``manual``)."""
+        """Move a book's trading to a more severe state (manual halts use trigger
+        ``manual``)."""
         if not reason.strip():
             raise InvalidValue("a state change needs a reason", field="reason")
         now = now or self._clock.now()
+        name = self._name(scope)
         with self._uow() as uow:
-            current = uow.risk.status(SCOPE) or TradingStatus(
+            current = self._status(uow, name) or TradingStatus(
                 TradingState.ACTIVE, now, "initial", ""
             )
             status, change = escalate(current, target, trigger, reason, now, by)
             if change is not None:
-                uow.risk.set_status(SCOPE, status, change)
+                uow.risk.set_status(storage_key(name), status, change)
                 uow.commit()
         return status, change
 
@@ -236,43 +347,67 @@ class RiskService:
         by: str,
         target: TradingState = TradingState.ACTIVE,
         now: datetime | None = None,
+        scope: str | None = None,
     ) -> tuple[TradingStatus, StateChange]:
-        """Manual reset to a less severe state, with a reason (recorded in the history)."""
+        """Manual reset of a book to a less severe state, with a reason (recorded in the
+        history)."""
         now = now or self._clock.now()
+        name = self._name(scope)
         with self._uow() as uow:
-            current = uow.risk.status(SCOPE) or TradingStatus(
+            current = self._status(uow, name) or TradingStatus(
                 TradingState.ACTIVE, now, "initial", ""
             )
             status, change = reset(current, target, reason, by, now)
-            uow.risk.set_status(SCOPE, status, change)
+            uow.risk.set_status(storage_key(name), status, change)
             uow.commit()
         return status, change
 
     # ------------------------------------------------------------------------ revaluation
 
-    def revalue(self, now: datetime | None = None, record: bool = True) -> Valuation:
-        """Value the whole book at the stored marks and record the equity marks (idempotent):
-        the day's midnight baseline snapshot at the first revaluation of a UTC day, and the
-        cash-adjusted high-water mark, for the desk and every account. ``record=False``
-        computes the same numbers and stores nothing (a what-if)."""
+    def revalue(
+        self, now: datetime | None = None, record: bool = True, scope: str | None = None
+    ) -> Valuation:
+        """Value the whole book at the stored marks and record the equity marks of every scope
+        (idempotent): the day's midnight baseline snapshot at the first revaluation of a UTC
+        day, and the cash-adjusted high-water mark, for the desk, every book and every account.
+        Returns one book's view (``scope``). ``record=False`` computes the same numbers and
+        stores nothing (a what-if)."""
+        name = self._name(scope)
+        return self.valuations(now, record)[name]
+
+    def valuations(self, now: datetime | None = None, record: bool = True) -> dict[str, Valuation]:
+        """:meth:`revalue` once, every book's view of it (by book name)."""
         now = now or self._clock.now()
         return self._mark(self._book.report(None, now), now, record)
 
-    def _mark(self, report: PortfolioReport, now: datetime, record: bool) -> Valuation:
+    def _mark(self, report: PortfolioReport, now: datetime, record: bool) -> dict[str, Valuation]:
         day = midnight(now)
-        summary = report.summary
         with self._uow() as uow:
+            accounts = uow.accounts.all()
+            self._learn(accounts)
+            members = self._members(accounts)
             previous = uow.risk.equity_marks()
             moves = uow.fills.cash_movements()
             rates: dict[str, Decimal] = dict(self._book.config.fixed_rates)
             rates.update({k: v for k, (v, _) in uow.prices.asset_prices().items()})
-            marks: list[EquityMark] = []
-            desk_start: DayStart | None = None
-            desk_today = ZERO
-            for scope, (equity, gross, net) in _scope_numbers(report, rates).items():
-                own = [m for m in moves if scope == SCOPE or m[0] == scope]
+            marks: dict[str, EquityMark] = {}
+            day_starts: dict[str, Decimal | None] = {}
+            everyone = frozenset(a.account_id for a in accounts)
+            for scope, (equity, gross, net) in _scope_numbers(report, rates, members).items():
+                chosen = members[scope]
+                own = moves if chosen is None else [m for m in moves if m[0] in chosen]
                 prev = previous.get(scope)
-                snap = uow.snapshots.last_before(scope, day + timedelta(microseconds=1))
+                # A book holding every account is the desk: the desk's snapshots are its own.
+                shared = scope != SCOPE and scope.startswith(SCOPE) and chosen == everyone
+                snaps = [
+                    s
+                    for s in (
+                        uow.snapshots.last_before(x, day + timedelta(microseconds=1))
+                        for x in ((scope, SCOPE) if shared else (scope,))
+                    )
+                    if s is not None
+                ]
+                snap = max(snaps, key=lambda s: s.ts, default=None)
                 last_snapshot = None if snap is None else Observation(snap.ts, snap.total_equity)
                 known = max(
                     [x for x in (prev.ts if prev else None, snap.ts if snap else None) if x],
@@ -281,16 +416,20 @@ class RiskService:
                 moved_before = _moved(own, rates, known, day)
                 moved_today = _moved(own, rates, day, now)
                 observations: list[Observation] = []
-                if scope == SCOPE:
+                if scope.startswith(SCOPE):  # the desk and the books: their own snapshots
                     since = prev.ts if prev is not None else None
                     observations = [
                         Observation(s.ts, s.total_equity + _moved(own, rates, s.ts, now))
-                        for s in uow.snapshots.series(scope, since)
+                        for x in ((scope, SCOPE) if shared else (scope,))
+                        for s in uow.snapshots.series(x, since)
                         if since is None or s.ts > since
                     ]
                 flows: dict[str, Decimal] = {}
                 for _, currency, amount, _ in own:
                     flows[currency] = flows.get(currency, ZERO) + amount
+                opened = True
+                if prev is None and snap is None:
+                    opened = _active_by(uow, own, chosen, day)
                 mark, start = mark_equity(
                     prev,
                     scope,
@@ -304,23 +443,43 @@ class RiskService:
                     moved_before_midnight=moved_before,
                     moved_today=moved_today,
                     observations=observations,
+                    opened_before_midnight=opened,
                 )
                 if start is not None:
                     uow.snapshots.add(_baseline_snapshot(start))
-                if scope == SCOPE:
-                    desk_start, desk_today = start, moved_today
-                marks.append(mark)
+                # The day start: today's baseline (just made, else the stored one, if no older
+                # than a day) plus the cash moved in after it.
+                base = Observation(start.ts, start.equity) if start is not None else last_snapshot
+                day_starts[scope] = (
+                    base.equity + _moved(own, rates, base.ts, now)
+                    if base is not None and base.ts >= day - timedelta(days=1)
+                    else None
+                )
+                marks[scope] = mark
             if record:
-                uow.risk.put_equity_marks(marks)
+                uow.risk.put_equity_marks(list(marks.values()))
                 uow.commit()
-        desk = next(m for m in marks if m.scope == SCOPE)
-        if summary.daily_pnl is not None:
-            day_start: float | None = float(summary.total_equity - summary.daily_pnl)
-        elif desk_start is not None:
-            day_start = float(desk_start.equity + desk_today)
-        else:
-            day_start = None
-        return Valuation(now, report, float(desk.peak), day_start)
+        out: dict[str, Valuation] = {}
+        for name in self.split.books:
+            key = storage_key(name)
+            chosen = members[key]
+            positions = [v for v in report.positions if chosen is None or v.account_id in chosen]
+            balances = {a: b for a, b in report.balances.items() if chosen is None or a in chosen}
+            margin = sum((v.margin_ccy * rates.get(v.settle, ZERO) for v in positions), ZERO)
+            start_equity = day_starts.get(key)
+            out[name] = Valuation(
+                now,
+                report,
+                float(marks[key].peak),
+                None if start_equity is None else float(start_equity),
+                name,
+                float(marks[key].equity),
+                float(margin),
+                positions,
+                balances,
+                chosen,
+            )
+        return out
 
     def equity_marks(self) -> dict[str, EquityMark]:
         """The stored equity marks (last revaluation and high-water mark) per scope."""
@@ -334,74 +493,104 @@ class RiskService:
         now: datetime | None = None,
         valuation: Valuation | None = None,
         record: bool = True,
+        scope: str | None = None,
     ) -> RiskBook:
-        """Build the risk aggregates of the whole book at the stored marks (revaluing it unless
-        ``valuation`` is given; ``record``: store the equity marks of that revaluation); working
-        orders that add exposure are counted as pending."""
+        """Build one book's risk aggregates at the stored marks (``valuation``'s book, else
+        ``scope``; revaluing unless ``valuation`` is given; ``record``: store the equity marks
+        of that revaluation); its working orders that add exposure are counted as pending."""
         now = now or self._clock.now()
-        valuation = valuation or self.revalue(now, record)
-        report = valuation.report
-        as_of = now
+        if valuation is None:
+            valuation = self.revalue(now, record, scope)
+        return self._risk_books(now, {valuation.book: valuation})[valuation.book]
+
+    def risk_books(self, now: datetime | None = None, record: bool = True) -> dict[str, RiskBook]:
+        """Every book's risk aggregates from one revaluation (by book name)."""
+        now = now or self._clock.now()
+        return self._risk_books(now, self.valuations(now, record))
+
+    def _risk_books(
+        self, as_of: datetime, valuations: Mapping[str, Valuation]
+    ) -> dict[str, RiskBook]:
+        """The risk books of ``valuations`` (one per book), sharing one read of the store and
+        the per-contract risk of every marked instrument."""
         day_start = as_of.replace(hour=0, minute=0, second=0, microsecond=0)
         with self._uow() as uow:
-            status = uow.risk.status(SCOPE)
+            states = {name: self._status(uow, name) for name in valuations}
             catalog = {i.key: i for i in uow.instruments.all()}
             marks = uow.prices.marks()
+            sources = uow.prices.mark_sources()
             assets = uow.prices.asset_prices()
             approved = uow.risk.decisions(since=day_start, outcome="approved")
-            sources = self.config.limits.adjustment_sources
-            adjustments = [d for d in approved if d.source.split(":")[0] in sources]
+            kinds = self.config.limits.adjustment_sources
+            adjustments = [d for d in approved if d.source.split(":")[0] in kinds]
             # Only adjustments' fills cost against seed 001's daily budget: read fills if any.
             fills_today = uow.fills.history(since=day_start) if adjustments else []
-            leverage = {a.account_id: float(a.default_leverage) for a in uow.accounts.all()}
+            accounts = uow.accounts.all()
             working = uow.oms.orders(_WORKING)
         self._catalog = catalog
-        summary = report.summary
-        equity = float(summary.total_equity)
+        self._learn(accounts)
         rates = {k: float(v) for k, v in self._book.config.fixed_rates.items()}
         rates.update({k: float(v) for k, (v, _) in assets.items()})
-        rb = RiskBook(
-            as_of=as_of,
-            equity=equity,
-            day_start_equity=valuation.day_start_equity,
-            peak_equity=max(valuation.peak, equity),
-            state=status.state if status else TradingState.ACTIVE,
-        )
+        manual = self.config.manual_mark_sources
+        priced: dict[str, InstrumentRisk] = {}
         for key, instrument in catalog.items():
             if key in marks:
                 mark, ts = marks[key]
                 risk = self._instrument_risk(instrument, float(mark), ts, rates, as_of)
                 if risk is not None:
-                    rb.instruments[key] = risk
-        for view in report.positions:
-            self._add_position(rb, view, catalog, rates, as_of)
-        rb.available = self._available(report, catalog)
-        rb.account_leverage = leverage
-        rb.heat = sum(float(v.risk_to_stop) for v in report.positions if v.risk_to_stop is not None)
-        rb.margin_used = float(summary.margin_used)
-        rb.adjustments_today = len(adjustments)
-        for d in adjustments:
-            inst = catalog.get(f"{d.venue}:{d.symbol}")
-            if inst is not None:
-                rb.last_adjustment[inst.asset] = max(rb.last_adjustment.get(inst.asset, d.ts), d.ts)
-        # Seed 001 limits the cost of adjustments: today's fees of the adjustments' fills.
-        adjusting = {client_order_id_for(d.intent_id) for d in adjustments}
-        rb.cost_today = sum(
-            float(f.fee)
-            * rates.get(
-                f.fee_currency
-                or (catalog[f.instrument_key].settle if f.instrument_key in catalog else "USD"),
-                1.0,
+                    risk.manual_mark = sources.get(key) in manual
+                    risk.book = self.order_books.get(key)
+                    priced[key] = risk
+        books: dict[str, RiskBook] = {}
+        for name, valuation in valuations.items():
+            chosen = valuation.accounts
+            status = states[name]
+            rb = RiskBook(
+                as_of=as_of,
+                equity=valuation.equity,
+                day_start_equity=valuation.day_start_equity,
+                peak_equity=max(valuation.peak, valuation.equity),
+                state=status.state if status else TradingState.ACTIVE,
+                scope=name,
             )
-            for f in fills_today
-            if f.order_id is not None and f.order_id in adjusting
-        )
-        for key, ob in self.order_books.items():
-            if key in rb.instruments:
-                rb.instruments[key].book = ob
-        for order in working:
-            self.add_working_order(rb, order)
-        return rb
+            rb.instruments = dict(priced)
+            for view in valuation.positions:
+                self._add_position(rb, view, catalog, rates, as_of)
+            rb.available = self._available(valuation, catalog)
+            rb.account_leverage = {
+                a.account_id: float(a.default_leverage)
+                for a in accounts
+                if chosen is None or a.account_id in chosen
+            }
+            rb.heat = sum(
+                float(v.risk_to_stop) for v in valuation.positions if v.risk_to_stop is not None
+            )
+            rb.margin_used = valuation.margin_used
+            mine = [d for d in adjustments if chosen is None or d.account_id in chosen]
+            rb.adjustments_today = len(mine)
+            for d in mine:
+                inst = catalog.get(f"{d.venue}:{d.symbol}")
+                if inst is not None:
+                    rb.last_adjustment[inst.asset] = max(
+                        rb.last_adjustment.get(inst.asset, d.ts), d.ts
+                    )
+            # Seed 001 limits the cost of adjustments: today's fees of the adjustments' fills.
+            adjusting = {client_order_id_for(d.intent_id) for d in mine}
+            rb.cost_today = sum(
+                float(f.fee)
+                * rates.get(
+                    f.fee_currency
+                    or (catalog[f.instrument_key].settle if f.instrument_key in catalog else "USD"),
+                    1.0,
+                )
+                for f in fills_today
+                if f.order_id is not None and f.order_id in adjusting
+            )
+            for order in working:
+                if chosen is None or order.intent.account_id in chosen:
+                    self.add_working_order(rb, order)
+            books[name] = rb
+        return books
 
     def add_working_order(self, book: RiskBook, order: Order) -> None:
         """Count a working order that adds exposure (an entry's unfilled remainder) in ``book``
@@ -587,14 +776,15 @@ class RiskService:
         rb.apply_fill(view.account_id, key, view.slot, float(view.qty))
 
     def _available(
-        self, report: PortfolioReport, catalog: Mapping[str, Instrument]
+        self, valuation: Valuation, catalog: Mapping[str, Instrument]
     ) -> dict[tuple[str, str], float]:
-        """Free cash per (account, settlement currency): balance − margin held + cross unrealized."""
+        """Free cash per (account, settlement currency) of a book: balance − margin held +
+        cross unrealized."""
         free: dict[tuple[str, str], float] = {}
-        for account_id, balances in report.balances.items():
+        for account_id, balances in valuation.balances.items():
             for currency, amount in balances.items():
                 free[(account_id, currency)] = float(amount)
-        for v in report.positions:
+        for v in valuation.positions:
             k = (v.account_id, v.settle)
             free[k] = free.get(k, 0.0) - float(v.margin_ccy)
             if v.margined and v.margin_mode == "cross":
@@ -610,17 +800,18 @@ class RiskService:
         now: datetime | None = None,
         what_if: bool = False,
     ) -> CheckResult:
-        """Run the pre-trade pipeline on one order. Unless ``what_if``, the decision is stored
-        (approved or denied) in the risk journal. An account the book does not hold is an
-        error naming it (not a denial): there is nothing to check against."""
+        """Run the pre-trade pipeline on one order, against the book of its account (a paper
+        order against the paper book, a real one against the real book): ``book`` when it is
+        that book; rebuilt when None; that book's live risk book (:meth:`live_book`) when
+        ``book`` is another book's. Unless ``what_if``, the decision is stored (approved or
+        denied) in the risk journal. An unknown account or instrument is an error naming it
+        (not a denial): there is nothing to check against."""
         now = now or self._clock.now()
-        book = book or self.risk_book(now, record=not what_if)
-        if intent.account_id not in book.account_leverage:
-            raise UnknownAccount(
-                f"no account {intent.account_id!r} (known: "
-                f"{', '.join(sorted(book.account_leverage)) or 'none'})",
-                field="account_id",
-            )
+        name = self.book_of_account(intent.account_id)
+        if book is None:
+            book = self.risk_book(now, record=not what_if, scope=name)
+        elif book.scope != name:
+            book = self.live_book(now, name)
         instrument = self._catalog.get(intent.instrument_key)
         if instrument is None:
             with self._uow() as uow:
@@ -649,6 +840,23 @@ class RiskService:
             uow.commit()
         return CheckResult(decision, record, *figures)
 
+    def validate(self, intent: OrderIntent) -> Instrument:
+        """An order's input, checked before any limit: its account and instrument are known,
+        its quantity and prices valid for the instrument (positive, on the lot and tick grid,
+        minimums, the prices its type needs). Raises an error naming the field: a denial is
+        for a valid order that breaks a limit. Returns the instrument."""
+        self.book_of_account(intent.account_id)
+        instrument = self._catalog.get(intent.instrument_key)
+        if instrument is None:
+            with self._uow() as uow:
+                instrument = uow.instruments.get(intent.instrument_key)
+        if instrument is None:
+            raise UnknownInstrument(
+                f"no instrument {intent.instrument_key!r} in the catalog", field="symbol"
+            )
+        validate_intent(intent, instrument)
+        return instrument
+
     def decisions(
         self,
         since: datetime | None = None,
@@ -663,30 +871,36 @@ class RiskService:
 
     def on_mark_update(self, now: datetime | None = None, detail: bool = False) -> MarkUpdate:
         """What a running engine does on every mark update: one revaluation (equity marks),
-        the risk book rebuilt from it and every monitor run on it (alerts de-duplicated, the
-        kill switch moved by a trigger). The returned book carries the resulting state;
-        ``detail`` as for :meth:`monitor`."""
+        every book's risk book rebuilt from it and every monitor run on each (alerts
+        de-duplicated, the book's kill switch moved by a trigger). Each returned book carries
+        its resulting state; ``detail`` as for :meth:`monitor`."""
         now = now or self._clock.now()
-        valuation = self.revalue(now)
-        book = self._live = self.risk_book(now, valuation)
-        result = self.monitor(now, book, detail, valuation)
-        return MarkUpdate(valuation, book, result)
+        valuations = self.valuations(now)
+        books = self._risk_books(now, valuations)
+        self._live = dict(books)
+        parts = {
+            name: BookUpdate(valuations[name], rb, self.monitor(now, rb, detail, valuations[name]))
+            for name, rb in books.items()
+        }
+        return MarkUpdate(parts, self.split.primary)
 
-    def live_book(self, now: datetime | None = None) -> RiskBook:
-        """The live risk book, without rebuilding it: the one the last :meth:`on_mark_update`
-        built, which the engine's risk gate keeps current between mark updates (its approvals
-        counted as working orders, fills booked); built now (equity marks recorded, as any
-        rebuild does) when there is none yet or it was forgotten. Callers that only read it (a
-        management tick checking its plans) share the gate's view at no cost; one that changes
-        it changes what the gate sees."""
-        if self._live is None:
-            self._live = self.risk_book(now)
-        return self._live
+    def live_book(self, now: datetime | None = None, scope: str | None = None) -> RiskBook:
+        """A book's live risk book, without rebuilding it: the one the last
+        :meth:`on_mark_update` built, which the engine's risk gate keeps current between mark
+        updates (its approvals counted as working orders, fills booked); built now (equity
+        marks recorded, as any rebuild does) when there is none yet or it was forgotten.
+        Callers that only read it (a management tick checking its plans) share the gate's view
+        at no cost; one that changes it changes what the gate sees."""
+        name = self._name(scope)
+        book = self._live.get(name)
+        if book is None:
+            book = self._live[name] = self.risk_book(now, scope=name)
+        return book
 
     def forget_live(self) -> None:
-        """Drop the live risk book (something happened it cannot follow): the next
-        :meth:`live_book` rebuilds it."""
-        self._live = None
+        """Drop the live risk books (something happened they cannot follow): the next
+        :meth:`live_book` rebuilds them."""
+        self._live = {}
 
     def monitor(
         self,
@@ -695,17 +909,42 @@ class RiskService:
         detail: bool = False,
         valuation: Valuation | None = None,
     ) -> MonitorResult:
-        """Evaluate every monitor, raise de-duplicated alerts (stored) and move the kill switch
+        """Evaluate every monitor of a book (``valuation``'s, else ``book``'s; every book when
+        neither is given), raise de-duplicated alerts (stored) and move the book's kill switch
         when a trigger fires (daily loss, drawdown, liquidation emergency, stale data, margin
         usage at its block level). ``readings`` lists every non-OK reading with ``detail``;
         otherwise only the book-level ones and those that fired the kill switch (formatting
         every reading on every tick is what a large book cannot afford)."""
         # Mark ages are measured against the clock: a dead feed must look stale.
         as_of = now or self._clock.now()
-        valuation = valuation or self.revalue(as_of)
+        if valuation is None and book is None:
+            valuations = self.valuations(as_of)
+            books = self._risk_books(as_of, valuations)
+            runs = [self._monitor(as_of, books[n], detail, valuations[n]) for n in books]
+            worst = max(runs, key=lambda r: r.state.state)
+            return MonitorResult(
+                as_of,
+                [r for run in runs for r in run.readings],
+                [a for run in runs for a in run.alerts],
+                worst.state,
+                next((run.change for run in runs if run.change is not None), None),
+                DESK,
+            )
+        if valuation is None:
+            assert book is not None  # noqa: S101 - one of the two is given here
+            valuation = self.revalue(as_of, scope=book.scope)
+        rb = book if book is not None else self.risk_book(as_of, valuation)
+        return self._monitor(as_of, rb, detail, valuation)
+
+    def _monitor(
+        self, as_of: datetime, rb: RiskBook, detail: bool, valuation: Valuation
+    ) -> MonitorResult:
+        """One book's monitor run (see :meth:`monitor`)."""
         report = valuation.report
-        rb = book or self.risk_book(as_of, valuation)
-        views = report.positions
+        name = valuation.book
+        views = valuation.positions
+        instruments = rb.instruments
+        keys = [f"{v.venue}:{v.symbol}" for v in views]
         data = MonitorInput(
             keys=[f"{v.account_id}:{v.venue}:{v.symbol}:{v.slot}" for v in views],
             labels=[f"{v.symbol} ({v.account_id}, {v.side})" for v in views],
@@ -719,10 +958,10 @@ class RiskService:
             loss=np.array([_loss(v) for v in views], dtype=float),
             mark_age=np.array(
                 [
-                    (as_of - report.mark_times[f"{v.venue}:{v.symbol}"]).total_seconds()
-                    if f"{v.venue}:{v.symbol}" in report.mark_times
+                    (as_of - report.mark_times[k]).total_seconds()
+                    if k in report.mark_times
                     else np.inf  # never marked: as stale as it gets
-                    for v in views
+                    for k in keys
                 ],
                 dtype=float,
             ),
@@ -731,8 +970,13 @@ class RiskService:
             margin_used=rb.margin_used,
             heat=rb.heat,
             ts=as_of,
+            manual=np.array(
+                [k in instruments and instruments[k].manual_mark for k in keys], dtype=bool
+            ),
+            book="" if name == DESK else name,
         )
         thresholds = self.config.thresholds
+        policy = self.config.policy
         levels = compute_levels(data, thresholds)
         triggers = list(levels.book)
         first = levels.any_at("liquidation", 3)
@@ -740,28 +984,48 @@ class RiskService:
             triggers.append(reading_at(data, thresholds, "liquidation", first, 3))
         # A position never marked is a stale-data alert (and its entries are denied), but moves
         # the kill switch only when the policy says so: no data that was flowing went stale.
-        first = stale_trigger(data, levels, self.config.policy.unmarked_trips_stale_data)
+        # A mark recorded by hand is as-of data: it moves the switch only if the policy says so.
+        stale: Reading | None = None
+        first = stale_trigger(
+            data, levels, policy.unmarked_trips_stale_data, policy.manual_marks_trip_stale_data
+        )
         if first is not None:
-            triggers.append(reading_at(data, thresholds, "stale_data", first, STALE_CRITICAL))
+            stale = reading_at(data, thresholds, "stale_data", first, int(levels.stale[first]))
+            triggers.append(stale)
         readings = evaluate(data, thresholds) if detail else triggers
-        with self._uow() as uow:
-            if self._dedupe is None:
-                self._dedupe = AlertDeduper(self.config.thresholds.cooldown_seconds)
-                since = as_of - timedelta(seconds=self.config.thresholds.cooldown_seconds)
+        dedupe = self._dedupe.get(name)
+        if dedupe is None:
+            dedupe = self._dedupe[name] = AlertDeduper(thresholds.cooldown_seconds)
+            since = as_of - timedelta(seconds=thresholds.cooldown_seconds)
+            with self._uow() as uow:
                 for alert in uow.risk.alerts(since=since):
-                    self._dedupe.memory[alert.key] = (alert.level, alert.ts)
-            alerts = self._dedupe.feed_levels(data, thresholds, levels, as_of)
-            uow.risk.add_alerts(alerts)
-            uow.commit()
-        status, change = self._kill_switch(triggers, rb, as_of)
+                    if self._alert_book(alert.key) == name:
+                        dedupe.memory[alert.key] = (alert.level, alert.ts)
+        alerts = dedupe.feed_levels(data, thresholds, levels, as_of)
+        if alerts:  # a quiet tick stores nothing
+            with self._uow() as uow:
+                uow.risk.add_alerts(alerts)
+                uow.commit()
+        status, change = self._kill_switch(triggers, rb, as_of, stale)
         rb.state = status.state
-        return MonitorResult(as_of, readings, alerts, status, change)
+        return MonitorResult(as_of, readings, alerts, status, change, name)
+
+    def _alert_book(self, key: str) -> str | None:
+        """The book a stored alert belongs to: a position's by its account, a book-level one by
+        its prefix (none on a desk that is one book)."""
+        head, _, rest = key.partition(":")
+        if head in _POSITION_ALERTS:
+            return self._account_books.get(rest.partition(":")[0])
+        if self.split.paper_venue is None:
+            return DESK if not rest else None
+        return head if rest and head in self.split.books else None
 
     def _kill_switch(
-        self, readings: Sequence[Reading], rb: RiskBook, now: datetime
+        self, readings: Sequence[Reading], rb: RiskBook, now: datetime, stale: Reading | None
     ) -> tuple[TradingStatus, StateChange | None]:
-        """Escalate to the most severe state any trigger asks for. Every trigger fires when its
-        value reaches the threshold (``monitors.reached``)."""
+        """Escalate the book's state to the most severe one any trigger asks for. Every
+        trigger fires when its value reaches the threshold (``monitors.reached``); ``stale``
+        is the stale-data reading that trips the switch, if any (``monitors.stale_trigger``)."""
         policy = self.config.policy
         lim = self.config.limits
         triggers: list[tuple[TradingState, str, str]] = []
@@ -794,7 +1058,7 @@ class RiskService:
                         r.message,
                     )
                 )
-            if r.kind == "stale_data" and r.level is AlertLevel.CRITICAL:
+            if r is stale:
                 triggers.append(
                     (
                         TradingState.parse(policy.on_stale_data),
@@ -810,10 +1074,10 @@ class RiskService:
                         r.message,
                     )
                 )
-        status = self.status()
+        status = self.status(rb.scope)
         change: StateChange | None = None
         for target, trigger, reason in sorted(triggers, key=lambda t: t[0], reverse=True):
-            status, made = self.escalate(target, trigger, reason, "system", now)
+            status, made = self.escalate(target, trigger, reason, "system", now, rb.scope)
             change = change or made
         return status, change
 
@@ -825,14 +1089,19 @@ class RiskService:
         run_id: str | None = None,
         book: RiskBook | None = None,
         valuation: Valuation | None = None,
+        scope: str | None = None,
     ) -> list[FlattenLine]:
-        """Market orders closing every position (reduce-only where the venue takes the flag),
-        largest risk contribution first — the position's loss in the book's worst scenario
+        """Market orders closing every position of a book (``valuation``'s, else ``book``'s,
+        else ``scope``) — reduce-only where the venue takes the flag — largest risk
+        contribution first: the position's loss in the book's worst scenario
         (``domain.risk.flatten``)."""
         now = now or self._clock.now()
-        valuation = valuation or self.revalue(now, record=False)
-        rb = book or self.risk_book(now, valuation)
-        views = [v for v in valuation.report.positions if v.qty != 0]
+        if valuation is None:
+            name = book.scope if book is not None else self._name(scope)
+            valuation = self.revalue(now, record=False, scope=name)
+        rb = book if book is not None and book.scope == valuation.book else None
+        rb = rb or self.risk_book(now, valuation)
+        views = [v for v in valuation.positions if v.qty != 0]
         held: list[tuple[float, InstrumentRisk]] = []
         usable: list[PositionView] = []
         for v in views:
@@ -896,13 +1165,7 @@ class RiskService:
         from the configured tiers; ``win_rate`` with ``payoff_ratio`` caps the risk at the
         configured fraction of the Kelly bet."""
         now = self._clock.now()
-        book = self.risk_book(now, record=False)
-        if account_id not in book.account_leverage:
-            raise UnknownAccount(
-                f"no account {account_id!r} (known: "
-                f"{', '.join(sorted(book.account_leverage)) or 'none'})",
-                field="account_id",
-            )
+        book = self.risk_book(now, record=False, scope=self.book_of_account(account_id))
         inst = self._catalog.get(instrument_key)
         if inst is None:
             raise UnknownInstrument(f"no instrument {instrument_key!r}", field="symbol")
@@ -956,46 +1219,52 @@ class RiskService:
 
     # ------------------------------------------------------------------------ reports
 
-    def report(self, period: str, anchor: date) -> RiskReport:
-        """Daily, weekly (ISO week of ``anchor``) or monthly risk report. The equity points are
-        the snapshots (the midnight baselines among them) and, for a period still running, the
-        latest revaluation; trades are the realized reductions of the period."""
+    def report(self, period: str, anchor: date, scope: str | None = None) -> RiskReport:
+        """Daily, weekly (ISO week of ``anchor``) or monthly risk report of a book
+        (``domain.risk.reports``). Its equity points are the book's snapshots (the midnight
+        baselines among them; the desk's too when the book holds every account), its latest
+        revaluation and the moment of its high-water mark; its cash flows, trades and denied
+        orders are those of its accounts."""
         start, end = _period(period, anchor)
+        name = self._name(scope)
+        key = storage_key(name)
+        until = end + timedelta(microseconds=1)  # the snapshot at ``end`` closes the period
         with self._uow() as uow:
-            # The snapshot at ``end`` itself closes the period (midnight snapshots).
-            series = uow.snapshots.series(SCOPE, None, end + timedelta(microseconds=1))
-            trades = uow.closed.trades(None, start, end)
+            accounts = uow.accounts.all()
+            self._learn(accounts)
+            chosen = self._members(accounts)[key]
+            points = [_point(s) for s in uow.snapshots.series(key, None, until)]
+            if key != SCOPE and chosen == frozenset(a.account_id for a in accounts):
+                # A book holding every account is the desk: the desk's snapshots are its own.
+                seen = {p.ts for p in points}
+                points += [
+                    _point(s) for s in uow.snapshots.series(SCOPE, None, until) if s.ts not in seen
+                ]
+            trades = [
+                t
+                for t in uow.closed.trades(None, start, end)
+                if chosen is None or t.account_id in chosen
+            ]
             catalog = {i.key: i for i in uow.instruments.all()}
-            violations = uow.risk.decisions(start, end, outcome="denied")
-            deposits_rows = uow.fills.cash_movements()
-            latest = uow.risk.equity_marks().get(SCOPE)
+            violations = [
+                v
+                for v in uow.risk.decisions(start, end, outcome="denied")
+                if chosen is None or v.account_id in chosen
+            ]
+            rows = [m for m in uow.fills.cash_movements() if chosen is None or m[0] in chosen]
+            latest = uow.risk.equity_marks().get(key)
             assets = uow.prices.asset_prices()
+            opened = _opened(uow, rows, chosen)
         rates: dict[str, Decimal] = dict(self._book.config.fixed_rates)
         rates.update({k: v for k, (v, _) in assets.items()})
-        before = [s for s in series if s.ts <= start]
-        inside = [s for s in series if start < s.ts <= end]
-        points = [
-            (s.ts, s.total_equity, s.gross_exposure)
-            for s in ([before[-1]] if before else []) + inside
-        ]
-        if latest is not None:
-            # A period still running ends at the latest revaluation; an intraday peak in the
-            # period is a point of its equity curve too (so its drawdown is not missed).
-            if start < latest.peak_ts <= end and all(ts != latest.peak_ts for ts, _, _ in points):
-                points.append((latest.peak_ts, latest.peak, latest.gross))
-            if start < latest.ts <= end and all(ts < latest.ts for ts, _, _ in points):
-                points.append((latest.ts, latest.equity, latest.gross))
-            points.sort(key=lambda p: p[0])
-        equities = [(ts, eq) for ts, eq, _ in points]
-        exposures = [(gross, eq) for ts, eq, gross in points if ts > start]
-        deposits = sum(
-            (
-                amount * rates.get(ccy, Decimal(1))
-                for _, ccy, amount, ts in deposits_rows
-                if points and points[0][0] < ts <= points[-1][0]
-            ),
-            ZERO,
+        moves = sorted(
+            ((ts, amount * rates.get(ccy, ZERO)) for _, ccy, amount, ts in rows),
+            key=lambda m: m[0],
         )
+        if latest is not None:
+            points.append(EquityPoint(latest.ts, latest.equity, latest.gross))
+            # An intraday peak is a point of the equity curve too (its drawdown is not missed).
+            points.append(EquityPoint(latest.peak_ts, peak_equity_at(latest, moves)))
         pnls = []
         for t in trades:
             if t.action not in (TradeAction.REDUCE, TradeAction.CLOSE):
@@ -1007,12 +1276,13 @@ class RiskService:
             period,
             start,
             end,
-            equities,
-            exposures,
+            points,
+            moves,
+            opened,
             pnls,
             [v.code for v in violations],
-            deposits,
             self.config.limits.max_total_exposure,
+            name,
         )
 
     def alerts(self, since: datetime | None = None, limit: int | None = None) -> list[Alert]:
@@ -1067,24 +1337,90 @@ def decision_dict(result: Decision) -> dict[str, object]:
 
 
 def _scope_numbers(
-    report: PortfolioReport, rates: Mapping[str, Decimal]
+    report: PortfolioReport,
+    rates: Mapping[str, Decimal],
+    members: Mapping[str, frozenset[str] | None],
 ) -> dict[str, tuple[Decimal, Decimal, Decimal]]:
-    """``(equity, gross, net)`` of the desk (``*``, the summary's) and of each account: cash at
-    the rates, plus the market value of premium-settled positions and the unrealized P&L of
-    margined ones (the summary's definition), in the reporting currency."""
+    """``(equity, gross, net)`` of the desk (``*``, the summary's), of each account and of each
+    book (the sum of its accounts'): cash at the rates, plus the market value of
+    premium-settled positions and the unrealized P&L of margined ones (the summary's
+    definition), in the reporting currency."""
     summary = report.summary
     out = {SCOPE: (summary.total_equity, summary.gross_exposure, summary.net_exposure)}
-    for account_id, balances in report.balances.items():
-        equity = sum((amount * rates.get(ccy, ZERO) for ccy, amount in balances.items()), ZERO)
-        gross = net = ZERO
-        for v in report.positions:
-            if v.account_id != account_id:
-                continue
-            equity += v.unrealized_pnl if v.margined else v.market_value
-            gross += abs(v.exposure)
-            net += v.exposure
+    per: dict[str, list[Decimal]] = {
+        account_id: [
+            sum((amount * rates.get(ccy, ZERO) for ccy, amount in balances.items()), ZERO),
+            ZERO,
+            ZERO,
+        ]
+        for account_id, balances in report.balances.items()
+    }
+    for v in report.positions:
+        numbers = per.get(v.account_id)
+        if numbers is None:
+            continue
+        numbers[0] += v.unrealized_pnl if v.margined else v.market_value
+        numbers[1] += abs(v.exposure)
+        numbers[2] += v.exposure
+    for account_id, (equity, gross, net) in per.items():
         out[account_id] = (equity, gross, net)
+    for scope, chosen in members.items():
+        if scope == SCOPE or scope in out or chosen is None:
+            continue
+        parts = [per[a] for a in chosen if a in per]
+        out[scope] = (
+            sum((p[0] for p in parts), ZERO),
+            sum((p[1] for p in parts), ZERO),
+            sum((p[2] for p in parts), ZERO),
+        )
     return out
+
+
+def _active_by(
+    uow: UnitOfWork,
+    moves: Sequence[tuple[str, str, Decimal, datetime]],
+    accounts: frozenset[str] | None,
+    ts: datetime,
+) -> bool:
+    """Whether a scope (``accounts``; None: every account) had any cash movement or fill at or
+    before ``ts``: before that it held nothing."""
+    if any(m[3] <= ts for m in moves):
+        return True
+    until = ts + timedelta(microseconds=1)
+    if accounts is None:
+        return bool(uow.fills.history(until=until, limit=1))
+    return any(uow.fills.history(account_id=a, until=until, limit=1) for a in accounts)
+
+
+def _opened(
+    uow: UnitOfWork,
+    moves: Sequence[tuple[str, str, Decimal, datetime]],
+    accounts: frozenset[str] | None,
+) -> datetime | None:
+    """The first cash movement or fill of a scope (None: it never had one)."""
+    first = [m[3] for m in moves]
+    for account_id in [None] if accounts is None else sorted(accounts):
+        fills = uow.fills.history(account_id=account_id, limit=1)
+        first += [f.ts for f in fills]
+    return min(first, default=None)
+
+
+def _point(snapshot: PortfolioSnapshot) -> EquityPoint:
+    """A snapshot as a point of an equity curve (its exposure only where it was observed)."""
+    gross = None if _exposure_unknown(snapshot) else snapshot.gross_exposure
+    return EquityPoint(snapshot.ts, snapshot.total_equity, gross)
+
+
+def _exposure_unknown(snapshot: PortfolioSnapshot) -> bool:
+    """A midnight baseline whose exposure was not observed with its equity (a first
+    revaluation's: today's exposure with the equity less today's cash)."""
+    summary = snapshot.summary
+    if summary.get("kind") != "day_start":
+        return False
+    if "exposure" in summary:
+        return summary["exposure"] == "unknown"
+    # Stored before the flag existed: only a first revaluation's baseline had this basis.
+    return str(summary.get("basis", "")).startswith("first revaluation")
 
 
 def _moved(
@@ -1117,5 +1453,10 @@ def _baseline_snapshot(start: DayStart) -> PortfolioSnapshot:
         realized_pnl=ZERO,
         gross_exposure=start.gross,
         net_exposure=start.net,
-        summary={"kind": "day_start", "basis": start.basis, "total_equity": str(start.equity)},
+        summary={
+            "kind": "day_start",
+            "basis": start.basis,
+            "total_equity": str(start.equity),
+            "exposure": "observed" if start.exposure_known else "unknown",
+        },
     )

@@ -1,7 +1,8 @@
 """Risk on the command line's mark updates and state changes: what ``riskdesk prices set``,
 ``riskdesk paper quote``, ``riskdesk risk halt`` and ``riskdesk risk flatten`` run after they
 change marks or the trading state, so that monitors and the kill switch act by themselves
-outside the engine loop too.
+outside the engine loop too. Every book is monitored; the state carried out on the paper venue
+is the paper book's (``domain.risk.books``).
 
 The order-management services (the paper venue's file, the order journal) are built only when
 there is something to act on: working orders or live emulated conditions in the journal, or
@@ -52,21 +53,28 @@ def enforce_state(
     oms: Oms | None = None,
     now: datetime | None = None,
     book: RiskBook | None = None,
+    scope: str | None = None,
 ) -> Enforcement | None:
-    """Carry out the persisted trading state on the paper venue (HALTED: cancel working
-    entries and disarm entry conditions; FLATTEN: also close every position), then sync and
-    run the protection pass. None when the state asks for nothing (ACTIVE, REDUCING).
+    """Carry out a book's persisted trading state (``scope``; default the paper venue's book)
+    on the paper venue (HALTED: cancel working entries and disarm entry conditions; FLATTEN:
+    also close every position), then sync and run the protection pass. None when the state
+    asks for nothing (ACTIVE, REDUCING). Another book's orders and positions are not on this
+    venue: in FLATTEN its positions are reported to be closed where they are.
     ``book``: the risk book just built, if any (else built when needed)."""
-    status = app.risk.status()
+    mine = app.risk.split.book_of(venue)
+    scope = mine if scope is None else scope
+    status = app.risk.status(scope)
     if status.state < TradingState.HALTED:
         return None
-    if oms is None and not (app.oms.built or _needs_oms(app, store, venue, status.state)):
+    if scope != mine or (
+        oms is None and not (app.oms.built or _needs_oms(app, store, venue, status.state))
+    ):
         skipped = []
         if status.state is TradingState.FLATTEN:
             skipped = [
                 f"{line.intent.account_id} {line.intent.venue}:{line.intent.symbol}: not on the "
                 f"connected venue {venue}; close it there"
-                for line in app.risk.flatten_plan(now)
+                for line in app.risk.flatten_plan(now, scope=scope)
             ]
         return Enforcement(status.state, skipped=skipped)
     services = oms or app.oms.get()
@@ -92,8 +100,9 @@ def mark_update(
     (``detail``: every non-OK reading in the result)."""
     update = app.risk.on_mark_update(now, detail)
     enforcement = None
-    if update.monitor.state.state >= TradingState.HALTED:
-        enforcement = enforce_state(app, store, venue, oms, now, update.book)
+    mine = update.of(app.risk.split.book_of(venue))
+    if mine.monitor.state.state >= TradingState.HALTED:
+        enforcement = enforce_state(app, store, venue, oms, now, mine.book)
     return RiskUpdate(update, enforcement)
 
 

@@ -175,7 +175,14 @@ class LimitOverrides(_Frozen):
         None, description="|vega per vol point on every underlying| / equity, whole book"
     )
     max_scenario_loss: OffFloat = Field(None, description="worst scenario-grid loss / equity")
-    max_mark_age_seconds: OffFloat = Field(None, description="marks older than this block new risk")
+    max_mark_age_seconds: OffFloat = Field(
+        None, description="feed marks older than this (s) block new risk (default 300)"
+    )
+    max_manual_mark_age_seconds: OffFloat = Field(
+        None,
+        description="marks recorded by hand (risk.manual_mark_sources) older than this (s) "
+        "block new risk (default 86400: a day)",
+    )
     require_protective_stop: bool | None = Field(
         None, description="deny entries without a protective stop"
     )
@@ -224,6 +231,7 @@ class LimitOverrides(_Frozen):
         "max_vega_total",
         "max_scenario_loss",
         "max_mark_age_seconds",
+        "max_manual_mark_age_seconds",
     )
     @classmethod
     def _positive(cls, value: object) -> object:
@@ -294,9 +302,14 @@ class MonitorSettings(_Frozen):
     heat_levels: tuple[float, float, float] = Field(
         (0.05, 0.10, 0.15), description="portfolio heat info/warning/critical"
     )
-    stale_warning_seconds: float = Field(60.0, description="mark age: warning")
+    stale_warning_seconds: float = Field(60.0, description="feed mark age: warning")
     stale_critical_seconds: float = Field(
-        300.0, description="mark age: critical (also a kill-switch trigger)"
+        300.0, description="feed mark age: critical (also a kill-switch trigger)"
+    )
+    manual_mark_max_age_seconds: float = Field(
+        86_400.0,
+        description="age of a mark recorded by hand (risk.manual_mark_sources) that raises a "
+        "stale-data warning; the feed levels above do not apply to it (a day)",
     )
     cooldown_seconds: float = Field(
         900.0, description="an unchanged alert is re-raised after this long"
@@ -314,7 +327,11 @@ class MonitorSettings(_Frozen):
             _named(name, getattr(self, name), 0.0, math.inf, True, True)
         for i, level in enumerate(self.heat_levels):
             _named(f"heat_levels[{i}]", level, 0.0, 1.0, True, False)
-        for name in ("stale_warning_seconds", "stale_critical_seconds"):
+        for name in (
+            "stale_warning_seconds",
+            "stale_critical_seconds",
+            "manual_mark_max_age_seconds",
+        ):
             _named(name, getattr(self, name), 0.0, math.inf, True, True)
         _named("cooldown_seconds", self.cooldown_seconds, 0.0, math.inf, False, True)
         _in_order(
@@ -372,6 +389,14 @@ class KillSwitchSettings(_Frozen):
             "flowing moves the kill switch)"
         ),
     )
+    manual_marks_trip_stale_data: bool = Field(
+        False,
+        description=(
+            "a mark recorded by hand older than monitors.manual_mark_max_age_seconds trips the "
+            "stale-data trigger too (off: it raises a stale-data warning only; a hand-priced "
+            "book is as of its marks, not a feed that stopped)"
+        ),
+    )
     on_margin_block: str = Field(
         "reducing", description="state when margin in use reaches monitors.margin_block (100 %)"
     )
@@ -414,6 +439,11 @@ class RiskSettings(_Frozen):
     limits: LimitOverrides = Field(default_factory=LimitOverrides)
     monitors: MonitorSettings = Field(default_factory=MonitorSettings)
     kill_switch: KillSwitchSettings = Field(default_factory=KillSwitchSettings)
+    manual_mark_sources: tuple[str, ...] = Field(
+        ("manual", "paper quote"),
+        description="mark sources recorded by hand (prices set, paper quote): as-of data "
+        "judged by the manual-mark age limits, not the live-feed ones",
+    )
 
     @field_validator("preset")
     @classmethod
@@ -431,6 +461,41 @@ class RiskSettings(_Frozen):
                 f"({limit:g}): the alert comes before the halt"
             )
         return self
+
+    def describe(self, prefix: str = "risk.") -> list[tuple[str, Any, str]]:
+        """``(name, value, description)`` rows for ``riskdesk config``: every pre-trade limit
+        with its *active* value (the preset's, or the override; ``"off"`` when disabled) and
+        where it comes from, then the monitor and kill-switch settings and the mark sources."""
+        rows: list[tuple[str, Any, str]] = [
+            (f"{prefix}preset", self.preset, type(self).model_fields["preset"].description or "")
+        ]
+        active = self.to_limits()
+        for name, info in type(self.limits).model_fields.items():
+            value = getattr(active, name)
+            if name == "leverage_tiers":
+                value = [
+                    {"min_confidence": t.min_confidence, "low": t.low, "high": t.high}
+                    for t in value
+                ]
+            source = "override" if getattr(self.limits, name) is not None else self.preset
+            rows.append(
+                (
+                    f"{prefix}limits.{name}",
+                    "off" if value is None else value,
+                    f"{info.description or ''} [{source}]",
+                )
+            )
+        for group in ("monitors", "kill_switch"):
+            model = getattr(self, group)
+            for name, info in type(model).model_fields.items():
+                rows.append(
+                    (f"{prefix}{group}.{name}", getattr(model, name), info.description or "")
+                )
+        info = type(self).model_fields["manual_mark_sources"]
+        rows.append(
+            (f"{prefix}manual_mark_sources", self.manual_mark_sources, info.description or "")
+        )
+        return rows
 
     def to_limits(self) -> RiskLimits:
         """The preset with overrides applied."""

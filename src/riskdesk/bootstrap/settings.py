@@ -16,6 +16,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from contextvars import ContextVar
+from dataclasses import asdict, is_dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -268,7 +269,9 @@ def describe(settings: Settings) -> list[tuple[str, Any, str]]:
     def walk(model: BaseModel, prefix: str) -> None:
         for name, info in type(model).model_fields.items():
             value = getattr(model, name)
-            if isinstance(value, BaseModel):
+            if isinstance(value, RiskSettings):  # the active limits, not the unset overrides
+                rows.extend(value.describe(f"{prefix}{name}."))
+            elif isinstance(value, BaseModel):
                 walk(value, f"{prefix}{name}.")
             elif (
                 isinstance(value, dict)
@@ -282,3 +285,20 @@ def describe(settings: Settings) -> list[tuple[str, Any, str]]:
 
     walk(settings, "")
     return rows
+
+
+def shown(value: object) -> str:
+    """A setting's value as plain text (no Python reprs): decimals in plain notation,
+    mappings as ``key=value``, sequences comma-separated, models and records field by field."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, BaseModel):
+        value = value.model_dump()
+    if is_dataclass(value) and not isinstance(value, type):
+        value = asdict(value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={shown(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [shown(v) for v in value]
+        return "; ".join(items) if any("=" in i for i in items) else ", ".join(items)
+    return str(value)

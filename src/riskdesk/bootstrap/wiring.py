@@ -60,6 +60,8 @@ def risk_config(settings: Settings) -> RiskConfig:
         spot_shocks=tuple(pricing.spot_shocks),
         vol_shocks=tuple(pricing.vol_shocks),
         time_steps_days=tuple(pricing.time_steps_days),
+        paper_venue=settings.oms.paper.venue,
+        manual_mark_sources=frozenset(settings.risk.manual_mark_sources),
     )
 
 

@@ -198,6 +198,11 @@ class PriceRepository(Protocol):
         """Latest price and its time per asset."""
         ...
 
+    def mark_sources(self) -> dict[str, str]:
+        """Who recorded each latest mark (``manual``, ``paper quote``, ``replay``, a feed name),
+        per instrument key."""
+        ...
+
 
 class EventJournal(Protocol):
     """Append-only event journal."""

@@ -81,7 +81,7 @@ def test_marks_survive_a_restart(desk: Desk) -> None:
     _update(desk, perp="60000")
     again = desk.reopen()
     assert again.risk.risk_book().peak_equity == pytest.approx(110_000.0)
-    assert again.risk.equity_marks().keys() == {"*", ACCT}
+    assert again.risk.equity_marks().keys() == {"*", "*real", "*paper", ACCT}
 
 
 def test_a_what_if_records_nothing(desk: Desk) -> None:
@@ -89,7 +89,7 @@ def test_a_what_if_records_nothing(desk: Desk) -> None:
     desk.risk.check(order("0.01"), what_if=True)
     assert desk.risk.equity_marks() == {}
     desk.risk.check(order("0.01"))
-    assert set(desk.risk.equity_marks()) == {"*", ACCT}
+    assert set(desk.risk.equity_marks()) == {"*", "*real", "*paper", ACCT}
 
 
 def test_margin_usage_at_its_block_level_moves_trading_to_reducing(new_desk: DeskFactory) -> None:

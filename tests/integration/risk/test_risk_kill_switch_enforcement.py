@@ -21,6 +21,7 @@ from riskdesk.application.kill_switch import KillSwitch
 from riskdesk.bootstrap.oms_runtime import replay_run
 from riskdesk.bootstrap.oms_settings import ReplayEntrySettings
 from riskdesk.bootstrap.oms_wiring import open_paper_account
+from riskdesk.bootstrap.risk_runtime import enforce_state
 from riskdesk.bootstrap.risk_settings import KillSwitchSettings, LimitOverrides, RiskSettings
 from riskdesk.bootstrap.settings import Settings
 from riskdesk.bootstrap.wiring import Runtime, build
@@ -206,10 +207,16 @@ def test_a_position_on_another_venue_is_reported_not_skipped_silently(paper: Pap
         ]
     )
     book.record_prices({ELSEWHERE.key: Decimal(50_000)}, {}, T0, "test")
-    paper.rt.app.risk.escalate(TradingState.FLATTEN, "manual", "close everything")
-    done = paper.kill_switch().enforce()
+    risk = paper.rt.app.risk
+    # The real book (accounts not on the paper venue) is judged and flattened apart: FLATTEN of
+    # the paper book never reaches the binance position, FLATTEN of the real book reports it.
+    risk.escalate(TradingState.FLATTEN, "manual", "close everything", scope="paper")
+    assert paper.kill_switch().enforce().skipped == []
+    risk.escalate(TradingState.FLATTEN, "manual", "close everything", scope="real")
+    done = enforce_state(paper.rt.app, paper.rt.store, "paper", paper.oms, scope="real")
+    assert done is not None and done.closes == []
     assert done.skipped == [
-        f"bn binance:{ELSEWHERE.symbol} (net): not on the connected venue paper; close it there"
+        f"bn binance:{ELSEWHERE.symbol}: not on the connected venue paper; close it there"
     ]
 
 

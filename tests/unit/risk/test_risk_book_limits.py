@@ -129,7 +129,10 @@ def test_concentration_reason_states_value_and_limit() -> None:
     decision = denied(
         run(engine(max_concentration=0.30), intent("0.2"), book), RiskCode.CONCENTRATION
     )
-    assert decision.reason == "BTC would be 35.00 % of equity, limit 30.00 %"
+    assert (
+        decision.reason
+        == "BTC: gross exposure 35,000.00 would be 35.00 % of equity 100,000.00, limit 30.00 %"
+    )
     assert (decision.value, decision.limit) == (pytest.approx(0.35), 0.30)
 
 
@@ -243,7 +246,7 @@ def test_no_protective_stop_reason_names_the_entry_and_the_allowed_risk() -> Non
     assert decision.reason == (
         "the long entry of 0.1 paper:BTC/USDT:USDT at 50000 gives no protective stop: its whole "
         "notional 5,000.00 (5.00 % of equity) is at risk; a stop is required so the loss to it "
-        "stays within 2.00 % of equity (2,000.00)"
+        "stays within 2,000.00 (2.00 % of equity 100,000.00)"
     )
     assert decision.suggestion == "attach a stop price (--stop) no lower than 30,000 for this size"
     assert (decision.value, decision.limit) == (pytest.approx(0.05), 0.02)

@@ -312,7 +312,10 @@ def test_symbol_exposure_over_the_limit_is_denied_with_a_working_suggestion() ->
     eng = engine(max_symbol_exposure=0.20)
     book = make_book()
     decision = denied(run(eng, intent("0.5"), book), RiskCode.SYMBOL_EXPOSURE)
-    assert "25.00 % of equity (25,000.00), limit 20.00 %" in decision.reason
+    assert decision.reason == (
+        "paper:BTC/USDT:USDT: exposure 25,000.00 would be 25.00 % of equity 100,000.00, "
+        "limit 20.00 %"
+    )
     assert (decision.value, decision.limit) == (0.25, 0.20)
     assert decision.denial.severity is Severity.CRITICAL
     most = suggested_qty(decision.suggestion, PERP.lot_size)
@@ -341,7 +344,10 @@ def test_symbol_exposure_exit_passes_even_when_over_the_limit() -> None:
     book = hold(make_book(), PERP.key, 0.5)  # 25 % after a rally
     approved(run(eng, intent("0.1", "sell"), book))
     decision = denied(run(eng, intent("0.001"), book), RiskCode.SYMBOL_EXPOSURE)
-    assert "at most 0 contracts" in decision.suggestion
+    assert decision.suggestion == (
+        "no room: the position already uses 25.00 % of equity against the 20.00 % limit; "
+        "reduce the position first or raise risk.limits.max_symbol_exposure"
+    )
 
 
 # ----------------------------------------------------------------------------- total_exposure
@@ -395,7 +401,10 @@ def test_risk_per_trade_over_the_limit_is_denied_with_a_working_suggestion() -> 
     eng = engine(risk_per_trade=0.02)
     book = make_book()
     decision = denied(run(eng, intent("1", protective_stop="47000"), book), RiskCode.RISK_PER_TRADE)
-    assert "risk to the stop is 3,000.00 = 3.00 % of equity, limit 2.00 %" in decision.reason
+    assert (
+        "risk to the stop is 3,000.00 = 3.00 % of equity 100,000.00, limit 2.00 %"
+        in decision.reason
+    )
     assert (decision.value, decision.limit) == (pytest.approx(0.03), 0.02)
     most = suggested_qty(decision.suggestion, PERP.lot_size)
     assert most == Decimal("0.666")
@@ -732,7 +741,10 @@ def _btc_twice() -> object:
 def test_concentration_per_asset_over_the_limit_is_denied() -> None:
     eng = engine(max_concentration=0.40)
     decision = denied(run(eng, intent("0.2"), _btc_twice()), RiskCode.CONCENTRATION)  # type: ignore[arg-type]
-    assert "BTC would be 45.00 % of equity, limit 40.00 %" in decision.reason
+    assert (
+        "BTC: gross exposure 45,000.00 would be 45.00 % of equity 100,000.00, limit 40.00 %"
+        in decision.reason
+    )
     assert decision.suggestion == "diversify away from BTC"
     approved(run(eng, intent("0.1"), _btc_twice()))  # type: ignore[arg-type]
     approved(run(eng, intent("10", inst=ETH_PERP), _btc_twice()))  # type: ignore[arg-type]
@@ -946,5 +958,6 @@ def test_denied_accessors_mirror_the_primary_denial() -> None:
         "suggestion": "split the order",
         "value": 50_000.0,
         "limit": 10.0,
+        "unit": "reporting currency",
         "severity": "high",
     }

@@ -28,7 +28,6 @@ from riskdesk.domain.errors import InvalidValue
 from riskdesk.domain.orders import OrderType, client_order_id_for
 from riskdesk.domain.risk.flatten import OpenExposure, flatten_orders
 from riskdesk.domain.risk.limits import LeverageTier, preset
-from riskdesk.domain.risk.reports import build_report
 from riskdesk.domain.risk.sizing import (
     SizingResult,
     kelly_fraction,
@@ -206,50 +205,6 @@ def test_fractional_kelly(p: float, b: float, fraction: float, expected: float) 
 def test_kelly_rejects_bad_input(p: float, b: float) -> None:
     with pytest.raises(InvalidValue):
         kelly_fraction(p, b)
-
-
-# ----------------------------------------------------------------------------- reports
-
-
-def test_report_arithmetic() -> None:
-    t = [NOW + timedelta(hours=h) for h in range(4)]
-    r = build_report(
-        "day",
-        t[0],
-        t[3],
-        [(t[0], D(100_000)), (t[1], D(110_000)), (t[2], D(99_000)), (t[3], D(105_000))],
-        [(D(50_000), D(100_000)), (D(132_000), D(110_000))],
-        [D(100), D(-50), D(200), D(-300)],
-        ["daily_loss", "symbol_exposure", "daily_loss"],
-        deposits=D(2000),
-        max_total_exposure=0.60,
-    )
-    assert (r.start_equity, r.end_equity) == (D(100_000), D(105_000))
-    assert r.pnl == D(3000)
-    assert r.return_pct == D("0.03")
-    assert r.max_drawdown == D("0.1")
-    assert (r.trades, r.wins, r.win_rate) == (4, 2, D("0.5"))
-    assert (r.largest_win, r.largest_loss) == (D(200), D(-300))
-    assert r.peak_leverage == D("1.2")
-    assert r.peak_exposure_usage == D(2)
-    assert r.violations == 3
-    assert r.violations_by_code == {"daily_loss": 2, "symbol_exposure": 1}
-    assert r.deposits == D(2000)
-
-
-def test_empty_report() -> None:
-    r = build_report("week", NOW, NOW + timedelta(days=7), [], [], [], [])
-    assert r.start_equity is r.end_equity is r.pnl is r.return_pct is r.max_drawdown is None
-    assert r.win_rate is r.largest_win is r.largest_loss is r.peak_leverage is None
-    assert (r.trades, r.wins, r.violations, r.violations_by_code) == (0, 0, 0, {})
-    assert r.peak_exposure_usage is None
-
-
-def test_largest_loss_is_a_loss() -> None:
-    winners = build_report("day", NOW, NOW, [], [], [D(100), D(200)], [])
-    assert winners.largest_loss is None or winners.largest_loss <= 0
-    losers = build_report("day", NOW, NOW, [], [], [D(-100)], [])
-    assert losers.largest_win is None or losers.largest_win >= 0
 
 
 # ----------------------------------------------------------------------------- flatten

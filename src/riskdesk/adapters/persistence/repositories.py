@@ -409,6 +409,12 @@ class SqlPriceRepository(_Repository):
         )
         return {key: (price, ts) for key, price, ts in rows}
 
+    def mark_sources(self) -> dict[str, str]:
+        """Source of the latest mark per instrument key."""
+        c = t.prices.c
+        rows = self._conn.execute(select(c.key, c.source).where(c.kind == "mark"))
+        return {key: source for key, source in rows}
+
 
 class SqlEventJournal(_Repository):
     """The append-only event journal (``events``)."""

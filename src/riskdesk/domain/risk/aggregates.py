@@ -106,6 +106,9 @@ class InstrumentRisk:
     scenario_min: float = 0.0
     scenario_max: float = 0.0
     has_mark: bool = True
+    #: The mark was recorded by hand (``prices set``): as-of data, judged by the manual-mark
+    #: age limits rather than the live-feed ones.
+    manual_mark: bool = False
     underlying_price: float = 0.0
     delta_units_per_unit: float = 0.0
 
@@ -150,6 +153,9 @@ class RiskBook:
     day_start_equity: float | None
     peak_equity: float
     state: TradingState = TradingState.ACTIVE
+    #: The book these aggregates are of (``domain.risk.books``: ``real``, ``paper``, or ``*``
+    #: for a desk that is one book).
+    scope: str = "*"
     gross: float = 0.0
     long: float = 0.0
     short: float = 0.0

@@ -3,6 +3,7 @@ limit)``. Codes are stable strings; reasons are plain sentences stating the valu
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -50,9 +51,48 @@ class Severity(StrEnum):
     MEDIUM = "medium"
 
 
+#: The unit of each check's ``value`` and ``limit``.
+UNITS: dict[RiskCode, str] = {
+    RiskCode.INVALID_ORDER: "none",
+    RiskCode.TRADING_STATE: "state level (0 active, 1 reducing, 2 halted, 3 flatten)",
+    RiskCode.STALE_DATA: "seconds",
+    RiskCode.NO_MARK: "none",
+    RiskCode.REDUCE_ONLY: "contracts",
+    RiskCode.INSUFFICIENT_MARGIN: "settlement currency",
+    RiskCode.DAILY_LOSS: "fraction of the day-start equity",
+    RiskCode.SYMBOL_EXPOSURE: "fraction of equity",
+    RiskCode.TOTAL_EXPOSURE: "fraction of equity",
+    RiskCode.MAX_POSITIONS: "positions",
+    RiskCode.RISK_PER_TRADE: "fraction of equity",
+    RiskCode.NO_PROTECTIVE_STOP: "fraction of equity",
+    RiskCode.LEVERAGE: "times equity",
+    RiskCode.ORDER_NOTIONAL: "reporting currency",
+    RiskCode.PRICE_BAND: "fraction of the mark",
+    RiskCode.LIQUIDITY: "fraction of the book depth",
+    RiskCode.SLIPPAGE: "bps",
+    RiskCode.RATE_LIMIT: "order tokens",
+    RiskCode.ADJUSTMENTS_PER_DAY: "adjustments",
+    RiskCode.ADJUSTMENT_INTERVAL: "seconds",
+    RiskCode.DELTA_CHANGE: "units of the underlying",
+    RiskCode.COST_PER_DAY: "reporting currency",
+    RiskCode.CONCENTRATION: "fraction of equity",
+    RiskCode.PORTFOLIO_HEAT: "fraction of equity",
+    RiskCode.NET_DELTA: "fraction of equity",
+    RiskCode.GAMMA: "fraction of equity",
+    RiskCode.VEGA: "fraction of equity",
+    RiskCode.SCENARIO_LOSS: "fraction of equity",
+}
+
+
+def analytics(value: float) -> float | None:
+    """A float analytic as JSON shows it: rounded to 8 decimals (None when not finite)."""
+    return round(value, 8) if math.isfinite(value) else None
+
+
 @dataclass(frozen=True, slots=True)
 class Denial:
-    """One failed check."""
+    """One failed check: ``value`` and ``limit`` are float analytics in ``unit`` (empty: the
+    code's, :data:`UNITS`)."""
 
     code: RiskCode
     reason: str
@@ -60,15 +100,17 @@ class Denial:
     value: float
     limit: float
     severity: Severity
+    unit: str = ""
 
     def to_dict(self) -> dict[str, object]:
-        """JSON-safe form."""
+        """JSON-safe form: value and limit rounded to 8 decimals, with their unit."""
         return {
             "code": self.code.value,
             "reason": self.reason,
             "suggestion": self.suggestion,
-            "value": self.value,
-            "limit": self.limit,
+            "value": analytics(self.value),
+            "limit": analytics(self.limit),
+            "unit": self.unit or UNITS[self.code],
             "severity": self.severity.value,
         }
 

@@ -40,9 +40,18 @@ def qty_text(x: float) -> str:
 
 def lots(x: float, inst: InstrumentRisk) -> str:
     """A suggested quantity, rounded down to the lot size (never more than allowed)."""
+    return qty_text(_lots(x, inst))
+
+
+def _lots(x: float, inst: InstrumentRisk) -> float:
     if inst.lot_size > 0:
         x = math.floor(x / inst.lot_size + 1e-9) * inst.lot_size
-    return qty_text(max(x, 0.0))
+    return max(x, 0.0)
+
+
+def money(x: float) -> str:
+    """An amount with thousands separators and 2 decimals (``167,051.30``)."""
+    return f"{x:,.2f}"
 
 
 # ------------------------------------------------------------------ every order
@@ -127,6 +136,7 @@ def no_equity(equity: float) -> Denial:
         equity,
         0.0,
         _CRIT,
+        "reporting currency",
     )
 
 
@@ -145,11 +155,14 @@ def stale_data(key: str, age: float, limit: float) -> Denial:
 def insufficient_margin(need: float, available: float, size: float, inst: InstrumentRisk) -> Denial:
     """The order of ``size`` contracts needs ``need`` of margin and fees (settlement currency),
     more than is ``available``."""
-    most = available / (need / size) if need > 0 else 0.0
+    most = _lots(available / (need / size) if need > 0 else 0.0, inst)
     return _denial(
         RiskCode.INSUFFICIENT_MARGIN,
         f"the order needs {need:,.8g} {inst.settle} of margin and fees, {available:,.8g} is available",
-        f"reduce the order to at most {lots(most, inst)} contracts or add funds",
+        f"reduce the order to at most {qty_text(most)} contracts or add funds"
+        if most > 0
+        else f"no room: no {inst.settle} is free for margin in this account; add funds or "
+        "reduce other positions first",
         need,
         available,
         _CRIT,
@@ -176,15 +189,23 @@ def symbol_exposure(
     equity: float,
     limit: float,
     inst: InstrumentRisk,
+    opposite: bool = False,
 ) -> Denial:
     """The instrument's gross exposure would be ``after`` (``ratio`` of equity), beyond
-    ``limit``; it is ``before`` now."""
-    room = max(0.0, limit * equity - before)
-    most = room / abs(inst.exposure_per_unit) if inst.exposure_per_unit else 0.0
+    ``limit``; it is ``before`` now. An order on the ``opposite`` side of the exposure first
+    takes it to zero, then may build up to the limit on the other side. When no order size
+    fits, the suggestion says so."""
+    room = limit * equity + before if opposite and before else max(0.0, limit * equity - before)
+    most = _lots(room / abs(inst.exposure_per_unit) if inst.exposure_per_unit else 0.0, inst)
     return _denial(
         RiskCode.SYMBOL_EXPOSURE,
-        f"{key} would be {pct(ratio)} of equity ({after:,.2f}), limit {pct(limit)}",
-        f"reduce the order to at most {lots(most, inst)} contracts",
+        f"{key}: exposure {money(after)} would be {pct(ratio)} of equity {money(equity)}, "
+        f"limit {pct(limit)}",
+        f"reduce the order to at most {qty_text(most)} contracts"
+        if most > 0
+        else f"no room: the position already uses {pct(before / equity)} of equity against the "
+        f"{pct(limit)} limit; reduce the position first or raise "
+        "risk.limits.max_symbol_exposure",
         ratio,
         limit,
         _CRIT,
@@ -235,11 +256,14 @@ def risk_per_trade(
 ) -> Denial:
     """The loss to the protective stop, ``trade_risk`` (``per`` a contract, settlement
     currency), beyond ``limit`` of equity."""
-    most = limit * equity / (per * inst.settle_rate) if per else 0.0
+    most = _lots(limit * equity / (per * inst.settle_rate) if per else 0.0, inst)
     return _denial(
         RiskCode.RISK_PER_TRADE,
-        f"risk to the stop is {trade_risk:,.2f} = {pct(trade_risk / equity)} of equity, limit {pct(limit)}",
-        f"reduce the order to at most {lots(most, inst)} contracts or tighten the stop",
+        f"risk to the stop is {money(trade_risk)} = {pct(trade_risk / equity)} of equity "
+        f"{money(equity)}, limit {pct(limit)}",
+        f"reduce the order to at most {qty_text(most)} contracts or tighten the stop"
+        if most > 0
+        else "no room: even one lot risks more than the limit to this stop; tighten the stop",
         trade_risk / equity,
         limit,
         _HIGH,
@@ -286,8 +310,8 @@ def no_protective_stop(
         RiskCode.NO_PROTECTIVE_STOP,
         f"the {side} entry of {qty_text(abs(q))} {key} at {px:g} gives no "
         f"protective stop: its whole notional {notional:,.2f} ({pct(at_risk)} of equity) is at "
-        f"risk; a stop is required so the loss to it stays within {pct(risk_per_trade)} of "
-        f"equity ({budget:,.2f})",
+        f"risk; a stop is required so the loss to it stays within {money(budget)} "
+        f"({pct(risk_per_trade)} of equity {money(equity)})",
         f"attach a stop price (--stop) {where} {stop:,.8g} for this size",
         at_risk,
         risk_per_trade,
@@ -336,11 +360,14 @@ def book_fraction(
 ) -> Denial:
     """The order takes more than ``fraction`` of the ``depth`` on the first ``levels``
     levels of its side."""
+    most = _lots(fraction * depth, inst)
     return _denial(
         RiskCode.LIQUIDITY,
         f"order of {qty_text(size)} is {size / depth * 100 if depth else math.inf:.1f} % of the top "
         f"{levels} levels ({qty_text(depth)}), limit {pct(fraction)}",
-        f"at most {lots(fraction * depth, inst)} per order",
+        f"at most {qty_text(most)} per order"
+        if most > 0
+        else "no room: the book is too thin for one lot; wait for depth or use a limit order",
         size / depth if depth else math.inf,
         fraction,
         _HIGH,
@@ -425,11 +452,13 @@ def cost_per_day(total: float, so_far: float, cost: float, limit: float) -> Deni
     )
 
 
-def concentration(asset: str, ratio: float, limit: float) -> Denial:
-    """One asset's gross exposure after the order, ``ratio`` of equity, beyond ``limit``."""
+def concentration(asset: str, ratio: float, limit: float, equity: float) -> Denial:
+    """One asset's gross exposure after the order, ``ratio`` of ``equity``, beyond
+    ``limit``."""
     return _denial(
         RiskCode.CONCENTRATION,
-        f"{asset} would be {pct(ratio)} of equity, limit {pct(limit)}",
+        f"{asset}: gross exposure {money(ratio * equity)} would be {pct(ratio)} of equity "
+        f"{money(equity)}, limit {pct(limit)}",
         f"diversify away from {asset}",
         ratio,
         limit,

@@ -3,12 +3,15 @@
 Daily loss needs the equity at the start of the UTC day and drawdown needs the peak equity; both
 must exist in any book, not only where someone takes snapshots. So every revaluation (a mark
 update, a fill, a monitor run, a pre-trade check on a rebuilt book) folds the current equity
-into an :class:`EquityMark` per scope (``*`` for the whole desk, and each account):
+into an :class:`EquityMark` per scope (``*`` for the whole desk, each risk book — see
+``books`` — and each account):
 
 * **Start of day.** At the first revaluation of a UTC day the baseline is the *last equity known
   before midnight* — the newer of the previous mark and the latest snapshot taken at or before
-  midnight — plus the cash moved in between it and midnight. Without either (a fresh database),
-  it is the current equity minus the cash moved in since midnight: the first observation. The
+  midnight — plus the cash moved in between it and midnight. Without either (a fresh database):
+  zero when the scope had no cash movement and no fill by midnight (it held nothing: today's
+  deposits and trades are today's, not yesterday's), else the current equity minus the cash
+  moved in since midnight, an estimate whose exposure is flagged as not observed. The
   application stores the baseline as the day's midnight snapshot (never replacing one already
   there), which is where the book's daily P&L reads it.
 * **High-water mark.** The peak moves with the cash: a deposit raises it and a withdrawal lowers
@@ -60,6 +63,9 @@ class DayStart:
     gross: Decimal
     net: Decimal
     basis: str
+    #: Whether ``gross``/``net`` were observed with ``equity`` (False for a first revaluation's
+    #: estimate: today's exposure beside the equity less today's cash).
+    exposure_known: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,13 +111,16 @@ def mark_equity(
     moved_before_midnight: Decimal = ZERO,
     moved_today: Decimal = ZERO,
     observations: Sequence[Observation] = (),
+    opened_before_midnight: bool = True,
 ) -> tuple[EquityMark, DayStart | None]:
     """Fold one revaluation into the scope's mark (see the module docstring).
 
     ``last_snapshot``: the latest snapshot at or before today's midnight (raw equity);
     ``moved_before_midnight``: cash moved in after the last known equity (the newer of
     ``previous`` and ``last_snapshot``) up to midnight; ``moved_today``: cash moved in since
-    midnight; ``observations``: snapshots newer than ``previous`` (cash-adjusted). A
+    midnight; ``observations``: snapshots newer than ``previous`` (cash-adjusted);
+    ``opened_before_midnight``: whether the scope had any cash movement or fill by midnight
+    (without, a first revaluation's baseline is zero: the scope held nothing then). A
     revaluation older than ``previous`` changes nothing. Returns the new mark and the baseline
     to store (None when the day already has one: the previous mark is from today, or a
     snapshot sits at midnight)."""
@@ -144,6 +153,10 @@ def mark_equity(
                 previous.net,
                 f"last revaluation {previous.ts.isoformat()} + cash moved before midnight",
             )
+        elif not opened_before_midnight:
+            start = DayStart(
+                scope, day, ZERO, ZERO, ZERO, "no cash and no fill before midnight: empty"
+            )
         else:
             start = DayStart(
                 scope,
@@ -152,6 +165,7 @@ def mark_equity(
                 gross,
                 net,
                 "first revaluation of the book: its equity less the cash moved in today",
+                exposure_known=False,
             )
     if previous is None:
         peak, peak_ts = equity, now

@@ -70,6 +70,10 @@ class RiskLimits:
     max_vega_total: float | None = 0.02
     max_scenario_loss: float | None = 0.30
     max_mark_age_seconds: float | None = 300.0
+    #: A mark recorded by hand (``RiskConfig.manual_mark_sources``) is as-of data the user
+    #: vouches for: entries may rely on it this long (seconds) instead of
+    #: ``max_mark_age_seconds``, which is for live feeds.
+    max_manual_mark_age_seconds: float | None = 86_400.0
     require_protective_stop: bool = False
     leverage_tiers: tuple[LeverageTier, ...] = field(
         default=(
@@ -97,6 +101,9 @@ class MonitorThresholds:
     heat_levels: tuple[float, float, float] = (0.05, 0.10, 0.15)
     stale_warning_seconds: float = 60.0
     stale_critical_seconds: float = 300.0
+    #: A mark recorded by hand is judged by its own, longer threshold (seconds): it raises a
+    #: stale-data warning once it is this old; the live-feed levels above do not apply to it.
+    manual_mark_max_age_seconds: float = 86_400.0
     cooldown_seconds: float = 900.0
 
 
@@ -125,6 +132,10 @@ class KillSwitchPolicy:
     #: unknown, so entries in it are denied (``no_mark``) and a stale-data alert is raised, but
     #: the desk is halted only when data that was flowing went stale.
     unmarked_trips_stale_data: bool = False
+    #: Whether a mark recorded by hand older than
+    #: ``MonitorThresholds.manual_mark_max_age_seconds`` trips the stale-data trigger. Off by
+    #: default: a hand-priced book is as of its marks, not a feed that stopped.
+    manual_marks_trip_stale_data: bool = False
     #: Margin in use reached ``MonitorThresholds.margin_block`` (100 %): only reducing orders.
     on_margin_block: str = "reducing"
     #: A FLATTEN close order that ended without closing its position is sent again (a new

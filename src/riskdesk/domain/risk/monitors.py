@@ -23,6 +23,7 @@ import numpy.typing as npt
 from riskdesk.domain.risk.limits import MonitorThresholds
 
 FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
 
 
 class AlertLevel(IntEnum):
@@ -59,7 +60,9 @@ class MonitorInput:
 
     ``liq_distance``: distance to liquidation as a fraction of the mark (NaN: none);
     ``loss``: unrealized P&L / entry notional (price move against the position, seed 004);
-    ``mark_age``: seconds since each position's mark."""
+    ``mark_age``: seconds since each position's mark; ``manual``: whether that mark was
+    recorded by hand (None: none was), judged by ``manual_mark_max_age_seconds`` instead of the
+    live-feed levels."""
 
     keys: Sequence[str]
     labels: Sequence[str]
@@ -71,6 +74,10 @@ class MonitorInput:
     margin_used: float
     heat: float
     ts: datetime
+    manual: BoolArray | None = None
+    #: The book watched (``real``/``paper``; empty for a desk that is one book): it prefixes the
+    #: book-level alerts' keys (``paper:drawdown``) and messages.
+    book: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,17 +140,36 @@ class Levels:
 
 
 def compute_levels(data: MonitorInput, t: MonitorThresholds) -> Levels:
-    """Vectorised levels of every monitor (no strings built)."""
+    """Vectorised levels of every monitor (no strings built). A mark recorded by hand has one
+    stale level, a warning at ``manual_mark_max_age_seconds``; feed marks have the live-feed
+    warning and critical levels."""
+    stale = _levels(data.mark_age, (t.stale_warning_seconds, t.stale_critical_seconds), below=False)
+    manual = data.manual
+    if manual is not None and manual.any():
+        by_hand = _levels(data.mark_age, (t.manual_mark_max_age_seconds,), below=False)
+        stale = np.where(manual, by_hand, stale)
     return Levels(
         liquidation=_levels(
             data.liq_distance, (t.liq_warning, t.liq_critical, t.liq_emergency), below=True
         ),
         loss=_levels(-data.loss, (t.loss_warning, t.loss_critical), below=False),
-        stale=_levels(
-            data.mark_age, (t.stale_warning_seconds, t.stale_critical_seconds), below=False
-        ),
+        stale=stale,
         book=_book_readings(data, t),
     )
+
+
+def _duration(seconds: float) -> str:
+    """``327 s``, ``2 h 05 min``, ``3 d 4 h``: an age people read at a glance."""
+    if seconds < 120:
+        return f"{seconds:,.0f} s"
+    minutes = int(seconds // 60)
+    if minutes < 120:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes:02d} min"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h"
 
 
 _PREFIX = {"liquidation": "liquidation:", "position_loss": "loss:", "stale_data": "stale:"}
@@ -178,6 +204,13 @@ def reading_at(
             limit,
         )
     age = float(data.mark_age[i])
+    if data.manual is not None and bool(data.manual[i]):
+        limit = t.manual_mark_max_age_seconds
+        message = (
+            f"{label} mark was set by hand {_duration(age)} ago (alert at "
+            f"{_duration(limit)}): record a current one"
+        )
+        return Reading(key, kind, _LOSS[level_index], message, age, limit)
     limit = (t.stale_warning_seconds, t.stale_critical_seconds)[level_index - 1]
     message = (
         f"{label} has no mark: its risk cannot be measured (alert at {limit:,.0f} s without one)"
@@ -191,13 +224,22 @@ def reading_at(
 STALE_CRITICAL = 2
 
 
-def stale_trigger(data: MonitorInput, levels: Levels, include_unmarked: bool) -> int | None:
-    """Index of the first position whose stale data trips the kill switch: its mark is at least
-    ``stale_critical_seconds`` old. A position never marked (``mark_age`` infinite) counts only
-    with ``include_unmarked``: its risk is unknown, but no data that was flowing went stale."""
+def stale_trigger(
+    data: MonitorInput, levels: Levels, include_unmarked: bool, include_manual: bool = False
+) -> int | None:
+    """Index of the first position whose stale data trips the kill switch: its feed mark is at
+    least ``stale_critical_seconds`` old. A position never marked (``mark_age`` infinite) counts
+    only with ``include_unmarked``: its risk is unknown, but no data that was flowing went
+    stale. A mark recorded by hand counts only with ``include_manual``, once it is
+    ``manual_mark_max_age_seconds`` old: it is as-of data the user vouches for, not a feed."""
     hit = levels.stale == STALE_CRITICAL
     if not include_unmarked:
         hit &= np.isfinite(data.mark_age)
+    manual = data.manual
+    if manual is not None:
+        hit &= ~manual
+        if include_manual:
+            hit |= manual & (levels.stale > 0)
     found = np.flatnonzero(hit)
     return int(found[0]) if found.size else None
 
@@ -222,6 +264,23 @@ def evaluate(data: MonitorInput, t: MonitorThresholds) -> list[Reading]:
 
 
 def _book_readings(data: MonitorInput, t: MonitorThresholds) -> list[Reading]:
+    readings = _desk_readings(data, t)
+    if not data.book:
+        return readings
+    return [
+        Reading(
+            f"{data.book}:{r.key}",
+            r.kind,
+            r.level,
+            f"{data.book} book: {r.message}",
+            r.value,
+            r.threshold,
+        )
+        for r in readings
+    ]
+
+
+def _desk_readings(data: MonitorInput, t: MonitorThresholds) -> list[Reading]:
     readings: list[Reading] = []
     if data.peak_equity > 0:
         drawdown = max(0.0, 1.0 - data.equity / data.peak_equity)

@@ -307,7 +307,10 @@ class PreTradeEngine:
         equity = book.equity
         if equity <= 0.0:
             return _deny(intent, denials.no_equity(equity))
-        limit: float | None = lim.max_mark_age_seconds
+        # A mark recorded by hand is as-of data the user vouches for: its own, longer limit.
+        limit: float | None = (
+            lim.max_manual_mark_age_seconds if inst.manual_mark else lim.max_mark_age_seconds
+        )
         if limit is not None and inst.mark_ts is not None:
             age = (now - inst.mark_ts).total_seconds()
             if age > limit:
@@ -365,7 +368,14 @@ class PreTradeEngine:
                 return _deny(
                     intent,
                     denials.symbol_exposure(
-                        key, ratio, gross_after_sym, gross_before, equity, limit, inst
+                        key,
+                        ratio,
+                        gross_after_sym,
+                        gross_before,
+                        equity,
+                        limit,
+                        inst,
+                        opposite=(old_sym > 0.0) != (q * inst.exposure_per_unit > 0.0),
                     ),
                 )
 
@@ -457,7 +467,7 @@ class PreTradeEngine:
         if limit is not None and grows:
             asset_gross = book.asset_gross.get(inst.asset, 0.0) - gross_before + gross_after_sym
             if asset_gross / equity > limit:
-                found.append(denials.concentration(inst.asset, asset_gross / equity, limit))
+                found.append(denials.concentration(inst.asset, asset_gross / equity, limit, equity))
         limit = lim.max_portfolio_heat
         if limit is not None and trade_risk and (book.heat + trade_risk) / equity > limit:
             found.append(denials.portfolio_heat((book.heat + trade_risk) / equity, limit))

@@ -84,10 +84,10 @@ _ACCEPTS = {
 
 @dataclass(frozen=True, slots=True)
 class TradingStatus:
-    """The current state, since when, why, and who set it."""
+    """The current state, since when (None: never changed), why, and who set it."""
 
     state: TradingState
-    since: datetime
+    since: datetime | None
     trigger: str
     reason: str
     by: str = "system"

@@ -26,7 +26,7 @@ from riskdesk.application.fill_rows import parse_rows, parse_timestamp
 from riskdesk.bootstrap.margin_tables import load_margin_tiers
 from riskdesk.bootstrap.oms_runtime import paper_mark
 from riskdesk.bootstrap.risk_runtime import mark_update
-from riskdesk.bootstrap.settings import Settings, describe
+from riskdesk.bootstrap.settings import Settings, describe, shown
 from riskdesk.bootstrap.wiring import Runtime, build, bundled_demo, demo_settings
 from riskdesk.domain.accounting.book import Account, PositionMode
 from riskdesk.domain.accounting.margin import MaintenanceBasis
@@ -101,7 +101,7 @@ def show_config(as_json: JsonOption = False) -> None:
     for column in ("setting", "value", "description"):
         table.add_column(column)
     for name, value, description in rows:
-        table.add_row(name, str(value), description)
+        table.add_row(name, shown(value), description)
     console.print(table)
 
 

@@ -4,9 +4,11 @@ state out on the paper venue (``bootstrap.risk_runtime``)."""
 
 from __future__ import annotations
 
+import math
 import uuid
 from dataclasses import asdict, fields
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Annotated, Any
 
 import typer
@@ -21,12 +23,14 @@ from riskdesk.bootstrap.risk_runtime import RiskUpdate, enforce_state, mark_upda
 from riskdesk.bootstrap.risk_settings import settings_error
 from riskdesk.bootstrap.settings import Settings
 from riskdesk.bootstrap.wiring import Runtime, build
-from riskdesk.domain.errors import InvalidValue
+from riskdesk.domain.errors import InvalidValue, StateError
 from riskdesk.domain.fills import normalize_symbol
 from riskdesk.domain.orders import OrderIntent, OrderType, TimeInForce
+from riskdesk.domain.risk.books import book_label
 from riskdesk.domain.risk.decisions import Denied
-from riskdesk.domain.risk.trading_state import TradingState
-from riskdesk.domain.values import PositionSide, Side, positive, to_decimal
+from riskdesk.domain.risk.monitors import Alert, Reading
+from riskdesk.domain.risk.trading_state import StateChange, TradingState, TradingStatus
+from riskdesk.domain.values import PositionSide, Side, positive, to_decimal, trim
 from riskdesk.interfaces.cli import render
 from riskdesk.interfaces.cli.common import DbOption, JsonOption, console, guard
 
@@ -72,6 +76,29 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.2f} %"
 
 
+#: Limits that are money (reporting currency): exact decimal strings in JSON.
+_MONEY_LIMITS = frozenset({"max_order_notional", "max_cost_per_day"})
+
+
+def _analytics(value: Any) -> Any:
+    """A float analytic as JSON: rounded to 8 decimals (ratios are fractions); other values,
+    and containers of them, as they are."""
+    if isinstance(value, float):
+        return round(value, 8) if math.isfinite(value) else None
+    if isinstance(value, list | tuple):
+        return [_analytics(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _analytics(v) for k, v in value.items()}
+    return value
+
+
+def _limit_json(name: str, value: Any) -> Any:
+    """A limit in JSON: money as an exact decimal string, analytics rounded (README rule)."""
+    if name in _MONEY_LIMITS and isinstance(value, int | float) and not isinstance(value, bool):
+        return render.plain(trim(Decimal(repr(value))))
+    return _analytics(value)
+
+
 @risk_app.command("check")
 def risk_check(
     symbol: Annotated[str, typer.Argument(help="instrument symbol (any form)")],
@@ -102,7 +129,10 @@ def risk_check(
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """What-if: run every pre-trade check on an order without sending or storing it."""
+    """What-if: run every pre-trade check on an order without sending or storing it, against
+    the book of its account (paper or real). Exit status 0: approved; 1: DENIED (a valid order
+    that breaks a limit); 2: an input error (quantity or price not valid for the instrument,
+    unknown account or symbol), naming the field."""
     console = _console()
 
     def run() -> Any:
@@ -113,7 +143,7 @@ def risk_check(
             venue=venue,
             symbol=normalize_symbol(symbol),
             side=Side.parse(side),
-            qty=to_decimal(qty, "qty"),
+            qty=positive(qty, "qty"),
             order_type=_order_type(order_type),
             price=None if price is None else to_decimal(price, "price"),
             stop_price=None if stop_price is None else to_decimal(stop_price, "stop_price"),
@@ -124,6 +154,7 @@ def risk_check(
             protective_stop=None if protective_stop is None else positive(protective_stop, "stop"),
             source=source,
         )
+        rt.app.risk.validate(intent)  # input errors are errors (exit 2), not denials
         return rt.app.risk.check(intent, what_if=True).decision
 
     decision = _guard(as_json, run)
@@ -172,9 +203,11 @@ def risk_limits(db: DbOption = None, as_json: JsonOption = False) -> None:
             console,
             {
                 "preset": settings.risk.preset,
-                "limits": asdict(limits),
-                "thresholds": asdict(thresholds),
-                "kill_switch": asdict(policy),
+                "limits": {k: _limit_json(k, v) for k, v in asdict(limits).items()},
+                "thresholds": {k: _analytics(v) for k, v in asdict(thresholds).items()},
+                "kill_switch": {k: _analytics(v) for k, v in asdict(policy).items()},
+                "manual_mark_sources": list(settings.risk.manual_mark_sources),
+                "paper_venue": settings.oms.paper.venue,
             },
         )
         return
@@ -216,9 +249,16 @@ def risk_limits(db: DbOption = None, as_json: JsonOption = False) -> None:
         policy.on_liquidation_emergency,
     )
     kill.add_row(
-        "stale market data",
+        "stale market data (feed marks)",
         f"{thresholds.stale_critical_seconds:g} s old",
         policy.on_stale_data,
+    )
+    kill.add_row(
+        "mark set by hand (manual_marks_trip_stale_data)",
+        f"{thresholds.manual_mark_max_age_seconds:g} s old"
+        if policy.manual_marks_trip_stale_data
+        else f"warning at {thresholds.manual_mark_max_age_seconds:g} s",
+        policy.on_stale_data if policy.manual_marks_trip_stale_data else "(unchanged)",
     )
     kill.add_row(
         "position never marked (unmarked_trips_stale_data)",
@@ -230,39 +270,87 @@ def risk_limits(db: DbOption = None, as_json: JsonOption = False) -> None:
     )
     kill.add_row("flatten: close attempts per position", str(policy.flatten_attempts), "")
     console.print(kill)
+    console.print(
+        f"Each book has its own checks, monitors and kill switch: the paper book (accounts on "
+        f"venue {settings.oms.paper.venue}) and the real book (every other account). Marks "
+        f"from {', '.join(settings.risk.manual_mark_sources)} count as set by hand.",
+        highlight=False,
+        markup=False,
+    )
+
+
+BookOption = Annotated[
+    str | None,
+    typer.Option(
+        "--book",
+        help="real (accounts not on the paper venue), paper (accounts on it) or all "
+        "(default: the books that have accounts)",
+    ),
+]
+
+
+def _books(rt: Runtime, book: str | None) -> list[str]:
+    """The books a command acts on: ``--book`` (``all``: every book), else every book that has
+    an account (every book when none has)."""
+    split = rt.app.risk.split
+    if book is not None and book.strip().lower() == "all":
+        return list(split.books)
+    if book is not None:
+        return [split.parse(book, "book")]
+    used = {split.book_of(a.venue) for a in rt.app.book.accounts()}
+    return [name for name in split.books if name in used] or list(split.books)
+
+
+def _since(status: TradingStatus) -> str:
+    return "(never changed)" if status.since is None else f"since {render.when(status.since)}"
 
 
 @risk_app.command("state")
-def risk_state(db: DbOption = None, as_json: JsonOption = False) -> None:
-    """The trading state (kill switch) and its history."""
+def risk_state(book: BookOption = None, db: DbOption = None, as_json: JsonOption = False) -> None:
+    """The trading state (kill switch) of each book (both unless --book) and its history."""
     console = _console()
-    rt = _runtime(db)
-    status = rt.app.risk.status()
-    history = rt.app.risk.history()
+
+    def run() -> list[tuple[str, TradingStatus, list[StateChange]]]:
+        rt = _runtime(db)
+        risk = rt.app.risk
+        names = _books(rt, book if book is not None else "all")
+        return [(name, risk.status(name), risk.history(name)) for name in names]
+
+    states = _guard(as_json, run)
     if as_json:
         render.dump_json(
             console,
             {
-                "state": status.state.label,
-                "since": status.since,
-                "trigger": status.trigger,
-                "reason": status.reason,
-                "by": status.by,
-                "history": [{**asdict(h), "old": h.old.label, "new": h.new.label} for h in history],
+                name: {
+                    "state": status.state.label,
+                    "since": status.since,
+                    "trigger": status.trigger,
+                    "reason": status.reason,
+                    "by": status.by,
+                    "history": [
+                        {**asdict(h), "old": h.old.label, "new": h.new.label} for h in history
+                    ],
+                }
+                for name, status, history in states
             },
         )
         return
-    console.print(
-        f"trading state: [bold]{status.state.label.upper()}[/] since {render.when(status.since)} "
-        f"({status.trigger}: {status.reason}; by {status.by})",
-        highlight=False,
-    )
-    for h in history:
+    for name, status, history in states:
         console.print(
-            f"  {render.when(h.ts)}  {h.old.label} -> {h.new.label}  [{h.trigger}] {h.reason} (by {h.by})",
+            f"{book_label(name)}: trading [bold]{status.state.label.upper()}[/] {_since(status)}"
+            + (
+                ""
+                if status.since is None
+                else f" ({escape(status.trigger)}: {escape(status.reason)}; by {escape(status.by)})"
+            ),
             highlight=False,
-            markup=False,
         )
+        for h in history:
+            console.print(
+                f"  {render.when(h.ts)}  {h.old.label} -> {h.new.label}  [{h.trigger}] {h.reason} (by {h.by})",
+                highlight=False,
+                markup=False,
+            )
 
 
 @risk_app.command("reset")
@@ -270,17 +358,33 @@ def risk_reset(
     reason: Annotated[str, typer.Option(help="why trading may resume (required)")],
     by: Annotated[str, typer.Option(help="who resets")] = "cli",
     to: Annotated[str, typer.Option(help="state to reset to")] = "active",
+    book: BookOption = None,
     db: DbOption = None,
 ) -> None:
-    """Leave a kill-switch state; needs a reason, recorded in the history."""
+    """Leave a kill-switch state; needs a reason, recorded in the history. Without --book,
+    every book above the target state is reset."""
     console = _console()
-    status, _ = _guard(
-        False, lambda: _runtime(db).app.risk.reset(reason, by, TradingState.parse(to, "to"))
-    )
-    console.print(
-        f"trading state is now {status.state.label} (reason recorded: {status.reason})",
-        highlight=False,
-    )
+
+    def run() -> list[tuple[str, TradingStatus]]:
+        rt = _runtime(db)
+        risk = rt.app.risk
+        target = TradingState.parse(to, "to")
+        names = _books(rt, book)
+        if book is None:
+            if not reason.strip():
+                raise InvalidValue("a reset needs a reason", field="reason")
+            names = [n for n in names if risk.status(n).state > target]
+            if not names:
+                raise StateError(f"no book is above {target.label}: nothing to reset", field="to")
+        return [(n, risk.reset(reason, by, target, scope=n)[0]) for n in names]
+
+    for name, status in _guard(False, run):
+        console.print(
+            f"{book_label(name)}: trading state is now {status.state.label} (reason recorded: "
+            f"{status.reason})",
+            highlight=False,
+            markup=False,
+        )
 
 
 @risk_app.command("halt")
@@ -288,35 +392,50 @@ def risk_halt(
     reason: Annotated[str, typer.Option(help="why (required)")],
     state: Annotated[str, typer.Option(help="reducing, halted or flatten")] = "halted",
     by: Annotated[str, typer.Option(help="who")] = "cli",
+    book: BookOption = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Trip the kill switch by hand, and carry the state out on the paper venue (HALTED:
-    working entries cancelled; FLATTEN: every position closed as well)."""
+    """Trip the kill switch by hand (every book unless --book), and carry the state out on the
+    paper venue (HALTED: working entries cancelled; FLATTEN: every position closed as well;
+    positions of the real book are reported, to be closed where they are)."""
     console = _console()
 
-    def run() -> tuple[Any, Any, Enforcement | None]:
+    def run() -> list[tuple[str, TradingStatus, bool, Enforcement | None]]:
         settings = _settings()
         rt = _runtime(db, settings)
+        done = []
         try:
-            status, change = rt.app.risk.escalate(TradingState.parse(state), "manual", reason, by)
-            done = enforce_state(rt.app, rt.store, _venue(settings))
+            target = TradingState.parse(state)
+            for name in _books(rt, book):
+                status, change = rt.app.risk.escalate(target, "manual", reason, by, scope=name)
+                enforced = enforce_state(rt.app, rt.store, _venue(settings), scope=name)
+                done.append((name, status, change is not None, enforced))
         finally:
             _close(rt)
-        return status, change, done
+        return done
 
-    status, change, done = _guard(as_json, run)
+    done = _guard(as_json, run)
     if as_json:
         render.dump_json(
             console,
-            {"state": status.state.label, "changed": change is not None, **_enforced(done)},
+            {
+                name: {"state": status.state.label, "changed": changed, **_enforced(enforced)}
+                for name, status, changed, enforced in done
+            },
         )
         return
-    if change is None:
-        console.print(f"already {status.state.label}; nothing changed", highlight=False)
-    else:
-        console.print(f"trading state is now {status.state.label}", highlight=False)
-    _print_enforcement(console, done)
+    for name, status, changed, enforced in done:
+        if not changed:
+            console.print(
+                f"{book_label(name)}: already {status.state.label}; nothing changed",
+                highlight=False,
+            )
+        else:
+            console.print(
+                f"{book_label(name)}: trading state is now {status.state.label}", highlight=False
+            )
+        _print_enforcement(console, enforced)
 
 
 def _enforced(done: Enforcement | None) -> dict[str, object]:
@@ -373,8 +492,9 @@ def _print_enforcement(console: Console, done: Enforcement | None) -> None:
 
 @risk_app.command("monitor")
 def risk_monitor(db: DbOption = None, as_json: JsonOption = False) -> None:
-    """Run every intraday monitor once now (alerts are de-duplicated and stored); a trigger
-    moves the kill switch and the state is carried out on the paper venue."""
+    """Run every intraday monitor of every book once now (alerts are de-duplicated and
+    stored); a trigger moves that book's kill switch and the paper book's state is carried out
+    on the paper venue."""
     console = _console()
 
     def run() -> Any:
@@ -386,50 +506,76 @@ def risk_monitor(db: DbOption = None, as_json: JsonOption = False) -> None:
             _close(rt)
 
     done = _guard(as_json, run)
-    result = done.update.monitor
+    update = done.update
     if as_json:
         render.dump_json(
             console,
             {
-                "as_of": result.as_of,
-                "state": result.state.state.label,
-                "changed": None
-                if result.change is None
-                else {"from": result.change.old.label, "to": result.change.new.label},
-                "readings": [{**asdict(r), "level": r.level.label} for r in result.readings],
-                "alerts": [{**asdict(a), "level": a.level.label} for a in result.alerts],
+                "as_of": update.monitor.as_of,
+                "books": {
+                    name: {
+                        "state": part.monitor.state.state.label,
+                        "changed": None
+                        if part.monitor.change is None
+                        else {
+                            "from": part.monitor.change.old.label,
+                            "to": part.monitor.change.new.label,
+                            "trigger": part.monitor.change.trigger,
+                            "reason": part.monitor.change.reason,
+                        },
+                        "readings": [_reading_json(r) for r in part.monitor.readings],
+                        "alerts": [_reading_json(a) for a in part.monitor.alerts],
+                    }
+                    for name, part in update.books.items()
+                },
                 **_enforced(done.enforcement),
             },
         )
         return
-    console.print(alerts_table(result.alerts, f"Alerts raised at {render.when(result.as_of)}"))
-    if result.change is not None:
+    console.print(
+        alerts_table(update.alerts, f"Alerts raised at {render.when(update.monitor.as_of)}")
+    )
+    for name, part in update.books.items():
+        change = part.monitor.change
+        if change is not None:
+            console.print(
+                f"kill switch ({book_label(name)}): {change.old.label} -> {change.new.label} "
+                f"[{change.trigger}] {change.reason}",
+                highlight=False,
+                markup=False,
+            )
         console.print(
-            f"kill switch: {result.change.old.label} -> {result.change.new.label} "
-            f"[{result.change.trigger}] {result.change.reason}",
-            highlight=False,
-            markup=False,
+            f"{book_label(name)}: trading {part.monitor.state.state.label}", highlight=False
         )
-    console.print(f"trading state: {result.state.state.label}", highlight=False)
     _print_enforcement(console, done.enforcement)
 
 
+def _reading_json(r: Reading | Alert) -> dict[str, object]:
+    """A reading or an alert: its value and threshold are analytics, rounded to 8 decimals."""
+    data = {**asdict(r), "level": r.level.label}
+    data["value"] = _analytics(r.value)
+    data["threshold"] = _analytics(r.threshold)
+    return data
+
+
 def print_mark_update(console: Console, done: RiskUpdate) -> None:
-    """What a mark update's risk work did, in a few lines: alerts raised, a kill-switch move,
-    and what the state's enforcement did (nothing when all is quiet)."""
-    result = done.update.monitor
-    for a in result.alerts:
+    """What a mark update's risk work did, in a few lines: alerts raised, a kill-switch move
+    (naming the book), and what the state's enforcement did (nothing when all is quiet)."""
+    update = done.update
+    for a in update.alerts:
         console.print(
             f"alert {a.level.label}: {a.message}", highlight=False, markup=False, soft_wrap=True
         )
-    if result.change is not None:
-        console.print(
-            f"kill switch: trading {result.change.old.label} -> {result.change.new.label} "
-            f"[{result.change.trigger}] {result.change.reason}",
-            highlight=False,
-            markup=False,
-            soft_wrap=True,
-        )
+    for name, part in update.books.items():
+        change = part.monitor.change
+        if change is not None:
+            console.print(
+                f"kill switch ({book_label(name)}): trading {change.old.label} -> "
+                f"{change.new.label} [{change.trigger}] {change.reason}",
+                highlight=False,
+                markup=False,
+                soft_wrap=True,
+            )
     _print_enforcement(console, done.enforcement)
 
 
@@ -541,12 +687,15 @@ def risk_flatten(
     ] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")] = False,
     by: Annotated[str, typer.Option(help="who")] = "cli",
+    book: BookOption = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """FLATTEN: move trading to FLATTEN, cancel working entries and close every position with
-    market orders (reduce-only where the venue takes it), largest risk contribution first; the
-    protective stops stay until the closes fill. --dry-run prints the plan only."""
+    """FLATTEN (every book unless --book): move trading to FLATTEN, cancel working entries and
+    close every position on the paper venue with market orders (reduce-only where the venue
+    takes it), largest risk contribution first; the protective stops stay until the closes
+    fill. Positions elsewhere are reported, to be closed where they are. --dry-run prints the
+    plan only."""
     console = _console()
     settings = _guard(as_json, _settings)
     if not dry_run and not (reason and reason.strip()):
@@ -555,7 +704,10 @@ def risk_flatten(
         _guard(as_json, _needs_yes)
     rt = _guard(as_json, lambda: _runtime(db, settings))
     try:
-        lines = _guard(as_json, rt.app.risk.flatten_plan)
+        names = _guard(as_json, lambda: _books(rt, book))
+        lines = _guard(
+            as_json, lambda: [ln for n in names for ln in rt.app.risk.flatten_plan(scope=n)]
+        )
         if dry_run or not as_json:
             _print_plan(console, lines, as_json, dry_run)
         if dry_run:
@@ -568,18 +720,34 @@ def risk_flatten(
             console.print("nothing changed", highlight=False)
             raise typer.Exit(1)
 
-        def act() -> tuple[Any, Enforcement | None]:
-            status, _ = rt.app.risk.escalate(TradingState.FLATTEN, "manual", reason or "", by)
-            return status, enforce_state(rt.app, rt.store, _venue(settings))
+        def act() -> list[tuple[str, TradingStatus, Enforcement | None]]:
+            done = []
+            for name in names:
+                status, _ = rt.app.risk.escalate(
+                    TradingState.FLATTEN, "manual", reason or "", by, scope=name
+                )
+                done.append(
+                    (name, status, enforce_state(rt.app, rt.store, _venue(settings), scope=name))
+                )
+            return done
 
-        status, done = _guard(as_json, act)
+        done = _guard(as_json, act)
     finally:
         _close(rt)
     if as_json:
-        render.dump_json(console, {"state": status.state.label, **_enforced(done)})
+        render.dump_json(
+            console,
+            {
+                name: {"state": status.state.label, **_enforced(enforced)}
+                for name, status, enforced in done
+            },
+        )
         return
-    console.print(f"trading state is now {status.state.label}", highlight=False)
-    _print_enforcement(console, done)
+    for name, status, enforced in done:
+        console.print(
+            f"{book_label(name)}: trading state is now {status.state.label}", highlight=False
+        )
+        _print_enforcement(console, enforced)
 
 
 def _needs_yes() -> None:
@@ -638,11 +806,20 @@ def risk_report(
     on: Annotated[
         str | None, typer.Option(help="a date in the period (YYYY-MM-DD); default today")
     ] = None,
+    book: Annotated[
+        str | None,
+        typer.Option(
+            "--book",
+            help="real or paper (default: real, or paper when every account is on the paper venue)",
+        ),
+    ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Daily / weekly / monthly risk report (seed 004 §3.3). Trades are realized reductions
-    (every partial or full close); the period's last point is the latest revaluation."""
+    """Daily / weekly / monthly risk report of one book (seed 004 §3.3): start equity at the
+    period start, end equity, net cash flow (deposits and withdrawals, not P&L), P&L = end −
+    start − net cash flow. Trades are realized reductions (every partial or full close); the
+    period's last point is the latest revaluation."""
     console = _console()
     chosen = [name for name, flag in (("day", day), ("week", week), ("month", month)) if flag]
     if len(chosen) > 1:
@@ -653,7 +830,7 @@ def risk_report(
         rt = _runtime(db)
         try:
             anchor = _date(on) if on else rt.app.clock.now().date()
-            return rt.app.risk.report(period, anchor)
+            return rt.app.risk.report(period, anchor, _report_book(rt, book))
         finally:
             _close(rt)
 
@@ -668,18 +845,19 @@ def risk_report(
         else f"{report.start:%Y-%m-%d} .. {last_day:%Y-%m-%d}"
     )
     table = Table(
-        title=f"Risk report, {period} {span}",
+        title=f"Risk report, {book_label(report.book)}, {period} {span}",
         show_header=False,
         title_justify="left",
     )
     table.add_column("metric", style="bold")
     table.add_column("value", justify="right")
-    for name, value in [
+    rows = [
         (
             "Start / end equity",
             f"{render.money(report.start_equity)} / {render.money(report.end_equity)}",
         ),
-        ("P&L (net of deposits)", render.money(report.pnl)),
+        ("Net cash flow (deposits − withdrawals)", render.money(report.net_cash_flow)),
+        ("P&L (end − start − net cash flow)", render.money(report.pnl)),
         ("Return", render.pct(report.return_pct)),
         ("Max drawdown", render.pct(report.max_drawdown)),
         ("Trades (realized reductions) / won", f"{report.trades} / {report.wins}"),
@@ -691,9 +869,23 @@ def risk_report(
         ("Peak leverage", "—" if report.peak_leverage is None else f"{report.peak_leverage:.2f}x"),
         ("Peak exposure-limit usage", render.pct(report.peak_exposure_usage)),
         ("Denied orders", f"{report.violations} {dict(report.violations_by_code) or ''}"),
-    ]:
+    ]
+    if report.start_equity_at is not None and report.start_equity_at != report.start:
+        rows.insert(1, ("Start equity known from", render.when(report.start_equity_at)))
+    if report.skipped_points:
+        rows.append(("Points without positive equity (skipped)", str(report.skipped_points)))
+    for name, value in rows:
         table.add_row(name, value)
     console.print(table)
+
+
+def _report_book(rt: Runtime, book: str | None) -> str | None:
+    """``--book``, else the real book unless every account is on the paper venue."""
+    split = rt.app.risk.split
+    if book is not None:
+        return split.parse(book, "book")
+    books = {split.book_of(a.venue) for a in rt.app.book.accounts()}
+    return books.pop() if len(books) == 1 else split.books[0]
 
 
 def _one_period(chosen: list[str]) -> None:

@@ -52,6 +52,7 @@ from riskdesk.domain.risk.equity import (
 from riskdesk.domain.risk.flatten import OpenExposure, flatten_orders, risk_contributions
 from riskdesk.domain.risk.limits import KillSwitchPolicy, KillTrigger, MonitorThresholds, RiskLimits
 from riskdesk.domain.risk.monitors import (
+    MONITOR_KINDS,
     Alert,
     AlertDeduper,
     AlertLevel,
@@ -998,9 +999,12 @@ class RiskService:
             dedupe = self._dedupe[name] = AlertDeduper(thresholds.cooldown_seconds)
             since = as_of - timedelta(seconds=thresholds.cooldown_seconds)
             with self._uow() as uow:
-                for alert in uow.risk.alerts(since=since):
-                    if self._alert_book(alert.key) == name:
-                        dedupe.memory[alert.key] = (alert.level, alert.ts)
+                stored = uow.risk.alerts(since=since)
+            # Only this book's monitor alerts (oldest first, so the latest level wins): the
+            # journal also holds the supervisor's and recovery's, which no monitor clears.
+            for alert in stored:
+                if alert.kind in MONITOR_KINDS and self._alert_book(alert.key) == name:
+                    dedupe.remember(alert)
         alerts = dedupe.feed_levels(data, thresholds, levels, as_of)
         if alerts:  # a quiet tick stores nothing
             with self._uow() as uow:

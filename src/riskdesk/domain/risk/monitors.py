@@ -174,6 +174,11 @@ def _duration(seconds: float) -> str:
 
 _PREFIX = {"liquidation": "liquidation:", "position_loss": "loss:", "stale_data": "stale:"}
 
+#: Every kind of alert the monitors raise (per position, then per book). The alert journal holds
+#: other kinds too (the OMS supervisor's ``protection:*``, recovery's ``recovery:*``): only these
+#: belong in a monitor's de-duplication memory, or it would "clear" conditions it never raised.
+MONITOR_KINDS = frozenset({*_PREFIX, "drawdown", "margin_usage", "portfolio_heat"})
+
 
 def reading_at(
     data: MonitorInput, t: MonitorThresholds, kind: str, i: int, level_index: int
@@ -344,6 +349,17 @@ class AlertDeduper:
     cooldown_seconds: float
     memory: dict[str, tuple[AlertLevel, datetime]] = field(default_factory=dict)
     kinds: dict[str, str] = field(default_factory=dict)
+
+    def remember(self, alert: Alert) -> bool:
+        """Take a stored alert into the memory (what a restarted monitor raised before), under
+        its own kind, so its "back within limits" carries that kind. An alert of a kind the
+        monitors do not raise (:data:`MONITOR_KINDS`) is left out; returns whether it was
+        taken."""
+        if alert.kind not in MONITOR_KINDS:
+            return False
+        self.memory[alert.key] = (alert.level, alert.ts)
+        self.kinds[alert.key] = alert.kind
+        return True
 
     def feed(
         self, readings: Sequence[Reading], now: datetime, keep: set[str] | None = None

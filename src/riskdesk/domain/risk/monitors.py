@@ -78,6 +78,9 @@ class MonitorInput:
     #: The book watched (``real``/``paper``; empty for a desk that is one book): it prefixes the
     #: book-level alerts' keys (``paper:drawdown``) and messages.
     book: str = ""
+    #: Currencies the book holds without a rate in the reporting currency (a critical alert:
+    #: its equity leaves them out, so drawdown and margin usage are not measured on it).
+    unpriced: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,7 +180,9 @@ _PREFIX = {"liquidation": "liquidation:", "position_loss": "loss:", "stale_data"
 #: Every kind of alert the monitors raise (per position, then per book). The alert journal holds
 #: other kinds too (the OMS supervisor's ``protection:*``, recovery's ``recovery:*``): only these
 #: belong in a monitor's de-duplication memory, or it would "clear" conditions it never raised.
-MONITOR_KINDS = frozenset({*_PREFIX, "drawdown", "margin_usage", "portfolio_heat"})
+MONITOR_KINDS = frozenset(
+    {*_PREFIX, "unpriced_currency", "drawdown", "margin_usage", "portfolio_heat"}
+)
 
 
 def reading_at(
@@ -287,6 +292,23 @@ def _book_readings(data: MonitorInput, t: MonitorThresholds) -> list[Reading]:
 
 def _desk_readings(data: MonitorInput, t: MonitorThresholds) -> list[Reading]:
     readings: list[Reading] = []
+    if data.unpriced:
+        listed = ", ".join(data.unpriced)
+        readings.append(
+            Reading(
+                "unpriced",
+                "unpriced_currency",
+                AlertLevel.CRITICAL,
+                f"no rate for {listed} in the reporting currency: equity, margin and exposure "
+                f"leave it out, drawdown and daily loss are not measured and entries are "
+                f"refused (record a price: riskdesk prices set {data.unpriced[0]} <price> "
+                f"--asset)",
+                float(len(data.unpriced)),
+                0.0,
+            )
+        )
+        # An equity that leaves a holding out is no measure of margin usage or heat.
+        return readings
     if data.peak_equity > 0:
         drawdown = max(0.0, 1.0 - data.equity / data.peak_equity)
         if reached(drawdown, t.drawdown_alert):

@@ -20,7 +20,7 @@ instruments).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -31,6 +31,7 @@ from riskdesk.domain.accounting.book import Account
 from riskdesk.domain.accounting.margin import short_option_margin
 from riskdesk.domain.accounting.portfolio import PortfolioSnapshot, PositionView
 from riskdesk.domain.accounting.position import TradeAction
+from riskdesk.domain.accounting.rates import currency_rates
 from riskdesk.domain.errors import InvalidValue, UnknownAccount, UnknownInstrument
 from riskdesk.domain.events import json_safe
 from riskdesk.domain.instruments import Instrument, Settlement
@@ -52,6 +53,7 @@ from riskdesk.domain.risk.equity import (
 from riskdesk.domain.risk.flatten import OpenExposure, flatten_orders, risk_contributions
 from riskdesk.domain.risk.limits import KillSwitchPolicy, KillTrigger, MonitorThresholds, RiskLimits
 from riskdesk.domain.risk.monitors import (
+    MONITOR_KINDS,
     Alert,
     AlertDeduper,
     AlertLevel,
@@ -167,6 +169,11 @@ class Valuation:
     positions: Sequence[PositionView] = ()
     balances: Mapping[str, Mapping[str, Decimal]] = field(default_factory=dict)
     accounts: frozenset[str] | None = None
+    #: Currencies the book holds (cash, a position's settlement currency or one its view could
+    #: not value) without a
+    #: rate in the reporting currency: ``equity`` and ``margin_used`` leave them out, and no
+    #: equity mark was recorded for the book.
+    unpriced: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -388,13 +395,21 @@ class RiskService:
             members = self._members(accounts)
             previous = uow.risk.equity_marks()
             moves = uow.fills.cash_movements()
-            rates: dict[str, Decimal] = dict(self._book.config.fixed_rates)
-            rates.update({k: v for k, (v, _) in uow.prices.asset_prices().items()})
+            # The summary's own rates (asset prices, fixed rates, then the book's marks): one
+            # conversion for every figure of the desk.
+            rates = {currency: rate.price for currency, rate in report.rates.items()}
             marks: dict[str, EquityMark] = {}
             day_starts: dict[str, Decimal | None] = {}
             everyone = frozenset(a.account_id for a in accounts)
-            for scope, (equity, gross, net) in _scope_numbers(report, rates, members).items():
+            numbers = _scope_numbers(report, rates, members)
+            unpriced = {scope: _unpriced(report, rates, members[scope]) for scope in numbers}
+            for scope, (equity, gross, net) in numbers.items():
                 chosen = members[scope]
+                if unpriced[scope]:
+                    # Its equity leaves a holding out (counted at 0): no baseline and no
+                    # high-water mark are made of it; the monitors report the currency.
+                    day_starts[scope] = None
+                    continue
                 own = moves if chosen is None else [m for m in moves if m[0] in chosen]
                 prev = previous.get(scope)
                 # A book holding every account is the desk: the desk's snapshots are its own.
@@ -467,17 +482,22 @@ class RiskService:
             balances = {a: b for a, b in report.balances.items() if chosen is None or a in chosen}
             margin = sum((v.margin_ccy * rates.get(v.settle, ZERO) for v in positions), ZERO)
             start_equity = day_starts.get(key)
+            made = marks.get(key)
+            # Without a mark (an unpriced currency) the equity is the incomplete figure, and
+            # its own peak: a drawdown is not measured on what leaves a holding out.
+            value = float(numbers[key][0]) if made is None else float(made.equity)
             out[name] = Valuation(
                 now,
                 report,
-                float(marks[key].peak),
+                value if made is None else float(made.peak),
                 None if start_equity is None else float(start_equity),
                 name,
-                float(marks[key].equity),
+                value,
                 float(margin),
                 positions,
                 balances,
                 chosen,
+                unpriced[key],
             )
         return out
 
@@ -529,8 +549,7 @@ class RiskService:
             working = uow.oms.orders(_WORKING)
         self._catalog = catalog
         self._learn(accounts)
-        rates = {k: float(v) for k, v in self._book.config.fixed_rates.items()}
-        rates.update({k: float(v) for k, (v, _) in assets.items()})
+        rates = self._float_rates(valuations, catalog, marks, assets)
         manual = self.config.manual_mark_sources
         priced: dict[str, InstrumentRisk] = {}
         for key, instrument in catalog.items():
@@ -566,6 +585,7 @@ class RiskService:
                 float(v.risk_to_stop) for v in valuation.positions if v.risk_to_stop is not None
             )
             rb.margin_used = valuation.margin_used
+            rb.unpriced = valuation.unpriced
             mine = [d for d in adjustments if chosen is None or d.account_id in chosen]
             rb.adjustments_today = len(mine)
             for d in mine:
@@ -576,21 +596,50 @@ class RiskService:
                     )
             # Seed 001 limits the cost of adjustments: today's fees of the adjustments' fills.
             adjusting = {client_order_id_for(d.intent_id) for d in mine}
-            rb.cost_today = sum(
-                float(f.fee)
-                * rates.get(
-                    f.fee_currency
-                    or (catalog[f.instrument_key].settle if f.instrument_key in catalog else "USD"),
-                    1.0,
-                )
-                for f in fills_today
-                if f.order_id is not None and f.order_id in adjusting
-            )
+            cost = 0.0
+            for f in fills_today:
+                if f.order_id is None or f.order_id not in adjusting:
+                    continue
+                inst = catalog.get(f.instrument_key)
+                currency = f.fee_currency or (inst.settle if inst is not None else "USD")
+                rate = rates.get(currency)
+                if rate is None:  # a fee nothing prices is reported, never counted at 0
+                    rb.unpriced = tuple(sorted({*rb.unpriced, currency}))
+                    continue
+                cost += float(f.fee) * rate
+            rb.cost_today = cost
             for order in working:
                 if chosen is None or order.intent.account_id in chosen:
                     self.add_working_order(rb, order)
             books[name] = rb
         return books
+
+    def _float_rates(
+        self,
+        valuations: Mapping[str, Valuation],
+        catalog: Mapping[str, Instrument],
+        marks: Mapping[str, tuple[Decimal, datetime]],
+        assets: Mapping[str, tuple[Decimal, datetime]],
+    ) -> dict[str, float]:
+        """Rates (reporting currency per unit, float) of every currency the catalog's
+        instruments use: the revaluation's (``PortfolioReport.rates``, what the summary
+        used), and for currencies the book does not hold the same resolution over the same
+        stored prices and marks (``domain.accounting.rates``), so an order in a new instrument
+        is judged at the rate the summary would use once it is held."""
+        needed = {c for i in catalog.values() for c in (i.quote, i.settle, i.base)}
+        config = self._book.config
+        found = currency_rates(
+            needed,
+            config.reporting_currency,
+            assets,
+            config.fixed_rates,
+            marks,
+            catalog.values(),
+        )
+        for valuation in valuations.values():
+            found.update(valuation.report.rates)
+            break  # every book's valuation shares one report
+        return {currency: float(rate.price) for currency, rate in found.items()}
 
     def add_working_order(self, book: RiskBook, order: Order) -> None:
         """Count a working order that adds exposure (an entry's unfilled remainder) in ``book``
@@ -974,6 +1023,7 @@ class RiskService:
                 [k in instruments and instruments[k].manual_mark for k in keys], dtype=bool
             ),
             book="" if name == DESK else name,
+            unpriced=valuation.unpriced,
         )
         thresholds = self.config.thresholds
         policy = self.config.policy
@@ -998,9 +1048,12 @@ class RiskService:
             dedupe = self._dedupe[name] = AlertDeduper(thresholds.cooldown_seconds)
             since = as_of - timedelta(seconds=thresholds.cooldown_seconds)
             with self._uow() as uow:
-                for alert in uow.risk.alerts(since=since):
-                    if self._alert_book(alert.key) == name:
-                        dedupe.memory[alert.key] = (alert.level, alert.ts)
+                stored = uow.risk.alerts(since=since)
+            # Only this book's monitor alerts (oldest first, so the latest level wins): the
+            # journal also holds the supervisor's and recovery's, which no monitor clears.
+            for alert in stored:
+                if alert.kind in MONITOR_KINDS and self._alert_book(alert.key) == name:
+                    dedupe.remember(alert)
         alerts = dedupe.feed_levels(data, thresholds, levels, as_of)
         if alerts:  # a quiet tick stores nothing
             with self._uow() as uow:
@@ -1254,11 +1307,28 @@ class RiskService:
             rows = [m for m in uow.fills.cash_movements() if chosen is None or m[0] in chosen]
             latest = uow.risk.equity_marks().get(key)
             assets = uow.prices.asset_prices()
+            stored_marks = uow.prices.marks()
             opened = _opened(uow, rows, chosen)
-        rates: dict[str, Decimal] = dict(self._book.config.fixed_rates)
-        rates.update({k: v for k, (v, _) in assets.items()})
+        config = self._book.config
+        reporting = config.reporting_currency
+        # A trade's currency as the book counts it: its instrument's settlement currency (the
+        # reporting currency for an instrument no longer in the catalog).
+        settles = {
+            t.instrument_key: catalog[t.instrument_key].settle
+            if t.instrument_key in catalog
+            else reporting
+            for t in trades
+        }
+        needed = {m[1] for m in rows} | set(settles.values())
+        # The summary's resolution (stored prices, fixed rates, then the book's marks).
+        found = currency_rates(
+            needed, reporting, assets, config.fixed_rates, stored_marks, catalog.values()
+        )
+        rates = {currency: rate.price for currency, rate in found.items()}
+        unpriced = sorted(needed.difference(rates))
+        # A flow or trade nothing prices is left out and named, never counted at 0.
         moves = sorted(
-            ((ts, amount * rates.get(ccy, ZERO)) for _, ccy, amount, ts in rows),
+            ((ts, amount * rates[ccy]) for _, ccy, amount, ts in rows if ccy in rates),
             key=lambda m: m[0],
         )
         if latest is not None:
@@ -1269,10 +1339,10 @@ class RiskService:
         for t in trades:
             if t.action not in (TradeAction.REDUCE, TradeAction.CLOSE):
                 continue
-            inst = catalog.get(t.instrument_key)
-            rate = rates.get(inst.settle, Decimal(1)) if inst is not None else Decimal(1)
-            pnls.append((t.realized_pnl - t.fee) * rate)
-        return build_report(
+            rate = rates.get(settles[t.instrument_key])
+            if rate is not None:
+                pnls.append((t.realized_pnl - t.fee) * rate)
+        report = build_report(
             period,
             start,
             end,
@@ -1284,6 +1354,7 @@ class RiskService:
             self.config.limits.max_total_exposure,
             name,
         )
+        return replace(report, unpriced=tuple(unpriced)) if unpriced else report
 
     def alerts(self, since: datetime | None = None, limit: int | None = None) -> list[Alert]:
         """Stored alerts."""
@@ -1374,6 +1445,23 @@ def _scope_numbers(
             sum((p[2] for p in parts), ZERO),
         )
     return out
+
+
+def _unpriced(
+    report: PortfolioReport, rates: Mapping[str, Decimal], accounts: frozenset[str] | None
+) -> tuple[str, ...]:
+    """Currencies a scope (``accounts``; None: every account) holds — non-zero cash, its
+    positions' settlement currencies and those their views could not value — that have no
+    rate, sorted."""
+    held: set[str] = set()
+    for account_id, balances in report.balances.items():
+        if accounts is None or account_id in accounts:
+            held.update(c for c, amount in balances.items() if amount)
+    for v in report.positions:
+        if accounts is None or v.account_id in accounts:
+            held.add(v.settle)
+            held.update(v.unpriced)
+    return tuple(sorted(held.difference(rates)))
 
 
 def _active_by(

@@ -12,6 +12,7 @@ from risk_unit_kit import NOW, later
 
 from riskdesk.domain.risk.limits import MonitorThresholds
 from riskdesk.domain.risk.monitors import (
+    Alert,
     AlertDeduper,
     AlertLevel,
     MonitorInput,
@@ -270,6 +271,16 @@ def test_back_to_normal_keeps_the_alert_kind() -> None:
     d.feed([reading("loss:a", WARN, "position_loss")], NOW)
     (back,) = d.feed([], later(1))
     assert back.kind == "position_loss"
+
+
+def test_remembered_alerts_are_the_monitors_own_with_their_kind() -> None:
+    d = AlertDeduper(cooldown_seconds=900.0)
+    own = Alert("paper:drawdown", "drawdown", CRIT, "paper book: …", 0.2, 0.15, NOW)
+    other = Alert("protection:a|paper:BTC|net", "guard_stop", CRIT, "guard", 0.0, 0.0, NOW)
+    assert d.remember(own) and not d.remember(other)
+    assert d.feed([reading("paper:drawdown", CRIT, "drawdown")], later(1)) == []  # remembered
+    (back,) = d.feed([], later(2))  # and nothing about the protection it never raised
+    assert (back.key, back.kind, back.level) == ("paper:drawdown", "drawdown", INFO)
 
 
 @settings(max_examples=200, deadline=None)

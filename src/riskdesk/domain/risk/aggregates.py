@@ -181,6 +181,9 @@ class RiskBook:
     last_adjustment: dict[str, datetime] = field(default_factory=dict)
     cost_today: float = 0.0
     pending: dict[str, PendingOrder] = field(default_factory=dict)
+    #: Currencies the book holds that have no rate in the reporting currency: its equity and
+    #: the fractions of it are incomplete, so entries are denied (``no_rate``).
+    unpriced: tuple[str, ...] = ()
 
     @property
     def daily_pnl(self) -> float | None:

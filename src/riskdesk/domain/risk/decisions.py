@@ -17,6 +17,7 @@ class RiskCode(StrEnum):
     TRADING_STATE = "trading_state"
     STALE_DATA = "stale_data"
     NO_MARK = "no_mark"
+    NO_RATE = "no_rate"
     REDUCE_ONLY = "reduce_only"
     INSUFFICIENT_MARGIN = "insufficient_margin"
     DAILY_LOSS = "daily_loss"
@@ -57,6 +58,7 @@ UNITS: dict[RiskCode, str] = {
     RiskCode.TRADING_STATE: "state level (0 active, 1 reducing, 2 halted, 3 flatten)",
     RiskCode.STALE_DATA: "seconds",
     RiskCode.NO_MARK: "none",
+    RiskCode.NO_RATE: "currencies without a rate",
     RiskCode.REDUCE_ONLY: "contracts",
     RiskCode.INSUFFICIENT_MARGIN: "settlement currency",
     RiskCode.DAILY_LOSS: "fraction of the day-start equity",

@@ -81,6 +81,20 @@ def no_mark(key: str) -> Denial:
     )
 
 
+def no_rate(currencies: tuple[str, ...]) -> Denial:
+    """The book holds currencies without a rate in the reporting currency: its equity (and
+    every limit that is a fraction of it) cannot be measured."""
+    listed = ", ".join(currencies)
+    return _denial(
+        RiskCode.NO_RATE,
+        f"no rate for {listed} in the reporting currency: the book's equity cannot be measured",
+        f"record a price: riskdesk prices set {currencies[0]} <price> --asset",
+        float(len(currencies)),
+        0.0,
+        _CRIT,
+    )
+
+
 def reduce_only(q: float, old: float, key: str) -> Denial:
     """A reduce-only order of ``q`` signed contracts that would not reduce ``old``."""
     return _denial(

@@ -78,6 +78,9 @@ class MonitorInput:
     #: The book watched (``real``/``paper``; empty for a desk that is one book): it prefixes the
     #: book-level alerts' keys (``paper:drawdown``) and messages.
     book: str = ""
+    #: Currencies the book holds without a rate in the reporting currency (a critical alert:
+    #: its equity leaves them out, so drawdown and margin usage are not measured on it).
+    unpriced: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +176,13 @@ def _duration(seconds: float) -> str:
 
 
 _PREFIX = {"liquidation": "liquidation:", "position_loss": "loss:", "stale_data": "stale:"}
+
+#: Every kind of alert the monitors raise (per position, then per book). The alert journal holds
+#: other kinds too (the OMS supervisor's ``protection:*``, recovery's ``recovery:*``): only these
+#: belong in a monitor's de-duplication memory, or it would "clear" conditions it never raised.
+MONITOR_KINDS = frozenset(
+    {*_PREFIX, "unpriced_currency", "drawdown", "margin_usage", "portfolio_heat"}
+)
 
 
 def reading_at(
@@ -282,6 +292,23 @@ def _book_readings(data: MonitorInput, t: MonitorThresholds) -> list[Reading]:
 
 def _desk_readings(data: MonitorInput, t: MonitorThresholds) -> list[Reading]:
     readings: list[Reading] = []
+    if data.unpriced:
+        listed = ", ".join(data.unpriced)
+        readings.append(
+            Reading(
+                "unpriced",
+                "unpriced_currency",
+                AlertLevel.CRITICAL,
+                f"no rate for {listed} in the reporting currency: equity, margin and exposure "
+                f"leave it out, drawdown and daily loss are not measured and entries are "
+                f"refused (record a price: riskdesk prices set {data.unpriced[0]} <price> "
+                f"--asset)",
+                float(len(data.unpriced)),
+                0.0,
+            )
+        )
+        # An equity that leaves a holding out is no measure of margin usage or heat.
+        return readings
     if data.peak_equity > 0:
         drawdown = max(0.0, 1.0 - data.equity / data.peak_equity)
         if reached(drawdown, t.drawdown_alert):
@@ -344,6 +371,17 @@ class AlertDeduper:
     cooldown_seconds: float
     memory: dict[str, tuple[AlertLevel, datetime]] = field(default_factory=dict)
     kinds: dict[str, str] = field(default_factory=dict)
+
+    def remember(self, alert: Alert) -> bool:
+        """Take a stored alert into the memory (what a restarted monitor raised before), under
+        its own kind, so its "back within limits" carries that kind. An alert of a kind the
+        monitors do not raise (:data:`MONITOR_KINDS`) is left out; returns whether it was
+        taken."""
+        if alert.kind not in MONITOR_KINDS:
+            return False
+        self.memory[alert.key] = (alert.level, alert.ts)
+        self.kinds[alert.key] = alert.kind
+        return True
 
     def feed(
         self, readings: Sequence[Reading], now: datetime, keep: set[str] | None = None

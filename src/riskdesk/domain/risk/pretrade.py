@@ -254,6 +254,8 @@ class PreTradeEngine:
             return _deny(intent, denials.trading_state(state, reducing, intent.source))
         if reducing:
             return self._reducing(intent, book, now, inst, q)
+        if book.unpriced:
+            return _deny(intent, denials.no_rate(book.unpriced))
         if not inst.has_mark:
             return _deny(intent, denials.no_mark(key))
         return self._entry(intent, book, now, inst, key, q, old)

@@ -76,6 +76,9 @@ class RiskReport:
     skipped_points: int
     violations: int
     violations_by_code: dict[str, int]
+    #: Currencies of the period's cash flows or trades without a rate: left out of the cash
+    #: flow and the trade P&L, which are incomplete.
+    unpriced: tuple[str, ...] = ()
 
 
 class _Cash:

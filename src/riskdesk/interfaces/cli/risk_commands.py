@@ -874,6 +874,9 @@ def risk_report(
         rows.insert(1, ("Start equity known from", render.when(report.start_equity_at)))
     if report.skipped_points:
         rows.append(("Points without positive equity (skipped)", str(report.skipped_points)))
+    if report.unpriced:
+        # Their flows and trades are left out: say so rather than print a quietly short total.
+        rows.append(("Without a rate (left out of flows and P&L)", ", ".join(report.unpriced)))
     for name, value in rows:
         table.add_row(name, value)
     console.print(table)

@@ -961,3 +961,22 @@ def test_denied_accessors_mirror_the_primary_denial() -> None:
         "unit": "reporting currency",
         "severity": "high",
     }
+
+
+# ----------------------------------------------------------------------------- no_rate
+
+
+def test_no_rate_denies_entries_naming_the_currency() -> None:
+    book = replace(make_book(), unpriced=("ETH",))
+    decision = denied(run(engine(), intent("0.1"), book), RiskCode.NO_RATE)
+    assert "ETH" in decision.reason
+
+
+def test_no_rate_passes_when_every_currency_has_a_rate() -> None:
+    approved(run(engine(), intent("0.1"), replace(make_book(), unpriced=())))
+
+
+def test_no_rate_lets_exits_through() -> None:
+    book = replace(hold(make_book(), PERP.key, 0.5), unpriced=("ETH",))
+    approved(run(engine(), intent("0.5", "sell", reduce_only=True), book))
+    approved(run(engine(), intent("0.2", "sell"), book))

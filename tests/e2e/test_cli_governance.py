@@ -4,6 +4,8 @@ runs them."""
 from __future__ import annotations
 
 import json
+import os
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -128,3 +130,48 @@ def test_bad_input_is_refused_naming_the_field(tmp_path: Path) -> None:
         "governance", "attach", "pos_x", "--profile", "swing", "--invalidation", "[1]", "--db", db
     )
     assert code == 2 and "invalidation" in err
+
+
+def test_an_entrys_stop_is_governed_and_attach_only_tightens(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key in list(os.environ):
+        if key.startswith("RISKDESK_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("RISKDESK_DATA_DIR", str(tmp_path))
+    db = str(tmp_path / "desk.db")
+    symbol = "BTC/USDT:USDT"
+    assert run("init", "--db", db)[0] == 0
+    add = ("instruments", "add", symbol, "--venue", "paper", "--tick-size", "0.1")
+    assert run(*add, "--lot-size", "0.001", "--db", db)[0] == 0
+    assert run("paper", "open", "paper-usdm", "--deposit", "10000", "--db", db)[0] == 0
+    assert run("paper", "quote", symbol, "--bid", "7999", "--ask", "8000", "--db", db)[0] == 0
+    code, out, err = run(
+        *("orders", "submit", symbol, "--venue", "paper", "-a", "paper-usdm", "--side", "buy"),
+        *("--qty", "0.1", "--leverage", "10", "--stop", "7800", "--db", db),
+    )
+    assert code == 0, out + err
+    assert "governed (standard): the stop 7800.0 is its initial stop" in out
+    code, out, err = run("manage", "--db", db, "--json")
+    assert code == 0, err
+    (plan,) = json.loads(out)["plans"]
+    assert plan["orders"][0]["stop_price"] == "7800.0"  # not the profile's 2 % (7,840)
+    assert "1R = |entry 8,000 − stop 7,800| = 200" in plan["plan"]["actions"][0]["reason"]
+    code, out, _ = run("governance", "show", "--db", db, "--json")
+    (shown,) = json.loads(out)
+    assert shown["stop_price"] == "7800.0" and Decimal(shown["risk_per_unit"]) == 200
+    assert shown["venue_stop"]["level"] == "7800.0" and not shown["venue_stop_differs"]
+    pid = shown["position_id"]
+    attach = ("governance", "attach", pid, "--profile", "standard", "--db", db, "--stop")
+    for level, words in (("7700", "would loosen"), ("8100", "at or above the mark")):
+        code, _, err = run(*attach, level)
+        assert code == 2 and "stop:" in err and words in err, err
+    code, out, err = run(*attach, "7850")
+    assert code == 0 and "replaces the governed stop 7,800.00 (R unchanged)" in out, out + err
+    code, out, err = run("manage", "--db", db)
+    assert code == 0 and "MOVE_STOP" in out and "given stop" in out, out + err
+    # `manage` stores the plan; until the engine executes it, the venue still holds 7,800.
+    code, out, _ = run("governance", "show", "--db", db)
+    assert code == 0 and "at the venue:" in out and "7,800.00 × 0.1" in out, out
+    (shown,) = json.loads(run("governance", "show", "--db", db, "--json")[1])
+    assert shown["stop_price"] == "7850.0" and shown["venue_stop_differs"]

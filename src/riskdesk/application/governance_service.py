@@ -19,7 +19,7 @@ import time
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -33,7 +33,7 @@ from riskdesk.application.book_service import BookService
 from riskdesk.application.risk_service import RiskService
 from riskdesk.domain.accounting.portfolio import PositionView
 from riskdesk.domain.accounting.position_table import PositionTable
-from riskdesk.domain.errors import ConfigError, InvalidValue, NotFound
+from riskdesk.domain.errors import ConfigError, InvalidValue, NotFound, UnknownAccount
 from riskdesk.domain.governance import levels as lv
 from riskdesk.domain.governance.batch import (
     GovernanceBook,
@@ -56,6 +56,7 @@ from riskdesk.domain.governance.snapshot import CloseStats, Signal, Snapshot, ch
 from riskdesk.domain.governance.state import GovernanceState, Lifecycle, new_state
 from riskdesk.domain.instruments import Instrument
 from riskdesk.domain.orders import OrderIntent
+from riskdesk.domain.protection import Protection
 from riskdesk.domain.risk.aggregates import RiskBook
 from riskdesk.domain.risk.decisions import Denied
 from riskdesk.domain.values import frozen_factory
@@ -266,6 +267,19 @@ class GovernanceView:
     steps: tuple[LadderStep, ...]
     next_lock: str
     add_ons: str
+    #: The stop working at the venue for this position (the protection supervisor's record;
+    #: None: none), which can differ from the governed ``state.stop_price`` while a
+    #: replacement is pending, was refused, or before the engine executed the plan.
+    venue_stop: Protection | None = None
+
+    @property
+    def stop_differs(self) -> bool:
+        """Whether what protects the position at the venue is not the governed stop (level or
+        size), or a change of it is still pending there."""
+        s, w = self.state, self.venue_stop
+        if s.stop_price is None or s.lifecycle.terminal:
+            return False
+        return w is None or w.pending is not None or (w.level, w.qty) != (s.stop_price, s.stop_qty)
 
 
 @dataclass(frozen=True, slots=True)
@@ -447,6 +461,46 @@ class GovernanceService:
             uow.commit()
         return state
 
+    def govern_entry(
+        self, intent: OrderIntent, *, now: datetime | None = None
+    ) -> GovernanceState | None:
+        """Register a hand-submitted entry with a protective stop (``riskdesk orders submit
+        --stop``) before it is sent, so the position it opens is governed with the trader's
+        stop as its initial stop — and R (``|entry − stop|``) measured from it — instead of
+        being adopted later with the profile's own stop rule.
+
+        Nothing is registered (None) for an order that is not an entry with a stop
+        (reduce-only, no ``protective_stop``), on an account or instrument kind governance does
+        not manage, when the intent is already registered (a resubmission), or when the slot
+        already holds a position or a governed state: adding to a position keeps the stop it
+        has (``riskdesk governance attach --stop`` tightens it). Call :meth:`entry_ended` when
+        the order ends without a fill."""
+        if intent.reduce_only or intent.protective_stop is None:
+            return None
+        if not self.config.governs(intent.account_id):
+            return None
+        now = now or self._clock.now()
+        key = intent.instrument_key
+        slot = intent.position_side.value
+        with self._uow() as uow:
+            inst = uow.instruments.get(key)
+            if inst is None or inst.kind.value not in self.config.managed_kinds:
+                return None
+            if uow.governance.get(intent.intent_id) is not None:
+                return None
+            if any(
+                s.account_id == intent.account_id and s.instrument_key == key and s.slot == slot
+                for s in uow.governance.states()
+            ):
+                return None
+        try:
+            views = self._book.positions([intent.account_id], now)
+        except UnknownAccount:
+            return None  # an unknown account: the order path refuses the order itself
+        if any(f"{v.venue}:{v.symbol}" == key and v.slot == slot and v.qty for v in views):
+            return None
+        return self.register_entry(intent, now=now)
+
     def attach(
         self,
         position_id: str,
@@ -458,7 +512,13 @@ class GovernanceService:
         now: datetime | None = None,
     ) -> GovernanceState:
         """Attach ``profile`` (and optional per-position settings) to an open position; the
-        working stop and ladder progress are kept. Takes effect at the next tick."""
+        working stop and ladder progress are kept. Takes effect at the next tick.
+
+        ``stop`` (price currency) is snapped to the tick in the safe direction. It is refused
+        (``InvalidValue`` naming ``stop``, nothing changed) when it is at or through the mark —
+        it would close the position at once — or, on a position whose stop is placed, when it
+        is looser than that stop or the one working at the venue: a stop only tightens. A
+        tighter one replaces the stop at the next tick; R stays what the initial stop set."""
         now = now or self._clock.now()
         chosen = self.config.profile(profile)
         conditions = (
@@ -468,11 +528,13 @@ class GovernanceService:
         )
         with self._uow() as uow:
             state = next((s for s in uow.governance.states() if s.position_id == position_id), None)
+            working = _working_stops(uow)
+            catalog = {i.key: i for i in uow.instruments.all()}
+        view = next(
+            (v for v in self._book.positions(None, now) if v.position_id == position_id),
+            None,
+        )
         if state is None:
-            view = next(
-                (v for v in self._book.positions(None, now) if v.position_id == position_id),
-                None,
-            )
             if view is None:
                 raise NotFound(f"no open position {position_id!r}", field="position_id")
             state = new_state(
@@ -485,7 +547,12 @@ class GovernanceService:
             )
         changes: dict[str, object] = {"profile": chosen, "updated_at": now}
         if stop is not None:
-            changes["stop_override"] = stop
+            inst = catalog.get(state.instrument_key)
+            changes["stop_override"] = (
+                stop
+                if view is None or inst is None
+                else _given_stop(state, view, inst, stop, working.get(_slot_key(state)))
+            )
         if activation_price is not None:
             changes["activation_price"] = activation_price
         if conditions is not None:
@@ -916,11 +983,20 @@ class GovernanceService:
         with self._uow() as uow:
             states = uow.governance.states(open_only=not include_closed)
             catalog = {i.key: i for i in uow.instruments.all()}
+            working = _working_stops(uow)
         views = {v.position_id: v for v in positions}
         out: list[GovernanceView] = []
         for state in states:
             view = views.get(state.position_id or "")
-            out.append(_overview(state, view, catalog.get(state.instrument_key)))
+            shown = _overview(state, view, catalog.get(state.instrument_key))
+            protection = working.get(_slot_key(state))
+            if (
+                protection is not None
+                and not state.lifecycle.terminal
+                and protection.direction == (state.direction or protection.direction)
+            ):
+                shown = replace(shown, venue_stop=protection)
+            out.append(shown)
         return out
 
     def states(self, open_only: bool = True) -> list[GovernanceState]:
@@ -1112,6 +1188,54 @@ def _stored(c: CheckedPlan) -> StoredPlan:
         document=p.to_dict(),
         decisions=tuple(ch.to_dict() for ch in c.checks),
     )
+
+
+def _slot_key(state: GovernanceState) -> tuple[str, str, str]:
+    return state.account_id, state.instrument_key, state.slot
+
+
+def _working_stops(uow: UnitOfWork) -> dict[tuple[str, str, str], Protection]:
+    """The stops working at the venue (the protection supervisor's records), by account,
+    instrument and slot."""
+    return {(p.account_id, p.instrument_key, p.slot.value): p for p in uow.oms.protections()}
+
+
+def _given_stop(
+    state: GovernanceState,
+    view: PositionView,
+    inst: Instrument,
+    stop: Decimal,
+    working: Protection | None,
+) -> Decimal:
+    """A stop given for an open position (``governance attach --stop``), snapped to the tick in
+    the safe direction (a long's up, a short's down); ``InvalidValue`` naming ``stop`` when it
+    is at or through the mark, or looser than the stop already protecting the position (the
+    governed one or the one working at the venue: a stop only tightens)."""
+    long = view.qty > 0
+    d = 1 if long else -1
+    level = inst.make_stop_price(stop, long)
+    side = "long" if long else "short"
+    if d * (view.mark_price - level) <= 0:
+        raise InvalidValue(
+            f"{lv.money(level)} is {'at or above' if long else 'at or below'} the mark "
+            f"{lv.money(view.mark_price)} of the {side}: it would close the position at once "
+            f"(a {side}'s stop must be {'below' if long else 'above'} the mark)",
+            field="stop",
+        )
+    if state.stop_price is None:
+        return level  # the initial stop: it sets R
+    held = [("governed", state.stop_price)]
+    if working is not None and working.direction == d:
+        held.append(("working at the venue", working.level))
+    for what, current in held:
+        if d * (level - current) < 0:
+            raise InvalidValue(
+                f"{lv.money(level)} would loosen the {side}'s stop {what} at "
+                f"{lv.money(current)}: a placed stop only tightens (give a level "
+                f"{'above' if long else 'below'} {lv.money(current)}); nothing was changed",
+                field="stop",
+            )
+    return level
 
 
 def _overview(

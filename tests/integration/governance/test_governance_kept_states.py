@@ -63,16 +63,16 @@ def test_a_write_by_another_process_is_seen_by_the_next_tick(desk: Desk, sqlite_
     other = build(Settings(), sqlite_url, clock=desk.clock, migrate=False)
     try:
         (position,) = other.app.book.positions()
-        other.app.governance.attach(position.position_id, "swing", stop=D("48000"))
+        other.app.governance.attach(position.position_id, "swing", stop=D("49500"))
     finally:
         other.store.dispose()
-    # The kept copy is stale: the next tick reloads it and governs with the new profile (the
-    # working stop stays — a stop never loosens).
+    # The kept copy is stale: the next tick reloads it and governs with the new profile and
+    # the given (tighter) stop.
     later = desk.mark("50100", T0 + timedelta(minutes=5))
     desk.gov.tick(later)
     (view,) = desk.gov.overview(later)
-    assert view.state.profile.name == "swing" and view.state.stop_override == D("48000")
-    assert view.state.stop_price == D("49000.0")
+    assert view.state.profile.name == "swing" and view.state.stop_override == D("49500.0")
+    assert view.state.stop_price == D("49500.0") and view.state.stop_rule == "given_stop"
 
 
 def test_ticks_keep_their_copy_and_store_only_changes(desk: Desk) -> None:

@@ -506,6 +506,8 @@ def screen(
     flag |= (life == 2) & (aq > 0) & ((aq != seen) | uncovered | late)
     act = (life == 1) & (aq > 0) & (d == col("direction"))
     flag |= act & ((aq != seen) | np.isnan(stop) | uncovered)
+    # A given stop tighter than the working one (set by ``attach --stop``) is to be applied.
+    flag |= act & (d * col("override") > d * stop)
     flag |= act & (col("expected") != seen) & late
     if cols.has_signal is not None:
         flag |= act & cols.has_signal

@@ -101,6 +101,7 @@ _SIDES: dict[str, PositionSide] = {side.value: side for side in PositionSide}
 _LADDER_RULES = frozenset({"take_profit:r", "take_profit:roe"})
 _RULE_NAMES = {
     "initial_stop": "initial stop",
+    "given_stop": "given stop",
     "lock_profit": "lock-profit",
     "trail:chandelier": "chandelier trail",
     "trail:percent": "trailing stop",
@@ -175,7 +176,10 @@ def _uses_atr(p: GovernanceProfile, snap: Snapshot) -> bool:
 def _initial_method(p: GovernanceProfile, s: GovernanceState, snap: Snapshot, long: bool) -> str:
     """How the protective stop at entry is placed (given, ATR or percent), in words."""
     if s.stop_override is not None:
-        return f"given stop {lv.money(s.stop_override)}"
+        return (
+            f"given stop {lv.money(s.stop_override)} (the trader's level, in place of the "
+            f"profile's {p.stop_method.value} rule)"
+        )
     sign = "−" if long else "+"
     if _uses_atr(p, snap):
         return (
@@ -212,7 +216,19 @@ def _initial_stop(s: GovernanceState, snap: Snapshot, long: bool) -> tuple[Decim
                 raw = safe
         why += _liquidation_note(p, liq, long, clamped)
     level = snap.instrument.make_stop_price(raw, long)
-    return level, f"{why} = {lv.money(level)}"
+    return level, _initial_reason(s, snap, why, level)
+
+
+def _initial_reason(s: GovernanceState, snap: Snapshot, why: str, level: Decimal) -> str:
+    """``why`` with the level the stop at entry lands on; a given stop also says the R it sets
+    (the trader chose the risk: the take-profit ladder counts in multiples of it)."""
+    text = f"{why} = {lv.money(level)}"
+    if s.stop_override is not None:
+        text += (
+            f"; 1R = |entry {lv.money(snap.entry)} − stop {lv.money(level)}| = "
+            f"{lv.money(abs(snap.entry - level))}"
+        )
+    return text
 
 
 def _fee_rate(p: GovernanceProfile, inst: Instrument) -> Decimal:
@@ -1082,7 +1098,10 @@ class _Tick:
             kind = ActionKind.PLACE_STOP
         else:
             moved = self.d * (level - current) > 0
-            big = float(abs(level - current)) >= p.min_stop_move * float(self.trig)
+            # A stop the trader gave is placed however small the move.
+            big = rule == "given_stop" or (
+                float(abs(level - current)) >= p.min_stop_move * float(self.trig)
+            )
             resize = qty != s.stop_qty
             if not ((moved and big) or resize):
                 return
@@ -1246,6 +1265,8 @@ def _active(tick: _Tick, expected: Decimal) -> Evaluation:
     level, rule, why = tick.ratchet(current)
     if initial_why is not None and not why:
         rule = "initial_stop"
+    elif initial_why is None:
+        level, rule, why = _given_later(tick, level, rule, why)
     exit_reason = tick.exits(level, rule)
     if exit_reason is not None:
         tick.close(tick.exit_rule, exit_reason)
@@ -1276,6 +1297,19 @@ def _active(tick: _Tick, expected: Decimal) -> Evaluation:
     return tick.result()
 
 
+def _given_later(tick: _Tick, level: Decimal, rule: str, why: str) -> tuple[Decimal, str, str]:
+    """A stop the trader gave after the stop was placed (``governance attach --stop``): it
+    replaces ``level`` (the trailing rules' best) when it is tighter — a stop only tightens,
+    and a looser one was refused when it was given. R stays what the initial stop set."""
+    given = tick.state.stop_override
+    if given is None:
+        return level, rule, why
+    given = tick.inst.make_stop_price(given, tick.long)
+    if tick.d * (given - level) <= 0:
+        return level, rule, why
+    return given, "given_stop", "given stop (set by the trader with governance attach --stop)"
+
+
 def evaluate_decided(
     state: GovernanceState, snap: Snapshot, now: datetime, decided: Decided
 ) -> Evaluation | None:
@@ -1291,6 +1325,9 @@ def evaluate_decided(
     inst = snap.instrument
     if type(inst).tick_at is not Instrument.tick_at:
         return None
+    given, current = state.stop_override, state.stop_price
+    if given is not None and current is not None and state.direction * (given - current) > 0:
+        return None  # a given stop to apply: the exact rules (``vector`` routes it there too)
     if (
         not decided.exits
         and not decided.add
@@ -1507,7 +1544,7 @@ def _decided_initial(
     if liq is not None and liq > 0:
         loss_side = snap.mark > liq if long else snap.mark < liq
         why += _liquidation_note(p, liq, long, decided.clamped if loss_side else None)
-    return level, f"{why} = {lv.money(level)}"
+    return level, _initial_reason(state, snap, why, level)
 
 
 def _activation(

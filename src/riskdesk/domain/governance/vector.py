@@ -173,6 +173,9 @@ def _decide(
     k0, g_stop = _on_grid(stop, tick)
     exact |= has_stop & ~g_stop
     override = c["override"]
+    # A given stop set after the stop was placed (``attach --stop``) that is tighter than the
+    # working stop: the exact rules apply it.
+    exact |= has_stop & (d * override > d * stop)
     use_atr = prof.atr_stop[pidx] & (atr > 0)
     distance = prof.atr_mult[pidx] * atr
     raw = np.where(

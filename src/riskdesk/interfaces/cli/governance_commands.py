@@ -141,6 +141,32 @@ def _steps(view: GovernanceView) -> str:
     return "\n".join(parts) or "—"
 
 
+def _venue_stop(view: GovernanceView) -> str:
+    """The stop working at the venue for a governed position, in words (``none`` when nothing
+    protects it there: the plan has not been executed, or the stop was refused)."""
+    w = view.venue_stop
+    if w is None:
+        return "none"
+    text = f"{render.price(w.level)} × {render.qty(w.qty)} ({w.mode.value})"
+    if w.pending is not None:
+        verb = "deferred move" if w.pending.deferred else "moving"
+        text += f", {verb} to {render.price(w.pending.level)}"
+    return text
+
+
+def _venue_json(view: GovernanceView) -> dict[str, object] | None:
+    w = view.venue_stop
+    if w is None:
+        return None
+    return {
+        "level": w.level,
+        "qty": w.qty,
+        "mode": w.mode.value,
+        "order_id": w.order_id,
+        "pending": None if w.pending is None else w.pending.level,
+    }
+
+
 def _show_table(views: Sequence[GovernanceView]) -> Table:
     table = Table(
         title="Governed positions: stops and ladders", title_justify="left", show_lines=True
@@ -168,6 +194,9 @@ def _show_table(views: Sequence[GovernanceView]) -> Table:
             stop = f"none (last {render.price(s.stop_price)} × {render.qty(s.stop_qty)})"
         else:
             stop = f"{render.price(s.stop_price)} × {render.qty(s.stop_qty)}\n({s.stop_rule})"
+            if v.stop_differs:
+                # What actually protects the position until the venue holds the governed stop.
+                stop += f"\nat the venue: {_venue_stop(v)}"
         risk = "—" if s.risk_per_unit is None else render.price(s.risk_per_unit)
         table.add_row(
             f"{v.symbol} {v.side}\n{s.account_id}",
@@ -193,7 +222,8 @@ def governance_show(
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Governed positions with their active stop, lock tier, take-profit ladder and add-ons."""
+    """Governed positions with their active stop, lock tier, take-profit ladder and add-ons; the
+    stop working at the venue is shown next to the governed one when they differ."""
 
     def run() -> list[GovernanceView]:
         return _runtime(db).app.governance.overview(include_closed=include_closed)
@@ -214,6 +244,8 @@ def governance_show(
                     "steps": [render.to_jsonable(step) for step in v.steps],
                     "next_lock": v.next_lock,
                     "add_ons": v.add_ons,
+                    "venue_stop": _venue_json(v),
+                    "venue_stop_differs": v.stop_differs,
                 }
                 for v in views
             ],
@@ -303,7 +335,9 @@ def governance_attach(
             if not isinstance(parsed, list) or not all(isinstance(c, dict) for c in parsed):
                 raise InvalidValue("expected a JSON list of objects", field="invalidation")
             conditions = parsed
-        state = _runtime(db).app.governance.attach(
+        gov = _runtime(db).app.governance
+        before = next((s for s in gov.states() if s.position_id == position_id), None)
+        state = gov.attach(
             position_id,
             profile,
             stop=None if stop is None else positive(stop, "stop"),
@@ -312,8 +346,20 @@ def governance_attach(
         )
         console.print(
             f"{position_id}: profile {state.profile.name} ({state.lifecycle.value}); "
-            "takes effect at the next tick"
+            "takes effect at the next tick",
+            highlight=False,
         )
+        level = state.stop_override
+        if stop is None or level is None:
+            return
+        placed = None if before is None else before.stop_price
+        if placed is None:
+            what = "the initial stop (R = |entry − stop|)"
+        elif level == placed:
+            what = "already the governed stop: nothing to move"
+        else:
+            what = f"replaces the governed stop {render.price(placed)} (R unchanged)"
+        console.print(f"stop {render.price(level)}: {what}", highlight=False)
 
     guard(False, run)
 

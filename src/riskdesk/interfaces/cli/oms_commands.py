@@ -26,6 +26,7 @@ from riskdesk.domain.accounting.book import Account
 from riskdesk.domain.conditional import ConditionalOrder, ConditionKind
 from riskdesk.domain.errors import InvalidValue, RiskdeskError, UnknownInstrument
 from riskdesk.domain.fills import MarginMode, normalize_symbol
+from riskdesk.domain.governance import GovernanceState
 from riskdesk.domain.matching import Quote
 from riskdesk.domain.order_lifecycle import Order, OrderRole, OrderStatus, order_to_dict
 from riskdesk.domain.orders import OrderIntent, OrderType, TimeInForce, TriggerPrice
@@ -321,7 +322,9 @@ def orders_submit(
     at or through the mark (a buy's stop must be below it, a sell's above) is refused unless
     --close-if-through."""
 
-    def act(r: OmsRuntime) -> tuple[Order, Protection | None]:
+    def act(
+        r: OmsRuntime,
+    ) -> tuple[Order, Protection | None, GovernanceState | None, Decimal | None]:
         try:
             kind = OrderType(order_type.strip().lower())
         except ValueError:
@@ -357,29 +360,59 @@ def orders_submit(
             created_at=r.rt.app.clock.now(),
         )
         _paper_instrument(r, intent.venue, intent.symbol)
+        # The stop as the venue and governance place it: on the tick grid, rounded the safe way.
+        named = (
+            None
+            if intent.protective_stop is None
+            else r.oms.orders.instrument(intent.instrument_key).make_stop_price(
+                intent.protective_stop, intent.side is Side.BUY
+            )
+        )
         if intent.protective_stop is not None and not intent.reduce_only and not close_if_through:
             _check_entry_stop(r, intent, intent.protective_stop, "stop")
-        order = r.oms.orders.submit(intent)
+        # The position this entry opens is governed with the trader's stop (and R from it),
+        # not adopted later with the profile's own stop rule.
+        governance = r.rt.app.governance
+        governed = governance.govern_entry(intent)
+        try:
+            order = r.oms.orders.submit(intent)
+        except Exception:
+            if governed is not None:
+                governance.entry_ended(intent.intent_id, "the entry order was not accepted")
+            raise
         r.oms.settle()
         order = r.oms.orders.get(order.client_order_id) or order
-        return order, _slot_protection(r, intent)
+        if governed is not None and order.status.terminal and order.filled_qty == 0:
+            governance.entry_ended(
+                intent.intent_id, f"the entry order ended {order.status.value} without a fill"
+            )
+            governed = None
+        return order, _slot_protection(r, intent), governed, named
 
-    order, protection = _with_oms(db, as_json, act)
+    order, protection, governed, named = _with_oms(db, as_json, act)
     if as_json:
         render.dump_json(console, order_row(order))
     else:
         _print_order(order)
         if protection is not None and order.filled_qty > 0:
             _print_protection(protection)
-            named = order.intent.protective_stop
             if named is not None and protection.pending is None and named != protection.level:
                 console.print(
                     f"  the position already had its stop: it stays at {protection.level} "
-                    f"(riskdesk orders move-stops {named} -a {protection.account_id} "
+                    f"(riskdesk orders move-stops {order.intent.protective_stop} "
+                    f"-a {protection.account_id} "
                     f"--symbol {protection.symbol} moves it)",
                     highlight=False,
                     markup=False,
                 )
+        if governed is not None:
+            console.print(
+                f"  governed ({governed.profile.name}): the stop {named} is its initial stop "
+                "and sets R = |entry − stop| for the take-profit ladder (the next management "
+                "tick takes it over)",
+                highlight=False,
+                markup=False,
+            )
     if order.status in (OrderStatus.REJECTED, OrderStatus.FAILED):
         raise typer.Exit(1)
 

@@ -39,10 +39,11 @@ from riskdesk.application.recovery import Recovery, RecoveryReport
 from riskdesk.application.risk_service import RiskService
 from riskdesk.application.supervisor import ProtectionReport, ProtectionSupervisor
 from riskdesk.application.transfer_service import TransferService
+from riskdesk.domain.conditional import ConditionalOrder
 from riskdesk.domain.errors import InvalidValue, NotFound, RiskdeskError
 from riskdesk.domain.fills import Fill
 from riskdesk.domain.matching import Candle
-from riskdesk.domain.order_lifecycle import Order, OrderRole
+from riskdesk.domain.order_lifecycle import Order, OrderRole, OrderStatus
 from riskdesk.domain.orders import OrderIntent, OrderType
 from riskdesk.domain.protection import Protection
 from riskdesk.domain.risk.aggregates import RiskBook
@@ -55,6 +56,8 @@ from riskdesk.ports.clock import Clock
 from riskdesk.ports.store import UnitOfWorkFactory
 
 ENGINE_CURSOR = "engine:last_bar"
+#: How the venue ends an order nobody asked it to end (the step report lists these).
+_ENDED_BY_VENUE = (OrderStatus.CANCELED, OrderStatus.EXPIRED)
 
 
 # ---------------------------------------------------------------------------------- adapters
@@ -443,6 +446,12 @@ class StepReport:
     alerts: list[Alert] = field(default_factory=list)
     state_change: StateChange | None = None
     enforcement: Enforcement | None = None
+    #: Conditions that ended without firing in this step (OCO siblings, guard stops released
+    #: with their position, children of an entry that never filled, kill-switch cancels).
+    disarmed: list[ConditionalOrder] = field(default_factory=list)
+    #: Orders the venue ended by its own rules without a fill (a native OCO sibling cancelled,
+    #: a reduce-only order expired with its position, a DAY order at the end of its day).
+    venue_ended: list[Order] = field(default_factory=list)
 
 
 class BarFeed(Protocol):
@@ -525,12 +534,18 @@ class TradingEngine:
 
         def collect(result: SyncResult) -> None:
             report.fills.extend(result.fills)
+            report.venue_ended.extend(
+                o for o in result.changed if o.status in _ENDED_BY_VENUE and o.filled_qty == 0
+            )
 
+        disarmed = report.disarmed.extend
         oms.orders.listeners.append(collect)
+        oms.conditionals.disarm_listeners.append(disarmed)
         try:
             self._step(bar, candles, now, report)
         finally:
             oms.orders.listeners.remove(collect)
+            oms.conditionals.disarm_listeners.remove(disarmed)
         return report
 
     def _step(

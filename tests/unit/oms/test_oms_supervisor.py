@@ -330,3 +330,17 @@ def test_growth_on_a_venue_without_stop_orders_grows_the_guard() -> None:
     guard = desk.cond.get(p.cond_id)
     assert guard is not None and guard.intent.qty == D(3)
     assert desk.sup.covered() == {KEY: True}
+
+
+def test_disarmed_conditions_are_told_with_their_reason() -> None:
+    desk = _desk(capabilities=BrokerCapabilities(native_stop=False, native_amend=False))
+    told: list[ConditionalOrder] = []
+    desk.cond.disarm_listeners.append(told.extend)
+    desk.oms.submit(intent("e", qty="1", protective_stop="7800"))
+    desk.sup.review()  # a guard stop: the venue has no stop orders
+    assert told == []
+    desk.oms.submit(intent("x", "sell", "1", reduce_only=True))  # closed by hand
+    desk.sup.review()  # the guard is released with its position
+    assert [(c.role, c.status, c.reason) for c in told] == [
+        ("guard_stop", ConditionStatus.CANCELED, "position closed")
+    ]

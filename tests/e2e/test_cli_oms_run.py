@@ -91,3 +91,34 @@ def test_reconcile_on_a_replay_runs_at_the_replays_time(replay_dir: Path) -> Non
     assert result.exit_code == 0, result.stdout + result.stderr
     stamps = [datetime.fromisoformat(o["updated_at"]) for o in json.loads(result.stdout)]
     assert stamps and all(ts.year == 2019 for ts in stamps)
+
+
+def test_the_run_prints_what_was_disarmed_with_the_reason(replay_dir: Path) -> None:
+    """An OCO pair armed on the replay's position: the take-profit leg fires and the stop-loss
+    leg is disarmed; a reduce-only limit far above the price expires at the venue when the stop
+    closes the position. Each is one DISARMED line with its reason."""
+    db = str(replay_dir / "r.db")
+
+    def cli(*args: str) -> str:
+        result = runner.invoke(app, [*args, "--db", db])
+        assert result.exit_code == 0, result.stdout + result.stderr
+        return result.stdout
+
+    cli("run", "--replay", "--until", "2019-10-07T05:00:00Z")  # the 0.2 BTC long is open
+    common = ("BTC/USDT:USDT", "--venue", "paper", "--account", "paper-usdm", "--side", "sell")
+    cli("conditional", "oco", *common, "--qty", "0.05", "--stop", "7000", "--take-profit", "8100",
+        "--group", "g1")  # fmt: skip
+    cli("orders", "submit", *common, "--qty", "0.05", "--type", "limit", "--price", "9900",
+        "--reduce-only", "--intent-id", "far-tp")  # fmt: skip
+    out = cli("run", "--replay")
+    disarmed = [line for line in out.splitlines() if "DISARMED" in line]
+    assert any(
+        "condition g1:sl (stop_loss at 7000 mark, sell 0.05 BTC/USDT:USDT): linked to g1:tp" in line
+        for line in disarmed
+    ), out
+    assert any(
+        "order far-tp (reduce, sell 0.05 BTC/USDT:USDT): expired by the venue: "
+        "reduce-only: the position is closed" in line
+        for line in disarmed
+    ), out
+    assert any("TRIGGERED    g1:tp" in line for line in out.splitlines()), out

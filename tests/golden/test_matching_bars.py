@@ -240,7 +240,7 @@ CASES = [
             mk("tp", "sell", "1", TP, stop="8050", reduce_only=True),
         ),
         ("8000", "8070", "7940", "8000"),
-        (("sl", S.FILLED, "1", "7950"), ("tp", S.CANCELED, "0", None)),
+        (("sl", S.FILLED, "1", "7950"), ("tp", S.EXPIRED, "0", None)),
     ),
 ]
 

@@ -16,7 +16,7 @@ quantity (a sibling reduced to nothing is cancelled).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from decimal import Decimal
 
@@ -39,6 +39,11 @@ from riskdesk.ports.clock import Clock
 from riskdesk.ports.store import OmsUnitOfWorkFactory
 
 _LIVE = (ConditionStatus.ARMED, ConditionStatus.WAITING)
+#: How a condition ends without firing (an OCO sibling, a guard released, an orphaned child…).
+_DISARMED = (ConditionStatus.CANCELED, ConditionStatus.EXPIRED)
+
+#: Told the conditions that just ended without firing (journaled already), with their reason.
+DisarmListener = Callable[[Sequence[ConditionalOrder]], None]
 
 
 class ConditionalEngine:
@@ -51,6 +56,8 @@ class ConditionalEngine:
         self.book = TriggerBook()
         self._conds: dict[str, ConditionalOrder] = {}
         self._released: dict[str, ConditionalOrder] = {}
+        #: Who wants to know when conditions are disarmed (``riskdesk run`` prints them).
+        self.disarm_listeners: list[DisarmListener] = []
         self.load()
         oms.listeners.append(self.on_sync)
 
@@ -78,6 +85,11 @@ class ConditionalEngine:
                 self._conds[c.cond_id] = c
             else:
                 self._conds.pop(c.cond_id, None)
+        if self.disarm_listeners:
+            ended = [c for c in conds if c.status in _DISARMED]
+            if ended:
+                for listener in self.disarm_listeners:
+                    listener(ended)
 
     def live(self) -> list[ConditionalOrder]:
         """Armed and waiting conditions, oldest first."""
@@ -417,4 +429,4 @@ def _role_of(cond: ConditionalOrder) -> OrderRole | None:
     return None
 
 
-__all__ = ["ConditionalEngine"]
+__all__ = ["ConditionalEngine", "DisarmListener"]

@@ -39,10 +39,11 @@ from riskdesk.application.recovery import Recovery, RecoveryReport
 from riskdesk.application.risk_service import RiskService
 from riskdesk.application.supervisor import ProtectionReport, ProtectionSupervisor
 from riskdesk.application.transfer_service import TransferService
+from riskdesk.domain.conditional import ConditionalOrder
 from riskdesk.domain.errors import InvalidValue, NotFound, RiskdeskError
 from riskdesk.domain.fills import Fill
 from riskdesk.domain.matching import Candle
-from riskdesk.domain.order_lifecycle import Order, OrderRole
+from riskdesk.domain.order_lifecycle import Order, OrderRole, OrderStatus
 from riskdesk.domain.orders import OrderIntent, OrderType
 from riskdesk.domain.protection import Protection
 from riskdesk.domain.risk.aggregates import RiskBook
@@ -55,26 +56,33 @@ from riskdesk.ports.clock import Clock
 from riskdesk.ports.store import UnitOfWorkFactory
 
 ENGINE_CURSOR = "engine:last_bar"
+#: How the venue ends an order nobody asked it to end (the step report lists these).
+_ENDED_BY_VENUE = (OrderStatus.CANCELED, OrderStatus.EXPIRED)
 
 
 # ---------------------------------------------------------------------------------- adapters
 
 
 class ServiceRiskGate:
-    """Pre-trade risk through :class:`RiskService` (every decision stored) over a risk book
-    kept alive between mark updates, so a check costs the same whatever the size of the book:
+    """Pre-trade risk through :class:`RiskService` (every decision stored) over the live risk
+    books kept alive between mark updates, so a check costs the same whatever the size of the
+    book. A desk split into a paper and a real book (``domain.risk.books``) has one live book
+    each: an order is checked against the book of its account and counted there, never in the
+    other book (a real order's exposure must not hide from the next real order, nor weigh on
+    paper ones).
 
-    * :meth:`adopt` takes the book a mark update rebuilt (the engine does it every step);
-    * an approved order that adds exposure is counted at once as pending (its exposure,
-      reserved margin and risk to the stop), so the next order sees it;
+    * :meth:`adopt` takes the books a mark update rebuilt (the engine does it every step);
+    * an approved order that adds exposure is counted at once as pending in its account's book
+      (its exposure, reserved margin and risk to the stop), so the next order sees it;
     * :meth:`on_sync` (an order-manager listener) moves filled quantities from pending to the
       positions, books other fills, and releases what is left of an order that ended;
-    * :meth:`refresh` forgets the book (a change it cannot follow: the next check rebuilds).
+    * :meth:`refresh` forgets the books (a change it cannot follow: the next check rebuilds).
     """
 
     def __init__(self, risk: RiskService) -> None:
         self._risk = risk
-        self._book: RiskBook | None = None
+        #: The live risk books by book name (``RiskBook.scope``: ``paper``, ``real`` or ``*``).
+        self._books: dict[str, RiskBook] = {}
 
     @property
     def risk(self) -> RiskService:
@@ -83,24 +91,36 @@ class ServiceRiskGate:
 
     @property
     def book(self) -> RiskBook | None:
-        """The live risk book (None until the first check or mark update)."""
-        return self._book
+        """The primary book's live risk book (the order manager's venue; None until the first
+        check or mark update)."""
+        return self._books.get(self._risk.split.primary)
 
-    def adopt(self, book: RiskBook) -> None:
-        """Use ``book`` (just rebuilt by a mark update) from now on."""
-        self._book = book
+    def books(self) -> dict[str, RiskBook]:
+        """Every live risk book the gate keeps current, by book name."""
+        return dict(self._books)
+
+    def adopt(self, book: RiskBook, *others: RiskBook) -> None:
+        """Use ``book`` and ``others`` (just rebuilt by a mark update, one per risk book) from
+        now on; a book not among them is forgotten (the next check of it rebuilds it)."""
+        self._books = {b.scope: b for b in (book, *others)}
 
     def refresh(self) -> None:
-        """Forget the live risk book, here and in the service (the next check rebuilds it)."""
-        self._book = None
+        """Forget the live risk books, here and in the service (the next check rebuilds them)."""
+        self._books = {}
         self._risk.forget_live()
 
-    def check(self, intent: OrderIntent, now: datetime) -> Decision:
-        """Decide and store the decision; an approved order that adds exposure is counted in
-        the live book until it fills or ends."""
-        book = self._book
+    def _book_for(self, account_id: str, now: datetime | None) -> RiskBook:
+        """The live risk book of an account's book (the service's, built when it has none)."""
+        name = self._risk.book_of_account(account_id)
+        book = self._books.get(name)
         if book is None:
-            book = self._book = self._risk.live_book(now)
+            book = self._books[name] = self._risk.live_book(now, name)
+        return book
+
+    def check(self, intent: OrderIntent, now: datetime) -> Decision:
+        """Decide and store the decision against the book of the order's account; an approved
+        order that adds exposure is counted in that live book until it fills or ends."""
+        book = self._book_for(intent.account_id, now)
         result = self._risk.check(intent, book, now)
         decision = result.decision
         if isinstance(decision, Approved):
@@ -123,13 +143,16 @@ class ServiceRiskGate:
         return decision
 
     def on_sync(self, result: SyncResult) -> None:
-        """Keep the live book current with what a sync brought (fills, orders that ended)."""
-        book = self._book
-        if book is None:
+        """Keep the live books current with what a sync brought (fills, orders that ended)."""
+        if not self._books:
             return
         for order, f in result.fills:
-            if f.instrument_key not in book.instruments:
-                self.refresh()  # an instrument the book never priced: rebuild on next use
+            name = self._risk.book_of_account(order.intent.account_id)
+            book = self._books.get(name)
+            if book is None or f.instrument_key not in book.instruments:
+                # A book the gate does not hold (the service may: it would go stale) or an
+                # instrument the book never priced: rebuild on next use.
+                self.refresh()
                 return
             cid = order.client_order_id
             if not book.fill_pending(cid, float(f.qty)):
@@ -144,7 +167,8 @@ class ServiceRiskGate:
                 book.drop_pending(cid)
         for order in result.changed:
             if order.status.terminal:
-                book.drop_pending(order.client_order_id)
+                for book in self._books.values():
+                    book.drop_pending(order.client_order_id)
         if result.foreign:
             self.refresh()  # fills of orders the journal does not know: rebuild
 
@@ -422,6 +446,12 @@ class StepReport:
     alerts: list[Alert] = field(default_factory=list)
     state_change: StateChange | None = None
     enforcement: Enforcement | None = None
+    #: Conditions that ended without firing in this step (OCO siblings, guard stops released
+    #: with their position, children of an entry that never filled, kill-switch cancels).
+    disarmed: list[ConditionalOrder] = field(default_factory=list)
+    #: Orders the venue ended by its own rules without a fill (a native OCO sibling cancelled,
+    #: a reduce-only order expired with its position, a DAY order at the end of its day).
+    venue_ended: list[Order] = field(default_factory=list)
 
 
 class BarFeed(Protocol):
@@ -504,12 +534,18 @@ class TradingEngine:
 
         def collect(result: SyncResult) -> None:
             report.fills.extend(result.fills)
+            report.venue_ended.extend(
+                o for o in result.changed if o.status in _ENDED_BY_VENUE and o.filled_qty == 0
+            )
 
+        disarmed = report.disarmed.extend
         oms.orders.listeners.append(collect)
+        oms.conditionals.disarm_listeners.append(disarmed)
         try:
             self._step(bar, candles, now, report)
         finally:
             oms.orders.listeners.remove(collect)
+            oms.conditionals.disarm_listeners.remove(disarmed)
         return report
 
     def _step(
@@ -556,7 +592,11 @@ class TradingEngine:
             report.errors.append(f"risk: {exc}")
             return
         if self.oms.gate is not None:
-            self.oms.gate.adopt(update.book)
+            # Every book's: a real order checked later must meet the real book of this update.
+            self.oms.gate.adopt(
+                update.book,
+                *(part.book for name, part in update.books.items() if name != update.primary),
+            )
         report.alerts = list(update.monitor.alerts)
         report.state_change = update.monitor.change
         if update.monitor.state.state >= TradingState.HALTED and self.kill_switch is not None:

@@ -18,7 +18,9 @@ executed, so "at once" when an entry fills) it compares each open position with 
 
 Moving or resizing a stop never leaves the position unprotected: a native amend where the venue
 has one (atomic); otherwise the new stop is placed first and the old one cancelled only once the
-new one works — if the new one fails the old one stays. A stop already through the price is not
+new one works — if the new one fails the old one stays, unless the position grew beyond what the
+old one covers: then a guard stop for the whole position is armed first and the old stop
+cancelled (as when the venue refuses the first stop). A stop already through the price is not
 placed (the venue would refuse it or fill it at once): the position is closed at market instead.
 
 Every change is journaled with the protection (``pending``) *before* the venue is asked, so a
@@ -682,6 +684,8 @@ class ProtectionSupervisor:
             new_intent, role=OrderRole.PROTECTIVE_STOP, group=p.key, precheck=precheck, now=now
         )
         if not (new.status.working and self._verified(new)):
+            if qty > old.remaining:
+                return self._guard_growth(p, target.evolve(generation=gen), old, new, now)
             self._alert(
                 p.key,
                 "stop_replace_failed",
@@ -699,6 +703,24 @@ class ProtectionSupervisor:
         self._oms.checkpoint(STOP_REPLACE)
         self._oms.cancel(old.client_order_id, "replaced by a new stop", now)
         return moved
+
+    def _guard_growth(
+        self, p: Protection, target: Protection, old: Order, new: Order, now: datetime
+    ) -> Protection:
+        """The position grew and the venue would not take the larger stop (nor amend the old
+        one): the old stop covers only part of it, so keeping it would leave the rest bare.
+        A guard stop for the whole position is armed first, then the old stop is cancelled (and
+        the refused replacement, should the venue still list it), so no moment is unprotected
+        and no two closing orders stay behind — as when a venue refuses the first stop."""
+        why = (
+            f"the venue did not take the larger stop ({new.status.value}: {new.reason}) and the "
+            f"old stop covers {old.remaining} of {target.qty}"
+        )
+        guarded = self._guard(target, now, why)
+        for stale in (old, new):
+            if not stale.status.terminal:
+                self._oms.cancel(stale.client_order_id, "replaced by a guard stop", now)
+        return guarded
 
     def _resume(self, p: Protection, line: PositionLine, now: datetime) -> ProtectionReport | None:
         """Finish a pending change by its intent: the journal knows where the stop must go and

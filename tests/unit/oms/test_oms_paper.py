@@ -206,3 +206,23 @@ def test_the_venue_rate_limit() -> None:
     broker.submit(intent("b", qty="0.1"))
     with pytest.raises(RateLimited):
         broker.submit(intent("c", qty="0.1"))
+
+
+def test_reduce_only_orders_expire_when_the_position_closes() -> None:
+    """docs/oms.md: a reduce-only order with nothing left to reduce is ended by the venue's own
+    rules (EXPIRED), not cancelled as if the client had asked."""
+    desk = _quoted()
+    desk.broker.submit(intent("long", qty="1"))
+    stop = desk.broker.submit(
+        intent("stop", "sell", "1", OrderType.STOP_MARKET, stop="7000", reduce_only=True)
+    )
+    take = desk.broker.submit(
+        intent("tp", "sell", "1", OrderType.LIMIT, price="9000", reduce_only=True)
+    )
+    desk.broker.submit(intent("close", "sell", "1"))  # a plain market order closes the position
+    for cid in (stop.client_order_id, take.client_order_id):
+        ended = desk.broker.query(cid, PERP.symbol)
+        assert ended is not None
+        assert ended.status is S.EXPIRED
+        assert ended.reason == "reduce-only: the position is closed"
+    assert desk.broker.open_orders() == []

@@ -269,3 +269,78 @@ def test_conditions_on_another_symbol_and_trailing_stops_survive_a_restart() -> 
     desk.quote("8599", "8600", mark="8600")
     assert desk.oms.require("eth").status is S.FILLED
     assert desk.position(ETH.key) == D(1)
+
+
+def _grown_on_a_venue_that_refuses_stops(caps: BrokerCapabilities) -> Desk:
+    """A 1 BTC long with a working native stop, then the venue starts refusing stop orders
+    (and amendments), then an add-on grows the position to 3 BTC."""
+    desk = _desk(capabilities=caps)
+    desk.oms.submit(intent("e", qty="1", protective_stop="7800"))
+    desk.sup.review()
+    assert _stop(desk)[0].mode is ProtectionMode.NATIVE
+    desk.broker.faults.add("submit:reject:stop_market:*")
+    desk.broker.faults.add("amend:reject::*")
+    desk.oms.submit(intent("add", qty="2"))
+    desk.sup.review()
+    return desk
+
+
+def test_growth_on_a_venue_that_refuses_the_replacement_stop_is_guarded_in_full() -> None:
+    for caps in (BrokerCapabilities(native_amend=False), BrokerCapabilities(native_amend=True)):
+        desk = _grown_on_a_venue_that_refuses_stops(caps)
+        assert desk.position() == D(3)
+        p, _ = _stop(desk)
+        # Every unit of the grown position is protected: a guard for the whole 3 BTC at the
+        # stop's level, and the old 1 BTC native stop gone (nothing points at it any more).
+        assert (p.mode, p.qty, p.level) == (ProtectionMode.GUARD, D(3), D(7800))
+        assert p.cond_id is not None
+        guard = desk.cond.get(p.cond_id)
+        assert guard is not None and guard.intent.qty == D(3)
+        assert desk.sup.covered() == {KEY: True}
+        assert [v for v in desk.broker.open_orders() if v.intent.reduce_only] == []
+        assert any(a.kind == "guard_stop" for a in desk.alerts)
+        assert desk.sup.review() == []  # settled: nothing left to do on the next pass
+        desk.bar("8000", "8010", "7790", "7795")  # the mark crosses 7800
+        assert desk.position() == 0
+        desk.sup.review()
+        assert desk.sup.protections() == [] and desk.ledger_equals_venue()
+
+
+def test_a_move_that_also_grows_falls_back_to_a_guard_at_the_new_level() -> None:
+    desk = _desk(capabilities=BrokerCapabilities(native_amend=False))
+    desk.oms.submit(intent("e", qty="1", protective_stop="7800"))
+    desk.sup.review()
+    desk.broker.faults.add("submit:reject:stop_market:*")
+    desk.oms.submit(intent("add", qty="1"))  # grown; the supervisor has not seen it yet
+    desk.sup.set_stop("acct", PERP.key, PositionSide.NET, D(7850))
+    p, _ = _stop(desk)
+    assert (p.mode, p.qty, p.level) == (ProtectionMode.GUARD, D(2), D(7850))
+    assert desk.sup.covered() == {KEY: True}
+
+
+def test_growth_on_a_venue_without_stop_orders_grows_the_guard() -> None:
+    desk = _desk(capabilities=BrokerCapabilities(native_stop=False, native_amend=False))
+    desk.oms.submit(intent("e", qty="1", protective_stop="7800"))
+    desk.sup.review()
+    desk.oms.submit(intent("add", qty="2"))
+    desk.sup.review()
+    p, _ = _stop(desk)
+    assert (p.mode, p.qty) == (ProtectionMode.GUARD, D(3))
+    assert p.cond_id is not None
+    guard = desk.cond.get(p.cond_id)
+    assert guard is not None and guard.intent.qty == D(3)
+    assert desk.sup.covered() == {KEY: True}
+
+
+def test_disarmed_conditions_are_told_with_their_reason() -> None:
+    desk = _desk(capabilities=BrokerCapabilities(native_stop=False, native_amend=False))
+    told: list[ConditionalOrder] = []
+    desk.cond.disarm_listeners.append(told.extend)
+    desk.oms.submit(intent("e", qty="1", protective_stop="7800"))
+    desk.sup.review()  # a guard stop: the venue has no stop orders
+    assert told == []
+    desk.oms.submit(intent("x", "sell", "1", reduce_only=True))  # closed by hand
+    desk.sup.review()  # the guard is released with its position
+    assert [(c.role, c.status, c.reason) for c in told] == [
+        ("guard_stop", ConditionStatus.CANCELED, "position closed")
+    ]

@@ -10,7 +10,7 @@ to the order manager:
 * orders that add exposure are refused when the account's free margin (cash + unrealized P&L −
   position margin − margin reserved by open orders) cannot pay their initial margin and fee;
   reduce-only orders are refused when there is nothing to reduce, capped at the position when
-  they execute, and cancelled when the position closes;
+  they execute, and expired when the position closes;
 * a stop whose trigger is already crossed is refused ("would immediately trigger"), as Binance
   does; with ``native_stop`` off every stop is refused (the supervisor falls back to a guard);
 * marketable orders execute at once against the last known price (with the model's spread and
@@ -1127,7 +1127,11 @@ class PaperBroker:
                 self._end(other, OrderStatus.CANCELED, ts, "OCO: a linked order executed")
 
     def _close_out(self, intent: OrderIntent, inst: Instrument, ts: datetime) -> None:
-        """When a position is flat, its reduce-only orders have nothing left to do."""
+        """When a position is flat, its reduce-only orders have nothing left to do.
+
+        They end EXPIRED, not CANCELED: the venue ends them by its own rules (as Binance does,
+        and as docs/oms.md promises); CANCELED is kept for cancels the client asked for and for
+        OCO siblings, so an order's history says who ended it."""
         if self._position(intent, inst) != 0:
             return
         book = self._books[intent.account_id]
@@ -1139,7 +1143,7 @@ class PaperBroker:
                 and o.account_id == intent.account_id
                 and self._slot(book, o, inst) == slot
             ):
-                self._end(other, OrderStatus.CANCELED, ts, "reduce-only: the position is closed")
+                self._end(other, OrderStatus.EXPIRED, ts, "reduce-only: the position is closed")
 
 
 __all__ = ["InstrumentLookup", "PaperBroker", "PaperConfig"]

@@ -1173,6 +1173,19 @@ def fill_label(order: Order) -> str:
     return "FILL"
 
 
+def _condition_words(cond: ConditionalOrder) -> str:
+    """A condition in one phrase: id, what it watched and the order it would have released."""
+    if cond.kind is ConditionKind.TRAILING_STOP:
+        trigger = f"callback {cond.callback}"
+    else:
+        trigger = f"at {cond.level}"
+    i = cond.intent
+    return (
+        f"condition {cond.cond_id} ({cond.kind.value} {trigger} {cond.source.value}, "
+        f"{i.side.value} {i.qty} {i.symbol})"
+    )
+
+
 def _step_lines(report: StepReport) -> list[str]:
     when = report.bar.strftime("%Y-%m-%d %H:%M")
     lines = []
@@ -1187,6 +1200,14 @@ def _step_lines(report: StepReport) -> list[str]:
         lines.append(f"{when}  PROTECTION   {p.key}: {p.action} {p.detail}")
     for order in report.released:
         lines.append(f"{when}  TRIGGERED    {order.intent.intent_id}: {order.status.value}")
+    for cond in report.disarmed:
+        lines.append(f"{when}  DISARMED     {_condition_words(cond)}: {cond.reason}")
+    for order in report.venue_ended:
+        i = order.intent
+        lines.append(
+            f"{when}  DISARMED     order {i.intent_id} ({order.role.value}, {i.side.value} "
+            f"{i.qty} {i.symbol}): {order.status.value} by the venue: {order.reason}"
+        )
     if report.transfer is not None and report.transfer.request is not None:
         t = report.transfer.request
         lines.append(

@@ -35,6 +35,7 @@ from riskdesk.domain.errors import InvalidValue, NotFound
 from riskdesk.domain.matching import Candle, Quote
 from riskdesk.domain.order_lifecycle import Order, OrderRole
 from riskdesk.domain.orders import OrderIntent, TriggerPrice, validate_intent
+from riskdesk.domain.values import PositionSide
 from riskdesk.ports.clock import Clock
 from riskdesk.ports.store import OmsUnitOfWorkFactory
 
@@ -223,6 +224,27 @@ class ConditionalEngine:
             raise NotFound(f"no live condition {cond_id!r}", field="cond_id")
         done = self._end([cond], ConditionStatus.CANCELED, reason)
         return done[0]
+
+    def expire_reduce_only(
+        self, account_id: str, instrument_key: str, slot: PositionSide, keep: str | None = None
+    ) -> list[ConditionalOrder]:
+        """End the armed reduce-only conditions of a position slot that just went flat, as the
+        venue expires its reduce-only orders: left armed, one would fire into the next position
+        opened in that slot (a take-profit sell cutting a new long). ``keep`` names a condition
+        its owner releases itself (the supervisor's guard stop)."""
+        stale = [
+            c
+            for c in self._conds.values()
+            if c.status is ConditionStatus.ARMED
+            and c.cond_id != keep
+            and c.intent.reduce_only
+            and c.intent.account_id == account_id
+            and c.intent.instrument_key == instrument_key
+            and c.intent.position_side == slot
+        ]
+        if not stale:
+            return []
+        return self._end(stale, ConditionStatus.EXPIRED, "reduce-only: the position is closed")
 
     def _end(
         self, conds: Sequence[ConditionalOrder], status: ConditionStatus, reason: str

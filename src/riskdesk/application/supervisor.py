@@ -1007,6 +1007,7 @@ class ProtectionSupervisor:
                 self._oms.cancel(order.client_order_id, "position closed", now)
         if p.cond_id and self._cond.get(p.cond_id) is not None:
             self._cond.cancel(p.cond_id, "position closed")
+        self._cond.expire_reduce_only(p.account_id, p.instrument_key, p.slot, keep=p.cond_id)
         self._drop(p, now)
         return ProtectionReport(p.key, Need.RELEASE, "released", why)
 

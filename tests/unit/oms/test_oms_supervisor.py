@@ -344,3 +344,26 @@ def test_disarmed_conditions_are_told_with_their_reason() -> None:
     assert [(c.role, c.status, c.reason) for c in told] == [
         ("guard_stop", ConditionStatus.CANCELED, "position closed")
     ]
+
+
+def test_reduce_only_conditions_expire_with_their_position_and_never_cut_the_next_one() -> None:
+    desk = _desk()
+    desk.oms.submit(intent("e", qty="1", protective_stop="7800"))
+    desk.sup.review()
+    desk.cond.arm([_cond("tp", ConditionKind.TAKE_PROFIT, "8200")])  # a take-profit armed by hand
+    other = ConditionalOrder(
+        "eth-tp",
+        intent("eth-tp", "sell", reduce_only=True, symbol=ETH.symbol),
+        ETH.key,
+        ConditionKind.TAKE_PROFIT,
+        level=D("3000"),
+    )
+    desk.cond.arm([other])  # another instrument's: not this position's business
+    desk.oms.submit(intent("x", "sell", "1", reduce_only=True))  # closed by hand
+    desk.sup.review()
+    ended = {c.cond_id: (c.status, c.reason) for c in desk.cond.all()}
+    assert ended["tp"] == (ConditionStatus.EXPIRED, "reduce-only: the position is closed")
+    assert ended["eth-tp"][0] is ConditionStatus.ARMED
+    desk.oms.submit(intent("again", qty="1", protective_stop="7800"))  # a new long
+    desk.bar("8000", "8250", "7990", "8240")  # through the old take-profit's level
+    assert desk.position() == D(1)  # the old take-profit did not cut the new position

@@ -42,6 +42,7 @@ from riskdesk.application.transfer_service import TransferService
 from riskdesk.domain.conditional import ConditionalOrder
 from riskdesk.domain.errors import InvalidValue, NotFound, RiskdeskError
 from riskdesk.domain.fills import Fill
+from riskdesk.domain.governance import GovernanceState
 from riskdesk.domain.matching import Candle
 from riskdesk.domain.order_lifecycle import Order, OrderRole, OrderStatus
 from riskdesk.domain.orders import OrderIntent, OrderType
@@ -246,6 +247,32 @@ class Oms:
         if self.gate is not None:
             self.gate.refresh()
         return self.supervisor.review(now)
+
+    def submit_manual(
+        self, intent: OrderIntent, governance: GovernanceService
+    ) -> tuple[Order, GovernanceState | None]:
+        """A hand-submitted order (``riskdesk orders submit``): an entry with a protective stop
+        on a governed account is registered with governance first, so the position it opens is
+        governed with the trader's stop as its initial stop (and R from it) instead of being
+        adopted later with the profile's own stop rule; then the order is submitted and
+        settled. An entry that is refused or ends without a fill fails its governed state.
+        Returns the order as it stands after the settle and the governed state (None: not
+        governed here)."""
+        governed = governance.govern_entry(intent)
+        try:
+            order = self.orders.submit(intent)
+        except Exception:
+            if governed is not None:
+                governance.entry_ended(intent.intent_id, "the entry order was not accepted")
+            raise
+        self.settle()
+        order = self.orders.get(order.client_order_id) or order
+        if governed is not None and order.status.terminal and order.filled_qty == 0:
+            governance.entry_ended(
+                intent.intent_id, f"the entry order ended {order.status.value} without a fill"
+            )
+            governed = None
+        return order, governed
 
     def close(self) -> None:
         """Release what the wiring opened (the paper venue's file)."""

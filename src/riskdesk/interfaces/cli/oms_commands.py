@@ -370,23 +370,7 @@ def orders_submit(
         )
         if intent.protective_stop is not None and not intent.reduce_only and not close_if_through:
             _check_entry_stop(r, intent, intent.protective_stop, "stop")
-        # The position this entry opens is governed with the trader's stop (and R from it),
-        # not adopted later with the profile's own stop rule.
-        governance = r.rt.app.governance
-        governed = governance.govern_entry(intent)
-        try:
-            order = r.oms.orders.submit(intent)
-        except Exception:
-            if governed is not None:
-                governance.entry_ended(intent.intent_id, "the entry order was not accepted")
-            raise
-        r.oms.settle()
-        order = r.oms.orders.get(order.client_order_id) or order
-        if governed is not None and order.status.terminal and order.filled_qty == 0:
-            governance.entry_ended(
-                intent.intent_id, f"the entry order ended {order.status.value} without a fill"
-            )
-            governed = None
+        order, governed = r.oms.submit_manual(intent, r.rt.app.governance)
         return order, _slot_protection(r, intent), governed, named
 
     order, protection, governed, named = _with_oms(db, as_json, act)
